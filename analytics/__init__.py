@@ -1,0 +1,1 @@
+"""Pure statistical analyses on long-format DataFrames (no Dash, no SQL)."""

@@ -1,0 +1,1 @@
+"""Imports every page's callback module so that `dash.callback` registers them."""

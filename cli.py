@@ -1,0 +1,234 @@
+"""Command-line entry point: demo data, imports, quality, effects, forecast refreshes, schedule and serving.
+
+Every command takes ``--db PATH|URL`` (a plain path means SQLite); it sets ``SALES_DB`` for the process
+and its workers. Handlers are thin: they parse, call ``data``/``analytics``/``models`` and print.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+class UserError(Exception):
+    """An error the user can fix; printed without a traceback, exit code 2."""
+
+
+# ----------------------------------------------------------------------------- handlers
+
+def cmd_demo(args) -> int:
+    from data import demo
+    t0 = time.perf_counter()
+    summary = demo.generate(seed=args.seed, n_stores=args.stores, n_products=args.products, years=args.years,
+                            progress=not args.json)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(demo.format_summary(summary))
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from data import ingest
+    t0 = time.perf_counter()
+    if args.source == "walmart":
+        summary = ingest.ingest_walmart(args.path, dry_run=args.dry_run)
+    else:
+        summary = ingest.ingest_csv(args.path, mapping=args.map, extra=args.extra, dayfirst=args.dayfirst,
+                                    stores_file=args.stores, stores_map=args.stores_map,
+                                    dataset_name=args.name, frequency=args.freq, dry_run=args.dry_run)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(ingest.format_summary(summary))
+    return 0
+
+
+def cmd_quality(args) -> int:
+    from analytics import quality
+    from data import store
+    t0 = time.perf_counter()
+    report = quality.quality_report(store.sales_facts(), store.datasets(), frequency=store.frequency())
+    report["seconds"] = round(time.perf_counter() - t0, 2)
+    if args.json:
+        _print_json(report)
+    else:
+        print(quality.format_report(report))
+    return 0
+
+
+def cmd_effects(args) -> int:
+    from analytics import effects
+    result = effects.run_effects(level=args.level, save=not args.no_save)
+    if args.json:
+        _print_json(result)
+    else:
+        print(effects.format_effects(result))
+    return 0
+
+
+def cmd_refresh(args) -> int:
+    from models import runner
+    summary = runner.refresh(horizon=args.horizon, models=args.models, jobs=args.jobs, tune=args.tune,
+                             folds=args.folds, metric=args.metric, reconcile=args.reconcile,
+                             levels=args.levels, progress=not args.json, force=args.force)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(runner.format_summary(summary))
+    return 0 if summary.get("status") in ("success", "skipped") else 1
+
+
+def cmd_schedule(args) -> int:
+    from models import scheduler
+    return scheduler.run_schedule(cron=args.cron, once=args.once, refresh_args={
+        "horizon": args.horizon, "models": args.models, "jobs": args.jobs})
+
+
+def cmd_setup_demo(args) -> int:
+    """Used by `make run`: create the demo data when the store is empty, and forecasts when there are none."""
+    from data import store
+    if not store.db_exists() or store.counts()["rows"] == 0:
+        print("The store is empty: generating the demo data (python cli.py demo)...", flush=True)
+        cmd_demo(argparse.Namespace(seed=42, stores=10, products=20, years=3, json=False))
+    try:
+        from models import runner
+    except ImportError:  # forecasting not installed in this checkout
+        return 0
+    if not runner.has_current_run():
+        print("No forecasts yet: running a first refresh (python cli.py refresh)...", flush=True)
+        runner.refresh(progress=True)
+    try:
+        from analytics import effects
+        if store.load_frame("effects", "category") is None:
+            print("Computing promotion/holiday/weather effects (python cli.py effects)...", flush=True)
+            effects.run_effects(level="category", save=True)
+    except ImportError:
+        pass
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import config
+    from app import create_app
+    settings = config.load()
+    app = create_app()
+    app.run(host=args.host or settings.host, port=args.port or settings.port,
+            debug=args.debug or settings.debug)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from data import store
+    if not store.db_exists():
+        raise UserError(f"no sales data in {store.resolve_url()}: run `python cli.py demo` or `python cli.py ingest`")
+    info = {"database": store.resolve_url(), **store.counts(), "frequency": store.frequency(),
+            "datasets": store.datasets().drop(columns=["details"]).to_dict("records")}
+    _print_json(info)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database path or SQLAlchemy URL (default: $SALES_DB or data/sales.db)")
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = argparse.ArgumentParser(prog="cli.py", description="Sales forecasting dashboard: data and models.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", parents=[common], help="generate synthetic demo data with known effects")
+    d.add_argument("--seed", type=int, default=42)
+    d.add_argument("--stores", type=int, default=10)
+    d.add_argument("--products", type=int, default=20)
+    d.add_argument("--years", type=int, default=3)
+    d.set_defaults(func=cmd_demo)
+
+    ing = sub.add_parser("ingest", help="import sales data (walmart directory or any long CSV/Parquet)")
+    isub = ing.add_subparsers(dest="source", required=True)
+    w = isub.add_parser("walmart", parents=[common], help="the Kaggle Walmart files (train, features, stores)")
+    w.add_argument("path", help="directory holding train.csv[.gz], features.csv[.gz], stores.csv[.gz]")
+    w.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    w.set_defaults(func=cmd_ingest)
+    c = isub.add_parser("csv", parents=[common], help="a long-format CSV, CSV.gz or Parquet file")
+    c.add_argument("path")
+    c.add_argument("--map", required=True,
+                   help="field=COLUMN pairs, e.g. date=Date,sales=Sales,store=Store,product=Item,promo=Promo")
+    c.add_argument("--extra", default="", help="comma-separated extra numeric columns kept as covariates")
+    c.add_argument("--dayfirst", action="store_true", help="dates are day-first (31/12/2020)")
+    c.add_argument("--stores", dest="stores", help="optional store attributes file")
+    c.add_argument("--stores-map", dest="stores_map", default=None,
+                   help="field=COLUMN pairs for the stores file: store=,region=,type=,size=")
+    c.add_argument("--name", default=None, help="dataset name (default: the file name)")
+    c.add_argument("--freq", choices=["D", "W"], default=None, help="override the detected frequency")
+    c.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    c.set_defaults(func=cmd_ingest)
+
+    q = sub.add_parser("quality", parents=[common], help="data-quality report")
+    q.set_defaults(func=cmd_quality)
+
+    e = sub.add_parser("effects", parents=[common], help="promotion, holiday and weather effects with CIs")
+    e.add_argument("--level", choices=["total", "region", "store", "category"], default="category")
+    e.add_argument("--no-save", action="store_true", help="do not store the results for the dashboard")
+    e.set_defaults(func=cmd_effects)
+
+    r = sub.add_parser("refresh", parents=[common], help="backtest, select, forecast and publish a new run")
+    r.add_argument("--horizon", type=int, default=None, help="steps ahead (default 42 daily / 6 weekly)")
+    r.add_argument("--models", default=None, help="comma-separated model names (default: all)")
+    r.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    r.add_argument("--folds", type=int, default=3, help="rolling-origin backtest folds")
+    r.add_argument("--metric", default="wape", help="selection metric (wape, mase, rmse, smape...)")
+    r.add_argument("--reconcile", choices=["bottom_up", "ols", "mint_shrink"], default="bottom_up")
+    r.add_argument("--levels", default=None, help="comma-separated hierarchy levels to forecast (default all)")
+    r.add_argument("--tune", action="store_true", help="tune the gradient-boosting model first")
+    r.add_argument("--force", action="store_true", help="refresh even when the data has not changed")
+    r.set_defaults(func=cmd_refresh)
+
+    s = sub.add_parser("schedule", parents=[common], help="run refreshes on a cron schedule")
+    s.add_argument("--cron", default="0 3 * * *", help='crontab expression (default "0 3 * * *")')
+    s.add_argument("--once", action="store_true", help="run one scheduled check now and exit")
+    s.add_argument("--horizon", type=int, default=None)
+    s.add_argument("--models", default=None)
+    s.add_argument("--jobs", type=int, default=None)
+    s.set_defaults(func=cmd_schedule)
+
+    sd = sub.add_parser("setup-demo", parents=[common], help="demo data and first refresh when missing")
+    sd.set_defaults(func=cmd_setup_demo)
+
+    sv = sub.add_parser("serve", parents=[common], help="serve the dashboard")
+    sv.add_argument("--host", default=None)
+    sv.add_argument("--port", type=int, default=None)
+    sv.add_argument("--debug", action="store_true")
+    sv.set_defaults(func=cmd_serve)
+
+    i = sub.add_parser("info", parents=[common], help="what the store holds")
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "db", None):
+        import config
+        os.environ["SALES_DB"] = config.database_url(args.db)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (UserError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

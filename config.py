@@ -1,0 +1,73 @@
+"""Typed settings read from SALES_* environment variables; the app runs with none of them set."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(value: str | None, default: bool) -> bool:
+    """Parse an env flag explicitly: "false" means False (unlike ``bool("false")``)."""
+    if value is None:
+        return default
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ValueError(f"cannot read {value!r} as a boolean; use true or false")
+
+
+def parse_int(value: str | None, default: int, name: str) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not an integer") from None
+
+
+def database_url(value: str | None) -> str:
+    """Turn ``SALES_DB``/``--db`` into a SQLAlchemy URL: a plain path means SQLite."""
+    if not value:
+        return f"sqlite:///{ROOT / 'data' / 'sales.db'}"
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    host: str
+    port: int
+    debug: bool
+    datasets_dir: Path
+    max_upload_mb: int
+    country: str
+    jobs: int
+    cache_dir: Path
+    models_dir: Path
+
+
+def load() -> Settings:
+    """Build the settings from the environment (called where needed, never at import)."""
+    env = os.environ
+    datasets = env.get("SALES_DATASETS") or str(ROOT.parent / "shared" / "datasets")
+    return Settings(
+        db_url=database_url(env.get("SALES_DB")),
+        host=env.get("SALES_HOST", "127.0.0.1"),
+        port=parse_int(env.get("SALES_PORT"), 8050, "SALES_PORT"),
+        debug=parse_bool(env.get("SALES_DEBUG"), False),
+        datasets_dir=Path(datasets),
+        max_upload_mb=parse_int(env.get("SALES_MAX_UPLOAD_MB"), 500, "SALES_MAX_UPLOAD_MB"),
+        country=env.get("SALES_COUNTRY", "US"),
+        jobs=parse_int(env.get("SALES_JOBS"), max(1, (os.cpu_count() or 1)), "SALES_JOBS"),
+        cache_dir=Path(env.get("SALES_CACHE_DIR") or ROOT / "data" / "cache"),
+        models_dir=Path(env.get("SALES_MODELS_DIR") or ROOT / "data" / "models"),
+    )

@@ -1,0 +1,1 @@
+"""Storage layer: schema, the data-access module, demo generator and importers."""

@@ -1,0 +1,481 @@
+"""The one data-access module: engine, sessions, writers for loaders/models and DataFrame readers for everyone.
+
+Conventions: readers return pandas DataFrames (dates as tz-naive ``datetime64``), never ORM objects;
+writers take a ``session`` so the caller owns the transaction; SQL always uses bound parameters.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Iterator
+
+import pandas as pd
+from sqlalchemy import create_engine, delete, event, func, insert, inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+import config
+from data import schema
+from data.schema import ALL
+
+BOTTOM_LEVEL = "store_product"
+LEVELS = ("total", "region", "store", "category", "product", "store_category", BOTTOM_LEVEL)
+
+
+# ----------------------------------------------------------------------------- engine and sessions
+
+def resolve_url(url: str | None = None) -> str:
+    """The database URL: an explicit URL or path, else ``SALES_DB``, else ``data/sales.db``."""
+    return config.database_url(url) if url else config.load().db_url
+
+
+@lru_cache(maxsize=16)
+def _engine_for(url: str) -> Engine:
+    kwargs = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    engine = create_engine(url, future=True, **kwargs)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001 - DBAPI callback
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            # WAL lets the dashboard read while a refresh writes. Switching an existing WAL file is a no-op.
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+    return engine
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """A lazily created, cached engine for ``url`` (see :func:`resolve_url`)."""
+    return _engine_for(resolve_url(url))
+
+
+@contextmanager
+def session_scope(read_only: bool = False, url: str | None = None) -> Iterator[Session]:
+    """A session that commits on success (unless read_only) and rolls back on any exception."""
+    session = Session(get_engine(url), future=True)
+    try:
+        yield session
+        if read_only:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def init_db(url: str | None = None) -> None:
+    """Create any missing table (idempotent)."""
+    schema.Base.metadata.create_all(get_engine(url))
+
+
+def db_exists(url: str | None = None) -> bool:
+    """True when the database has the sales table (without creating anything)."""
+    resolved = resolve_url(url)
+    if resolved.startswith("sqlite:///"):
+        import os
+        path = resolved[len("sqlite:///"):]
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            return False
+    return inspect(get_engine(url)).has_table("sales")
+
+
+def _read(stmt, url: str | None = None, params: dict | None = None, parse_dates=None) -> pd.DataFrame:
+    with get_engine(url).connect() as conn:
+        result = conn.execute(stmt if not isinstance(stmt, str) else text(stmt), params or {})
+        df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for col in parse_dates or ():
+        if col in df:
+            df[col] = pd.to_datetime(df[col])
+    return df
+
+
+# ----------------------------------------------------------------------------- generic writers
+
+def upsert_frame(session: Session, table: type[schema.Base], df: pd.DataFrame, chunk: int = 50_000) -> int:
+    """Insert rows of ``df`` into ``table``, replacing rows with the same primary key. Returns rows written.
+
+    Uses the dialect's ``ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL), so re-importing a file is idempotent.
+    """
+    if df.empty:
+        return 0
+    tbl = table.__table__
+    cols = [c.name for c in tbl.columns if c.name in df.columns]
+    pk = [c.name for c in tbl.primary_key.columns]
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:  # pragma: no cover - other back ends fall back to delete+insert
+        dialect_insert = None
+    frame = df[cols].astype(object).where(df[cols].notna(), None)
+    for c in cols:  # SQLAlchemy's Date type wants date objects, not Timestamps
+        if isinstance(tbl.columns[c].type, schema.Date) and len(frame):
+            frame[c] = pd.to_datetime(frame[c]).dt.date.astype(object)
+    records = frame.to_dict("records")
+    written = 0
+    for start in range(0, len(records), chunk):
+        part = records[start:start + chunk]
+        if dialect_insert is not None:
+            stmt = dialect_insert(tbl)
+            update_cols = {c: stmt.excluded[c] for c in cols if c not in pk}
+            stmt = stmt.on_conflict_do_update(index_elements=pk, set_=update_cols) if update_cols \
+                else stmt.on_conflict_do_nothing(index_elements=pk)
+            session.execute(stmt, part)
+        else:
+            session.execute(insert(tbl), part)
+        written += len(part)
+    return written
+
+
+def replace_table(session: Session, table: type[schema.Base], df: pd.DataFrame) -> int:
+    """Delete every row of ``table`` and insert ``df`` (for small derived tables like ``demo_truth``)."""
+    session.execute(delete(table.__table__))
+    return upsert_frame(session, table, df)
+
+
+# ----------------------------------------------------------------------------- metadata readers
+
+def datasets(url: str | None = None) -> pd.DataFrame:
+    """The import log, newest first."""
+    return _read(select(schema.Dataset).order_by(schema.Dataset.id.desc()), url,
+                 parse_dates=["start_date", "end_date", "imported_at"])
+
+
+def frequency(url: str | None = None) -> str:
+    """'D' or 'W': the frequency of the stored data (from the latest import; 'D' when empty)."""
+    with get_engine(url).connect() as conn:
+        row = conn.execute(select(schema.Dataset.frequency).order_by(schema.Dataset.id.desc()).limit(1)).first()
+    return row[0] if row else "D"
+
+
+def dataset_name(url: str | None = None) -> str:
+    with get_engine(url).connect() as conn:
+        row = conn.execute(select(schema.Dataset.name).order_by(schema.Dataset.id.desc()).limit(1)).first()
+    return row[0] if row else "empty"
+
+
+def data_hash(url: str | None = None) -> str:
+    """A fingerprint of the facts: changes whenever an import changes the data (used to skip refreshes)."""
+    with get_engine(url).connect() as conn:
+        hashes = conn.execute(select(schema.Dataset.content_hash).order_by(schema.Dataset.id)).scalars().all()
+        n, total, last = conn.execute(select(func.count(), func.sum(schema.Sale.sales),
+                                             func.max(schema.Sale.date))).one()
+    payload = json.dumps([hashes, n, round(total or 0.0, 4), str(last)])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def counts(url: str | None = None) -> dict:
+    """Row counts and date range of the fact table."""
+    with get_engine(url).connect() as conn:
+        n, start, end = conn.execute(select(func.count(), func.min(schema.Sale.date),
+                                            func.max(schema.Sale.date))).one()
+        n_stores = conn.execute(select(func.count()).select_from(schema.StoreDim)).scalar_one()
+        n_products = conn.execute(select(func.count()).select_from(schema.ProductDim)).scalar_one()
+        n_series = conn.execute(text("SELECT COUNT(*) FROM (SELECT DISTINCT store_id, product_id FROM sales) s")
+                                ).scalar_one()
+    return {"rows": int(n), "start": str(start) if start else None, "end": str(end) if end else None,
+            "stores": int(n_stores), "products": int(n_products), "series": int(n_series)}
+
+
+def stores(url: str | None = None) -> pd.DataFrame:
+    return _read(select(schema.StoreDim).order_by(schema.StoreDim.store_id), url)
+
+
+def products(url: str | None = None) -> pd.DataFrame:
+    return _read(select(schema.ProductDim).order_by(schema.ProductDim.product_id), url)
+
+
+def nodes(level: str | None = None, url: str | None = None, **filters: str) -> pd.DataFrame:
+    """Hierarchy nodes, optionally of one level and filtered by region/store_id/category/product_id."""
+    stmt = select(schema.Node)
+    if level:
+        stmt = stmt.where(schema.Node.level == level)
+    for col, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(getattr(schema.Node, col) == value)
+    return _read(stmt.order_by(schema.Node.node_id), url)
+
+
+def demo_truth(url: str | None = None) -> pd.DataFrame:
+    """The planted effects of the demo data (empty for real data)."""
+    return _read(select(schema.DemoTruth), url)
+
+
+# ----------------------------------------------------------------------------- series keys
+
+def node_id(level: str, **parts: str) -> str:
+    """The series key of a node, e.g. ``node_id("store_product", store_id="3", product_id="7")``."""
+    if level == "total":
+        return "total"
+    names = {"region": ["region"], "store": ["store_id"], "category": ["category"], "product": ["product_id"],
+             "store_category": ["store_id", "category"], "store_product": ["store_id", "product_id"]}[level]
+    return "/".join(f"{n.removesuffix('_id')}={parts[n]}" for n in names)
+
+
+def parse_node_id(key: str) -> dict:
+    """Inverse of :func:`node_id`: ``"store=3/product=7"`` -> ``{"level": "store_product", "store_id": "3", ...}``."""
+    if key == "total":
+        return {"level": "total"}
+    out: dict = {}
+    for part in key.split("/"):
+        name, _, value = part.partition("=")
+        if not value and name not in {"region", "store", "category", "product"}:
+            raise ValueError(f"not a series key: {key!r}; expected e.g. 'store=1/product=2' or 'total'")
+        out[name if name in ("region", "category") else f"{name}_id"] = value
+    kinds = tuple(k for k in ("region", "store_id", "category", "product_id") if k in out)
+    level = {("region",): "region", ("store_id",): "store", ("category",): "category",
+             ("product_id",): "product", ("store_id", "category"): "store_category",
+             ("store_id", "product_id"): BOTTOM_LEVEL}.get(kinds)
+    if level is None:
+        raise ValueError(f"not a series key: {key!r}")
+    out["level"] = level
+    return out
+
+
+# ----------------------------------------------------------------------------- series readers
+
+def series(key: str, start=None, end=None, url: str | None = None) -> pd.DataFrame:
+    """One node's history: columns ``ds, y, promo, is_open, is_holiday, temp_c, precip_mm``.
+
+    Bottom-level keys read the fact table through its primary-key index; every other node reads
+    the pre-aggregated ``agg_sales`` table, so no reader scans the facts.
+    """
+    info = parse_node_id(key)
+    params = {"start": _as_date(start) or dt.date(1900, 1, 1), "end": _as_date(end) or dt.date(9999, 12, 31)}
+    if info["level"] == BOTTOM_LEVEL:
+        params.update(store_id=info["store_id"], product_id=info["product_id"])
+        sql = """SELECT s.date AS ds, s.sales AS y, s.promo AS promo, s.promo_intensity AS promo_intensity,
+                        s.is_open AS is_open, s.price AS price,
+                        COALESCE(a.is_holiday, 0) AS is_holiday, a.temp_c AS temp_c, a.precip_mm AS precip_mm
+                 FROM sales s
+                 LEFT JOIN agg_sales a ON a.node_id = :store_key AND a.date = s.date
+                 WHERE s.store_id = :store_id AND s.product_id = :product_id
+                   AND s.date BETWEEN :start AND :end ORDER BY s.date"""
+        params["store_key"] = node_id("store", store_id=info["store_id"])
+    else:
+        params["node"] = key
+        sql = """SELECT date AS ds, sales AS y, promo_share AS promo, open_share AS is_open,
+                        is_holiday, temp_c, precip_mm, n_rows
+                 FROM agg_sales WHERE node_id = :node AND date BETWEEN :start AND :end ORDER BY date"""
+    return _read(sql, url, params, parse_dates=["ds"])
+
+
+def level_frame(level: str, start=None, end=None, url: str | None = None) -> pd.DataFrame:
+    """All series of one aggregate level in long format (``series_id, ds, y, ...``) from ``agg_sales``."""
+    if level == BOTTOM_LEVEL:
+        return bottom_frame(start, end, url)
+    params = {"level": level, "start": _as_date(start) or dt.date(1900, 1, 1),
+              "end": _as_date(end) or dt.date(9999, 12, 31)}
+    sql = """SELECT node_id AS series_id, date AS ds, sales AS y, promo_share AS promo, open_share AS is_open,
+                    is_holiday, temp_c, precip_mm, n_rows
+             FROM agg_sales WHERE level = :level AND date BETWEEN :start AND :end ORDER BY node_id, date"""
+    return _read(sql, url, params, parse_dates=["ds"])
+
+
+def bottom_frame(start=None, end=None, url: str | None = None) -> pd.DataFrame:
+    """Every store x product series in long format with store-level weather and holidays attached."""
+    params = {"start": _as_date(start) or dt.date(1900, 1, 1), "end": _as_date(end) or dt.date(9999, 12, 31)}
+    sql = """SELECT 'store=' || s.store_id || '/product=' || s.product_id AS series_id,
+                    s.store_id, s.product_id, s.date AS ds, s.sales AS y, s.promo, s.promo_intensity,
+                    s.price, s.is_open, COALESCE(a.is_holiday, 0) AS is_holiday, a.temp_c, a.precip_mm
+             FROM sales s
+             LEFT JOIN agg_sales a ON a.node_id = 'store=' || s.store_id AND a.date = s.date
+             WHERE s.date BETWEEN :start AND :end
+             ORDER BY s.store_id, s.product_id, s.date"""
+    return _read(sql, url, params, parse_dates=["ds"])
+
+
+def sales_facts(url: str | None = None, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The raw fact table joined to its dimensions (for analytics and quality, not for callbacks)."""
+    sql = """SELECT s.store_id, s.product_id, st.region, st.type AS store_type, st.size AS store_size,
+                    p.category, s.date, s.sales, s.units, s.promo, s.promo_intensity, s.price, s.is_open
+             FROM sales s JOIN stores st ON st.store_id = s.store_id
+             JOIN products p ON p.product_id = s.product_id"""
+    df = _read(sql, url, parse_dates=["date"])
+    return df[list(columns)] if columns else df
+
+
+def calendar_events(url: str | None = None) -> pd.DataFrame:
+    return _read(select(schema.CalendarEvent).order_by(schema.CalendarEvent.date), url, parse_dates=["date"])
+
+
+def weather(url: str | None = None) -> pd.DataFrame:
+    return _read(select(schema.Weather).order_by(schema.Weather.scope_id, schema.Weather.date), url,
+                 parse_dates=["date"])
+
+
+def covariates(url: str | None = None) -> pd.DataFrame:
+    return _read(select(schema.Covariate), url, parse_dates=["date"])
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    return pd.Timestamp(value).date()
+
+
+# ----------------------------------------------------------------------------- aggregates
+
+_AGG_SQL = {
+    "total": ("'total'", ""),
+    "region": ("'region=' || st.region", "st.region"),
+    "store": ("'store=' || s.store_id", "s.store_id"),
+    "category": ("'category=' || p.category", "p.category"),
+    "product": ("'product=' || s.product_id", "s.product_id"),
+    "store_category": ("'store=' || s.store_id || '/category=' || p.category", "s.store_id, p.category"),
+}
+
+
+def rebuild_aggregates(session: Session) -> int:
+    """Recompute ``nodes`` and ``agg_sales`` from the facts (call inside the importer's transaction).
+
+    Weather per node is the mean over its stores (store weather, else the store's region weather);
+    ``is_holiday`` marks dates with an event of scope "all" or one matching the node's region/store.
+    """
+    session.execute(delete(schema.AggSales.__table__))
+    session.execute(delete(schema.Node.__table__))
+    # Node list from dimensions actually present in the facts.
+    dims = pd.DataFrame(session.execute(text(
+        """SELECT DISTINCT s.store_id, s.product_id, st.region, p.category, st.name AS store_name,
+                  p.name AS product_name
+           FROM sales s JOIN stores st ON st.store_id = s.store_id
+           JOIN products p ON p.product_id = s.product_id""")).fetchall(),
+        columns=["store_id", "product_id", "region", "category", "store_name", "product_name"])
+    if len(dims):
+        session.execute(insert(schema.Node.__table__), _node_rows(dims))
+
+    # Store-level weather and holidays as a small frame, then node-level means.
+    store_daily = pd.DataFrame(session.execute(text(
+        """SELECT s.store_id, st.region, s.date FROM sales s JOIN stores st ON st.store_id = s.store_id
+           GROUP BY s.store_id, st.region, s.date""")).fetchall(), columns=["store_id", "region", "date"])
+    wx = pd.DataFrame(session.execute(text("SELECT scope, scope_id, date, temp_c, precip_mm FROM weather")
+                                      ).fetchall(), columns=["scope", "scope_id", "date", "temp_c", "precip_mm"])
+    ev = pd.DataFrame(session.execute(text(
+        "SELECT DISTINCT date, scope, scope_id FROM calendar_events WHERE kind IN ('holiday', 'closure')")
+    ).fetchall(), columns=["date", "scope", "scope_id"])
+    store_daily = _attach_exog(store_daily, wx, ev)
+
+    written = 0
+    for level, (key_expr, group) in _AGG_SQL.items():
+        group_by = f"{group}, s.date" if group else "s.date"
+        rows = session.execute(text(
+            f"""SELECT {key_expr} AS node_id, s.date AS date, SUM(s.sales) AS sales, SUM(s.units) AS units,
+                       AVG(CAST(s.promo AS FLOAT)) AS promo_share, AVG(CAST(s.is_open AS FLOAT)) AS open_share,
+                       COUNT(*) AS n_rows
+                FROM sales s JOIN stores st ON st.store_id = s.store_id
+                JOIN products p ON p.product_id = s.product_id
+                GROUP BY {group_by}""")).fetchall()
+        agg = pd.DataFrame(rows, columns=["node_id", "date", "sales", "units", "promo_share", "open_share",
+                                          "n_rows"])
+        agg["level"] = level
+        agg = agg.merge(_node_exog(level, store_daily, dims), on=["node_id", "date"], how="left")
+        agg["is_holiday"] = agg["is_holiday"].fillna(0).astype(int)
+        written += upsert_frame(session, schema.AggSales, agg)
+    return written
+
+
+def _node_rows(dims: pd.DataFrame) -> list[dict]:
+    rows = [{"node_id": "total", "level": "total", "label": "Total", "region": None, "store_id": None,
+             "category": None, "product_id": None}]
+    seen = set()
+
+    def add(level, label, **parts):
+        key = node_id(level, **parts)
+        if key not in seen:
+            seen.add(key)
+            rows.append({"node_id": key, "level": level, "label": label, "region": parts.get("region"),
+                         "store_id": parts.get("store_id"), "category": parts.get("category"),
+                         "product_id": parts.get("product_id")})
+
+    for r in dims.itertuples(index=False):
+        add("region", r.region, region=r.region)
+        add("store", r.store_name, store_id=r.store_id, region=r.region)
+        add("category", r.category, category=r.category)
+        add("product", r.product_name, product_id=r.product_id, category=r.category)
+        add("store_category", f"{r.store_name} / {r.category}", store_id=r.store_id, region=r.region,
+            category=r.category)
+        add(BOTTOM_LEVEL, f"{r.store_name} / {r.product_name}", store_id=r.store_id, region=r.region,
+            category=r.category, product_id=r.product_id)
+    return rows
+
+
+def _attach_exog(store_daily: pd.DataFrame, wx: pd.DataFrame, ev: pd.DataFrame) -> pd.DataFrame:
+    """Per store and date: temperature, precipitation and holiday flag."""
+    out = store_daily.copy()
+    for scope, key in (("store", "store_id"), ("region", "region")):
+        part = wx[wx["scope"] == scope].rename(columns={"scope_id": key, "temp_c": f"t_{scope}",
+                                                        "precip_mm": f"p_{scope}"})
+        out = out.merge(part[[key, "date", f"t_{scope}", f"p_{scope}"]], on=[key, "date"], how="left")
+    out["temp_c"] = out["t_store"].fillna(out["t_region"])
+    out["precip_mm"] = out["p_store"].fillna(out["p_region"])
+    hol = pd.Series(False, index=out.index)
+    dates_all = set(ev.loc[ev["scope"] == "all", "date"])
+    hol |= out["date"].isin(dates_all)
+    for scope, key in (("region", "region"), ("store", "store_id")):
+        pairs = set(map(tuple, ev.loc[ev["scope"] == scope, ["scope_id", "date"]].to_numpy()))
+        if pairs:
+            hol |= pd.Series([(k, d) in pairs for k, d in zip(out[key], out["date"])], index=out.index)
+    out["is_holiday"] = hol.astype(int)
+    return out[["store_id", "region", "date", "temp_c", "precip_mm", "is_holiday"]]
+
+
+def _node_exog(level: str, store_daily: pd.DataFrame, dims: pd.DataFrame) -> pd.DataFrame:
+    """Mean weather and any-holiday over the stores under each node of ``level``."""
+    sd = store_daily
+    if level == "total":
+        sd = sd.assign(node_id="total")
+    elif level == "region":
+        sd = sd.assign(node_id="region=" + sd["region"].astype(str))
+    elif level in ("store", "store_category"):
+        sd = sd.assign(node_id="store=" + sd["store_id"].astype(str))
+    else:  # category / product: the stores that sell it
+        col = "category" if level == "category" else "product_id"
+        pairs = dims[["store_id", col]].drop_duplicates()
+        sd = sd.merge(pairs, on="store_id")
+        sd = sd.assign(node_id=f"{level}=" + sd[col].astype(str))
+    out = sd.groupby(["node_id", "date"], as_index=False).agg(
+        temp_c=("temp_c", "mean"), precip_mm=("precip_mm", "mean"), is_holiday=("is_holiday", "max"))
+    if level == "store_category":
+        cats = dims[["store_id", "category"]].drop_duplicates()
+        cats["store_key"] = "store=" + cats["store_id"].astype(str)
+        cats["key"] = cats["store_key"] + "/category=" + cats["category"].astype(str)
+        out = out.merge(cats[["store_key", "key"]], left_on="node_id", right_on="store_key")
+        out = out.drop(columns=["node_id", "store_key"]).rename(columns={"key": "node_id"})
+    return out
+
+
+# ----------------------------------------------------------------------------- analytics results
+
+def save_frame(session: Session, name: str, level: str, df: pd.DataFrame, data_hash_: str | None = None) -> None:
+    """Store a small result frame (effects, curves, quality report...) under (name, level)."""
+    payload = df.to_json(orient="split", date_format="iso", index=False)
+    upsert_frame(session, schema.AnalysisResult, pd.DataFrame([{
+        "name": name, "level": level, "computed_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "data_hash": data_hash_, "payload": payload}]))
+
+
+def load_frame(name: str, level: str = "all", url: str | None = None) -> pd.DataFrame | None:
+    """A frame saved by :func:`save_frame`, or None when it was never computed."""
+    with get_engine(url).connect() as conn:
+        row = conn.execute(select(schema.AnalysisResult.payload).where(
+            schema.AnalysisResult.name == name, schema.AnalysisResult.level == level)).first()
+    if row is None:
+        return None
+    return pd.read_json(io.StringIO(row[0]), orient="split")
+
+
+# ----------------------------------------------------------------------------- forecasts and runs
+# (readers and writers used by models/ and the dashboard; see models/runner.py)

@@ -1,0 +1,1 @@
+"""Dash pages (one module per page) plus shared ids, components and figures."""

@@ -1,0 +1,1 @@
+"""Forecasting models, backtests, selection, reconciliation and the refresh runner."""

@@ -1,0 +1,103 @@
+"""Shared fixtures: temporary databases, the demo store (generated once per session), the Walmart data set."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def shared_datasets_dir() -> Path:
+    """`SALES_DATASETS`, else ../shared/datasets next to the repository."""
+    return Path(os.environ.get("SALES_DATASETS") or ROOT.parent / "shared" / "datasets")
+
+
+@pytest.fixture(scope="session")
+def walmart_dir() -> Path:
+    path = shared_datasets_dir() / "walmart"
+    if not (path / "train.csv.gz").exists() and not (path / "train.csv").exists():
+        pytest.skip(f"Walmart data set absent: looked in {path} (set SALES_DATASETS to the folder that holds "
+                    "walmart/)")
+    return path
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def tmp_db(tmp_path, monkeypatch) -> str:
+    """An empty SQLite database URL, also set as SALES_DB for the test."""
+    url = sqlite_url(tmp_path / "test.db")
+    monkeypatch.setenv("SALES_DB", url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_db_master(tmp_path_factory) -> Path:
+    """The default demo data (seed 42, 10 stores x 20 products x 3 years), generated once per session."""
+    from data import demo
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    demo.generate(seed=42, url=sqlite_url(path), progress=False)
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_db_master, tmp_path, monkeypatch) -> str:
+    """A private copy of the default demo database (tests may write to it); set as SALES_DB."""
+    from data import store
+    store.get_engine(sqlite_url(demo_db_master)).dispose()  # flush WAL into the main file before copying
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db_master, path)
+    url = sqlite_url(path)
+    monkeypatch.setenv("SALES_DB", url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def small_demo_master(tmp_path_factory) -> Path:
+    """A small, fast demo (3 stores x 4 products x 2 years) for model and dashboard tests."""
+    from data import demo
+    path = tmp_path_factory.mktemp("small") / "small.db"
+    demo.generate(seed=7, n_stores=3, n_products=4, years=2, url=sqlite_url(path), progress=False)
+    return path
+
+
+@pytest.fixture
+def small_demo_db(small_demo_master, tmp_path, monkeypatch) -> str:
+    from data import store
+    store.get_engine(sqlite_url(small_demo_master)).dispose()
+    path = tmp_path / "small.db"
+    shutil.copy(small_demo_master, path)
+    url = sqlite_url(path)
+    monkeypatch.setenv("SALES_DB", url)
+    return url
+
+
+def pytest_setup_options():
+    """Selenium options for dash[testing]: Debian's headless Chromium, kept off the network."""
+    from selenium.webdriver.chrome.options import Options
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-quic", "--window-size=1280,1000",
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1"):
+        options.add_argument(flag)
+    return options
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip browser tests with a clear reason when Chromium or its driver is missing."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    skip = pytest.mark.skip(reason="browser test: /usr/bin/chromium and chromedriver not installed "
+                                   "(apt-get install chromium chromium-driver)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)

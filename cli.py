@@ -67,7 +67,8 @@ def cmd_quality(args) -> int:
 
 def cmd_effects(args) -> int:
     from analytics import effects
-    result = effects.run_effects(level=args.level, save=not args.no_save)
+    from models import effects_job
+    result = effects_job.run_effects(level=args.level, save=not args.no_save)
     if args.json:
         _print_json(result)
     else:
@@ -107,10 +108,10 @@ def cmd_setup_demo(args) -> int:
         print("No forecasts yet: running a first refresh (python cli.py refresh)...", flush=True)
         runner.refresh(progress=True)
     try:
-        from analytics import effects
+        from models import effects_job
         if store.load_frame("effects", "category") is None:
             print("Computing promotion/holiday/weather effects (python cli.py effects)...", flush=True)
-            effects.run_effects(level="category", save=True)
+            effects_job.run_effects(level="category", save=True)
     except ImportError:
         pass
     return 0

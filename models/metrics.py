@@ -1,0 +1,134 @@
+"""Forecast accuracy metrics (textbook definitions) and the Kaggle Walmart WMAE.
+
+Conventions
+-----------
+- Errors are ``e = yhat - y``; ``bias`` is the mean of ``yhat - y`` (positive = over-forecast).
+- ``mape``, ``smape``, ``wape`` and ``rmspe`` are **fractions** (0.12 means 12%), not percentages.
+- ``mape``/``rmspe`` skip points whose actual is 0; how many were skipped is ``mape_excluded``.
+- ``smape`` = mean of ``2|e| / (|y| + |yhat|)`` (range 0..2), with 0/0 counted as 0.
+- ``mase`` = MAE / in-sample MAE of the seasonal naive (lag ``season_length``) on ``y_train``
+  (Hyndman & Koehler 2006); NaN when ``y_train`` is missing, too short or constant.
+- ``pinball`` = mean pinball (quantile) loss over the quantiles implied by the interval bounds:
+  the 95% interval gives q = 0.025 and 0.975, the 80% interval q = 0.1 and 0.9.
+- ``coverage_80``/``coverage_95``: share of actuals inside ``[lo, hi]`` (bounds included).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+METRIC_KEYS = ("rmse", "mae", "mape", "mape_excluded", "smape", "wape", "mase", "rmspe", "bias",
+               "coverage_80", "coverage_95", "pinball")
+LOWER_IS_BETTER = ("rmse", "mae", "mape", "smape", "wape", "mase", "rmspe", "pinball")
+
+
+def _arr(x) -> np.ndarray | None:
+    return None if x is None else np.asarray(x, dtype=float).ravel()
+
+
+def pinball_loss(y_true, q_pred, q: float) -> float:
+    """Mean pinball loss of quantile forecast ``q_pred`` at level ``q``: mean of max(q·u, (q-1)·u), u = y - q_pred.
+
+    Parameters
+    ----------
+    y_true, q_pred : array-like
+        Actuals and the forecast quantile.
+    q : float
+        Quantile level in (0, 1).
+
+    Returns
+    -------
+    float
+    """
+    u = _arr(y_true) - _arr(q_pred)
+    return float(np.mean(np.maximum(q * u, (q - 1) * u)))
+
+
+def mase_scale(y_train, season_length: int = 1) -> float:
+    """In-sample MAE of the seasonal-naive forecast on ``y_train`` (NaN when too short or zero)."""
+    y = _arr(y_train)
+    m = max(int(season_length), 1)
+    if y is None or len(y) <= m:
+        return float("nan")
+    scale = float(np.mean(np.abs(y[m:] - y[:-m])))
+    return scale if scale > 0 else float("nan")
+
+
+def compute_metrics(y_true, y_pred, lo_80=None, hi_80=None, lo_95=None, hi_95=None, y_train=None,
+                    season_length: int = 1) -> dict:
+    """All accuracy metrics for one forecast window.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        Actuals and point forecasts, same length.
+    lo_80, hi_80, lo_95, hi_95 : array-like, optional
+        Interval bounds; coverage and pinball are NaN without them.
+    y_train : array-like, optional
+        The training history, for MASE's scale.
+    season_length : int, default 1
+        Lag of the naive forecast in MASE's scale.
+
+    Returns
+    -------
+    dict
+        Keys :data:`METRIC_KEYS` (see the module docstring for definitions and units).
+    """
+    y, f = _arr(y_true), _arr(y_pred)
+    if len(y) != len(f):
+        raise ValueError(f"y_true has {len(y)} values but y_pred has {len(f)}")
+    if len(y) == 0:
+        raise ValueError("compute_metrics needs at least one actual value")
+    if np.isnan(y).any() or np.isnan(f).any():
+        raise ValueError("y_true and y_pred must not contain NaN; drop those points first")
+    e = f - y
+    abs_e = np.abs(e)
+    nz = y != 0
+    out = {"rmse": float(np.sqrt(np.mean(e ** 2))), "mae": float(np.mean(abs_e))}
+    out["mape"] = float(np.mean(abs_e[nz] / np.abs(y[nz]))) if nz.any() else float("nan")
+    out["mape_excluded"] = int((~nz).sum())
+    denom = np.abs(y) + np.abs(f)
+    ratio = np.divide(2 * abs_e, denom, out=np.zeros_like(abs_e), where=denom > 0)
+    out["smape"] = float(np.mean(ratio))
+    total = float(np.sum(np.abs(y)))
+    out["wape"] = float(np.sum(abs_e) / total) if total > 0 else float("nan")
+    scale = mase_scale(y_train, season_length) if y_train is not None else float("nan")
+    out["mase"] = float(out["mae"] / scale) if np.isfinite(scale) else float("nan")
+    out["rmspe"] = float(np.sqrt(np.mean((e[nz] / y[nz]) ** 2))) if nz.any() else float("nan")
+    out["bias"] = float(np.mean(e))
+    pin = []
+    for name, lo, hi, q_lo, q_hi in (("coverage_80", lo_80, hi_80, 0.1, 0.9),
+                                     ("coverage_95", lo_95, hi_95, 0.025, 0.975)):
+        lo, hi = _arr(lo), _arr(hi)
+        if lo is None or hi is None:
+            out[name] = float("nan")
+            continue
+        out[name] = float(np.mean((y >= lo) & (y <= hi)))
+        pin += [pinball_loss(y, lo, q_lo), pinball_loss(y, hi, q_hi)]
+    out["pinball"] = float(np.mean(pin)) if pin else float("nan")
+    return out
+
+
+def wmae(y_true, y_pred, weights) -> float:
+    """Weighted MAE, the Kaggle Walmart metric: sum(w·|y - yhat|) / sum(w), with w = 5 on holiday weeks, else 1.
+
+    Parameters
+    ----------
+    y_true, y_pred, weights : array-like
+        Same length; weights must be non-negative with a positive sum.
+
+    Returns
+    -------
+    float
+    """
+    y, f, w = _arr(y_true), _arr(y_pred), _arr(weights)
+    if not (len(y) == len(f) == len(w)):
+        raise ValueError(f"wmae: lengths differ (y_true {len(y)}, y_pred {len(f)}, weights {len(w)})")
+    if (w < 0).any() or w.sum() <= 0:
+        raise ValueError("wmae: weights must be non-negative with a positive sum")
+    return float(np.sum(w * np.abs(y - f)) / np.sum(w))
+
+
+def holiday_weights(is_holiday, holiday_weight: float = 5.0) -> np.ndarray:
+    """Kaggle Walmart weights: ``holiday_weight`` on holiday weeks, 1 elsewhere."""
+    h = np.asarray(is_holiday).astype(bool)
+    return np.where(h, holiday_weight, 1.0)

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from models.base import DEFAULT_SEASON, BaseForecaster
+from models.gbm import LGBMForecaster, RFForecaster
 from models.naive import SeasonalNaive
 
 MODELS: dict[str, type[BaseForecaster]] = {
     "seasonal_naive": SeasonalNaive,
+    "lgbm": LGBMForecaster,
+    "rf": RFForecaster,
 }
 
 # Hyperparameters per model and frequency ('*' = any frequency).
@@ -16,6 +19,8 @@ _DEFAULTS: dict[str, dict[str, dict]] = {
 # Small, fast parameters for the contract tests (sktime's get_test_params).
 _TEST_PARAMS: dict[str, dict] = {
     "seasonal_naive": {},
+    "lgbm": {"n_estimators": 30, "num_leaves": 15, "min_child_samples": 5, "num_threads": 1},
+    "rf": {"n_estimators": 20, "max_depth": 8, "num_threads": 1},
 }
 
 LOCAL_MODELS = [n for n, c in MODELS.items() if not c.is_global]

@@ -1,0 +1,153 @@
+"""Leakage-free features for the global tree models: lags >= horizon, rolling statistics, calendar, exogenous, series codes."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+YEAR_LAGS = {"D": (364,), "W": (51, 52, 53)}
+ROLL_WINDOWS = {"D": (7, 28, 91), "W": (4, 13, 52)}
+
+
+def lag_set(horizon: int, m: int, freq: str) -> list[int]:
+    """The lags a direct model forecasting up to ``horizon`` steps ahead may use (all ``>= horizon``).
+
+    Parameters
+    ----------
+    horizon : int
+        The largest step ahead the model will be asked for.
+    m : int
+        Season length.
+    freq : {'D', 'W'}
+
+    Returns
+    -------
+    list of int
+        A block of ``min(m, 7)`` consecutive lags starting at ``horizon``, the next three multiples of
+        ``m`` (for daily data: same weekday), and the year-ago lags, all ``>= horizon``.
+    """
+    lags = set(range(horizon, horizon + min(m, 7)))
+    first = math.ceil(horizon / m) * m
+    lags |= {first + k * m for k in range(3)}
+    lags |= {lag for lag in YEAR_LAGS.get(freq, ()) if lag >= horizon}
+    return sorted(lags)
+
+
+def _group_rolling(values: np.ndarray, starts: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling mean and std over ``window`` rows inside contiguous groups (NaN-aware), via cumulative sums."""
+    v = np.nan_to_num(values, nan=0.0)
+    ok = (~np.isnan(values)).astype(float)
+    cs = np.concatenate([[0.0], np.cumsum(v)])
+    cs2 = np.concatenate([[0.0], np.cumsum(v * v)])
+    cn = np.concatenate([[0.0], np.cumsum(ok)])
+    idx = np.arange(len(values))
+    lo = np.maximum(starts, idx - window + 1)
+    n = cn[idx + 1] - cn[lo]
+    s = cs[idx + 1] - cs[lo]
+    s2 = cs2[idx + 1] - cs2[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, s / n, np.nan)
+        var = np.where(n > 1, (s2 - n * mean ** 2) / np.maximum(n - 1, 1), np.nan)
+    return mean, np.sqrt(np.clip(var, 0, None))
+
+
+def _steps_to_event(flag: np.ndarray, starts: np.ndarray, forward: bool, cap: int) -> np.ndarray:
+    """Steps until the next (forward) or since the last flagged row within each group, capped at ``cap``."""
+    n = len(flag)
+    out = np.full(n, cap, dtype=float)
+    order = range(n - 1, -1, -1) if forward else range(n)
+    group_start = np.zeros(n, dtype=bool)
+    group_start[starts] = True
+    group_end = np.roll(group_start, -1)
+    group_end[-1] = True
+    dist = cap
+    for i in order:
+        if (forward and group_end[i]) or (not forward and group_start[i]):
+            dist = cap
+        dist = 0 if flag[i] else min(dist + 1, cap)
+        out[i] = dist
+    return out
+
+
+def series_codes(series_ids: pd.Series) -> pd.DataFrame:
+    """Categorical codes for the series id and for each ``name=value`` part of hierarchical keys.
+
+    ``"store=3/product=7"`` gives columns ``key_store`` and ``key_product`` (so a global model can learn
+    what one product does across stores); plain ids give only ``series_code``.
+    """
+    sid = series_ids.astype(str)
+    out = pd.DataFrame({"series_code": sid}, index=series_ids.index)
+    uniq = pd.Series(sid.unique())
+    parts = uniq.str.split("/")
+    names = sorted({p.split("=", 1)[0] for ps in parts for p in ps if "=" in p})
+    for name in names:
+        mapping = {u: next((p.split("=", 1)[1] for p in ps if p.startswith(name + "=")), "")
+                   for u, ps in zip(uniq, parts)}
+        out[f"key_{name}"] = sid.map(mapping)
+    return out
+
+
+def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.Series) -> pd.DataFrame:
+    """The feature matrix for every row of ``df`` (history rows and future rows with ``y`` NaN).
+
+    Parameters
+    ----------
+    df : DataFrame
+        ``series_id, ds, y`` and exogenous columns, sorted by series and date, regular spacing.
+    horizon : int
+        Every y-derived feature uses lags ``>= horizon``, so a row ``horizon`` steps past the last
+        observation only sees observed values (direct strategy: no recursion, no leakage).
+    m : int
+        Season length.
+    freq : {'D', 'W'}
+    scale : Series
+        Per-series scale (index series_id); y is divided by it so one model fits big and small series.
+
+    Returns
+    -------
+    DataFrame
+        Numeric and categorical features, same index as ``df``.
+    """
+    sid = df["series_id"].to_numpy()
+    starts_mask = np.r_[True, sid[1:] != sid[:-1]]
+    starts = np.maximum.accumulate(np.where(starts_mask, np.arange(len(df)), 0))
+    sc = df["series_id"].map(scale).to_numpy(dtype=float)
+    ys = pd.Series(df["y"].to_numpy(dtype=float) / sc, index=df.index)
+    g = ys.groupby(df["series_id"].to_numpy(), sort=False)
+    feats = {}
+    lags = lag_set(horizon, m, freq)
+    for lag in lags:
+        feats[f"lag_{lag}"] = g.shift(lag).to_numpy()
+    seasonal = [lag for lag in lags if lag % m == 0 and lag < 4 * m + horizon][:3]
+    if seasonal:
+        stack = np.column_stack([feats[f"lag_{s}"] for s in seasonal])
+        cnt = np.isfinite(stack).sum(axis=1)
+        feats["seasonal_mean"] = np.where(cnt > 0, np.nansum(stack, axis=1) / np.maximum(cnt, 1), np.nan)
+    base = g.shift(horizon).to_numpy()
+    for w in ROLL_WINDOWS.get(freq, (m,)):
+        mean, std = _group_rolling(base, starts, w)
+        feats[f"roll_mean_{w}"] = mean
+        if w == ROLL_WINDOWS.get(freq, (m,))[1]:
+            feats[f"roll_std_{w}"] = std
+    ds = df["ds"]
+    feats["week_of_year"] = ds.dt.isocalendar().week.to_numpy(dtype=float)
+    feats["month"] = ds.dt.month.to_numpy(dtype=float)
+    feats["day_of_year"] = ds.dt.dayofyear.to_numpy(dtype=float)
+    if freq == "D":
+        feats["dow"] = ds.dt.dayofweek.to_numpy(dtype=float)
+        feats["day_of_month"] = ds.dt.day.to_numpy(dtype=float)
+    for col in ("promo", "is_holiday", "temp_c", "precip_mm"):
+        if col in df.columns:
+            feats[col] = df[col].to_numpy(dtype=float)
+    if "is_holiday" in df.columns:
+        flag = df["is_holiday"].fillna(0).to_numpy() > 0
+        cap = 30 if freq == "D" else 8
+        feats["steps_to_holiday"] = _steps_to_event(flag, np.flatnonzero(starts_mask), True, cap)
+        feats["steps_since_holiday"] = _steps_to_event(flag, np.flatnonzero(starts_mask), False, cap)
+    feats["log_scale"] = np.log1p(np.abs(sc))
+    out = pd.DataFrame(feats, index=df.index)
+    codes = series_codes(df["series_id"])
+    for c in codes.columns:
+        out[c] = codes[c].astype("category")
+    return out

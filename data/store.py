@@ -477,5 +477,365 @@ def load_frame(name: str, level: str = "all", url: str | None = None) -> pd.Data
     return pd.read_json(io.StringIO(row[0]), orient="split")
 
 
+# --- dashboard readers (drivers/data/runs) ---
+# Cheap readers for the Drivers, Data and Runs pages: they read small tables (nodes, datasets,
+# analysis_results) or one primary-key range of agg_sales, never the fact table.
+
+def data_summary(url: str | None = None) -> dict:
+    """Rows, date range and node counts per level, from ``agg_sales``'s total node and ``nodes`` (no fact scan).
+
+    Returns ``{"rows", "start", "end", "days", "levels": {level: n_nodes}}``; ``rows`` counts fact rows.
+    """
+    if not inspect(get_engine(url)).has_table("agg_sales"):
+        return {"rows": 0, "start": None, "end": None, "days": 0, "levels": {}}
+    with get_engine(url).connect() as conn:
+        n, start, end, days = conn.execute(text(
+            "SELECT SUM(n_rows), MIN(date), MAX(date), COUNT(*) FROM agg_sales WHERE node_id = 'total'")).one()
+        levels = dict(conn.execute(text("SELECT level, COUNT(*) FROM nodes GROUP BY level")).fetchall())
+    return {"rows": int(n or 0), "start": str(start) if start else None, "end": str(end) if end else None,
+            "days": int(days or 0), "levels": {k: int(v) for k, v in levels.items()}}
+
+
+def analysis_index(url: str | None = None) -> pd.DataFrame:
+    """What ``analysis_results`` holds: ``name, level, computed_at, data_hash`` (no payloads)."""
+    if not inspect(get_engine(url)).has_table("analysis_results"):
+        return pd.DataFrame(columns=["name", "level", "computed_at", "data_hash"])
+    t = schema.AnalysisResult
+    return _read(select(t.name, t.level, t.computed_at, t.data_hash).order_by(t.name, t.level), url,
+                 parse_dates=["computed_at"])
+
+
 # ----------------------------------------------------------------------------- forecasts and runs
 # (readers and writers used by models/ and the dashboard; see models/runner.py)
+# --- forecasts and runs ---
+# Writers take a session (the runner owns the transaction) except the small status updates, which commit at
+# once so the UI can follow a refresh. Readers default to the current run: a run becomes visible only when
+# publish_run flips is_current in one transaction, so no reader ever sees a half-written run.
+
+FORECAST_COLS = ["series_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+METRIC_COLS = ["rmse", "mae", "mape", "mape_excluded", "smape", "wape", "mase", "rmspe", "bias", "coverage_80",
+               "coverage_95", "pinball"]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _dialect_insert(session_or_conn):
+    name = session_or_conn.get_bind().dialect.name if isinstance(session_or_conn, Session) \
+        else session_or_conn.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert
+
+
+def create_run(run_id: str, params: dict, data_hash_: str | None, code_version: str | None,
+               status: str = "running", url: str | None = None) -> None:
+    """Insert a new run row (own transaction), not current; ``params`` is stored as JSON."""
+    init_db(url)
+    with session_scope(url=url) as s:
+        s.execute(insert(schema.Run.__table__).values(
+            run_id=run_id, started_at=_utcnow(), status=status, is_current=False, data_hash=data_hash_,
+            params=json.dumps(params, sort_keys=True, default=str), code_version=code_version, progress=0.0,
+            progress_msg=status))
+
+
+def update_progress(run_id: str, fraction: float, message: str | None = None, url: str | None = None) -> None:
+    """Record a running refresh's progress (0..1) and a short message in its own short transaction."""
+    with session_scope(url=url) as s:
+        s.execute(schema.Run.__table__.update().where(schema.Run.__table__.c.run_id == run_id).values(
+            progress=float(min(max(fraction, 0.0), 1.0)), progress_msg=(message or "")[:300]))
+
+
+def write_run_results(session: Session, run_id: str, forecasts: pd.DataFrame | None = None,
+                      metrics: pd.DataFrame | None = None, selections: pd.DataFrame | None = None,
+                      diagnostics: pd.DataFrame | None = None, trials: pd.DataFrame | None = None) -> dict:
+    """Write a run's frames under ``run_id`` inside the caller's transaction; returns rows written per table.
+
+    ``forecasts`` needs ``series_id, model, ds, yhat`` and the interval columns; ``metrics`` ``series_id,
+    model, fold`` and metric columns; ``selections`` ``series_id, model, metric, score``; ``diagnostics``
+    ``series_id, model, ljung_box_p, bias, resid_std, acf, residuals`` (lists are stored as JSON);
+    ``trials`` ``trial, params, score``.
+    """
+    written = {}
+    frames = (("forecasts", schema.Forecast, forecasts), ("backtest_metrics", schema.BacktestMetric, metrics),
+              ("selections", schema.Selection, selections), ("diagnostics", schema.Diagnostic, diagnostics),
+              ("tuning_trials", schema.TuningTrial, trials))
+    for name, table, df in frames:
+        if df is None or df.empty:
+            written[name] = 0
+            continue
+        frame = df.assign(run_id=run_id)
+        for col in ("acf", "residuals", "params"):
+            if col in frame and frame[col].map(lambda v: not isinstance(v, str) and v is not None).any():
+                frame[col] = frame[col].map(lambda v: v if isinstance(v, str) or v is None
+                                            else json.dumps(list(v) if not isinstance(v, dict) else v,
+                                                            default=float))
+        written[name] = upsert_frame(session, table, frame)
+    return written
+
+
+def publish_run(run_id: str, n_series: int, duration_s: float, metrics: dict | None = None,
+                url: str | None = None) -> None:
+    """In one transaction: mark ``run_id`` successful and current, and the previous current run not current."""
+    runs_t = schema.Run.__table__
+    with session_scope(url=url) as s:
+        status = s.execute(select(runs_t.c.status).where(runs_t.c.run_id == run_id)).scalar_one_or_none()
+        if status != "running":
+            raise ValueError(f"cannot publish run {run_id!r}: its status is {status!r}, expected 'running'")
+        s.execute(runs_t.update().where(runs_t.c.is_current.is_(True)).values(is_current=False))
+        s.execute(runs_t.update().where(runs_t.c.run_id == run_id).values(
+            status="success", is_current=True, finished_at=_utcnow(), n_series=int(n_series),
+            duration_s=float(duration_s), metrics=json.dumps(metrics or {}, default=float), progress=1.0,
+            progress_msg="published"))
+
+
+def mark_failed(run_id: str, error: str, status: str = "failed", duration_s: float | None = None,
+                url: str | None = None) -> None:
+    """End a run that will not be published (status failed, cancelled or skipped); it never becomes current."""
+    runs_t = schema.Run.__table__
+    with session_scope(url=url) as s:
+        s.execute(runs_t.update().where(runs_t.c.run_id == run_id).values(
+            status=status, is_current=False, finished_at=_utcnow(), error=(error or "")[:4000],
+            duration_s=duration_s, progress_msg=status))
+
+
+def _run_records(df: pd.DataFrame) -> pd.DataFrame:
+    for col in ("params", "metrics"):
+        if col in df:
+            df[col] = df[col].map(lambda v: json.loads(v) if isinstance(v, str) and v else {})
+    if "is_current" in df:
+        df["is_current"] = df["is_current"].astype(bool)
+    return df
+
+
+def runs(limit: int = 100, url: str | None = None) -> pd.DataFrame:
+    """The refresh history, newest first (``params`` and ``metrics`` parsed from JSON into dicts)."""
+    if not inspect(get_engine(url)).has_table("runs"):
+        return pd.DataFrame(columns=[c.name for c in schema.Run.__table__.columns])
+    stmt = select(schema.Run.__table__).order_by(schema.Run.started_at.desc()).limit(int(limit))
+    return _run_records(_read(stmt, url, parse_dates=["started_at", "finished_at"]))
+
+
+def run_info(run_id: str, url: str | None = None) -> dict | None:
+    """One run as a dict (JSON fields parsed), or None."""
+    df = _run_records(_read(select(schema.Run.__table__).where(schema.Run.run_id == run_id), url,
+                            parse_dates=["started_at", "finished_at"]))
+    return df.iloc[0].to_dict() if len(df) else None
+
+
+def current_run(url: str | None = None) -> dict | None:
+    """The published run the dashboard shows, as a dict, or None when there is none yet."""
+    if not inspect(get_engine(url)).has_table("runs"):
+        return None
+    df = _run_records(_read(select(schema.Run.__table__).where(schema.Run.is_current.is_(True)), url,
+                            parse_dates=["started_at", "finished_at"]))
+    return df.iloc[0].to_dict() if len(df) else None
+
+
+def _run_or_current(run_id: str | None, url: str | None) -> str | None:
+    if run_id:
+        return run_id
+    cur = current_run(url)
+    return cur["run_id"] if cur else None
+
+
+def _empty(cols: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=cols)
+
+
+def forecast(series_id: str, run_id: str | None = None, model: str = "final", url: str | None = None) -> pd.DataFrame:
+    """One node's forecast (``series_id, ds, yhat`` and 80/95% bounds) from ``run_id`` or the current run."""
+    rid = _run_or_current(run_id, url)
+    if rid is None:
+        return _empty(FORECAST_COLS)
+    f = schema.Forecast
+    stmt = select(*[getattr(f, c) for c in FORECAST_COLS]).where(
+        f.run_id == rid, f.series_id == series_id, f.model == model).order_by(f.ds)
+    return _read(stmt, url, parse_dates=["ds"])
+
+
+def forecast_models(series_id: str, run_id: str | None = None, url: str | None = None) -> list[str]:
+    """The model names with a stored forecast for ``series_id`` ("final" first)."""
+    rid = _run_or_current(run_id, url)
+    if rid is None:
+        return []
+    with get_engine(url).connect() as conn:
+        names = conn.execute(select(schema.Forecast.model).where(
+            schema.Forecast.run_id == rid, schema.Forecast.series_id == series_id).distinct()).scalars().all()
+    return sorted(names, key=lambda n: (n != "final", n))
+
+
+def forecasts_for_level(level: str, run_id: str | None = None, model: str = "final",
+                        url: str | None = None) -> pd.DataFrame:
+    """Forecasts of every node of ``level`` (e.g. "store") from one run, in long format."""
+    rid = _run_or_current(run_id, url)
+    if rid is None:
+        return _empty(FORECAST_COLS)
+    sql = f"""SELECT {', '.join('f.' + c for c in FORECAST_COLS)} FROM forecasts f
+              JOIN nodes n ON n.node_id = f.series_id
+              WHERE f.run_id = :rid AND f.model = :model AND n.level = :level ORDER BY f.series_id, f.ds"""
+    return _read(sql, url, {"rid": rid, "model": model, "level": level}, parse_dates=["ds"])
+
+
+def forecast_history(series_id: str, model: str = "final", n_runs: int = 5, url: str | None = None) -> pd.DataFrame:
+    """Forecasts of ``series_id`` from the last ``n_runs`` successful runs, for forecast-vs-actual views.
+
+    Columns: ``run_id, started_at`` and the forecast columns, oldest run first.
+    """
+    sql = f"""SELECT r.run_id, r.started_at, {', '.join('f.' + c for c in FORECAST_COLS)}
+              FROM forecasts f JOIN (SELECT run_id, started_at FROM runs WHERE status = 'success'
+                                     ORDER BY started_at DESC LIMIT :n) r ON r.run_id = f.run_id
+              WHERE f.series_id = :sid AND f.model = :model ORDER BY r.started_at, f.ds"""
+    return _read(sql, url, {"n": int(n_runs), "sid": series_id, "model": model}, parse_dates=["started_at", "ds"])
+
+
+def backtest_metrics(series_id: str | None = None, run_id: str | None = None, url: str | None = None) -> pd.DataFrame:
+    """Backtest metrics per model and fold (``series_id, model, fold`` + metrics) of one series or all."""
+    rid = _run_or_current(run_id, url)
+    cols = ["series_id", "model", "fold", *METRIC_COLS]
+    if rid is None:
+        return _empty(cols)
+    b = schema.BacktestMetric
+    stmt = select(*[getattr(b, c) for c in cols]).where(b.run_id == rid)
+    if series_id is not None:
+        stmt = stmt.where(b.series_id == series_id)
+    return _read(stmt.order_by(b.series_id, b.model, b.fold), url)
+
+
+def model_summary(run_id: str | None = None, level: str | None = None, url: str | None = None) -> pd.DataFrame:
+    """Per model: series backtested, times selected and mean metrics over series and folds (one run)."""
+    rid = _run_or_current(run_id, url)
+    cols = ["model", "n_series", "n_selected", "wape", "mase", "rmse", "mae", "smape", "bias", "coverage_80",
+            "coverage_95", "pinball"]
+    if rid is None:
+        return _empty(cols)
+    level_join = "JOIN nodes n ON n.node_id = b.series_id AND n.level = :level" if level else ""
+    sel_join = "JOIN nodes n ON n.node_id = s.series_id AND n.level = :level" if level else ""
+    sql = f"""SELECT b.model, COUNT(DISTINCT b.series_id) AS n_series,
+                     {', '.join(f'AVG(b.{m}) AS {m}' for m in cols[3:])}
+              FROM backtest_metrics b {level_join} WHERE b.run_id = :rid GROUP BY b.model"""
+    params = {"rid": rid, "level": level} if level else {"rid": rid}
+    df = _read(sql, url, params)
+    sel = _read(f"""SELECT s.model, COUNT(*) AS n_selected FROM selections s {sel_join}
+                    WHERE s.run_id = :rid GROUP BY s.model""", url, params)
+    df = df.merge(sel, on="model", how="outer")
+    df["n_selected"] = df["n_selected"].fillna(0).astype(int)
+    df["n_series"] = df["n_series"].fillna(0).astype(int)
+    return df[cols].sort_values("wape", na_position="last").reset_index(drop=True)
+
+
+def selection(series_id: str, run_id: str | None = None, url: str | None = None) -> pd.DataFrame:
+    """The chosen model of one series (one row ``series_id, model, metric, score``; empty when none)."""
+    return selections(run_id=run_id, url=url, series_id=series_id)
+
+
+def selections(run_id: str | None = None, level: str | None = None, series_id: str | None = None,
+               url: str | None = None) -> pd.DataFrame:
+    """Chosen models per series of one run, optionally of one hierarchy level."""
+    rid = _run_or_current(run_id, url)
+    cols = ["series_id", "model", "metric", "score"]
+    if rid is None:
+        return _empty(cols)
+    sql = "SELECT s.series_id, s.model, s.metric, s.score FROM selections s"
+    params: dict = {"rid": rid}
+    if level:
+        sql += " JOIN nodes n ON n.node_id = s.series_id AND n.level = :level"
+        params["level"] = level
+    sql += " WHERE s.run_id = :rid"
+    if series_id is not None:
+        sql += " AND s.series_id = :sid"
+        params["sid"] = series_id
+    return _read(sql + " ORDER BY s.series_id", url, params)
+
+
+def diagnostics(series_id: str, run_id: str | None = None, url: str | None = None) -> pd.DataFrame:
+    """Residual diagnostics of the chosen model(s) of one series; ``acf`` and ``residuals`` as lists."""
+    rid = _run_or_current(run_id, url)
+    cols = ["series_id", "model", "ljung_box_p", "bias", "resid_std", "acf", "residuals"]
+    if rid is None:
+        return _empty(cols)
+    d = schema.Diagnostic
+    df = _read(select(*[getattr(d, c) for c in cols]).where(d.run_id == rid, d.series_id == series_id), url)
+    for col in ("acf", "residuals"):
+        df[col] = df[col].map(lambda v: json.loads(v) if isinstance(v, str) and v else [])
+    return df
+
+
+def tuning_trials(run_id: str | None = None, url: str | None = None) -> pd.DataFrame:
+    """Hyperparameter trials logged by a ``--tune`` run (``params`` parsed into dicts)."""
+    rid = _run_or_current(run_id, url)
+    if rid is None:
+        return _empty(["trial", "params", "score"])
+    t = schema.TuningTrial
+    df = _read(select(t.trial, t.params, t.score).where(t.run_id == rid).order_by(t.trial), url)
+    df["params"] = df["params"].map(lambda v: json.loads(v) if isinstance(v, str) and v else {})
+    return df
+
+
+def prune_runs(keep: int = 5, url: str | None = None) -> int:
+    """Delete forecasts, metrics and diagnostics of all but the newest ``keep`` successful runs (and the current
+    one) and of every unpublished run; the run rows stay as history. Returns the number of runs pruned."""
+    runs_t = schema.Run.__table__
+    with session_scope(url=url) as s:
+        keep_ids = set(s.execute(select(runs_t.c.run_id).where(runs_t.c.status == "success")
+                                 .order_by(runs_t.c.started_at.desc()).limit(int(keep))).scalars().all())
+        keep_ids |= set(s.execute(select(runs_t.c.run_id).where(
+            (runs_t.c.is_current.is_(True)) | (runs_t.c.status == "running"))).scalars().all())
+        drop = [r for r in s.execute(select(runs_t.c.run_id)).scalars().all() if r not in keep_ids]
+        for table in (schema.Forecast, schema.BacktestMetric, schema.Selection, schema.Diagnostic,
+                      schema.TuningTrial):
+            for start in range(0, len(drop), 500):
+                s.execute(delete(table.__table__).where(table.__table__.c.run_id.in_(drop[start:start + 500])))
+    return len(drop)
+
+
+def acquire_lock(name: str, owner: str, stale_after_s: float = 3600.0, steal_from: str | None = None,
+                 url: str | None = None) -> bool:
+    """Take the named lock for ``owner`` in one transaction; True when ``owner`` now holds it.
+
+    A free lock is inserted; a lock whose holder has not refreshed it (:func:`refresh_lock`) for
+    ``stale_after_s`` seconds is taken over, as is one held by ``steal_from`` (a holder known to be dead).
+    Works across processes because the database serialises the writes.
+    """
+    init_db(url)
+    locks_t = schema.Lock.__table__
+    now = _utcnow()
+    with session_scope(url=url) as s:
+        ins = _dialect_insert(s)(locks_t).values(name=name, owner=owner, acquired_at=now)
+        s.execute(ins.on_conflict_do_nothing(index_elements=["name"]))
+        cutoff = now - dt.timedelta(seconds=float(stale_after_s))
+        takeover = locks_t.c.acquired_at < cutoff
+        if steal_from is not None:
+            takeover = takeover | (locks_t.c.owner == steal_from)
+        s.execute(locks_t.update().where(locks_t.c.name == name, locks_t.c.owner != owner, takeover)
+                  .values(owner=owner, acquired_at=now))
+        holder = s.execute(select(locks_t.c.owner).where(locks_t.c.name == name)).scalar_one()
+    return holder == owner
+
+
+def refresh_lock(name: str, owner: str, url: str | None = None) -> bool:
+    """Heartbeat: renew ``owner``'s hold on the lock (so it does not go stale); False when it is not the holder."""
+    locks_t = schema.Lock.__table__
+    with session_scope(url=url) as s:
+        n = s.execute(locks_t.update().where(locks_t.c.name == name, locks_t.c.owner == owner)
+                      .values(acquired_at=_utcnow())).rowcount
+    return n == 1
+
+
+def release_lock(name: str, owner: str, url: str | None = None) -> bool:
+    """Release the lock if ``owner`` holds it; True when released."""
+    locks_t = schema.Lock.__table__
+    with session_scope(url=url) as s:
+        n = s.execute(delete(locks_t).where(locks_t.c.name == name, locks_t.c.owner == owner)).rowcount
+    return n == 1
+
+
+def lock_info(name: str, url: str | None = None) -> dict | None:
+    """The holder of a named lock (``owner``, ``acquired_at``) or None when free."""
+    if not inspect(get_engine(url)).has_table("locks"):
+        return None
+    df = _read(select(schema.Lock.__table__).where(schema.Lock.name == name), url, parse_dates=["acquired_at"])
+    return df.iloc[0].to_dict() if len(df) else None

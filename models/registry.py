@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 from models.base import DEFAULT_SEASON, BaseForecaster
+from models.arima import ARIMAForecaster
+from models.ets import ETSForecaster
 from models.gbm import LGBMForecaster, RFForecaster
 from models.naive import SeasonalNaive
+from models.prophet_model import ProphetForecaster
 
 MODELS: dict[str, type[BaseForecaster]] = {
     "seasonal_naive": SeasonalNaive,
+    "ets": ETSForecaster,
+    "arima": ARIMAForecaster,
+    "prophet": ProphetForecaster,
     "lgbm": LGBMForecaster,
     "rf": RFForecaster,
 }
@@ -14,11 +20,15 @@ MODELS: dict[str, type[BaseForecaster]] = {
 # Hyperparameters per model and frequency ('*' = any frequency).
 _DEFAULTS: dict[str, dict[str, dict]] = {
     "seasonal_naive": {"*": {}},
+    "prophet": {"*": {"uncertainty_samples": 100}},
 }
 
 # Small, fast parameters for the contract tests (sktime's get_test_params).
 _TEST_PARAMS: dict[str, dict] = {
     "seasonal_naive": {},
+    "ets": {"maxiter": 30, "trends": ((None, False),)},
+    "arima": {"maxiter": 10, "orders": ((1, 0, 0),), "max_train": 200},
+    "prophet": {"uncertainty_samples": 20},
     "lgbm": {"n_estimators": 30, "num_leaves": 15, "min_child_samples": 5, "num_threads": 1},
     "rf": {"n_estimators": 20, "max_depth": 8, "num_threads": 1},
 }
@@ -66,6 +76,9 @@ def make_model(name: str, freq: str = "D", **overrides) -> BaseForecaster:
     params = dict(_DEFAULTS.get(name, {}).get("*", {}))
     params.update(_DEFAULTS.get(name, {}).get(freq, {}))
     params.update(overrides)
+    if name == "prophet" and "country" not in params:
+        import config  # read the country only when a Prophet model is made, never at import
+        params["country"] = config.load().country
     if not cls.horizon_aware:
         params.pop("horizon", None)
     season = params.pop("season_length", None) or DEFAULT_SEASON[freq]

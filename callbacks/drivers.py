@@ -1,0 +1,131 @@
+"""Drivers page callbacks: read the effects saved by `python cli.py effects` and draw them with their 95% CIs."""
+from __future__ import annotations
+
+from dash import Input, Output, callback
+from dash.exceptions import PreventUpdate
+
+from callbacks._cache import memo
+from data import store
+from layouts import components, figures, ids
+
+# Names of the frames models/effects_job.py saves with store.save_frame(session, name, level, df).
+EFFECTS = "effects"
+PROMO_BY_STORE = "promo_by_store"
+EVENT_STUDY = "holiday_event_study"
+TEMP_CURVE = "temperature_curve"
+PRECIP_CURVE = "precipitation_curve"
+CORRELATIONS = "correlations"
+NO_EFFECTS = "No effects computed yet: run `python cli.py effects`"
+TOP_HOLIDAYS = 5
+
+
+def _frame(name: str, level: str):
+    return memo(store.load_frame, name, level)
+
+
+def top_holidays(study, n: int = TOP_HOLIDAYS) -> list[str]:
+    """The ``n`` holidays with the largest absolute effect on the holiday itself (offset 0), largest first."""
+    if study is None or study.empty:
+        return []
+    at0 = study[study["offset"] == 0] if (study["offset"] == 0).any() else study
+    ranked = at0.assign(size=at0["estimate"].abs()).groupby("holiday")["size"].max().sort_values(ascending=False)
+    return [str(h) for h in ranked.index[:n]]
+
+
+@callback(Output(ids.Shell.URL, "search", allow_duplicate=True), Input(ids.Drivers.LEVEL, "value"),
+          Input(ids.Drivers.HOLIDAY, "value"), prevent_initial_call=True)
+def sync_drivers_url(level, holiday):
+    """Write the level and holiday choice into the URL so the view can be bookmarked."""
+    return ids.to_search({"level": None if level == "category" else level, "holiday": holiday})
+
+
+@callback(Output(ids.Drivers.STATUS, "children"), Input(ids.Drivers.LEVEL, "value"))
+def render_drivers_status(level):
+    """Say when and at which levels the effects were computed, or how to compute them."""
+    index = memo(store.analysis_index)
+    eff = index[index["name"] == EFFECTS] if len(index) else index
+    if eff.empty:
+        return components.info_alert(NO_EFFECTS + " (it estimates every effect with its 95% confidence interval).")
+    levels = sorted(eff["level"].astype(str))
+    if level not in levels:
+        return components.info_alert(f"No effects at the {level} level yet: run `python cli.py effects --level "
+                                     f"{level}` (computed so far: {', '.join(levels)}).", color="warning")
+    when = eff.loc[eff["level"] == level, "computed_at"].iloc[0]
+    return components.info_alert(f"Effects at the {level} level, computed {when:%Y-%m-%d %H:%M} UTC. "
+                                 "Effects are relative changes: +0.20 means 20% more sales.", color="light")
+
+
+@callback(Output(ids.Drivers.PROMO, "figure"), Input(ids.Drivers.LEVEL, "value"))
+def render_promo_lift_chart(level):
+    """Redraw the promotion-lift error bars when the level changes."""
+    if not level:
+        raise PreventUpdate
+    eff = _frame(EFFECTS, level)
+    if eff is None:
+        return figures.empty_figure(NO_EFFECTS)
+    return figures.effect_bars(eff[eff["kind"] == "promo_lift"], label="group")
+
+
+@callback(Output(ids.Drivers.PROMO_STORE, "figure"), Input(ids.Drivers.LEVEL, "value"))
+def render_promo_store_chart(level):
+    """Redraw the promotion lift per store when the level changes."""
+    if not level:
+        raise PreventUpdate
+    df = _frame(PROMO_BY_STORE, level)
+    if df is None:
+        return figures.empty_figure(NO_EFFECTS)
+    return figures.effect_bars(df, label="group")
+
+
+@callback(Output(ids.Drivers.HOLIDAY, "options"), Input(ids.Drivers.LEVEL, "value"))
+def render_holiday_options(level):
+    """List the holidays of the event study (largest effect first) when the level changes."""
+    if not level:
+        raise PreventUpdate
+    study = _frame(EVENT_STUDY, level)
+    return [{"label": h, "value": h} for h in top_holidays(study, n=1000)]
+
+
+@callback(Output(ids.Drivers.EVENT, "figure"), Input(ids.Drivers.LEVEL, "value"),
+          Input(ids.Drivers.HOLIDAY, "value"))
+def render_event_study_chart(level, holiday):
+    """Redraw the event study for the chosen holiday (or the five largest) when the level or holiday changes."""
+    if not level:
+        raise PreventUpdate
+    study = _frame(EVENT_STUDY, level)
+    if study is None:
+        return figures.empty_figure(NO_EFFECTS)
+    return figures.event_study(study, [holiday] if holiday else top_holidays(study))
+
+
+@callback(Output(ids.Drivers.TEMP, "figure"), Input(ids.Drivers.LEVEL, "value"))
+def render_temperature_chart(level):
+    """Redraw the binned temperature response curves when the level changes."""
+    if not level:
+        raise PreventUpdate
+    curve = _frame(TEMP_CURVE, level)
+    if curve is None:
+        return figures.empty_figure(NO_EFFECTS)
+    return figures.response_curve(curve, "temp_c", "Temperature (°C)")
+
+
+@callback(Output(ids.Drivers.PRECIP, "figure"), Input(ids.Drivers.LEVEL, "value"))
+def render_precipitation_chart(level):
+    """Redraw the precipitation response when the level changes."""
+    if not level:
+        raise PreventUpdate
+    curve = _frame(PRECIP_CURVE, level)
+    if curve is None:
+        return figures.empty_figure(NO_EFFECTS)
+    return figures.response_curve(curve, "precip_mm", "Precipitation (mm)")
+
+
+@callback(Output(ids.Drivers.CORR, "figure"), Input(ids.Drivers.LEVEL, "value"))
+def render_correlation_chart(level):
+    """Redraw the correlation heatmap when the level changes."""
+    if not level:
+        raise PreventUpdate
+    corr = _frame(CORRELATIONS, level)
+    if corr is None:
+        return figures.empty_figure(NO_EFFECTS)
+    return figures.correlation_heatmap(corr)

@@ -1,25 +1,57 @@
-"""Creates the Dash app and its page shell; `server` is the WSGI entry point (gunicorn app:server)."""
+"""Creates the Dash app and its page shell; `server` (gunicorn app:server) is built on first access, not at import."""
 from __future__ import annotations
+
+from functools import lru_cache
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
 
+from layouts import ids
+
+
+def _navbar() -> dbc.Navbar:
+    links = [dbc.NavItem(dbc.NavLink(name, href=path, active="exact")) for name, path in ids.PAGES]
+    return dbc.Navbar(dbc.Container([
+        dbc.NavbarBrand("Sales Forecasting", href="/", className="fw-semibold"),
+        dbc.Nav(links, navbar=True, className="ms-auto"),
+    ], fluid=True), id=ids.Shell.NAVBAR, color="dark", dark=True, className="mb-3 shadow-sm")
+
 
 def create_app() -> Dash:
+    """A new Dash app with every page and callback registered and the callback cache bound to its server."""
+    import callbacks
+    from callbacks._cache import cache
+
+    import config
+    import diskcache
+    # Background callbacks (refresh and import from the UI) run in child processes via this manager (engineer B).
+    manager = dash.DiskcacheManager(diskcache.Cache(str(config.load().cache_dir / "background")))
     app = Dash(__name__, use_pages=True, pages_folder="layouts", title="Sales Forecasting",
-               external_stylesheets=[dbc.themes.BOOTSTRAP], suppress_callback_exceptions=True)
-    nav = dbc.NavbarSimple(
-        [dbc.NavLink(page["name"], href=page["relative_path"], active="exact")
-         for page in dash.page_registry.values()],
-        brand="Sales Forecasting", color="dark", dark=True, className="mb-3")
-    app.layout = html.Div([dcc.Location(id="app-url"), nav, dbc.Container(dash.page_container, fluid=True)])
-    import callbacks  # noqa: F401  (registers the page callbacks)
+               external_stylesheets=[dbc.themes.BOOTSTRAP], suppress_callback_exceptions=True,
+               background_callback_manager=manager)
+    app.layout = html.Div([
+        dcc.Location(id=ids.Shell.URL, refresh=False),
+        dcc.Store(id=ids.Shell.SESSION, storage_type="session"),
+        _navbar(),
+        dbc.Container(dash.page_container, id=ids.Shell.CONTENT, fluid=True, className="pb-4"),
+    ])
+    cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
+                                       "CACHE_DEFAULT_TIMEOUT": 3600})
+    callbacks.attach_to_new_app()
     return app
 
 
-def _wsgi():
-    return create_app().server
+@lru_cache(maxsize=1)
+def _default_app() -> Dash:
+    return create_app()
+
+
+def __getattr__(name: str):
+    """`app.server` builds the default app lazily, so importing this module does no work."""
+    if name == "server":
+        return _default_app().server
+    raise AttributeError(f"module 'app' has no attribute {name!r}")
 
 
 if __name__ == "__main__":

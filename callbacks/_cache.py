@@ -1,0 +1,36 @@
+"""The flask-caching `Cache` that app.py binds to the server, and `memo` to memoize store/analytics calls."""
+from __future__ import annotations
+
+from flask import has_app_context
+from flask_caching import Cache
+
+from data import store
+
+cache = Cache()
+
+
+def memo(fn, *args):
+    """``fn(*args)`` through the cache, keyed on the function, its (hashable) args, the DB and the data version.
+
+    The data version changes with every import, refresh or effects run, so a new run is never hidden by
+    a stale entry. Outside a Flask app context (callbacks called directly in tests) it just calls ``fn``.
+    """
+    if not has_app_context():
+        return fn(*args)
+    try:
+        backend = cache.cache
+    except (AttributeError, RuntimeError, KeyError):  # cache not bound to this app
+        return fn(*args)
+    key = f"{fn.__module__}.{fn.__qualname__}|{store.resolve_url()}|{store.data_version()}|{args!r}"
+    hit = backend.get(key)
+    if hit is not None:
+        return hit[0]
+    value = fn(*args)
+    backend.set(key, (value,))
+    return value
+
+
+def short_error(exc: BaseException) -> str:
+    """The first line of an exception's message (SQL and tracebacks stay in the server log)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]

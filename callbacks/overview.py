@@ -1,0 +1,138 @@
+"""Overview page callbacks: URL sync, KPI cards and alerts, the total fan chart and the movers chart."""
+from __future__ import annotations
+
+import datetime as dt
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, callback
+from dash.exceptions import PreventUpdate
+
+from callbacks._cache import memo, short_error
+from data import store
+from layouts import figures, ids
+
+STALE_AFTER_DAYS = 14  # data older than this (against today) is flagged as stale
+
+
+def fmt_money(value) -> str:
+    """Compact number: 1.2M, 35.4k, 950."""
+    if value is None or pd.isna(value):
+        return "–"
+    v = float(value)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:,.1f}{suffix}"
+    return f"{v:,.0f}"
+
+
+def fmt_change(cur, ref) -> str:
+    """Signed percentage change, or a dash when the reference is missing or zero."""
+    if cur is None or ref is None or pd.isna(cur) or pd.isna(ref) or ref == 0:
+        return "–"
+    return f"{(cur / ref - 1) * 100:+.1f}%"
+
+
+def kpi_texts(s: dict) -> dict:
+    """(value, detail) text of every KPI card from :func:`data.store.overview_summary`."""
+    out = {}
+    if s.get("last_date") is None:
+        return {name: ("–", "no data yet") for name in ids.Overview.KPI_NAMES}
+    period = f"{s['start']:%d %b %Y} – {s['end']:%d %b %Y}"
+    out["sales"] = (fmt_money(s.get("sales")), period)
+    out["vs-prev"] = (fmt_change(s.get("sales"), s.get("prev_sales")), f"previous: {fmt_money(s.get('prev_sales'))}")
+    ly_ok = s.get("ly_n") and s.get("ly_n") == s.get("n")
+    out["vs-ly"] = (fmt_change(s.get("sales"), s.get("ly_sales")) if ly_ok else "–",
+                    f"last year: {fmt_money(s.get('ly_sales'))}" if ly_ok else "less than a year of history")
+    if s.get("fc_total") is not None:
+        out["forecast"] = (fmt_money(s["fc_total"]),
+                           f"{s['horizon_start']:%d %b} – {s['horizon_end']:%d %b}; 80%: "
+                           f"{fmt_money(s.get('fc_lo_80'))}–{fmt_money(s.get('fc_hi_80'))}")
+    else:
+        out["forecast"] = ("–", "no forecasts yet: run `python cli.py refresh`")
+    if s.get("wape_total") is not None or s.get("wape_median") is not None:
+        main = s.get("wape_total") if s.get("wape_total") is not None else s.get("wape_median")
+        out["accuracy"] = (f"{main * 100:.1f}%", f"total series; median over {s.get('wape_n', 0)} series: "
+                                                 f"{(s.get('wape_median') or 0) * 100:.1f}%")
+    else:
+        out["accuracy"] = ("–", "no backtest yet")
+    age = (pd.Timestamp(dt.date.today()) - s["last_date"]).days
+    out["freshness"] = (f"{s['last_date']:%d %b %Y}", f"last sale {age} days ago"
+                        + (f"; imported {s['imported_at']:%d %b %H:%M}" if s.get("imported_at") is not None else ""))
+    return out
+
+
+def alerts_for(s: dict) -> list:
+    """The notices of the Overview page: empty store, no forecasts, failed refresh, stale data or forecasts."""
+    if s.get("last_date") is None:
+        return [dbc.Alert("The store is empty: run `python cli.py demo` or `python cli.py ingest walmart DIR`.",
+                          color="info")]
+    out = []
+    if s.get("last_run_status") == "failed":
+        out.append(dbc.Alert(f"The last refresh ({s['last_run_started_at']:%d %b %H:%M}) failed: "
+                             f"{(s.get('last_run_error') or 'no message')[:300]}. The forecasts shown are from "
+                             "the previous successful run.", color="danger"))
+    if s.get("run_id") is None:
+        out.append(dbc.Alert("No forecasts yet: run `python cli.py refresh`.", color="warning"))
+    elif s.get("imported_at") is not None and s.get("run_finished_at") is not None \
+            and s["imported_at"] > s["run_finished_at"]:
+        out.append(dbc.Alert("Data was imported after the current forecasts were made: run `python cli.py "
+                             "refresh` to update them.", color="warning"))
+    age = (pd.Timestamp(dt.date.today()) - s["last_date"]).days
+    if age > STALE_AFTER_DAYS:
+        out.append(dbc.Alert(f"Stale data: the latest sale is from {s['last_date']:%d %b %Y}, {age} days ago.",
+                             color="secondary"))
+    return out
+
+
+@callback(Output(ids.Shell.URL, "search", allow_duplicate=True),
+          Input(ids.Overview.PERIOD, "value"), Input(ids.Overview.MOVERS_LEVEL, "value"),
+          prevent_initial_call=True)
+def sync_overview_url(period, level):
+    """Write the period and the movers level into the URL when either changes."""
+    return ids.to_search({"period": period, "movers": level})
+
+
+@callback([Output(ids.kpi_value(n), "children") for n in ids.Overview.KPI_NAMES]
+          + [Output(ids.kpi_detail(n), "children") for n in ids.Overview.KPI_NAMES]
+          + [Output(ids.Overview.ALERTS, "children")],
+          Input(ids.Overview.PERIOD, "value"))
+def render_overview_kpis(period):
+    """Fill the KPI cards and the alerts when the period changes."""
+    if not period:
+        raise PreventUpdate
+    try:
+        summary = memo(store.overview_summary, int(period))
+    except Exception as exc:  # noqa: BLE001 - shown to the user as an alert, never as a traceback
+        alert = dbc.Alert(f"Could not read the store: {short_error(exc)}", color="danger")
+        return ["–"] * len(ids.Overview.KPI_NAMES) + [""] * len(ids.Overview.KPI_NAMES) + [[alert]]
+    texts = kpi_texts(summary)
+    names = ids.Overview.KPI_NAMES
+    return [texts[n][0] for n in names] + [texts[n][1] for n in names] + [alerts_for(summary)]
+
+
+@callback(Output(ids.Overview.FAN, "figure"), Input(ids.Overview.PERIOD, "value"))
+def render_overview_fan(period):
+    """Redraw the total sales history and forecast fan when the period changes."""
+    if not period:
+        raise PreventUpdate
+    try:
+        hist, fc = memo(store.history_and_forecast, "total", max(365, 4 * int(period)))
+    except Exception as exc:  # noqa: BLE001
+        return figures.empty_figure(f"Could not read the store: {short_error(exc)}")
+    if hist.empty:
+        return figures.empty_figure("The store is empty: run `python cli.py demo`")
+    return figures.fan_chart(hist, fc, title=None if len(fc) else "No forecasts yet: run `python cli.py refresh`")
+
+
+@callback(Output(ids.Overview.MOVERS, "figure"),
+          Input(ids.Overview.PERIOD, "value"), Input(ids.Overview.MOVERS_LEVEL, "value"))
+def render_overview_movers(period, level):
+    """Redraw the top/bottom movers when the period or the level (stores/products) changes."""
+    if not period or level not in ("store", "product"):
+        raise PreventUpdate
+    try:
+        df = memo(store.movers, level, int(period), 5)
+    except Exception as exc:  # noqa: BLE001
+        return figures.empty_figure(f"Could not read the store: {short_error(exc)}")
+    return figures.movers_bar(df)

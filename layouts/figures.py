@@ -1,0 +1,358 @@
+"""Pure figure functions (DataFrame -> go.Figure) with the dashboard's one theme and colour maps."""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# ----------------------------------------------------------------------------- theme and colours
+
+FONT = "Inter, -apple-system, 'Segoe UI', Roboto, sans-serif"
+INK = "#1f2a37"
+MUTED = "#6b7280"
+GRID = "#e5e7eb"
+ACTUAL = "#1f2a37"
+UP = "#15803d"
+DOWN = "#b91c1c"
+HIGHLIGHT = "#2563eb"
+WEBGL_POINTS = 1500  # above this many points, line traces switch to Scattergl
+
+MODEL_COLORS = {
+    "seasonal_naive": "#9ca3af", "naive": "#6b7280", "ets": "#0d9488", "arima": "#7c3aed",
+    "prophet": "#2563eb", "lgbm": "#ea580c", "rf": "#65a30d", "ensemble": "#db2777",
+    "final": "#1d4ed8", "auto": "#0f766e",
+}
+PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#ca8a04", "#db2777",
+           "#4b5563", "#65a30d", "#9333ea", "#0d9488", "#c2410c", "#1e40af", "#be123c", "#15803d",
+           "#a16207", "#6d28d9", "#0369a1", "#b45309", "#047857", "#9f1239", "#4338ca", "#854d0e"]
+
+TEMPLATE = go.layout.Template(layout=go.Layout(
+    font=dict(family=FONT, size=12, color=INK),
+    paper_bgcolor="white", plot_bgcolor="white",
+    colorway=PALETTE,
+    margin=dict(l=50, r=20, t=30, b=40),
+    xaxis=dict(gridcolor=GRID, linecolor=GRID, zeroline=False, automargin=True),
+    yaxis=dict(gridcolor=GRID, linecolor=GRID, zeroline=False, automargin=True, separatethousands=True),
+    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, bgcolor="rgba(0,0,0,0)"),
+    hoverlabel=dict(font=dict(family=FONT)), hovermode="x unified",
+))
+
+
+def category_color(name: str) -> str:
+    """The one colour of a category (or any named group), the same on every page and every dataset."""
+    return PALETTE[zlib.crc32(str(name).encode()) % len(PALETTE)]
+
+
+def model_color(model: str) -> str:
+    """The one colour of a forecasting model; unknown models get a stable palette colour."""
+    return MODEL_COLORS.get(model, category_color(model))
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
+
+
+def _themed(fig: go.Figure, **layout) -> go.Figure:
+    fig.update_layout(template=TEMPLATE, **layout)
+    return fig
+
+
+def _line(n_points: int):
+    return go.Scattergl if n_points > WEBGL_POINTS else go.Scatter
+
+
+def empty_figure(message: str = "No data for this selection") -> go.Figure:
+    """A blank figure carrying a centred message (the empty state of every chart)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(size=14, color=MUTED))
+    return _themed(fig, xaxis=dict(visible=False), yaxis=dict(visible=False), hovermode=False)
+
+
+def resample(df: pd.DataFrame, gran: str, value: str = "y") -> pd.DataFrame:
+    """Sum ``value`` by day (``"D"``), week (``"W"``, weeks ending Sunday... as stored) or month (``"M"``)."""
+    if df.empty or gran == "D":
+        return df[["ds", value]].copy()
+    rule = {"W": "W-SUN", "M": "MS"}[gran]
+    return df.set_index("ds")[value].resample(rule).sum(min_count=1).dropna().reset_index()
+
+
+# ----------------------------------------------------------------------------- forecasts
+
+def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str = "final",
+              title: str | None = None) -> go.Figure:
+    """History (``ds, y``) followed by a forecast (``ds, yhat, yhat_lo/hi_80/95``) with 80% and 95% bands."""
+    if history.empty and forecast.empty:
+        return empty_figure("No history or forecast for this series")
+    fig = go.Figure()
+    color = model_color(model)
+    if not forecast.empty:
+        for level, alpha in ((95, 0.15), (80, 0.3)):
+            lo, hi = f"yhat_lo_{level}", f"yhat_hi_{level}"
+            if lo in forecast and forecast[lo].notna().any():
+                fig.add_trace(go.Scatter(x=forecast["ds"], y=forecast[hi], mode="lines", line=dict(width=0),
+                                         showlegend=False, hoverinfo="skip", name=f"{level}% upper"))
+                fig.add_trace(go.Scatter(x=forecast["ds"], y=forecast[lo], mode="lines", line=dict(width=0),
+                                         fill="tonexty", fillcolor=_rgba(color, alpha),
+                                         name=f"{level}% interval", hoverinfo="skip"))
+    if not history.empty:
+        fig.add_trace(_line(len(history))(x=history["ds"], y=history["y"], mode="lines", name="Actual",
+                                          line=dict(color=ACTUAL, width=1.4)))
+    if not forecast.empty:
+        fig.add_trace(go.Scatter(x=forecast["ds"], y=forecast["yhat"], mode="lines",
+                                 name=f"Forecast ({model})", line=dict(color=color, width=2)))
+        fig.add_vline(x=forecast["ds"].min(), line=dict(color=MUTED, dash="dot", width=1))
+    return _themed(fig, title=title, yaxis_title="Sales")
+
+
+def past_runs_chart(actuals: pd.DataFrame, past: pd.DataFrame) -> go.Figure:
+    """Forecasts of earlier runs (``run_id, ds, yhat``) against what actually happened (``ds, y``)."""
+    if past.empty:
+        return empty_figure("No earlier run overlaps the history yet: forecasts are compared once actuals arrive")
+    fig = go.Figure()
+    for i, (run_id, part) in enumerate(past.groupby("run_id", sort=False)):
+        fig.add_trace(go.Scatter(x=part["ds"], y=part["yhat"], mode="lines", name=f"run {str(run_id)[:8]}",
+                                 line=dict(color=PALETTE[i % len(PALETTE)], dash="dash")))
+    if not actuals.empty:
+        fig.add_trace(go.Scatter(x=actuals["ds"], y=actuals["y"], mode="lines", name="Actual",
+                                 line=dict(color=ACTUAL, width=2)))
+    return _themed(fig, yaxis_title="Sales")
+
+
+def acf_bars(acf: list[float], n_obs: int) -> go.Figure:
+    """Residual autocorrelation by lag with the ±1.96/√n band (bars outside it suggest missed structure)."""
+    if not acf:
+        return empty_figure("No residual diagnostics for this series")
+    values = list(acf)[1:] if len(acf) > 1 and abs(acf[0] - 1.0) < 1e-9 else list(acf)
+    lags = list(range(1, len(values) + 1))
+    band = 1.96 / np.sqrt(max(n_obs, 1))
+    colors = [DOWN if abs(v) > band else HIGHLIGHT for v in values]
+    fig = go.Figure(go.Bar(x=lags, y=values, marker_color=colors, name="ACF"))
+    for sign in (1, -1):
+        fig.add_hline(y=sign * band, line=dict(color=MUTED, dash="dash", width=1))
+    return _themed(fig, xaxis_title="Lag", yaxis_title="Autocorrelation", showlegend=False, hovermode="closest")
+
+
+def residual_histogram(residuals: list[float]) -> go.Figure:
+    """Distribution of in-sample residuals (centred on 0 when the model is unbiased)."""
+    if not residuals:
+        return empty_figure("No residuals stored for this series")
+    fig = go.Figure(go.Histogram(x=residuals, nbinsx=40, marker_color=HIGHLIGHT, opacity=0.85))
+    fig.add_vline(x=0, line=dict(color=ACTUAL, dash="dot"))
+    return _themed(fig, xaxis_title="Residual", yaxis_title="Count", showlegend=False, hovermode="closest")
+
+
+# ----------------------------------------------------------------------------- overview
+
+def movers_bar(movers: pd.DataFrame) -> go.Figure:
+    """Growth (%) of the top and bottom nodes, green up / red down (``label, growth``)."""
+    if movers.empty:
+        return empty_figure("Not enough history to compare periods")
+    df = movers.sort_values("growth")
+    fig = go.Figure(go.Bar(x=df["growth"] * 100, y=df["label"], orientation="h",
+                           marker_color=[UP if g >= 0 else DOWN for g in df["growth"]],
+                           customdata=df["node_id"], hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
+    return _themed(fig, xaxis_title="Change vs previous period (%)", showlegend=False, hovermode="closest",
+                   yaxis=dict(type="category", automargin=True, gridcolor=GRID))
+
+
+# ----------------------------------------------------------------------------- explore
+
+def breakdown_bar(df: pd.DataFrame, child_label: str) -> go.Figure:
+    """Total sales of each child node (``node_id, label, sales, category``); click a bar to drill into it."""
+    if df.empty:
+        return empty_figure("Nothing below this level: this is a single store x product series")
+    d = df.sort_values("sales").tail(40)
+    colors = [category_color(c) if isinstance(c, str) and c else HIGHLIGHT for c in d.get("category", [None] * len(d))]
+    fig = go.Figure(go.Bar(x=d["sales"], y=d["label"], orientation="h", marker_color=colors,
+                           customdata=d["node_id"], hovertemplate="%{y}: %{x:,.0f}<extra>click to drill down</extra>"))
+    return _themed(fig, xaxis_title=f"Sales by {child_label}", showlegend=False, hovermode="closest",
+                   yaxis=dict(type="category", automargin=True), clickmode="event")
+
+
+def series_yoy(df: pd.DataFrame, start, gran: str, title: str = "") -> go.Figure:
+    """The series from ``start`` on with the same dates one year earlier overlaid (dashed)."""
+    if df.empty:
+        return empty_figure()
+    start = pd.Timestamp(start) if start is not None else df["ds"].min()
+    cur = resample(df[df["ds"] >= start], gran)
+    prev = resample(df[(df["ds"] < start) & (df["ds"] >= start - pd.DateOffset(years=1))], gran)
+    fig = go.Figure()
+    if not prev.empty:
+        shifted = prev["ds"] + pd.DateOffset(years=1)
+        fig.add_trace(_line(len(prev))(x=shifted, y=prev["y"], mode="lines", name="Last year",
+                                       line=dict(color=MUTED, dash="dash", width=1.2),
+                                       customdata=prev["ds"].dt.strftime("%Y-%m-%d"),
+                                       hovertemplate="%{customdata}: %{y:,.0f}"))
+    fig.add_trace(_line(len(cur))(x=cur["ds"], y=cur["y"], mode="lines", name="This period",
+                                  line=dict(color=HIGHLIGHT, width=1.8)))
+    return _themed(fig, title=title, yaxis_title="Sales")
+
+
+def seasonal_heatmap(df: pd.DataFrame, freq: str) -> go.Figure:
+    """Mean sales by day of week x ISO week (daily data) or by month x year (weekly data)."""
+    if df.empty:
+        return empty_figure()
+    d = df[["ds", "y"]].copy()
+    if freq == "D":
+        d["row"], d["col"] = d["ds"].dt.dayofweek, d["ds"].dt.isocalendar().week.astype(int)
+        rows, xlab = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "ISO week"
+    else:
+        d["row"], d["col"] = d["ds"].dt.year, d["ds"].dt.month
+        rows, xlab = None, "Month"
+    pivot = d.pivot_table(index="row", columns="col", values="y", aggfunc="mean")
+    ylabels = [rows[i] for i in pivot.index] if rows else [str(i) for i in pivot.index]
+    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=pivot.columns.tolist(), y=ylabels, colorscale="Blues",
+                               colorbar=dict(title="Mean"), hovertemplate="%{y}, %{x}: %{z:,.0f}<extra></extra>"))
+    return _themed(fig, xaxis_title=xlab, hovermode="closest", yaxis=dict(type="category"))
+
+
+def decomposition_chart(comp: pd.DataFrame) -> go.Figure:
+    """Stacked panels of the observed series and its trend, seasonal components and remainder."""
+    if comp is None or comp.empty:
+        return empty_figure("Not enough history for a decomposition (needs two full seasonal cycles)")
+    cols = [c for c in comp.columns if c != "ds"]
+    fig = make_subplots(rows=len(cols), cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        subplot_titles=[c.replace("_", " ") for c in cols])
+    for i, col in enumerate(cols, start=1):
+        trace = _line(len(comp))(x=comp["ds"], y=comp[col], mode="lines", name=col,
+                                 line=dict(color=PALETTE[(i - 1) % len(PALETTE)], width=1.2))
+        fig.add_trace(trace, row=i, col=1)
+    fig.update_annotations(font=dict(size=11, color=MUTED))
+    return _themed(fig, showlegend=False, margin=dict(l=50, r=20, t=30, b=30), hovermode="x")
+
+
+def value_histogram(df: pd.DataFrame, gran: str) -> go.Figure:
+    """Distribution of the series' values at the chosen granularity, with the mean marked."""
+    if df.empty:
+        return empty_figure()
+    values = resample(df, gran)["y"]
+    fig = go.Figure(go.Histogram(x=values, nbinsx=40, marker_color=HIGHLIGHT, opacity=0.85))
+    fig.add_vline(x=float(values.mean()), line=dict(color=ACTUAL, dash="dot"),
+                  annotation_text="mean", annotation_position="top")
+    return _themed(fig, xaxis_title=f"Sales per {'day' if gran == 'D' else 'week' if gran == 'W' else 'month'}",
+                   yaxis_title="Count", showlegend=False, hovermode="closest")
+
+
+# ----------------------------------------------------------------------------- drivers/data/runs
+# (engineer B appends the Drivers, Data and Runs figure functions below)
+# Effects are relative changes (0.25 = +25%) with 95% CIs, as written by `python cli.py effects`.
+
+def _pct_axis(fig: go.Figure, axis: str = "x") -> go.Figure:
+    fig.update_layout(**{f"{axis}axis": dict(tickformat="+.0%", zeroline=True, zerolinecolor=MUTED)})
+    return fig
+
+
+def effect_bars(df: pd.DataFrame, label: str = "group") -> go.Figure:
+    """Point estimates with 95% CI error bars, one row per ``label``, sorted by estimate.
+
+    Needs ``estimate, ci_low, ci_high``; each row takes its group's colour, and a ``truth`` column (the planted
+    effect of demo data) is drawn as an open diamond so estimate and truth can be compared at a glance.
+    """
+    if df is None or df.empty:
+        return empty_figure("No effects to show")
+    d = df.sort_values("estimate").reset_index(drop=True)
+    labels = d[label].astype(str)
+    fig = go.Figure(go.Scatter(
+        x=d["estimate"], y=labels, mode="markers", name="estimate (95% CI)",
+        marker=dict(size=9, color=[category_color(v) for v in labels]),
+        error_x=dict(type="data", symmetric=False, array=d["ci_high"] - d["estimate"],
+                     arrayminus=d["estimate"] - d["ci_low"], thickness=1.5, width=4, color=MUTED),
+        customdata=d[["ci_low", "ci_high"]].to_numpy(),
+        hovertemplate="%{y}: %{x:+.1%} (95% CI %{customdata[0]:+.1%} to %{customdata[1]:+.1%})<extra></extra>"))
+    has_truth = bool("truth" in d and d["truth"].notna().any())
+    if has_truth:
+        fig.add_trace(go.Scatter(x=d["truth"], y=labels, mode="markers", name="planted truth",
+                                 marker=dict(symbol="diamond-open", size=11, color=INK),
+                                 hovertemplate="%{y}: truth %{x:+.1%}<extra></extra>"))
+    fig.add_vline(x=0, line=dict(color=MUTED, width=1))
+    return _pct_axis(_themed(fig, showlegend=has_truth, hovermode="closest",
+                             yaxis=dict(type="category", automargin=True, gridcolor=GRID)))
+
+
+def event_study(df: pd.DataFrame, holidays: list[str]) -> go.Figure:
+    """Effect by offset from each holiday (``holiday, offset, estimate, ci_low, ci_high``), one line per holiday."""
+    d_all = df if df is not None else pd.DataFrame()
+    fig = go.Figure()
+    for name in holidays:
+        d = d_all[d_all["holiday"] == name].sort_values("offset")
+        if d.empty:
+            continue
+        color = category_color(name)
+        fig.add_trace(go.Scatter(
+            x=d["offset"], y=d["estimate"], mode="lines+markers", name=str(name), line=dict(color=color),
+            error_y=dict(type="data", symmetric=False, array=d["ci_high"] - d["estimate"],
+                         arrayminus=d["estimate"] - d["ci_low"], thickness=1, width=3, color=color),
+            hovertemplate=f"{name}<br>offset %{{x}}: %{{y:+.1%}}<extra></extra>"))
+    if not fig.data:
+        return empty_figure("No holiday effects to show")
+    fig.add_vline(x=0, line=dict(color=MUTED, dash="dot", width=1))
+    fig.add_hline(y=0, line=dict(color=MUTED, width=1))
+    return _pct_axis(_themed(fig, xaxis_title="Periods from the holiday (0 = the holiday itself)",
+                             hovermode="closest", xaxis=dict(dtick=1, gridcolor=GRID)), "y")
+
+
+def response_curve(df: pd.DataFrame, x: str, x_title: str) -> go.Figure:
+    """A binned response curve: ``estimate`` with its 95% band (``ci_low, ci_high``) against ``x``, per ``group``."""
+    if df is None or df.empty:
+        return empty_figure("No weather effects to show")
+    fig = go.Figure()
+    groups = list(dict.fromkeys(df["group"])) if "group" in df else [None]
+    for g in groups:
+        d = (df[df["group"] == g] if g is not None else df).sort_values(x)
+        name = str(g) if g is not None else "all"
+        color = category_color(name)
+        fig.add_trace(go.Scatter(x=d[x], y=d["ci_high"], mode="lines", line=dict(width=0), showlegend=False,
+                                 hoverinfo="skip", legendgroup=name))
+        fig.add_trace(go.Scatter(x=d[x], y=d["ci_low"], mode="lines", line=dict(width=0), fill="tonexty",
+                                 fillcolor=_rgba(color, 0.15), showlegend=False, hoverinfo="skip", legendgroup=name))
+        fig.add_trace(go.Scatter(x=d[x], y=d["estimate"], mode="lines+markers", name=name, legendgroup=name,
+                                 line=dict(color=color), marker=dict(size=5),
+                                 hovertemplate=f"{name}<br>{x_title} %{{x:.1f}}: %{{y:+.1%}}<extra></extra>"))
+    fig.add_hline(y=0, line=dict(color=MUTED, width=1))
+    return _pct_axis(_themed(fig, xaxis_title=x_title, hovermode="closest"), "y")
+
+
+def correlation_heatmap(df: pd.DataFrame) -> go.Figure:
+    """Correlation matrix from long rows (``var1, var2, r`` and optionally ``p``) as a diverging heatmap.
+
+    Cells whose ``p`` is 0.05 or more are labelled "(ns)": not significant at the 5% level.
+    """
+    if df is None or df.empty:
+        return empty_figure("No correlations to show")
+    order = list(dict.fromkeys(list(df["var1"]) + list(df["var2"])))
+
+    def square(col: str) -> pd.DataFrame:
+        m = df.pivot_table(index="var1", columns="var2", values=col, aggfunc="first").reindex(index=order,
+                                                                                            columns=order)
+        return m.combine_first(m.T)
+
+    r = square("r")
+    p = square("p") if "p" in df else None
+    text = [[("" if pd.isna(v) else f"{v:.2f}")
+             + ("" if p is None or pd.isna(p.iat[i, j]) or p.iat[i, j] < 0.05 or i == j else " (ns)")
+             for j, v in enumerate(row)] for i, row in enumerate(r.to_numpy())]
+    fig = go.Figure(go.Heatmap(z=r.to_numpy(), x=order, y=order, zmin=-1, zmax=1, colorscale="RdBu_r",
+                               text=text, texttemplate="%{text}", colorbar=dict(title="r"),
+                               hovertemplate="%{y} vs %{x}: r = %{z:.2f}<extra></extra>"))
+    return _themed(fig, hovermode="closest", xaxis=dict(type="category", showgrid=False),
+                   yaxis=dict(type="category", autorange="reversed", showgrid=False))
+
+
+RUN_STATUS_COLORS = {"success": UP, "failed": DOWN, "running": HIGHLIGHT, "cancelled": MUTED, "skipped": "#ca8a04"}
+
+
+def run_durations(df: pd.DataFrame) -> go.Figure:
+    """Wall time of each refresh (``started_at, duration_s, status``), coloured by its outcome."""
+    if df is None or df.empty or df["duration_s"].isna().all():
+        return empty_figure("No finished refresh yet: run `python cli.py refresh` or press the button")
+    fig = go.Figure()
+    for status, d in df.groupby("status", sort=False):
+        fig.add_trace(go.Bar(x=d["started_at"], y=d["duration_s"], name=str(status),
+                             marker_color=RUN_STATUS_COLORS.get(status, MUTED),
+                             hovertemplate="%{x|%Y-%m-%d %H:%M}: %{y:.1f} s<extra>" + str(status) + "</extra>"))
+    return _themed(fig, yaxis_title="Duration (s)", hovermode="closest", barmode="overlay")

@@ -1,0 +1,199 @@
+"""Every component ID of the dashboard, one class per page, plus the URL query-string helpers.
+
+URL-state pattern (copy it for every page)
+------------------------------------------
+1. The page's ``layout(**query)`` reads its query parameters (strings) and turns them into the initial
+   control values with :func:`q_str`, :func:`q_list`, :func:`q_int` — never trusting them: unknown values
+   fall back to defaults.
+2. ONE callback per page (``sync_<page>_url``) writes the controls back into the shell's location::
+
+       @callback(Output(ids.Shell.URL, "search", allow_duplicate=True),
+                 Input(ids.Explore.GRAN, "value"), ..., prevent_initial_call=True)
+       def sync_explore_url(gran, ...):
+           return ids.to_search({"gran": gran, ...})
+
+   ``ids.Shell.URL`` is a ``dcc.Location(refresh=False)``: a new search is pushed onto the browser history
+   (so a copied link restores the view) without re-rendering the page. Back/forward fire ``popstate``,
+   which makes Dash's page router call ``layout(**query)`` again with the old query: the controls restore.
+   ``allow_duplicate=True`` + ``prevent_initial_call=True`` are required because every page writes it.
+3. Everything else reads the controls (or a page-level filter ``dcc.Store`` when there are more than four).
+4. ``ids.Shell.SESSION`` is a ``dcc.Store(storage_type="session")`` for small JSON shared across pages
+   (e.g. ``{"node": "store=3"}`` — the node last explored, used as the Forecast page's default).
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+
+# Navbar order and the path of every page (each page module passes its path from here).
+PAGES = (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"), ("Forecast", "/forecast"),
+         ("Data", "/data"), ("Runs", "/runs"))
+
+
+class Shell:
+    URL = "shell-url"
+    SESSION = "shell-session-store"
+    NAVBAR = "shell-navbar"
+    CONTENT = "shell-content"
+
+
+class Overview:
+    PERIOD = "overview-period-select"
+    KPIS = "overview-kpi-row"
+    KPI_NAMES = ("sales", "vs-prev", "vs-ly", "forecast", "accuracy", "freshness")
+    FAN = "overview-fan-chart"
+    MOVERS_LEVEL = "overview-movers-level"
+    MOVERS = "overview-movers-chart"
+    MOVERS_TABLE = "overview-movers-table"
+    ALERTS = "overview-alerts"
+
+
+class Explore:
+    START = "explore-start-date"
+    END = "explore-end-date"
+    DATES = "explore-date-range"
+    REGION = "explore-region-select"
+    STORES = "explore-stores-select"
+    CATEGORY = "explore-category-select"
+    PRODUCTS = "explore-products-select"
+    GRAN = "explore-granularity"
+    FILTERS = "explore-filter-store"
+    BREADCRUMB = "explore-breadcrumb"
+    TITLE = "explore-series-title"
+    BREAKDOWN = "explore-breakdown-chart"
+    SERIES = "explore-series-chart"
+    HEATMAP = "explore-heatmap-chart"
+    DECOMP = "explore-decomposition-chart"
+    HIST = "explore-histogram-chart"
+    GRID = "explore-summary-grid"
+    EXPORT = "explore-export-button"
+    FORECAST_LINK = "explore-forecast-link"
+    ERROR = "explore-error"
+
+
+def kpi_value(name: str) -> dict:
+    """Pattern-matching ID of the big number of one Overview KPI card (``name`` in ``Overview.KPI_NAMES``)."""
+    return {"type": "overview-kpi-value", "kpi": name}
+
+
+def kpi_detail(name: str) -> dict:
+    """Pattern-matching ID of the one-line detail under one Overview KPI card."""
+    return {"type": "overview-kpi-detail", "kpi": name}
+
+
+def crumb(level: str) -> dict:
+    """Pattern-matching ID of one breadcrumb button on the Explore page (``level`` e.g. ``"region"``)."""
+    return {"type": "explore-crumb", "level": level}
+
+
+class Fcst:
+    NODE = "fcst-node-select"
+    MODEL = "fcst-model-select"
+    QUERY = "fcst-query-store"
+    CHART = "fcst-fan-chart"
+    MODELS_TABLE = "fcst-models-table"
+    PAST = "fcst-past-runs-chart"
+    ACF = "fcst-acf-chart"
+    RESID_HIST = "fcst-residual-histogram"
+    LJUNG = "fcst-ljung-box-text"
+    DOWNLOAD_BTN = "fcst-download-button"
+    DOWNLOAD = "fcst-download"
+    RUN_INFO = "fcst-run-info"
+
+
+# ----------------------------------------------------------------------------- engineer B's pages
+# (classes Drivers, Data, Runs are added below by engineer B)
+
+class Drivers:
+    LEVEL = "drivers-level-radio"
+    HOLIDAY = "drivers-holiday-select"
+    STATUS = "drivers-status"
+    PROMO = "drivers-promo-chart"
+    PROMO_STORE = "drivers-promo-store-chart"
+    EVENT = "drivers-event-study-chart"
+    TEMP = "drivers-temperature-chart"
+    PRECIP = "drivers-precipitation-chart"
+    CORR = "drivers-correlation-chart"
+
+
+class Data:
+    TAB = "data-tabs"
+    SUMMARY = "data-summary"
+    DATASETS = "data-datasets-table"
+    QUALITY = "data-quality-report"
+    QUALITY_RUN = "data-quality-run-button"
+    QUALITY_STATUS = "data-quality-status"
+    UPLOAD = "data-upload"
+    FILE = "data-upload-file-store"
+    UPLOAD_INFO = "data-upload-info"
+    MAPPING = "data-mapping-form"
+    EXTRA = "data-mapping-extra"
+    DAYFIRST = "data-mapping-dayfirst"
+    VALIDATE = "data-validate-button"
+    IMPORT = "data-import-button"
+    IMPORT_PROGRESS = "data-import-progress"
+    REPORT = "data-validation-report"
+
+
+def data_map(field: str) -> dict:
+    """Pattern-matching ID of the Data page's mapping dropdown for one importer field (e.g. ``"date"``)."""
+    return {"type": "data-map", "field": field}
+
+
+class Runs:
+    STATUS = "runs-status-filter"
+    START = "runs-start-button"
+    START_RESULT = "runs-start-result"
+    POLL = "runs-poll-interval"
+    SIGNATURE = "runs-latest-run-store"
+    PROGRESS = "runs-progress-bar"
+    PROGRESS_MSG = "runs-progress-message"
+    CURRENT = "runs-current-run"
+    SCHEDULE = "runs-schedule"
+    DURATIONS = "runs-duration-chart"
+    HISTORY = "runs-history-table"
+
+
+# ----------------------------------------------------------------------------- URL query-string helpers
+
+def to_search(params: dict) -> str:
+    """Encode control values as a URL search string (``"?a=1&b=x,y"``); empty values are left out.
+
+    Lists are joined with commas, so ``{"stores": ["1", "2"]}`` becomes ``stores=1,2``.
+    """
+    clean = {}
+    for key, value in params.items():
+        if value is None or value == "" or value == []:
+            continue
+        clean[key] = ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+    return "?" + urlencode(clean, safe=",=/") if clean else ""
+
+
+def q_str(query: dict, key: str, default: str | None = None, allowed=None) -> str | None:
+    """A single query value, or ``default`` when missing or not in ``allowed``."""
+    value = query.get(key)
+    if value is None or value == "":
+        return default
+    value = str(value)
+    if allowed is not None and value not in allowed:
+        return default
+    return value
+
+
+def q_list(query: dict, key: str) -> list[str]:
+    """A comma-separated query value as a list of non-empty strings."""
+    value = query.get(key)
+    if not value:
+        return []
+    return [v for v in str(value).split(",") if v]
+
+
+def q_int(query: dict, key: str, default: int, allowed=None) -> int:
+    """An integer query value, or ``default`` when missing, malformed or not in ``allowed``."""
+    try:
+        value = int(query.get(key, default))
+    except (TypeError, ValueError):
+        return default
+    if allowed is not None and value not in allowed:
+        return default
+    return value

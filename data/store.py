@@ -839,3 +839,293 @@ def lock_info(name: str, url: str | None = None) -> dict | None:
         return None
     df = _read(select(schema.Lock.__table__).where(schema.Lock.name == name), url, parse_dates=["acquired_at"])
     return df.iloc[0].to_dict() if len(df) else None
+
+
+# --- dashboard readers ---
+# Fast, indexed reads for the Overview, Explore and Forecast pages (engineer A). Aggregate nodes read
+# ``agg_sales`` through its primary key (node_id, date) or its (level, date) index; bottom nodes read the fact
+# table through its (store_id, product_id, date) primary key with explicit store lists, never a full scan.
+
+_MAX_NODES = 2000  # selections larger than this are refused with a clear message
+
+
+def data_version(url: str | None = None) -> str:
+    """A cheap token that changes with every import, published refresh or effects run (for cache keys)."""
+    eng = get_engine(url)
+    tables = set(inspect(eng).get_table_names())
+    parts = []
+    with eng.connect() as conn:
+        for table, expr in (("datasets", "MAX(id)"), ("runs", "MAX(started_at) || COUNT(*)"),
+                            ("analysis_results", "MAX(computed_at)")):
+            parts.append(str(conn.execute(text(f"SELECT {expr} FROM {table}")).scalar()) if table in tables
+                         else "-")
+        if "runs" in tables:
+            parts.append(str(conn.execute(text(
+                "SELECT run_id || status FROM runs WHERE is_current = 1")).scalar()))
+    return "|".join(parts)
+
+
+def date_bounds(url: str | None = None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last date of the data (from the ``total`` node of ``agg_sales``); (None, None) when empty."""
+    if not inspect(get_engine(url)).has_table("agg_sales"):
+        return None, None
+    with get_engine(url).connect() as conn:
+        lo, hi = conn.execute(text("SELECT MIN(date), MAX(date) FROM agg_sales WHERE node_id = 'total'")).one()
+    return (pd.Timestamp(lo), pd.Timestamp(hi)) if lo else (None, None)
+
+
+def _period_sum(conn, key: str, start: dt.date, end: dt.date) -> tuple[float | None, int]:
+    total, n = conn.execute(text("SELECT SUM(sales), COUNT(*) FROM agg_sales WHERE node_id = :k "
+                                 "AND date BETWEEN :s AND :e"), {"k": key, "s": start, "e": end}).one()
+    return (float(total) if total is not None else None), int(n)
+
+
+def overview_summary(period_days: int = 28, url: str | None = None) -> dict:
+    """KPIs of the Overview page for the last ``period_days`` days of data.
+
+    Keys: ``start, end, sales, prev_sales, ly_sales`` (the same dates 364 days earlier, so weekdays align),
+    ``last_date, imported_at, dataset``, and from the current run (None without one): ``run_id,
+    run_finished_at, horizon_start, horizon_end, fc_total, fc_lo_80, fc_hi_80, fc_lo_95, fc_hi_95`` (bounds
+    summed over the horizon: conservative, as if daily errors were perfectly correlated), ``wape_total``
+    (mean backtest WAPE of the chosen model of the ``total`` series) and ``wape_median`` (median over all
+    series of their chosen model's mean WAPE); plus ``last_run_status`` and ``last_run_error``.
+    """
+    first, last = date_bounds(url)
+    out: dict = {"last_date": last, "first_date": first}
+    ds = datasets(url) if inspect(get_engine(url)).has_table("datasets") else pd.DataFrame()
+    out["imported_at"] = ds["imported_at"].iloc[0] if len(ds) else None
+    out["dataset"] = ds["name"].iloc[0] if len(ds) else None
+    if last is not None:
+        end = last.date()
+        start = end - dt.timedelta(days=int(period_days) - 1)
+        prev_end, prev_start = start - dt.timedelta(days=1), start - dt.timedelta(days=int(period_days))
+        with get_engine(url).connect() as conn:
+            out["sales"], out["n"] = _period_sum(conn, "total", start, end)
+            out["prev_sales"], out["prev_n"] = _period_sum(conn, "total", prev_start, prev_end)
+            out["ly_sales"], out["ly_n"] = _period_sum(conn, "total", start - dt.timedelta(days=364),
+                                                       end - dt.timedelta(days=364))
+        out["start"], out["end"] = pd.Timestamp(start), pd.Timestamp(end)
+    run = current_run(url)
+    out["run_id"] = run["run_id"] if run else None
+    out["run_finished_at"] = run["finished_at"] if run else None
+    if run:
+        fc = forecast("total", run_id=run["run_id"], url=url)
+        if len(fc):
+            out["horizon_start"], out["horizon_end"] = fc["ds"].min(), fc["ds"].max()
+            out["horizon_n"] = len(fc)
+            for col, key in (("yhat", "fc_total"), ("yhat_lo_80", "fc_lo_80"), ("yhat_hi_80", "fc_hi_80"),
+                             ("yhat_lo_95", "fc_lo_95"), ("yhat_hi_95", "fc_hi_95")):
+                out[key] = float(fc[col].sum()) if fc[col].notna().all() else None
+        sql = """SELECT b.series_id, AVG(b.wape) AS wape FROM backtest_metrics b
+                 JOIN selections s ON s.run_id = b.run_id AND s.series_id = b.series_id AND s.model = b.model
+                 WHERE b.run_id = :rid GROUP BY b.series_id"""
+        w = _read(sql, url, {"rid": run["run_id"]})
+        w = w.dropna()
+        out["wape_total"] = float(w.loc[w["series_id"] == "total", "wape"].iloc[0]) \
+            if (w["series_id"] == "total").any() else None
+        out["wape_median"] = float(w["wape"].median()) if len(w) else None
+        out["wape_n"] = int(len(w))
+    hist = runs(limit=1, url=url)
+    out["last_run_status"] = hist["status"].iloc[0] if len(hist) else None
+    out["last_run_error"] = hist["error"].iloc[0] if len(hist) else None
+    out["last_run_started_at"] = hist["started_at"].iloc[0] if len(hist) else None
+    return out
+
+
+def movers(level: str, period_days: int = 28, n: int = 5, url: str | None = None) -> pd.DataFrame:
+    """Top and bottom ``n`` nodes of ``level`` by growth of the last ``period_days`` vs the period before.
+
+    Columns ``node_id, label, category, sales, prev_sales, growth, rank`` ("top"/"bottom"); nodes with no
+    sales in the previous period are left out (growth undefined).
+    """
+    _, last = date_bounds(url)
+    if last is None:
+        return pd.DataFrame(columns=["node_id", "label", "category", "sales", "prev_sales", "growth", "rank"])
+    end = last.date()
+    cur_start = end - dt.timedelta(days=int(period_days) - 1)
+    prev_start = cur_start - dt.timedelta(days=int(period_days))
+    sql = """SELECT a.node_id, n.label, n.category,
+                    SUM(CASE WHEN a.date >= :cur THEN a.sales ELSE 0 END) AS sales,
+                    SUM(CASE WHEN a.date < :cur THEN a.sales ELSE 0 END) AS prev_sales
+             FROM agg_sales a JOIN nodes n ON n.node_id = a.node_id
+             WHERE a.level = :level AND a.date BETWEEN :ps AND :e GROUP BY a.node_id, n.label, n.category"""
+    df = _read(sql, url, {"cur": cur_start, "level": level, "ps": prev_start, "e": end})
+    df = df[df["prev_sales"] > 0].copy()
+    df["growth"] = df["sales"] / df["prev_sales"] - 1.0
+    df = df.sort_values(["growth", "node_id"], ascending=[False, True])
+    top = df.head(n).assign(rank="top")
+    bottom = df[~df["node_id"].isin(top["node_id"])].tail(n).assign(rank="bottom")
+    return pd.concat([top, bottom], ignore_index=True)
+
+
+def filter_options(url: str | None = None) -> dict:
+    """Values for the Explore filters from ``nodes``: ``regions``, ``categories`` (lists) and ``stores``,
+    ``products`` (lists of ``{"value", "label", "region"/"category"}``)."""
+    if not inspect(get_engine(url)).has_table("nodes"):
+        return {"regions": [], "categories": [], "stores": [], "products": []}
+    nd = _read("""SELECT node_id, level, label, region, store_id, category, product_id FROM nodes
+                  WHERE level IN ('region', 'store', 'category', 'product') ORDER BY node_id""", url)
+    by = {lvl: nd[nd["level"] == lvl] for lvl in ("region", "store", "category", "product")}
+    return {"regions": sorted(by["region"]["region"].dropna().tolist()),
+            "categories": sorted(by["category"]["category"].dropna().tolist()),
+            "stores": [{"value": r.store_id, "label": r.label, "region": r.region}
+                       for r in by["store"].itertuples()],
+            "products": [{"value": r.product_id, "label": r.label, "category": r.category}
+                         for r in by["product"].itertuples()]}
+
+
+def _node_list(where: str, params: dict, url: str | None) -> list[str]:
+    from sqlalchemy import bindparam
+    stmt = text(f"SELECT node_id FROM nodes WHERE {where} ORDER BY node_id")
+    expanding = [k for k, v in params.items() if isinstance(v, (list, tuple))]
+    if expanding:
+        stmt = stmt.bindparams(*[bindparam(k, expanding=True) for k in expanding])
+    return _read(stmt, url, params)["node_id"].tolist()
+
+
+def selection_nodes(region: str | None = None, stores=(), category: str | None = None, products=(),
+                    url: str | None = None) -> dict:
+    """Which hierarchy nodes an Explore filter selects and which nodes break it down one level further.
+
+    Returns ``{"nodes": [...], "children": [...], "child_level": str | None}``: the selected series is the
+    sum of ``nodes`` (a single node whenever the filter names one, e.g. ``store=3/category=Food``) and the
+    breakdown shows ``children`` (total -> regions -> stores -> store x category -> store x product, or
+    category -> products -> stores selling it).
+    """
+    stores, products = list(stores or []), list(products or [])
+    p: dict = {"region": region, "stores": stores, "category": category, "products": products}
+    reg = " AND region = :region" if region else ""
+    sto = " AND store_id IN :stores" if stores else ""
+    if products:
+        if stores or region:
+            nodes_ = _node_list(f"level = 'store_product' AND product_id IN :products{sto}{reg}", p, url)
+            children = nodes_ if len(nodes_) > 1 else []
+        else:
+            nodes_ = _node_list("level = 'product' AND product_id IN :products", p, url)
+            children = _node_list("level = 'store_product' AND product_id IN :products", p, url)
+        child_level = "store_product"
+    elif category:
+        if stores or region:
+            nodes_ = _node_list(f"level = 'store_category' AND category = :category{sto}{reg}", p, url)
+            children = _node_list(f"level = 'store_product' AND category = :category{sto}{reg}", p, url)
+            child_level = "store_product"
+        else:
+            nodes_ = _node_list("level = 'category' AND category = :category", p, url)
+            children, child_level = _node_list("level = 'product' AND category = :category", p, url), "product"
+    elif stores:
+        nodes_ = _node_list(f"level = 'store'{sto}", p, url)
+        children, child_level = _node_list(f"level = 'store_category'{sto}", p, url), "store_category"
+    elif region:
+        nodes_ = _node_list("level = 'region' AND region = :region", p, url)
+        children, child_level = _node_list("level = 'store' AND region = :region", p, url), "store"
+    else:
+        nodes_ = ["total"]
+        children = _node_list("level = 'region'", p, url)
+        child_level = "region"
+        if len(children) <= 1:  # one region only: go straight to the stores
+            children, child_level = _node_list("level = 'store'", p, url), "store"
+    if len(nodes_) > _MAX_NODES:
+        raise ValueError(f"the selection covers {len(nodes_)} series; narrow it to at most {_MAX_NODES} "
+                         "(pick a region, a category or fewer stores/products)")
+    return {"nodes": nodes_, "children": children[:_MAX_NODES], "child_level": child_level if children else None}
+
+
+def _split_nodes(node_ids) -> tuple[list[str], list[str], list[str]]:
+    agg, stores_, products_ = [], set(), set()
+    for key in node_ids:
+        info = parse_node_id(key)
+        if info["level"] == BOTTOM_LEVEL:
+            stores_.add(info["store_id"])
+            products_.add(info["product_id"])
+        else:
+            agg.append(key)
+    return agg, sorted(stores_), sorted(products_)
+
+
+def nodes_series(node_ids, start=None, end=None, url: str | None = None) -> pd.DataFrame:
+    """The summed daily (or weekly) sales ``ds, y`` of a list of nodes between ``start`` and ``end``.
+
+    Aggregate nodes sum ``agg_sales`` rows by primary key; bottom nodes sum the facts of exactly those
+    store x product pairs (bottom selections are always a stores x products cross product).
+    """
+    from sqlalchemy import bindparam
+    agg, stores_, products_ = _split_nodes(node_ids)
+    bounds = {"s": _as_date(start) or dt.date(1900, 1, 1), "e": _as_date(end) or dt.date(9999, 12, 31)}
+    frames = []
+    if agg:
+        stmt = text("""SELECT date AS ds, SUM(sales) AS y FROM agg_sales WHERE node_id IN :ids
+                       AND date BETWEEN :s AND :e GROUP BY date""").bindparams(bindparam("ids", expanding=True))
+        frames.append(_read(stmt, url, {"ids": agg, **bounds}, parse_dates=["ds"]))
+    if stores_:
+        stmt = text("""SELECT date AS ds, SUM(sales) AS y FROM sales WHERE store_id IN :st AND product_id IN :pr
+                       AND date BETWEEN :s AND :e GROUP BY date""").bindparams(
+            bindparam("st", expanding=True), bindparam("pr", expanding=True))
+        frames.append(_read(stmt, url, {"st": stores_, "pr": products_, **bounds}, parse_dates=["ds"]))
+    if not frames:
+        return pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)})
+    df = pd.concat(frames).groupby("ds", as_index=False)["y"].sum()
+    return df.sort_values("ds").reset_index(drop=True)
+
+
+def nodes_totals(node_ids, start=None, end=None, url: str | None = None) -> pd.DataFrame:
+    """Per node: total, mean and number of periods of sales between ``start`` and ``end``, the total of the
+    equally long period just before, the change between them, and the node's label/level/category."""
+    from sqlalchemy import bindparam
+    agg, stores_, products_ = _split_nodes(node_ids)
+    s, e = _as_date(start), _as_date(end)
+    if s is None or e is None:
+        first, last = date_bounds(url)
+        s, e = s or (first.date() if first is not None else dt.date(1900, 1, 1)), \
+            e or (last.date() if last is not None else dt.date(9999, 12, 31))
+    ps = s - (e - s) - dt.timedelta(days=1)
+    params = {"s": s, "e": e, "ps": ps}
+    cols = """SUM(CASE WHEN date >= :s THEN sales END) AS sales, AVG(CASE WHEN date >= :s THEN sales END) AS mean,
+              COUNT(CASE WHEN date >= :s THEN 1 END) AS periods, SUM(CASE WHEN date < :s THEN sales END) AS prev_sales"""
+    frames = []
+    if agg:
+        stmt = text(f"""SELECT node_id, {cols} FROM agg_sales WHERE node_id IN :ids AND date BETWEEN :ps AND :e
+                        GROUP BY node_id""").bindparams(bindparam("ids", expanding=True))
+        frames.append(_read(stmt, url, {"ids": agg, **params}))
+    if stores_:
+        stmt = text(f"""SELECT 'store=' || store_id || '/product=' || product_id AS node_id, {cols} FROM sales
+                        WHERE store_id IN :st AND product_id IN :pr AND date BETWEEN :ps AND :e
+                        GROUP BY store_id, product_id""").bindparams(bindparam("st", expanding=True),
+                                                                    bindparam("pr", expanding=True))
+        frames.append(_read(stmt, url, {"st": stores_, "pr": products_, **params}))
+    out_cols = ["node_id", "label", "level", "category", "sales", "mean", "periods", "prev_sales", "growth", "share"]
+    if not frames:
+        return pd.DataFrame(columns=out_cols)
+    df = pd.concat(frames, ignore_index=True)
+    df = df[df["node_id"].isin(set(node_ids))]
+    stmt = text("SELECT node_id, label, level, category FROM nodes WHERE node_id IN :ids").bindparams(
+        bindparam("ids", expanding=True))
+    df = df.merge(_read(stmt, url, {"ids": list(df["node_id"])}), on="node_id", how="left")
+    df["growth"] = df["sales"] / df["prev_sales"].where(df["prev_sales"] > 0) - 1.0
+    total = df["sales"].sum()
+    df["share"] = df["sales"] / total if total else float("nan")
+    return df[out_cols].sort_values("sales", ascending=False).reset_index(drop=True)
+
+
+def search_nodes(query: str | None = None, limit: int = 50, url: str | None = None) -> pd.DataFrame:
+    """Nodes whose key or label contains ``query`` (case-insensitive), upper levels first (for pickers)."""
+    order = """CASE level WHEN 'total' THEN 0 WHEN 'region' THEN 1 WHEN 'store' THEN 2 WHEN 'category' THEN 3
+               WHEN 'product' THEN 4 WHEN 'store_category' THEN 5 ELSE 6 END, node_id"""
+    if not inspect(get_engine(url)).has_table("nodes"):
+        return pd.DataFrame(columns=["node_id", "label", "level"])
+    q = f"%{(query or '').strip().lower()}%"
+    return _read(f"""SELECT node_id, label, level FROM nodes
+                     WHERE lower(node_id) LIKE :q OR lower(label) LIKE :q ORDER BY {order} LIMIT :n""",
+                 url, {"q": q, "n": int(limit)})
+
+
+def history_and_forecast(key: str, last_days: int | None = None, model: str = "final", run_id: str | None = None,
+                         url: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A node's history (``ds, y``; only its last ``last_days`` days when given) and its forecast from the
+    current (or given) run."""
+    _, last = date_bounds(url)
+    if last is None:
+        return pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)}), \
+            forecast(key, run_id=run_id, model=model, url=url)
+    start = (last - pd.Timedelta(days=int(last_days))).date() if last_days is not None else None
+    hist = series(key, start=start, url=url)[["ds", "y"]]
+    return hist, forecast(key, run_id=run_id, model=model, url=url)

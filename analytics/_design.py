@@ -1,0 +1,235 @@
+"""Design matrices for the log-sales effects regression: calendar controls, holiday windows, promotion, weather.
+
+Seasonal controls are smooth on purpose: day-of-week dummies plus yearly Fourier terms and a linear trend,
+optionally separate for each ``season_by`` group (e.g. category). Week-of-year dummies would be collinear with
+fixed-date holidays and would swallow their effects, so they are not used.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics._panel import PanelFit, fit_within
+
+DAILY_WINDOW = (-7, 3)
+WEEKLY_WINDOW = (-2, 1)
+PRECIP_EDGES = (0.0, 0.1, 2.0, 5.0, 10.0, 20.0, np.inf)
+
+
+def step_days(freq: str) -> int:
+    if freq not in ("D", "W"):
+        raise ValueError(f"frequency must be 'D' or 'W', got {freq!r}")
+    return 1 if freq == "D" else 7
+
+
+def default_window(freq: str) -> tuple[int, int]:
+    return DAILY_WINDOW if step_days(freq) == 1 else WEEKLY_WINDOW
+
+
+def holiday_column(name: str, offset: int) -> str:
+    return f"hol|{name}|{offset:+d}"
+
+
+def calendar_controls(ds: pd.Series, freq: str, fourier_k: int | None = None, group=None) -> pd.DataFrame:
+    """Trend (years), day-of-week dummies (daily data) and yearly Fourier terms, optionally per group."""
+    ds = pd.to_datetime(pd.Series(ds).reset_index(drop=True))
+    t = (ds - ds.min()).dt.days.to_numpy(dtype=float)
+    cols: dict[str, np.ndarray] = {"trend": t / 365.25}
+    if step_days(freq) == 1:
+        dow = ds.dt.dayofweek.to_numpy()
+        for d in range(1, 7):
+            cols[f"dow{d}"] = (dow == d).astype(float)
+    k = fourier_k if fourier_k is not None else (4 if step_days(freq) == 1 else 6)
+    doy = ds.dt.dayofyear.to_numpy(dtype=float)
+    for h in range(1, k + 1):
+        cols[f"sin{h}"] = np.sin(2 * np.pi * h * doy / 365.25)
+        cols[f"cos{h}"] = np.cos(2 * np.pi * h * doy / 365.25)
+    out = pd.DataFrame(cols)
+    if group is None:
+        return out
+    group = np.asarray(group)
+    parts = {}
+    for g in pd.unique(group):
+        mask = (group == g).astype(float)
+        for c in out.columns:
+            parts[f"{c}@{g}"] = out[c].to_numpy() * mask
+    return pd.DataFrame(parts)
+
+
+def holiday_dummies(frame: pd.DataFrame, events: pd.DataFrame | None, freq: str,
+                    window: tuple[int, int] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One dummy per holiday name and offset (in steps of the frequency) around each event date.
+
+    ``events`` has columns ``date, name`` and optionally ``scope`` ("all", "region", "store") and ``scope_id``;
+    scoped events match the frame's ``region`` / ``store_id`` columns. Returns the dummies (aligned with
+    ``frame``'s rows) and a meta frame ``column, name, offset``.
+    """
+    meta_cols = ["column", "name", "offset"]
+    if events is None or events.empty:
+        return pd.DataFrame(index=range(len(frame))), pd.DataFrame(columns=meta_cols)
+    lo, hi = window or default_window(freq)
+    step = step_days(freq)
+    ev = events.copy()
+    ev["date"] = pd.to_datetime(ev["date"])
+    if "scope" not in ev:
+        ev["scope"] = "all"
+    if "scope_id" not in ev:
+        ev["scope_id"] = "*"
+    long = pd.concat([ev.assign(ds=ev["date"] + pd.Timedelta(days=k * step), offset=k)
+                      for k in range(lo, hi + 1)], ignore_index=True)
+    long["column"] = [holiday_column(n, k) for n, k in zip(long["name"], long["offset"])]
+    columns = list(dict.fromkeys(long.sort_values(["name", "offset"])["column"]))
+    ds = pd.to_datetime(frame["ds"]).reset_index(drop=True)
+    mat = pd.DataFrame(0.0, index=range(len(frame)), columns=columns)
+    for scope, key in (("all", None), ("region", "region"), ("store", "store_id")):
+        part = long[long["scope"] == scope]
+        if part.empty or (key is not None and key not in frame):
+            continue
+        idx = ["ds"] if key is None else ["ds", "scope_id"]
+        tab = pd.crosstab([part[c] for c in idx], part["column"]).clip(upper=1)
+        rows = pd.MultiIndex.from_arrays([ds] if key is None else [ds, frame[key].astype(str).to_numpy()])
+        if key is None:
+            hit = tab.reindex(ds.to_numpy()).fillna(0.0)
+        else:
+            hit = tab.reindex(rows).fillna(0.0)
+        mat[hit.columns] = np.maximum(mat[hit.columns].to_numpy(), hit.to_numpy())
+    meta = long.drop_duplicates("column")[meta_cols].reset_index(drop=True)
+    used = mat.columns[mat.to_numpy().any(axis=0)]
+    return mat[used], meta[meta["column"].isin(used)].reset_index(drop=True)
+
+
+def temperature_bins(temp: np.ndarray, width: float = 5.0, min_share: float = 0.01) -> np.ndarray:
+    """Bin edges of ``width`` °C covering ``temp``; sparse outer bins are merged inwards."""
+    t = temp[np.isfinite(temp)]
+    edges = np.arange(np.floor(t.min() / width) * width, t.max() + width, width)
+    counts = np.histogram(t, edges)[0]
+    while len(edges) > 3 and counts[0] < min_share * len(t):
+        edges, counts = np.delete(edges, 1), np.r_[counts[0] + counts[1], counts[2:]]
+    while len(edges) > 3 and counts[-1] < min_share * len(t):
+        edges, counts = np.delete(edges, -2), np.r_[counts[:-2], counts[-2] + counts[-1]]
+    edges[0], edges[-1] = -np.inf, np.inf
+    return edges
+
+
+def bin_dummies(values: np.ndarray, edges, prefix: str, reference: int) -> pd.DataFrame:
+    """Dummies for bins ``[edges[i], edges[i+1])`` except the reference bin."""
+    idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+    return pd.DataFrame({f"{prefix}|{i}": (idx == i).astype(float) for i in range(len(edges) - 1)
+                         if i != reference})
+
+
+def usable(frame: pd.DataFrame, col: str, min_share: float = 0.5) -> bool:
+    """A column is used as a regressor when at least ``min_share`` of it is present and it varies."""
+    if col not in frame:
+        return False
+    v = pd.to_numeric(frame[col], errors="coerce")
+    return v.notna().mean() >= min_share and v.nunique() > 1
+
+
+def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = None, *,
+                  promo: str | None = "binary", weather: str | None = "linear", season_by: str | None = None,
+                  window: tuple[int, int] | None = None, fourier_k: int | None = None,
+                  post_promo: int = 0) -> tuple[PanelFit, dict]:
+    """Fit the log-sales effects regression on one panel.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Long panel with ``series_id, ds, y`` and any of ``is_open, promo, promo_intensity, temp_c,
+        precip_mm, region, store_id`` and the ``season_by`` column.
+    freq : {"D", "W"}
+        Data frequency; sets the holiday window and the day-of-week controls.
+    events : DataFrame, optional
+        Holiday events (``date, name`` [, ``scope, scope_id``]).
+    promo : {"binary", "intensity", "by_store", None}
+        How the promotion enters: a 0/1 dummy, the dummy plus ``log1p(promo_intensity)`` (on dates from
+        the first promotion on), a dummy per ``store_id``, or not at all.
+    weather : {"linear", "binned", None}
+        Temperature and precipitation as linear terms (per °C, per mm) or as bin dummies.
+    season_by : str, optional
+        Column whose groups get their own trend, day-of-week and yearly terms.
+    window : (int, int), optional
+        Holiday window in steps; default (-7, 3) days or (-2, 1) weeks.
+    fourier_k : int, optional
+        Yearly Fourier harmonics (default 4 daily, 6 weekly).
+    post_promo : int
+        When > 0, a dummy for the ``post_promo`` steps after a promotion (the post-promotion dip).
+
+    Returns
+    -------
+    fit : PanelFit
+    info : dict
+        ``holidays`` (meta frame of holiday columns), ``closed_share`` (share of closed rows per holiday
+        column), ``bins`` (edges and reference bin per binned variable), ``n_promo_rows``.
+    """
+    need = {"series_id", "ds", "y"}
+    if not need <= set(frame.columns):
+        raise ValueError(f"frame needs columns {sorted(need)}; got {sorted(frame.columns)}")
+    df = frame.reset_index(drop=True).copy()
+    df["ds"] = pd.to_datetime(df["ds"])
+    if promo == "binary" and post_promo > 0 and "promo" in df:
+        df = df.sort_values(["series_id", "ds"]).reset_index(drop=True)
+        p = df["promo"].fillna(0).to_numpy() > 0
+        recent = np.zeros(len(df), dtype=bool)
+        same = df["series_id"].to_numpy()
+        for lag in range(1, post_promo + 1):
+            shifted = np.r_[np.zeros(lag, dtype=bool), p[:-lag]]
+            same_series = np.r_[np.zeros(lag, dtype=bool), same[lag:] == same[:-lag]]
+            recent |= shifted & same_series
+        df["post_promo"] = (recent & ~p).astype(float)
+    hol, hmeta = holiday_dummies(df, events, freq, window)
+    closed = (df["is_open"].fillna(1).to_numpy() == 0) if "is_open" in df else np.zeros(len(df), bool)
+    closed_share = {c: float(closed[hol[c].to_numpy() > 0].mean()) for c in hol.columns}
+    valid = (df["y"].to_numpy(dtype=float) > 0) & ~closed
+    parts = [hol]
+    info: dict = {"holidays": hmeta, "closed_share": closed_share, "bins": {}, "n_promo_rows": 0}
+
+    if promo and usable(df, "promo", 0.0):
+        pr = df["promo"].fillna(0).to_numpy(dtype=float)
+        first = df.loc[pr > 0, "ds"].min()
+        era = (df["ds"] >= first).to_numpy(dtype=float)
+        if promo == "intensity":
+            if not usable(df, "promo_intensity", 0.0):
+                raise ValueError("promo='intensity' needs a varying promo_intensity column")
+            inten = np.clip(pd.to_numeric(df["promo_intensity"], errors="coerce").fillna(0).to_numpy(), 0, None)
+            valid &= era > 0
+            # The dummy keeps the on/off jump apart from the response to depth (the intensive margin).
+            parts.append(pd.DataFrame({"promo": pr, "promo_log_intensity": np.log1p(inten)}))
+        elif promo == "by_store":
+            stores = df["store_id"].astype(str).to_numpy()
+            parts.append(pd.DataFrame({f"promo@{s}": pr * (stores == s) for s in pd.unique(stores)}))
+        else:
+            parts.append(pd.DataFrame({"promo": pr}))
+            if "post_promo" in df:
+                parts.append(df[["post_promo"]].reset_index(drop=True))
+        if promo != "intensity" and (1 - era).mean() >= 0.05:
+            # Promotions only recorded from `first` on (e.g. Walmart markdowns): absorb that era's level.
+            parts.append(pd.DataFrame({"promo_era": era}))
+        info["n_promo_rows"] = int(((pr > 0) & valid).sum())
+
+    for col, unit_edges in (("temp_c", None), ("precip_mm", PRECIP_EDGES)):
+        if not weather or not usable(df, col):
+            continue
+        v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        valid &= np.isfinite(v)
+        if weather == "linear":
+            parts.append(pd.DataFrame({col: np.nan_to_num(v)}))
+            continue
+        edges = np.array(unit_edges) if unit_edges is not None else temperature_bins(v[valid])
+        idx = np.clip(np.searchsorted(edges, v[valid], side="right") - 1, 0, len(edges) - 2)
+        ref = 0 if col == "precip_mm" else int(np.clip(np.searchsorted(edges, np.median(v[valid]),
+                                                                       side="right") - 1, 0, len(edges) - 2))
+        counts = np.bincount(idx, minlength=len(edges) - 1)
+        info["bins"][col] = {"edges": edges, "reference": ref, "counts": counts}
+        parts.append(bin_dummies(np.nan_to_num(v), edges, col, ref))
+
+    group = df[season_by].astype(str).to_numpy() if season_by and season_by in df else None
+    parts.append(calendar_controls(df["ds"], freq, fourier_k, group))
+    X = pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
+    X = X.loc[valid].reset_index(drop=True)
+    if not valid.any():
+        raise ValueError("no open day with positive sales to estimate effects from")
+    sub = df.loc[valid]
+    fit = fit_within(np.log(sub["y"].to_numpy(dtype=float)), X, sub["series_id"].to_numpy(),
+                     sub["ds"].to_numpy())
+    return fit, info

@@ -1,0 +1,119 @@
+"""Reads the store, estimates promotion/holiday/weather effects (analytics/), matches demo truth, saves results.
+
+``run_effects(level)`` is what ``python cli.py effects`` runs. With ``save=True`` it stores these frames with
+``store.save_frame(session, name, level, df)`` (read them back with ``store.load_frame(name, level)``):
+
+``effects``
+    ``kind, group, name, estimate, ci_low, ci_high, unit, n, truth`` - the rows of the JSON output. ``kind`` is
+    ``promo_lift`` (names ``promotion``, ``post_promotion_dip``, ``promo_intensity``), ``holiday`` (name = the
+    holiday), ``temperature`` (``per_degC``) or ``precipitation`` (``per_mm``). ``group`` is the category,
+    store id, region or ``all`` (level ``total``). Units: ``relative`` (0.25 = +25%), ``relative_per_degC``,
+    ``relative_per_mm``, ``relative_per_doubling`` (sales change when 1 + promotion intensity doubles).
+``holiday_event_study``
+    ``group, holiday, offset, estimate, ci_low, ci_high, n, closed_share`` - relative effect at each offset
+    (days -7..+3 or weeks -2..+1) from each holiday.
+``temperature_curve`` / ``precipitation_curve``
+    ``group, variable, bin_low, bin_high, bin_mid, estimate, ci_low, ci_high, n, reference`` and ``temp_c`` /
+    ``precip_mm`` (= ``bin_mid``): relative sales per weather bin against the reference bin.
+``promo_by_store``
+    ``group`` (= store id), ``store_id, estimate, ci_low, ci_high, n`` (+ ``n_groups``): lift per store.
+``promo_by_store_group``
+    ``group, store_id, estimate, ci_low, ci_high, n``: lift per store within each group (e.g. category).
+``correlations``
+    ``var1, var2, r, p, ci_low, ci_high, n`` - within-series correlations of log sales and the drivers at
+    the level's nodes; ``promo_lag_correlation``: ``lag, r, p, ci_low, ci_high, n``.
+``seasonal_profiles``
+    ``series_id, profile, period, index, ci_low, ci_high, n`` - day-of-week (daily data) and month-of-year
+    indices (1.10 = 10% above the average) per node of the level.
+``seasonality``
+    ``series_id, period, name, strength, p_value, detected`` - seasonal periods tested per node, and
+    ``decomposition_strength``: ``series_id, trend_strength, seasonal_strength_<period>...`` (Hyndman's F).
+``node_summary``
+    per node: ``series_id, mean, median, cv, zero_share, yoy_growth, total, abc, xyz``.
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from analytics import correlations, decomposition, effects, summaries
+from data import store
+
+LEVEL_COLUMNS = {"total": None, "region": "region", "store": "store_id", "category": "category"}
+
+
+def load_panel(url: str | None = None) -> pd.DataFrame:
+    """The bottom-level panel with each series' category and region attached."""
+    frame = store.bottom_frame(url=url)
+    if frame.empty:
+        raise ValueError("the database has no sales: run `python cli.py demo` or `python cli.py ingest ...` first")
+    nodes = store.nodes(store.BOTTOM_LEVEL, url=url)[["node_id", "region", "category"]]
+    frame = frame.merge(nodes.rename(columns={"node_id": "series_id"}), on="series_id", how="left")
+    frame["store_id"] = frame["store_id"].astype(str)
+    return frame
+
+
+def extra_frames(level: str, freq: str, url: str | None = None) -> dict[str, pd.DataFrame]:
+    """Correlations, seasonal profiles, seasonality tests and node summaries at ``level``."""
+    nodes = store.level_frame(level, url=url)
+    out: dict[str, pd.DataFrame] = {}
+    if nodes.empty:
+        return out
+    out["correlations"] = correlations.correlation_matrix(nodes)
+    out["promo_lag_correlation"] = correlations.lagged_correlation(nodes, "promo", freq)
+    profiles, tests, strengths = [], [], []
+    for sid, part in nodes.groupby("series_id", sort=True):
+        part = part.sort_values("ds")
+        profiles.append(decomposition.seasonal_profiles(part, freq).assign(series_id=sid))
+        found = decomposition.detect_periods(part, freq)
+        tests.append(found.assign(series_id=sid))
+        strengths.append(decomposition.strength_summary(part, freq, found).assign(series_id=sid))
+    out["seasonal_profiles"] = pd.concat(profiles, ignore_index=True)
+    out["seasonality"] = pd.concat(tests, ignore_index=True)
+    out["decomposition_strength"] = pd.concat(strengths, ignore_index=True)
+    out["node_summary"] = summaries.node_summary(nodes, freq)
+    return out
+
+
+def run_effects(level: str = "category", save: bool = True, url: str | None = None,
+                extras: bool = True) -> dict:
+    """Estimate every effect at ``level`` and return the JSON object of ``cli.py effects``.
+
+    Parameters
+    ----------
+    level : {"total", "region", "store", "category"}
+        Grouping of the estimates.
+    save : bool
+        Store the result frames for the dashboard (see the module docstring).
+    url : str, optional
+        Database URL (default: ``SALES_DB``).
+    extras : bool
+        Also compute correlations, seasonal profiles, seasonality tests and node summaries.
+
+    Returns
+    -------
+    dict
+        ``{"dataset", "level", "seconds", "effects": [{"kind", "group", "name", "estimate", "ci_low",
+        "ci_high", "unit", "n", "truth"}, ...]}``; ``seconds`` covers reading and estimating (not saving).
+    """
+    if level not in LEVEL_COLUMNS:
+        raise ValueError(f"level must be one of {sorted(LEVEL_COLUMNS)}, got {level!r}")
+    t0 = time.perf_counter()
+    frame = load_panel(url)
+    freq = store.frequency(url)
+    events = store.calendar_events(url)
+    group_col = LEVEL_COLUMNS[level]
+    season_by = "category" if level != "category" and frame["category"].nunique() > 1 else None
+    frames = effects.estimate_effects(frame, freq, events, group_col=group_col, season_by=season_by)
+    frames["effects"] = effects.attach_truth(frames["effects"], store.demo_truth(url))
+    if extras:
+        frames.update(extra_frames(level, freq, url))
+    seconds = round(time.perf_counter() - t0, 2)
+    if save:
+        version = store.data_hash(url)
+        with store.session_scope(url=url) as session:
+            for name, df in frames.items():
+                store.save_frame(session, name, level, df, version)
+    return {"dataset": store.dataset_name(url), "level": level, "seconds": seconds,
+            "effects": effects.records(frames["effects"])}

@@ -16,20 +16,29 @@ TEMP_CURVE = "temperature_curve"
 PRECIP_CURVE = "precipitation_curve"
 CORRELATIONS = "correlations"
 NO_EFFECTS = "No effects computed yet: run `python cli.py effects`"
-TOP_HOLIDAYS = 5
 
 
 def _frame(name: str, level: str):
     return memo(store.load_frame, name, level)
 
 
-def top_holidays(study, n: int = TOP_HOLIDAYS) -> list[str]:
-    """The ``n`` holidays with the largest absolute effect on the holiday itself (offset 0), largest first."""
+def rank_holidays(study) -> list[str]:
+    """Holidays of the event study, largest absolute effect on the holiday itself (offset 0) first."""
     if study is None or study.empty:
         return []
     at0 = study[study["offset"] == 0] if (study["offset"] == 0).any() else study
-    ranked = at0.assign(size=at0["estimate"].abs()).groupby("holiday")["size"].max().sort_values(ascending=False)
-    return [str(h) for h in ranked.index[:n]]
+    ranked = at0.assign(size=at0["estimate"].abs()).groupby("holiday")["size"].mean().sort_values(ascending=False)
+    return [str(h) for h in ranked.index]
+
+
+def promo_rows(effects):
+    """The promotion-lift rows to chart: the on/off lift, or the markdown-intensity response when that is all."""
+    promo = effects[effects["kind"] == "promo_lift"]
+    for name in ("promotion", "promo_intensity"):
+        rows = promo[promo["name"] == name]
+        if len(rows):
+            return rows
+    return promo.iloc[0:0]
 
 
 @callback(Output(ids.Shell.URL, "search", allow_duplicate=True), Input(ids.Drivers.LEVEL, "value"),
@@ -63,7 +72,7 @@ def render_promo_lift_chart(level):
     eff = _frame(EFFECTS, level)
     if eff is None:
         return figures.empty_figure(NO_EFFECTS)
-    return figures.effect_bars(eff[eff["kind"] == "promo_lift"], label="group")
+    return figures.effect_bars(promo_rows(eff), label="group")
 
 
 @callback(Output(ids.Drivers.PROMO_STORE, "figure"), Input(ids.Drivers.LEVEL, "value"))
@@ -83,19 +92,20 @@ def render_holiday_options(level):
     if not level:
         raise PreventUpdate
     study = _frame(EVENT_STUDY, level)
-    return [{"label": h, "value": h} for h in top_holidays(study, n=1000)]
+    return [{"label": h, "value": h} for h in rank_holidays(study)]
 
 
 @callback(Output(ids.Drivers.EVENT, "figure"), Input(ids.Drivers.LEVEL, "value"),
           Input(ids.Drivers.HOLIDAY, "value"))
 def render_event_study_chart(level, holiday):
-    """Redraw the event study for the chosen holiday (or the five largest) when the level or holiday changes."""
+    """Redraw the event study of the chosen holiday (default: the largest) per group when level or holiday change."""
     if not level:
         raise PreventUpdate
     study = _frame(EVENT_STUDY, level)
     if study is None:
         return figures.empty_figure(NO_EFFECTS)
-    return figures.event_study(study, [holiday] if holiday else top_holidays(study))
+    ranked = rank_holidays(study)
+    return figures.event_study(study, holiday if holiday in ranked else (ranked[0] if ranked else ""))
 
 
 @callback(Output(ids.Drivers.TEMP, "figure"), Input(ids.Drivers.LEVEL, "value"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -105,34 +106,45 @@ def render_refresh_progress(_n, signature):
     return (100 if r["status"] == "success" else 0), "", False, msg, sig_out
 
 
-def next_runs(cron: str, now: dt.datetime, n: int = 3) -> list[dt.datetime]:
-    """The next ``n`` fire times of a crontab expression after ``now`` (APScheduler's CronTrigger, UTC)."""
+def next_runs(cron: str, now: dt.datetime, n: int = 3, timezone=None) -> list[dt.datetime]:
+    """The next ``n`` fire times of a crontab expression after ``now``.
+
+    Uses APScheduler's ``CronTrigger.from_crontab`` exactly like ``cli.py schedule`` (``timezone=None`` means the
+    machine's local time zone, as the scheduler uses), so the page shows when the scheduler will really run.
+    """
     from apscheduler.triggers.cron import CronTrigger
-    trigger = CronTrigger.from_crontab(cron, timezone=dt.timezone.utc)
-    out, prev = [], None
-    current = now
-    for _ in range(n):
+    trigger = CronTrigger.from_crontab(cron, timezone=timezone)
+    out, prev, current = [], None, now
+    while len(out) < n:
         nxt = trigger.get_next_fire_time(prev, current)
         if nxt is None:
             break
-        out.append(nxt)
+        if nxt > now:  # a fire time equal to "now" is not upcoming
+            out.append(nxt)
         prev, current = nxt, nxt + dt.timedelta(seconds=1)
     return out
 
 
 @callback(Output(ids.Runs.SCHEDULE, "children"), Input(ids.Runs.SCHEDULE, "id"))
 def render_schedule(_):
-    """On page load, show the refresh schedule and its next fire times."""
-    import os
+    """On page load, show the refresh schedule (``SALES_SCHEDULE``, default that of `cli.py schedule`) and next runs."""
     cron = os.environ.get("SALES_SCHEDULE") or DEFAULT_CRON
     try:
         upcoming = next_runs(cron, dt.datetime.now(dt.timezone.utc))
     except ValueError as exc:
         return components.error_alert(f"SALES_SCHEDULE={cron!r} is not a crontab expression ({exc})")
+    notes = []
+    fields = cron.split()
+    if len(fields) == 5 and any(ch.isdigit() for ch in fields[4]):
+        # APScheduler 3 numbers weekdays from Monday = 0, unlike crontab (Sunday = 0): names are unambiguous.
+        notes.append(components.info_alert("The day-of-week field is numeric: APScheduler counts Monday as 0, "
+                                           "crontab counts Sunday as 0. Use names (mon-fri) to be sure; the "
+                                           "times below are what the scheduler will do.", color="warning"))
     return html.Div([
-        html.P([html.Code(cron), " (UTC) — `python cli.py schedule --cron \"", cron, "\"` refreshes on this "
-                "schedule and skips when the data has not changed."], className="small mb-1"),
-        html.Ul([html.Li(f"{t:%a %Y-%m-%d %H:%M} UTC") for t in upcoming], className="small mb-0"),
+        html.P([html.Code(cron), " — `python cli.py schedule --cron \"", cron, "\"` refreshes on this schedule "
+                "and skips when the data has not changed."], className="small mb-1"),
+        *notes,
+        html.Ul([html.Li(f"{t:%a %Y-%m-%d %H:%M %Z}") for t in upcoming], className="small mb-0"),
     ])
 
 

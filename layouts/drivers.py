@@ -21,7 +21,7 @@ def layout(**query):
             options=[{"label": v, "value": k} for k, v in LEVELS.items()]), width=6),
         components.labeled("Holiday in the event study", dcc.Dropdown(
             id=ids.Drivers.HOLIDAY, value=holiday, options=[{"label": holiday, "value": holiday}] if holiday else [],
-            placeholder="the five largest holidays", clearable=True), width=6),
+            placeholder="the largest holiday effect", clearable=True), width=6),
     ])
     return html.Div([
         components.page_header("Drivers", "How much promotions, holidays and the weather move sales, each with its "
@@ -42,8 +42,8 @@ def layout(**query):
         dbc.Row([
             dbc.Col(components.chart_card(
                 ids.Drivers.EVENT, "Holiday event study",
-                "Sales around each holiday relative to a normal period: 0 on the x axis is the holiday itself, "
-                "negative offsets the days or weeks before; whiskers are 95% CIs.", height=380), md=12),
+                "Sales around one holiday relative to a normal period, one line per group: 0 on the x axis is the "
+                "holiday itself, negative offsets the days or weeks before; whiskers are 95% CIs.", height=380), md=12),
         ], className="g-3 mb-3"),
         dbc.Row([
             dbc.Col(components.chart_card(
@@ -52,8 +52,8 @@ def layout(**query):
                 "rising line means warm weather sells more, the band is the 95% CI.", height=340), md=6),
             dbc.Col(components.chart_card(
                 ids.Drivers.PRECIP, "Precipitation effect",
-                "The change in sales per extra millimetre of rain (or by rain amount), with 95% CIs; below zero "
-                "means rain keeps shoppers away.", height=340), md=6),
+                "Sales on days with each amount of rain compared with dry days, after removing the season; a line "
+                "below zero means rain keeps shoppers away, the band is the 95% CI.", height=340), md=6),
         ], className="g-3 mb-3"),
         components.chart_card(
             ids.Drivers.CORR, "Correlations between sales and drivers",

@@ -274,34 +274,45 @@ def effect_bars(df: pd.DataFrame, label: str = "group") -> go.Figure:
                              yaxis=dict(type="category", automargin=True, gridcolor=GRID)))
 
 
-def event_study(df: pd.DataFrame, holidays: list[str]) -> go.Figure:
-    """Effect by offset from each holiday (``holiday, offset, estimate, ci_low, ci_high``), one line per holiday."""
-    d_all = df if df is not None else pd.DataFrame()
+def event_study(df: pd.DataFrame, holiday: str, max_groups: int = 10) -> go.Figure:
+    """Effect by offset from one holiday (``group, holiday, offset, estimate, ci_low, ci_high``), a line per group.
+
+    At most ``max_groups`` groups are drawn: those with the largest effect on the holiday itself.
+    """
+    d_all = df[df["holiday"] == holiday] if df is not None and not df.empty else pd.DataFrame()
+    if d_all.empty:
+        return empty_figure("No holiday effects to show")
+    if "group" not in d_all:
+        d_all = d_all.assign(group="all")
+    size = d_all.assign(a=d_all["estimate"].abs()).groupby("group")["a"].max().sort_values(ascending=False)
     fig = go.Figure()
-    for name in holidays:
-        d = d_all[d_all["holiday"] == name].sort_values("offset")
-        if d.empty:
-            continue
-        color = category_color(name)
+    for group in size.index[:max_groups]:
+        d = d_all[d_all["group"] == group].sort_values("offset")
+        color = category_color(str(group))
         fig.add_trace(go.Scatter(
-            x=d["offset"], y=d["estimate"], mode="lines+markers", name=str(name), line=dict(color=color),
+            x=d["offset"], y=d["estimate"], mode="lines+markers", name=str(group), line=dict(color=color),
             error_y=dict(type="data", symmetric=False, array=d["ci_high"] - d["estimate"],
                          arrayminus=d["estimate"] - d["ci_low"], thickness=1, width=3, color=color),
-            hovertemplate=f"{name}<br>offset %{{x}}: %{{y:+.1%}}<extra></extra>"))
-    if not fig.data:
-        return empty_figure("No holiday effects to show")
+            hovertemplate=f"{group}<br>offset %{{x}}: %{{y:+.1%}}<extra></extra>"))
     fig.add_vline(x=0, line=dict(color=MUTED, dash="dot", width=1))
     fig.add_hline(y=0, line=dict(color=MUTED, width=1))
-    return _pct_axis(_themed(fig, xaxis_title="Periods from the holiday (0 = the holiday itself)",
+    return _pct_axis(_themed(fig, title=dict(text=str(holiday), x=0.01, font=dict(size=13)),
+                             xaxis_title="Periods from the holiday (0 = the holiday itself)",
                              hovermode="closest", xaxis=dict(dtick=1, gridcolor=GRID)), "y")
 
 
-def response_curve(df: pd.DataFrame, x: str, x_title: str) -> go.Figure:
-    """A binned response curve: ``estimate`` with its 95% band (``ci_low, ci_high``) against ``x``, per ``group``."""
-    if df is None or df.empty:
+def response_curve(df: pd.DataFrame, x: str, x_title: str, max_groups: int = 10) -> go.Figure:
+    """A binned response curve: ``estimate`` with its 95% band (``ci_low, ci_high``) against ``x``, per ``group``.
+
+    At most ``max_groups`` groups are drawn: those whose response varies most across the bins.
+    """
+    if df is None or df.empty or x not in df:
         return empty_figure("No weather effects to show")
     fig = go.Figure()
-    groups = list(dict.fromkeys(df["group"])) if "group" in df else [None]
+    groups = [None]
+    if "group" in df:
+        spread = df.groupby("group")["estimate"].agg(lambda v: v.max() - v.min()).sort_values(ascending=False)
+        groups = list(spread.index[:max_groups])
     for g in groups:
         d = (df[df["group"] == g] if g is not None else df).sort_values(x)
         name = str(g) if g is not None else "all"

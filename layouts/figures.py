@@ -129,10 +129,10 @@ def acf_bars(acf: list[float], n_obs: int) -> go.Figure:
         return empty_figure("No residual diagnostics for this series")
     values = list(acf)[1:] if len(acf) > 1 and abs(acf[0] - 1.0) < 1e-9 else list(acf)
     lags = list(range(1, len(values) + 1))
-    band = 1.96 / np.sqrt(max(n_obs, 1))
-    colors = [DOWN if abs(v) > band else HIGHLIGHT for v in values]
+    band = 1.96 / np.sqrt(n_obs) if n_obs > 0 else None  # unknown sample size: no band drawn
+    colors = [DOWN if band is not None and abs(v) > band else HIGHLIGHT for v in values]
     fig = go.Figure(go.Bar(x=lags, y=values, marker_color=colors, name="ACF"))
-    for sign in (1, -1):
+    for sign in ((1, -1) if band is not None else ()):
         fig.add_hline(y=sign * band, line=dict(color=MUTED, dash="dash", width=1))
     return _themed(fig, xaxis_title="Lag", yaxis_title="Autocorrelation", showlegend=False, hovermode="closest")
 
@@ -193,10 +193,16 @@ def series_yoy(df: pd.DataFrame, start, gran: str, title: str = "") -> go.Figure
     return _themed(fig, title=title, yaxis_title="Sales")
 
 
-def seasonal_heatmap(df: pd.DataFrame, freq: str) -> go.Figure:
-    """Mean sales by day of week x ISO week (daily data) or by month x year (weekly data)."""
+def seasonal_heatmap(df: pd.DataFrame, freq: str | None = None) -> go.Figure:
+    """Mean sales by day of week x ISO week (daily data) or by month x year (weekly data).
+
+    ``freq`` ("D"/"W") is inferred from the spacing of ``ds`` when not given.
+    """
     if df.empty:
         return empty_figure()
+    if freq is None:
+        step = df["ds"].sort_values().diff().median()
+        freq = "D" if pd.isna(step) or step <= pd.Timedelta(days=1) else "W"
     d = df[["ds", "y"]].copy()
     if freq == "D":
         d["row"], d["col"] = d["ds"].dt.dayofweek, d["ds"].dt.isocalendar().week.astype(int)

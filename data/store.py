@@ -146,6 +146,64 @@ def replace_table(session: Session, table: type[schema.Base], df: pd.DataFrame) 
     return upsert_frame(session, table, df)
 
 
+# --- demo data: fast bulk insert and reset of the facts (used by data/demo.py) ---
+
+FACT_TABLES = (schema.Sale, schema.Covariate, schema.Weather, schema.CalendarEvent, schema.DemoTruth,
+               schema.AggSales, schema.Node, schema.StoreDim, schema.ProductDim)
+
+
+def clear_facts(session: Session) -> None:
+    """Delete all facts, dimensions, aggregates and demo truth (children before parents), inside the caller's
+    transaction. The ``datasets`` log, runs, forecasts and analysis results are kept."""
+    for table in FACT_TABLES:
+        session.execute(delete(table.__table__))
+
+
+def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, chunk: int = 250_000) -> int:
+    """Plain INSERT of every row of ``df`` into ``table`` (no upsert: the rows must be new). Returns rows written.
+
+    For millions of rows into freshly emptied tables (the demo generator). On SQLite it hands tuples to the
+    DBAPI's ``executemany`` on the session's own connection, so it joins the caller's transaction; dates are
+    written as ISO strings, the format SQLAlchemy's ``Date`` uses on SQLite. Other back ends use Core inserts.
+    """
+    if df.empty:
+        return 0
+    tbl = table.__table__
+    cols = [c.name for c in tbl.columns if c.name in df.columns]
+    if session.get_bind().dialect.name != "sqlite":
+        frame = df[cols].astype(object).where(df[cols].notna(), None)
+        for c in cols:
+            if isinstance(tbl.columns[c].type, schema.Date):
+                frame[c] = pd.to_datetime(frame[c]).dt.date.astype(object)
+        records = frame.to_dict("records")
+        for start in range(0, len(records), chunk):
+            session.execute(insert(tbl), records[start:start + chunk])
+        return len(records)
+    columns = []
+    for c in cols:
+        col = df[c]
+        if isinstance(tbl.columns[c].type, schema.Date):
+            codes, uniques = pd.factorize(pd.to_datetime(col))  # format each distinct date once
+            labels = pd.DatetimeIndex(uniques).strftime("%Y-%m-%d").to_numpy(dtype=object)
+            values = labels[codes].tolist()
+        elif col.hasnans:
+            values = col.astype(object).where(col.notna(), None).tolist()
+        else:
+            values = col.tolist()
+        columns.append(values)
+    rows = list(zip(*columns))
+    placeholders = ", ".join("?" for _ in cols)
+    quoted = ", ".join(f'"{c}"' for c in cols)  # quoted: demo_truth has a column named "group"
+    sql = f'INSERT INTO "{tbl.name}" ({quoted}) VALUES ({placeholders})'
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        for start in range(0, len(rows), chunk):
+            cursor.executemany(sql, rows[start:start + chunk])
+    finally:
+        cursor.close()
+    return len(rows)
+
+
 # ----------------------------------------------------------------------------- metadata readers
 
 def datasets(url: str | None = None) -> pd.DataFrame:
@@ -977,6 +1035,7 @@ def filter_options(url: str | None = None) -> dict:
 def _node_list(where: str, params: dict, url: str | None) -> list[str]:
     from sqlalchemy import bindparam
     stmt = text(f"SELECT node_id FROM nodes WHERE {where} ORDER BY node_id")
+    params = {k: v for k, v in params.items() if f":{k}" in where}
     expanding = [k for k, v in params.items() if isinstance(v, (list, tuple))]
     if expanding:
         stmt = stmt.bindparams(*[bindparam(k, expanding=True) for k in expanding])
@@ -987,11 +1046,14 @@ def selection_nodes(region: str | None = None, stores=(), category: str | None =
                     url: str | None = None) -> dict:
     """Which hierarchy nodes an Explore filter selects and which nodes break it down one level further.
 
-    Returns ``{"nodes": [...], "children": [...], "child_level": str | None}``: the selected series is the
+    Returns ``{"nodes": [...], "children": [...], "child_level": str | None, "first", "last"}`` (the data's
+    date range as ISO strings, for default date filters): the selected series is the
     sum of ``nodes`` (a single node whenever the filter names one, e.g. ``store=3/category=Food``) and the
     breakdown shows ``children`` (total -> regions -> stores -> store x category -> store x product, or
     category -> products -> stores selling it).
     """
+    if not inspect(get_engine(url)).has_table("nodes"):
+        return {"nodes": [], "children": [], "child_level": None, "first": None, "last": None}
     stores, products = list(stores or []), list(products or [])
     p: dict = {"region": region, "stores": stores, "category": category, "products": products}
     reg = " AND region = :region" if region else ""
@@ -1015,6 +1077,8 @@ def selection_nodes(region: str | None = None, stores=(), category: str | None =
     elif stores:
         nodes_ = _node_list(f"level = 'store'{sto}", p, url)
         children, child_level = _node_list(f"level = 'store_category'{sto}", p, url), "store_category"
+        if len(children) <= len(stores):  # one category per store (e.g. Walmart): go straight to products
+            children, child_level = _node_list(f"level = 'store_product'{sto}", p, url), "store_product"
     elif region:
         nodes_ = _node_list("level = 'region' AND region = :region", p, url)
         children, child_level = _node_list("level = 'store' AND region = :region", p, url), "store"
@@ -1027,7 +1091,10 @@ def selection_nodes(region: str | None = None, stores=(), category: str | None =
     if len(nodes_) > _MAX_NODES:
         raise ValueError(f"the selection covers {len(nodes_)} series; narrow it to at most {_MAX_NODES} "
                          "(pick a region, a category or fewer stores/products)")
-    return {"nodes": nodes_, "children": children[:_MAX_NODES], "child_level": child_level if children else None}
+    first, last = date_bounds(url)
+    return {"nodes": nodes_, "children": children[:_MAX_NODES], "child_level": child_level if children else None,
+            "first": first.date().isoformat() if first is not None else None,
+            "last": last.date().isoformat() if last is not None else None}
 
 
 def _split_nodes(node_ids) -> tuple[list[str], list[str], list[str]]:
@@ -1129,3 +1196,38 @@ def history_and_forecast(key: str, last_days: int | None = None, model: str = "f
     start = (last - pd.Timedelta(days=int(last_days))).date() if last_days is not None else None
     hist = series(key, start=start, url=url)[["ds", "y"]]
     return hist, forecast(key, run_id=run_id, model=model, url=url)
+
+
+def model_comparison(key: str, run_id: str | None = None, url: str | None = None) -> pd.DataFrame:
+    """Backtest metrics of every model for one node (means over folds), the chosen model flagged.
+
+    Columns ``model, folds, wape, mase, rmse, mae, smape, bias, coverage_80, coverage_95, chosen``, best
+    WAPE first; empty when the node has no backtest in the run.
+    """
+    bm = backtest_metrics(key, run_id=run_id, url=url)
+    cols = ["model", "folds", "wape", "mase", "rmse", "mae", "smape", "bias", "coverage_80", "coverage_95", "chosen"]
+    if bm.empty:
+        return pd.DataFrame(columns=cols)
+    num = ["wape", "mase", "rmse", "mae", "smape", "bias", "coverage_80", "coverage_95"]
+    df = bm.groupby("model", as_index=False).agg(folds=("fold", "nunique"), **{m: (m, "mean") for m in num})
+    sel = selection(key, run_id=run_id, url=url)
+    chosen = sel["model"].iloc[0] if len(sel) else None
+    df["chosen"] = df["model"] == chosen
+    return df[cols].sort_values(["wape", "model"], na_position="last").reset_index(drop=True)
+
+
+def past_forecasts(key: str, n_runs: int = 5, url: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Final forecasts of the last ``n_runs`` successful runs restricted to dates that now have actuals,
+    and those actuals: ``(actuals[ds, y], past[run_id, started_at, ds, yhat, ...])``."""
+    past = forecast_history(key, n_runs=n_runs, url=url)
+    empty = pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)})
+    if past.empty:
+        return empty, past
+    first, last = date_bounds(url)
+    if last is None:
+        return empty, past.iloc[0:0]
+    past = past[past["ds"] <= last]
+    if past.empty:
+        return empty, past
+    actuals = series(key, start=past["ds"].min() - pd.Timedelta(days=28), end=past["ds"].max(), url=url)
+    return actuals[["ds", "y"]], past.reset_index(drop=True)

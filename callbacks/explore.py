@@ -5,6 +5,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
+from analytics import decomposition
 from callbacks._cache import memo, short_error
 from data import store
 from layouts import components, figures, ids
@@ -234,3 +235,37 @@ def export_explore_csv(n_clicks):
     if not n_clicks:
         raise PreventUpdate
     return True
+
+
+def infer_freq(df: pd.DataFrame) -> str:
+    """"D" or "W" from the spacing of ``ds``."""
+    step = df["ds"].sort_values().diff().median() if len(df) > 1 else pd.Timedelta(days=1)
+    return "D" if pd.isna(step) or step <= pd.Timedelta(days=1) else "W"
+
+
+def decomposition_of(nodes: tuple) -> pd.DataFrame:
+    """STL/MSTL components of the summed whole history of ``nodes`` (memoized by the caller)."""
+    df = store.nodes_series(nodes)
+    if df.empty:
+        return df
+    freq = infer_freq(df)
+    # statsmodels' MSTL silently drops a period unless the series is MORE than two cycles long, so only
+    # pass the periods it will keep (one year of daily data needs 731+ days).
+    periods = tuple(p for p in ((7, 365) if freq == "D" else (52,)) if len(df) > 2 * p)
+    if not periods:
+        return pd.DataFrame(columns=["ds", "observed", "trend", "resid"])
+    return decomposition.decompose(df, freq, periods)
+
+
+@callback(Output(ids.Explore.DECOMP, "figure"), Input(ids.Explore.FILTERS, "data"))
+def render_explore_decomposition(f):
+    """Redraw the trend/seasonal/remainder panels of the selection's whole history when the filters change."""
+    if not f:
+        return figures.empty_figure("Pick filters that match some data")
+    try:
+        comp = memo(decomposition_of, tuple(f["nodes"]))
+    except ValueError as exc:
+        return figures.empty_figure(f"No decomposition: {short_error(exc)}")
+    except Exception as exc:  # noqa: BLE001
+        return figures.empty_figure(f"Could not decompose the series: {short_error(exc)}")
+    return figures.decomposition_chart(comp)

@@ -49,3 +49,25 @@ def publish_fake_run(url: str, run_id: str = "run-test-1", horizon: int = 14, sh
                                 diagnostics=pd.DataFrame(diags))
     store.publish_run(run_id, n_series=len(nodes), duration_s=1.0, metrics={"wape": 0.11}, url=url)
     return {"run_id": run_id, "start": dates[0], "end": dates[-1], "nodes": list(nodes["node_id"])}
+
+
+def find_values(component, wanted: set) -> dict:
+    """``{id: value}`` of the components with an ID in ``wanted`` anywhere under ``component``."""
+    found = {}
+    cid = getattr(component, "id", None)
+    if isinstance(cid, str) and cid in wanted:
+        found[component.id] = getattr(component, "value", None)
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and hasattr(child, "to_plotly_json"):
+            found.update(find_values(child, wanted))
+    return found
+
+
+def page_layout(path: str):
+    """The ``layout(**query)`` function of the page at ``path`` (registering the pages through the app)."""
+    import dash
+
+    from app import create_app
+    create_app()
+    return next(p for p in dash.page_registry.values() if p["path"] == path)["layout"]

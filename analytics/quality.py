@@ -79,7 +79,7 @@ def _rolling_median(y: np.ndarray, groups: np.ndarray, window: int, min_count: i
 
 
 def detect_outliers(codes: np.ndarray, days: np.ndarray, y: np.ndarray, frequency: str = "D", window: int = 7,
-                    k: float = 5.0) -> pd.DataFrame:
+                    k: float = 5.0, promo: np.ndarray | None = None) -> pd.DataFrame:
     """Robust outliers: MAD rule on the residual from a seasonal rolling median, per series.
 
     Parameters
@@ -98,6 +98,9 @@ def detect_outliers(codes: np.ndarray, days: np.ndarray, y: np.ndarray, frequenc
     k : float
         Threshold in robust standard deviations: ``|r - median(r)| > k * 1.4826 * MAD(r)`` per series
         (mean absolute deviation x 1.2533 when the MAD is 0).
+    promo : ndarray of 0/1, optional
+        Promotion flag; promoted and regular days get separate baselines so that a promotion's lift is not
+        reported as an outlier.
 
     Returns
     -------
@@ -106,12 +109,16 @@ def detect_outliers(codes: np.ndarray, days: np.ndarray, y: np.ndarray, frequenc
     """
     if window < 3 or window % 2 == 0:
         raise ValueError(f"window must be an odd number >= 3, got {window}")
-    groups = codes.astype(np.int64) * 7 + (days + 3) % 7 if frequency == "D" else codes.astype(np.int64)
+    groups = codes.astype(np.int64) * 7 + (days + 3) % 7 if frequency == "D" else codes.astype(np.int64) * 7
+    if promo is not None:
+        groups = groups * 2 + (np.asarray(promo) > 0)
     order = np.lexsort((days, groups))
     base = np.full(len(y), np.nan)
     base[order] = _rolling_median(y[order], groups[order], window, min_count=3)
     resid = y - base
-    frame = pd.DataFrame({"code": codes, "r": resid})
+    # Scale per series (and promotion state: promoted days vary more with the depth of the discount).
+    scale_key = codes.astype(np.int64) * 2 + (np.asarray(promo) > 0) if promo is not None else codes
+    frame = pd.DataFrame({"code": scale_key, "r": resid})
     med = frame.groupby("code")["r"].transform("median")
     absdev = (frame["r"] - med).abs()
     mad = absdev.groupby(frame["code"]).transform("median") * MAD_TO_SD
@@ -202,12 +209,14 @@ def quality_report(facts_df: pd.DataFrame, datasets_df: pd.DataFrame | None = No
                               "sales": float(y[i])} for i in neg_ex]}
 
     open_idx = np.flatnonzero(is_open != 0)
-    out = detect_outliers(codes[open_idx], days[open_idx], y[open_idx], frequency, window, mad_k)
+    promo = df["promo"].fillna(0).to_numpy()[open_idx] if "promo" in df else None
+    out = detect_outliers(codes[open_idx], days[open_idx], y[open_idx], frequency, window, mad_k, promo)
     out_ex = out.reindex(out["z"].abs().sort_values(ascending=False, kind="stable").index).head(top)
     outliers = {"count": int(len(out)), "share": round(len(out) / max(len(open_idx), 1), 6),
                 "method": (f"|residual - median| > {mad_k:g} x robust SD (1.4826 x MAD) per series; residual from a "
                            f"centred rolling median of {window} "
-                           + ("same-weekday values" if frequency == "D" else "weeks") + "; open days only"),
+                           + ("same-weekday values" if frequency == "D" else "weeks")
+                           + " (promoted and regular days separately); open days only"),
                 "top_series": _top_counts(out["code"].value_counts().rename(index=keys["series_id"]), "series_id", top),
                 "examples": [{"series_id": keys.at[r.code, "series_id"], "date": _iso(r.day), "sales": float(r.y),
                               "baseline": round(float(r.baseline), 4), "robust_z": round(float(r.z), 2)}

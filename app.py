@@ -27,9 +27,9 @@ def create_app() -> Dash:
     import diskcache
     # Background callbacks (refresh and import from the UI) run in child processes via this manager (engineer B).
     manager = dash.DiskcacheManager(diskcache.Cache(str(config.load().cache_dir / "background")))
+    # Bootstrap's CSS is served from assets/00_bootstrap.min.css: nothing is fetched from a CDN at run time.
     app = Dash(__name__, use_pages=True, pages_folder="layouts", title="Sales Forecasting",
-               external_stylesheets=[dbc.themes.BOOTSTRAP], suppress_callback_exceptions=True,
-               background_callback_manager=manager)
+               suppress_callback_exceptions=True, background_callback_manager=manager)
     app.layout = html.Div([
         dcc.Location(id=ids.Shell.URL, refresh=False),
         dcc.Store(id=ids.Shell.SESSION, storage_type="session"),

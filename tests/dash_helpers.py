@@ -71,3 +71,19 @@ def page_layout(path: str):
     from app import create_app
     create_app()
     return next(p for p in dash.page_registry.values() if p["path"] == path)["layout"]
+
+
+def wait_until(condition, timeout: float = 10.0, message: str = "condition not met"):
+    """Poll ``condition()`` until it returns a truthy value (returned) or fail after ``timeout`` seconds."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = condition()
+        except Exception:  # noqa: BLE001 - elements may be re-rendered while we poll
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s: {message}")
+        time.sleep(0.1)

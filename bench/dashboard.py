@@ -64,6 +64,11 @@ def _split_outputs(output: str) -> list[tuple[object, str]]:
     return out
 
 
+def _is_pattern(cid) -> bool:
+    """A wildcard ID (``ALL``/``MATCH``/``ALLSMALLER`` arrive as ``["ALL"]``...); a plain dict ID is not one."""
+    return isinstance(cid, dict) and any(isinstance(v, list) for v in cid.values())
+
+
 def _matches(pattern: dict, cid) -> bool:
     if not isinstance(cid, dict) or set(cid) != set(pattern):
         return False
@@ -77,10 +82,11 @@ class Replayer:
         self.client, self.deps, self.names = client, deps, names
         self.props: dict[str, tuple[str, dict]] = {}
         self.timings: list[tuple[str, float]] = []
+        self.actions = {"page_loads": 0, "filter_changes": 0, "drill_downs": 0}
 
     # --- payloads
     def _ids_for(self, dep_id) -> list:
-        if isinstance(dep_id, dict):
+        if _is_pattern(dep_id):
             return [json.loads(k) for k in self.props if k.startswith("{") and _matches(dep_id, json.loads(k))]
         return [dep_id] if _key(dep_id) in self.props else []
 
@@ -88,14 +94,14 @@ class Replayer:
         return self.props.get(_key(cid), ("", {}))[1].get(prop)
 
     def _entry(self, spec: dict):
-        if isinstance(spec["id"], dict):
+        if _is_pattern(spec["id"]):
             return [{"id": cid, "property": spec["property"], "value": self._value(cid, spec["property"])}
                     for cid in self._ids_for(spec["id"])]
         return {"id": spec["id"], "property": spec["property"], "value": self._value(spec["id"], spec["property"])}
 
     def ready(self, dep: dict) -> bool:
         """All inputs and at least one output are on the page (what the renderer requires to fire)."""
-        inputs_ok = all(self._ids_for(i["id"]) or isinstance(i["id"], dict) for i in dep["inputs"])
+        inputs_ok = all(self._ids_for(i["id"]) or _is_pattern(i["id"]) for i in dep["inputs"])
         outputs = _split_outputs(dep["output"])
         return inputs_ok and any(self._ids_for(cid) for cid, _ in outputs)
 
@@ -103,7 +109,7 @@ class Replayer:
         """POST one callback; store the returned props; return the (id_key, prop) pairs that changed."""
         outputs = []
         for cid, prop in _split_outputs(dep["output"]):
-            if isinstance(cid, dict):
+            if _is_pattern(cid):
                 outputs.append([{"id": c, "property": prop} for c in self._ids_for(cid)])
             else:
                 outputs.append({"id": cid, "property": prop})
@@ -156,6 +162,7 @@ class Replayer:
     # --- user actions
     def load_page(self, path: str) -> None:
         router = next(d for d in self.deps if "_pages_content.children" in d["output"])
+        self.actions["page_loads"] += 1
         pathname, _, search = path.partition("?")
         self.props["_pages_location"][1].update(pathname=pathname, search=("?" + search) if search else "")
         before = set(self.props)
@@ -211,6 +218,7 @@ class Replayer:
         if comp.get("multi") and not isinstance(value, list):
             value = [value]
         comp[prop] = value
+        self.actions["filter_changes"] += 1
         self.cascade([(key, prop)], set())
 
     def click_targets(self) -> list[str]:
@@ -228,6 +236,7 @@ class Replayer:
                     if isinstance(trace.get(extra), list) and trace[extra]:
                         point[extra] = trace[extra][0]
                 self.props[key][1]["clickData"] = {"points": [point]}
+                self.actions["drill_downs"] += 1
                 self.cascade([(key, "clickData")], set())
                 return True
         return False
@@ -252,6 +261,7 @@ def run(db: str, n_requests: int = 300, pages: list[str] | None = None) -> dict:
     client.get("/")  # the first request moves the registered callbacks into this app
     deps = client.get("/_dash-dependencies").get_json()
     names = {k: getattr(v.get("callback"), "__name__", k) for k, v in app.callback_map.items()}
+    names.update({k: "pages_router (page layout)" for k in names if "_pages_content.children" in k})
     layout = client.get("/_dash-layout").get_json()
     replay = Replayer(client, deps, names)
     replay.background = {k for k, v in app.callback_map.items() if v.get("background") or v.get("long")}
@@ -282,7 +292,7 @@ def run(db: str, n_requests: int = 300, pages: list[str] | None = None) -> dict:
         by_cb.setdefault(name, []).append(t)
     return {"requests": len(times), "p50_ms": round(_percentile(times, 50), 1),
             "p95_ms": round(_percentile(times, 95), 1), "max_ms": round(max(times), 1),
-            "rss_mb": round(rss_peak / 2**20, 1), "passes": n_pass, "pages": paths,
+            "rss_mb": round(rss_peak / 2**20, 1), "passes": n_pass, "pages": paths, **replay.actions,
             "by_callback": {k: {"p50_ms": round(_percentile(v, 50), 1), "p95_ms": round(_percentile(v, 95), 1),
                                 "n": len(v)} for k, v in sorted(by_cb.items())}}
 
@@ -303,7 +313,8 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{result['requests']} requests: p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
+        print(f"{result['requests']} requests ({result['page_loads']} page loads, {result['filter_changes']} filter "
+              f"changes, {result['drill_downs']} drill-downs): p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
               f"max {result['max_ms']} ms, RSS {result['rss_mb']} MB")
         width = max(len(k) for k in result["by_callback"])
         for name, r in sorted(result["by_callback"].items(), key=lambda kv: -kv[1]["p95_ms"]):

@@ -85,9 +85,10 @@ def test_level_and_holiday_go_to_the_url():
     assert cb.sync_drivers_url("category", None) == ""
 
 
+@pytest.mark.slow  # the real effects job on the small demo: ~15 s alone, over a minute on a busy machine
 def test_on_the_demo_effects(small_demo_db):
     from models import effects_job
-    effects_job.run_effects(level="category", save=True, extras=True)
+    effects_job.run_effects(level="category", save=True, extras=False)
     assert "computed" in str(cb.render_drivers_status("category"))
     promo = cb.render_promo_lift_chart("category")
     assert len(promo.data[0].x) >= 1 and min(promo.data[0].error_x.arrayminus) >= 0

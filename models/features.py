@@ -8,6 +8,7 @@ import pandas as pd
 
 YEAR_LAGS = {"D": (364,), "W": (51, 52, 53)}
 ROLL_WINDOWS = {"D": (7, 28, 91), "W": (4, 13, 52)}
+MAX_SERIES_CODES = 500
 
 
 def lag_set(horizon: int, m: int, freq: str) -> list[int]:
@@ -74,11 +75,12 @@ def series_codes(series_ids: pd.Series) -> pd.DataFrame:
     """Categorical codes for the series id and for each ``name=value`` part of hierarchical keys.
 
     ``"store=3/product=7"`` gives columns ``key_store`` and ``key_product`` (so a global model can learn
-    what one product does across stores); plain ids give only ``series_code``.
+    what one product does across stores). ``series_code`` is added only up to ``MAX_SERIES_CODES`` series.
     """
     sid = series_ids.astype(str)
-    out = pd.DataFrame({"series_code": sid}, index=series_ids.index)
     uniq = pd.Series(sid.unique())
+    # A categorical with thousands of levels is slow in LightGBM and overfits; hierarchical parts suffice then.
+    out = pd.DataFrame({"series_code": sid} if len(uniq) <= MAX_SERIES_CODES else {}, index=series_ids.index)
     parts = uniq.str.split("/")
     names = sorted({p.split("=", 1)[0] for ps in parts for p in ps if "=" in p})
     for name in names:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.base import LocalForecaster, normal_intervals
+from models.base import BaseForecaster, LocalForecaster, normal_intervals
 
 
 def naive_state(y: np.ndarray, m: int) -> dict:
@@ -90,3 +90,77 @@ class SeasonalNaive(LocalForecaster):
 
     def _fitted_values_one(self, state: dict, g: pd.DataFrame) -> np.ndarray:
         return naive_fitted(state)
+
+
+def _svd_denoise(mat: np.ndarray, rank: int) -> np.ndarray:
+    """Best rank-``rank`` approximation of ``mat`` (rows = series), or ``mat`` when it has too few rows."""
+    if mat.shape[0] <= rank:
+        return mat
+    u, s, vt = np.linalg.svd(mat, full_matrices=False)
+    return (u[:, :rank] * s[:rank]) @ vt[:rank]
+
+
+class SeasonalSVD(BaseForecaster):
+    """Seasonal naive on a denoised history: a global model pooling series of the same product.
+
+    The series are grouped by the ``product=`` part of their key (all series in one group otherwise); each
+    group's series x time matrix over the last ``2 * m`` periods is replaced by its best rank-``rank``
+    approximation (default 5), which keeps the shared seasonal shape and drops store-specific noise (the
+    SVD preprocessing of the winning Kaggle Walmart solution). The forecast repeats the denoised last
+    season plus ``level_weight`` x the change between the last ``ceil(m/4)`` periods and the same periods
+    one season earlier (default 0.5 weekly, 0 daily). Intervals: seasonal-naive Gaussian intervals from
+    the residuals ``y_t - forecast_t``.
+    """
+
+    name = "seasonal_svd"
+    uses_exog = False
+    is_global = True
+
+    def _fit(self, df: pd.DataFrame) -> None:
+        m = self.m
+        rank = int(self.hyperparams.get("rank", 5))
+        lw = float(self.hyperparams.get("level_weight", 0.5 if self.freq == "W" else 0.0))
+        wide = df.pivot(index="series_id", columns="ds", values="y").sort_index()
+        wide = wide.iloc[:, -2 * m:] if wide.shape[1] > 2 * m else wide
+        mat = wide.to_numpy(dtype=float)
+        observed = np.isfinite(mat)
+        mat = np.where(observed, mat, 0.0)
+        ids = wide.index.to_numpy()
+        parts = pd.Series(ids).str.extract(r"product=([^/]+)")[0].fillna("*").to_numpy()
+        den = np.empty_like(mat)
+        for grp in np.unique(parts):
+            idx = np.flatnonzero(parts == grp)
+            den[idx] = _svd_denoise(mat[idx], rank)
+        k = max(1, int(np.ceil(m / 4)))
+        if mat.shape[1] >= m + k:
+            level = lw * (den[:, -k:].mean(axis=1) - den[:, -m - k:-m].mean(axis=1))
+        else:
+            level = np.zeros(len(ids))
+        self.season_ = {}
+        fitted = []
+        groups = {sid: g for sid, g in df.groupby("series_id", sort=False)}
+        for i, sid in enumerate(ids):
+            row, ok = den[i], observed[i]
+            season = row[-m:] if len(row) >= m else np.full(m, row[ok].mean() if ok.any() else 0.0)
+            y_full = groups[sid]["y"].to_numpy()
+            resid = (mat[i, m:] - den[i, :-m])[ok[m:] & ok[:-m]] if len(row) > m else y_full - y_full.mean()
+            sigma = float(np.sqrt(np.mean(resid ** 2))) if len(resid) else 0.0
+            self.season_[sid] = (season + level[i], sigma)
+            fv = np.full(len(y_full), np.nan)
+            n_den = len(row)
+            if n_den > m:
+                fv[-(n_den - m):] = den[i, :-m][-min(len(y_full), n_den - m):]
+            fitted.append(pd.DataFrame({"series_id": sid, "ds": groups[sid]["ds"].to_numpy(),
+                                        "y": y_full, "yhat": fv}))
+        self.fitted_values_ = pd.concat(fitted, ignore_index=True)
+
+    def _predict(self, h: int, X_future) -> pd.DataFrame:
+        idx = self._future_index(h)
+        steps = np.arange(1, h + 1)
+        parts = []
+        for sid, (season, sigma) in self.season_.items():
+            m = len(season)
+            yhat = season[(steps - 1) % m]
+            parts.append({"yhat": yhat, **normal_intervals(yhat, sigma * np.sqrt((steps - 1) // m + 1))})
+        cols = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+        return idx.assign(**cols)

@@ -5,11 +5,12 @@ from models.base import DEFAULT_SEASON, BaseForecaster
 from models.arima import ARIMAForecaster
 from models.ets import ETSForecaster
 from models.gbm import LGBMForecaster, RFForecaster
-from models.naive import SeasonalNaive
+from models.naive import SeasonalNaive, SeasonalSVD
 from models.prophet_model import ProphetForecaster
 
 MODELS: dict[str, type[BaseForecaster]] = {
     "seasonal_naive": SeasonalNaive,
+    "seasonal_svd": SeasonalSVD,
     "ets": ETSForecaster,
     "arima": ARIMAForecaster,
     "prophet": ProphetForecaster,
@@ -26,6 +27,7 @@ _DEFAULTS: dict[str, dict[str, dict]] = {
 # Small, fast parameters for the contract tests (sktime's get_test_params).
 _TEST_PARAMS: dict[str, dict] = {
     "seasonal_naive": {},
+    "seasonal_svd": {"rank": 1},
     "ets": {"maxiter": 30, "trends": ((None, False),)},
     "arima": {"maxiter": 10, "orders": ((1, 0, 0),), "max_train": 200},
     "prophet": {"uncertainty_samples": 20},
@@ -35,7 +37,7 @@ _TEST_PARAMS: dict[str, dict] = {
 
 LOCAL_MODELS = [n for n, c in MODELS.items() if not c.is_global]
 GLOBAL_MODELS = [n for n, c in MODELS.items() if c.is_global]
-DEFAULT_MODELS = ["seasonal_naive"]
+DEFAULT_MODELS = ["seasonal_naive", "lgbm"]
 DEFAULT_HORIZON = {"D": 42, "W": 6}
 
 

@@ -1,0 +1,190 @@
+"""Holdout accuracy benchmark: every model, per-series "auto" selection and Prophet per series, on Walmart or the demo.
+
+    python bench/accuracy.py --dataset walmart|demo [--json] [--db PATH] [--models a,b] [--limit N] [--jobs N]
+
+Walmart: train through 2012-01-27, forecast the 39 weeks 2012-02-03..2012-10-26 for every store x dept
+series (gaps filled with 0); scored on the rows train.csv holds. Demo: the last 42 days of the default
+demo (seed 42), store x product level. ``auto`` picks per series, among ``--auto-models`` (default: the
+registry's DEFAULT_MODELS), the model with the lowest WAPE in an inner rolling-origin backtest on the
+training part only (2 folds of the full horizon, 13 or 14 periods apart), then uses that model's holdout
+forecast. Exogenous values in the horizon are the observed ones (oracle exog, as in the backtests).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models import registry  # noqa: E402
+from models.backtest import rolling_origin  # noqa: E402
+from models.base import fill_gaps  # noqa: E402
+from models.metrics import compute_metrics, holiday_weights, wmae  # noqa: E402
+from models.selection import select_best  # noqa: E402
+
+WALMART_TRAIN_END = pd.Timestamp("2012-01-27")
+WALMART_TEST_END = pd.Timestamp("2012-10-26")
+ALL_MODELS = ["seasonal_naive", "ets", "arima", "lgbm", "rf", "prophet", "auto"]
+
+
+def load_walmart(path: Path) -> pd.DataFrame:
+    """train + features as a long weekly frame; mirrors data.ingest_walmart's mapping (promo = any markdown > 0)."""
+    train = pd.read_csv(path / "train.csv.gz", parse_dates=["Date"])
+    feats = pd.read_csv(path / "features.csv.gz", parse_dates=["Date"], na_values="NA")
+    mk = [f"MarkDown{i}" for i in range(1, 6)]
+    feats["promo"] = (feats[mk].fillna(0).sum(axis=1) > 0).astype(float)
+    feats["temp_c"] = (feats["Temperature"] - 32) * 5 / 9
+    df = train.merge(feats[["Store", "Date", "promo", "temp_c"]], on=["Store", "Date"], how="left")
+    df["series_id"] = "store=" + df["Store"].astype(str) + "/product=" + df["Dept"].astype(str)
+    df = df.rename(columns={"Date": "ds", "Weekly_Sales": "y"})
+    df["is_holiday"] = df["IsHoliday"].astype(float)
+    return df[["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]]
+
+
+def prepare_walmart(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(train, full regular frame over the test period, scored test rows) for the Walmart holdout."""
+    hol = df.groupby("ds")["is_holiday"].max()
+    train_ids = set(df.loc[df["ds"] <= WALMART_TRAIN_END, "series_id"])
+    scored = df[(df["ds"] > WALMART_TRAIN_END) & df["series_id"].isin(train_ids)]
+    # extend every series to the end of the test period so all forecast from the same origin
+    ends = df[df["series_id"].isin(train_ids)].groupby("series_id").head(1).copy()
+    ends["ds"], ends["y"] = WALMART_TEST_END, np.nan
+    tail = ends[~ends.set_index(["series_id", "ds"]).index.isin(df.set_index(["series_id", "ds"]).index)]
+    full = fill_gaps(pd.concat([df[df["series_id"].isin(train_ids)], tail], ignore_index=True), "W")
+    full["y"] = full["y"].fillna(0.0)
+    full["is_holiday"] = full["ds"].map(hol).fillna(0.0)
+    feats_by_store = df.assign(store=df["series_id"].str.split("/").str[0]).groupby(["store", "ds"])[
+        ["promo", "temp_c"]].first()
+    key = pd.MultiIndex.from_arrays([full["series_id"].str.split("/").str[0], full["ds"]])
+    full[["promo", "temp_c"]] = feats_by_store.reindex(key).to_numpy()
+    full = fill_gaps(full, "W")  # ffill exog within series
+    full[["promo", "temp_c"]] = full[["promo", "temp_c"]].fillna(0.0)
+    return full[full["ds"] <= WALMART_TRAIN_END], full, scored
+
+
+def prepare_db(url: str, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
+    """Bottom-level frame from a store database; the last ``horizon`` periods are the holdout."""
+    from data import store
+    freq = store.frequency(url)
+    df = store.bottom_frame(url=url)[["series_id", "ds", "y", "promo", "is_holiday", "temp_c", "precip_mm"]]
+    df = fill_gaps(df, freq)
+    cutoff = df["ds"].max() - pd.Timedelta(days=1 if freq == "D" else 7) * horizon
+    active = set(df.loc[df["ds"] == cutoff, "series_id"])
+    df = df[df["series_id"].isin(active)]
+    return df[df["ds"] <= cutoff], df, df[df["ds"] > cutoff], freq
+
+
+def _fit_predict(args) -> pd.DataFrame:
+    name, freq, h, params, train, xf = args
+    model = registry.make_model(name, freq, horizon=h, **params)
+    return model.fit(train).predict(h, xf if model.uses_exog else None)
+
+
+def forecast(name: str, train: pd.DataFrame, xf: pd.DataFrame, freq: str, h: int, jobs: int,
+             params: dict | None = None) -> pd.DataFrame:
+    """Fit ``name`` on ``train`` and forecast ``h`` steps; local models are split over ``jobs`` processes."""
+    params = params or {}
+    if registry.MODELS[name].is_global or jobs <= 1:
+        return _fit_predict((name, freq, h, params, train, xf))
+    ids = np.array(sorted(train["series_id"].unique()))
+    chunks = [set(c) for c in np.array_split(ids, min(len(ids), jobs * 4)) if len(c)]
+    tasks = [(name, freq, h, params, train[train["series_id"].isin(c)], xf[xf["series_id"].isin(c)])
+             for c in chunks]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return pd.concat(list(pool.map(_fit_predict, tasks)), ignore_index=True)
+
+
+def score(fc: pd.DataFrame, scored: pd.DataFrame, train: pd.DataFrame, m: int, weekly: bool) -> dict:
+    """Pooled holdout metrics over every scored (series, date); MASE is the mean of per-series MASE."""
+    j = scored.merge(fc, on=["series_id", "ds"], how="inner")
+    pooled = compute_metrics(j["y"], j["yhat"], j["yhat_lo_80"], j["yhat_hi_80"], j["yhat_lo_95"], j["yhat_hi_95"])
+    ytr = {s: g.to_numpy() for s, g in train.groupby("series_id")["y"]}
+    mases = [compute_metrics(g["y"], g["yhat"], y_train=ytr[s], season_length=m)["mase"]
+             for s, g in j.groupby("series_id")]
+    out = {k: pooled[k] for k in ("wape", "rmse", "mae", "smape", "coverage_95")}
+    out["mase"] = float(np.nanmean(mases)) if np.isfinite(mases).any() else None
+    out["wmae"] = wmae(j["y"], j["yhat"], holiday_weights(j["is_holiday"])) if weekly else None
+    out["scored_points"] = int(len(j))
+    return out
+
+
+def run(dataset: str, db: str | None, models: list[str], limit: int | None, jobs: int,
+        auto_models: list[str]) -> dict:
+    if dataset == "walmart" and not db:
+        import config
+        train, full, scored = prepare_walmart(load_walmart(config.load().datasets_dir / "walmart"))
+        freq, h = "W", 39
+    else:
+        if not db:
+            from data import demo
+            db = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/demo.db"
+            demo.generate(seed=42, url=db, progress=False)
+        h = 39 if dataset == "walmart" else 42
+        train, full, scored, freq = prepare_db(db if "://" in db else f"sqlite:///{Path(db).resolve()}", h)
+    if limit:
+        keep = sorted(train["series_id"].unique())[:limit]
+        train, full, scored = (f[f["series_id"].isin(keep)] for f in (train, full, scored))
+    xf = full[full["ds"] > train["ds"].max()].drop(columns="y")
+    m = 52 if freq == "W" else 7
+    results, fcs, walls = [], {}, {}
+    needed = [x for x in models if x != "auto"] + ([x for x in auto_models if x not in models] if "auto" in models else [])
+    for name in needed:
+        t0 = time.perf_counter()
+        fcs[name] = forecast(name, train, xf, freq, h, jobs)
+        walls[name] = time.perf_counter() - t0
+        if name in models:
+            results.append({"model": name, **score(fcs[name], scored, train, m, dataset == "walmart"),
+                            "wall_s": round(walls[name], 2)})
+            print(f"  {name}: {results[-1]}", file=sys.stderr, flush=True)
+    if "auto" in models:
+        t0 = time.perf_counter()
+        step = 13 if freq == "W" else 14
+        inner = pd.concat([rolling_origin(train, name, freq, h, folds=2, step=step)[0] for name in auto_models])
+        choice = select_best(inner, "wape")
+        auto_fc = pd.concat([fcs[name][fcs[name]["series_id"].isin(choice.loc[choice["model"] == name, "series_id"])]
+                             for name in auto_models], ignore_index=True)
+        wall = time.perf_counter() - t0 + sum(walls[n] for n in auto_models)
+        results.append({"model": "auto", **score(auto_fc, scored, train, m, dataset == "walmart"),
+                        "wall_s": round(wall, 2), "chosen": choice["model"].value_counts().to_dict()})
+        print(f"  auto: {results[-1]}", file=sys.stderr, flush=True)
+    keys = ["model", "wape", "mase", "rmse", "mae", "smape", "wmae", "coverage_95", "wall_s"]
+    clean = [{k: (round(r[k], 4) if isinstance(r.get(k), float) else r.get(k)) for k in keys}
+             | ({"chosen": r["chosen"]} if "chosen" in r else {}) for r in results]
+    return {"dataset": dataset, "horizon": h, "series": int(train["series_id"].nunique()), "results": clean}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", choices=["walmart", "demo"], required=True)
+    p.add_argument("--json", action="store_true", help="print the JSON result only")
+    p.add_argument("--db", default=None, help="read this store database instead of preparing one")
+    p.add_argument("--models", default=",".join(ALL_MODELS), help="comma-separated (default: all + auto)")
+    p.add_argument("--auto-models", default=",".join(registry.DEFAULT_MODELS), help="candidates of 'auto'")
+    p.add_argument("--limit", type=int, default=None, help="only the first N series (sorted ids)")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="processes for local models")
+    a = p.parse_args(argv)
+    models = [x.strip() for x in a.models.split(",") if x.strip()]
+    unknown = [x for x in models if x != "auto" and x not in registry.MODELS]
+    if unknown:
+        p.error(f"unknown model(s) {unknown}; choose from {sorted(registry.MODELS)} and auto")
+    out = run(a.dataset, a.db, models, a.limit, a.jobs, [x for x in a.auto_models.split(",") if x])
+    if a.json:
+        print(json.dumps(out))
+    else:
+        print(pd.DataFrame(out["results"]).to_string(index=False))
+        print(f"dataset={out['dataset']} horizon={out['horizon']} series={out['series']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

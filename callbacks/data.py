@@ -86,13 +86,13 @@ def render_store_summary(tab):
     if not s["rows"]:
         return components.info_alert(components.EMPTY_DATA)
     lv = s["levels"]
-    cards = [("Rows", f"{s['rows']:,}", "store x product x date facts"),
-             ("Dates", f"{s['start']} → {s['end']}", f"{s['days']:,} distinct dates"),
-             ("Stores", f"{lv.get('store', 0):,}", f"in {lv.get('region', 0):,} regions"),
-             ("Products", f"{lv.get('product', 0):,}", f"in {lv.get('category', 0):,} categories"),
-             ("Series", f"{lv.get('store_product', 0):,}", f"{sum(lv.values()):,} nodes in the hierarchy")]
-    return dbc.Row([dbc.Col(components.kpi_card(f"data-kpi-{i}", t, v, d), md=True)
-                    for i, (t, v, d) in enumerate(cards)], className="g-2")
+    cards = [("rows", "Rows", f"{s['rows']:,}", "store x product x date facts"),
+             ("dates", "Dates", f"{s['start']} → {s['end']}", f"{s['days']:,} distinct dates"),
+             ("stores", "Stores", f"{lv.get('store', 0):,}", f"in {lv.get('region', 0):,} regions"),
+             ("products", "Products", f"{lv.get('product', 0):,}", f"in {lv.get('category', 0):,} categories"),
+             ("series", "Series", f"{lv.get('store_product', 0):,}", f"{sum(lv.values()):,} nodes in the hierarchy")]
+    return dbc.Row([dbc.Col(components.kpi_card(ids.data_kpi(k, "value"), ids.data_kpi(k, "detail"), t, v, d), md=True)
+                    for k, t, v, d in cards], className="g-2")
 
 
 @callback(Output(ids.Data.DATASETS, "children"), Input(ids.Data.TAB, "active_tab"))
@@ -112,28 +112,6 @@ def render_import_log(tab):
     return components.frame_table(view)
 
 
-def quality_view(report: dict) -> html.Div:
-    """Render a quality report dict: scalars as a key/value table, lists of records and dicts as tables."""
-    scalars = {k: v for k, v in report.items() if not isinstance(v, (dict, list))}
-    blocks = []
-    if scalars:
-        blocks.append(components.frame_table(pd.DataFrame({"Check": list(scalars), "Value": [
-            f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else
-            f"{v:,.3f}" if isinstance(v, float) else str(v) for v in scalars.values()]})))
-    for key, value in report.items():
-        title = html.H6(key.replace("_", " ").capitalize(), className="mt-3")
-        if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
-            blocks += [title, components.frame_table(pd.DataFrame(value), max_rows=50)]
-        elif isinstance(value, dict) and value:
-            flat = {k: (json.dumps(v, default=str)[:120] if isinstance(v, (dict, list)) else v)
-                    for k, v in value.items()}
-            blocks += [title, components.frame_table(pd.DataFrame({"Item": list(flat), "Value": list(flat.values())}),
-                                                     max_rows=50)]
-        elif isinstance(value, list) and value:
-            blocks += [title, html.P(", ".join(map(str, value[:50])), className="small")]
-    return html.Div(blocks)
-
-
 @callback(Output(ids.Data.QUALITY, "children"), Input(ids.Data.TAB, "active_tab"),
           Input(ids.Data.QUALITY_STATUS, "children"))
 def render_quality_report(tab, _status):
@@ -142,9 +120,9 @@ def render_quality_report(tab, _status):
         raise PreventUpdate
     frame = store.load_frame(QUALITY_NAME, "all")
     if frame is None or frame.empty:
-        return components.empty_state("No quality report yet: press “Recompute the report” "
-                                      "(or run `python cli.py quality`).")
-    return quality_view(json.loads(frame["report"].iloc[0]))
+        return components.empty_state("No quality report yet: press “Recompute the report” (it runs the same "
+                                      "checks as `python cli.py quality` and keeps the result for this page).")
+    return components.quality_view(json.loads(frame["report"].iloc[0]))
 
 
 @callback(Output(ids.Data.QUALITY_STATUS, "children"), Input(ids.Data.QUALITY_RUN, "n_clicks"),

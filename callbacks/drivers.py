@@ -72,7 +72,10 @@ def render_promo_lift_chart(level):
     eff = _frame(EFFECTS, level)
     if eff is None:
         return figures.empty_figure(NO_EFFECTS)
-    return figures.effect_bars(promo_rows(eff), label="group")
+    rows = promo_rows(eff)
+    per_doubling = bool(len(rows)) and rows["name"].iloc[0] == "promo_intensity"
+    return figures.effect_bars(rows, label="group", x_title="Sales change per doubling of (1 + markdown $)"
+                               if per_doubling else "Lift on promotion days (+20% = a fifth more)")
 
 
 @callback(Output(ids.Drivers.PROMO_STORE, "figure"), Input(ids.Drivers.LEVEL, "value"))
@@ -83,7 +86,8 @@ def render_promo_store_chart(level):
     df = _frame(PROMO_BY_STORE, level)
     if df is None:
         return figures.empty_figure(NO_EFFECTS)
-    return figures.effect_bars(df, label="group")
+    return figures.effect_bars(df, label="group", x_title="Lift on promotion days, by store",
+                               color_by_group=False)
 
 
 @callback(Output(ids.Drivers.HOLIDAY, "options"), Input(ids.Drivers.LEVEL, "value"))
@@ -116,7 +120,8 @@ def render_temperature_chart(level):
     curve = _frame(TEMP_CURVE, level)
     if curve is None:
         return figures.empty_figure(NO_EFFECTS)
-    return figures.response_curve(curve, "temp_c", "Temperature (°C)")
+    return figures.response_curve(curve, "temp_c", "Temperature (°C)",
+                                  empty="No temperature recorded in this data set")
 
 
 @callback(Output(ids.Drivers.PRECIP, "figure"), Input(ids.Drivers.LEVEL, "value"))
@@ -127,7 +132,8 @@ def render_precipitation_chart(level):
     curve = _frame(PRECIP_CURVE, level)
     if curve is None:
         return figures.empty_figure(NO_EFFECTS)
-    return figures.response_curve(curve, "precip_mm", "Precipitation (mm)")
+    return figures.response_curve(curve, "precip_mm", "Precipitation (mm)",
+                                  empty="No precipitation recorded in this data set")
 
 
 @callback(Output(ids.Drivers.CORR, "figure"), Input(ids.Drivers.LEVEL, "value"))

@@ -90,3 +90,49 @@ def frame_table(df, table_id: str | None = None, max_rows: int = 200) -> dbc.Tab
     kwargs = {"id": table_id} if table_id else {}
     return dbc.Table.from_dataframe(df.head(max_rows), striped=True, bordered=False, hover=True, size="sm",
                                     responsive=True, className="small", **kwargs)
+
+
+def _cell(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.1%}" if 0 < abs(value) < 1 else f"{value:,.2f}"
+    if isinstance(value, (dict, list)):
+        import json
+        return json.dumps(value, default=str)[:120]
+    return str(value)
+
+
+def quality_view(report: dict) -> html.Div:
+    """The data-quality report (``analytics.quality.quality_report``): headline numbers, the issues found, then
+    one accordion item per check with its figures and its worst series/stores as tables."""
+    import pandas as pd
+    scalars = {k: v for k, v in report.items() if not isinstance(v, (dict, list))}
+    head = html.P(" · ".join(f"{k.replace('_', ' ')}: {_cell(v)}" for k, v in scalars.items()),
+                  className="small text-muted mb-2")
+    issues = report.get("issues") or []
+    alerts = [dbc.Alert(i, color="warning", className="py-1 px-2 mb-1 small") for i in issues] or \
+        [dbc.Alert("No data-quality issue found.", color="success", className="py-1 px-2 small")]
+    items = []
+    for key, section in report.items():
+        if not isinstance(section, dict):
+            continue
+        facts = {k: v for k, v in section.items() if not isinstance(v, (dict, list))}
+        body = [html.P(" · ".join(f"{k.replace('_', ' ')}: {_cell(v)}" for k, v in facts.items()),
+                       className="small mb-2")] if facts else []
+        for name, value in section.items():
+            if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+                table = pd.DataFrame([{k: _cell(v) for k, v in row.items()} for row in value[:20]])
+                body += [html.Div(name.replace("_", " ").capitalize() + (f" (first 20 of {len(value)})"
+                                                                         if len(value) > 20 else ""),
+                                  className="small fw-semibold"), frame_table(table)]
+            elif isinstance(value, dict) and value:
+                body.append(html.P(f"{name.replace('_', ' ')}: " + ", ".join(f"{k} {_cell(v)}"
+                                                                             for k, v in value.items()),
+                                   className="small"))
+        items.append(dbc.AccordionItem(body or html.P("Nothing to report.", className="small"),
+                                       title=key.replace("_", " ").capitalize()))
+    return html.Div([head, *alerts, dbc.Accordion(items, start_collapsed=True, always_open=True,
+                                                  className="mt-2")])

@@ -32,7 +32,8 @@ def layout(**query):
             dbc.Col(components.chart_card(
                 ids.Drivers.PROMO, "Promotion lift by group",
                 "Each dot is the extra sales on promotion days compared with the same series without a promotion "
-                "(+20% = a fifth more); the bar is the 95% CI, so a bar that crosses 0 is not a clear effect.",
+                "(+20% = a fifth more); the bar is the 95% CI, so a bar that crosses 0 is not a clear effect. With "
+                "markdown amounts instead of an on/off flag (Walmart) it is the change per doubling of the markdown.",
                 height=380), md=6),
             dbc.Col(components.chart_card(
                 ids.Drivers.PROMO_STORE, "Promotion lift by store",

@@ -253,11 +253,13 @@ def _pct_axis(fig: go.Figure, axis: str = "x") -> go.Figure:
     return fig
 
 
-def effect_bars(df: pd.DataFrame, label: str = "group") -> go.Figure:
+def effect_bars(df: pd.DataFrame, label: str = "group", x_title: str = "Relative change (+20% = a fifth more)",
+                color_by_group: bool = True) -> go.Figure:
     """Point estimates with 95% CI error bars, one row per ``label``, sorted by estimate.
 
-    Needs ``estimate, ci_low, ci_high``; each row takes its group's colour, and a ``truth`` column (the planted
-    effect of demo data) is drawn as an open diamond so estimate and truth can be compared at a glance.
+    Needs ``estimate, ci_low, ci_high``; each row takes its group's colour (or one colour when
+    ``color_by_group`` is False, e.g. for stores), and a ``truth`` column (the planted effect of demo data) is
+    drawn as an open diamond so estimate and truth can be compared at a glance.
     """
     if df is None or df.empty:
         return empty_figure("No effects to show")
@@ -265,7 +267,7 @@ def effect_bars(df: pd.DataFrame, label: str = "group") -> go.Figure:
     labels = d[label].astype(str)
     fig = go.Figure(go.Scatter(
         x=d["estimate"], y=labels, mode="markers", name="estimate (95% CI)",
-        marker=dict(size=9, color=[category_color(v) for v in labels]),
+        marker=dict(size=9, color=[category_color(v) for v in labels] if color_by_group else HIGHLIGHT),
         error_x=dict(type="data", symmetric=False, array=d["ci_high"] - d["estimate"],
                      arrayminus=d["estimate"] - d["ci_low"], thickness=1.5, width=4, color=MUTED),
         customdata=d[["ci_low", "ci_high"]].to_numpy(),
@@ -276,7 +278,7 @@ def effect_bars(df: pd.DataFrame, label: str = "group") -> go.Figure:
                                  marker=dict(symbol="diamond-open", size=11, color=INK),
                                  hovertemplate="%{y}: truth %{x:+.1%}<extra></extra>"))
     fig.add_vline(x=0, line=dict(color=MUTED, width=1))
-    return _pct_axis(_themed(fig, showlegend=has_truth, hovermode="closest",
+    return _pct_axis(_themed(fig, showlegend=has_truth, hovermode="closest", xaxis_title=x_title,
                              yaxis=dict(type="category", automargin=True, gridcolor=GRID)))
 
 
@@ -307,13 +309,14 @@ def event_study(df: pd.DataFrame, holiday: str, max_groups: int = 10) -> go.Figu
                              hovermode="closest", xaxis=dict(dtick=1, gridcolor=GRID)), "y")
 
 
-def response_curve(df: pd.DataFrame, x: str, x_title: str, max_groups: int = 10) -> go.Figure:
+def response_curve(df: pd.DataFrame, x: str, x_title: str, max_groups: int = 10,
+                   empty: str = "No weather effects to show") -> go.Figure:
     """A binned response curve: ``estimate`` with its 95% band (``ci_low, ci_high``) against ``x``, per ``group``.
 
     At most ``max_groups`` groups are drawn: those whose response varies most across the bins.
     """
     if df is None or df.empty or x not in df:
-        return empty_figure("No weather effects to show")
+        return empty_figure(empty)
     fig = go.Figure()
     groups = [None]
     if "group" in df:

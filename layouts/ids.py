@@ -135,6 +135,11 @@ class Data:
     REPORT = "data-validation-report"
 
 
+def data_kpi(kpi: str, part: str) -> dict:
+    """ID of one Data-page summary card's ``part`` ("value" or "detail"), e.g. ``data_kpi("rows", "value")``."""
+    return {"type": f"data-kpi-{part}", "kpi": kpi}
+
+
 def data_map(field: str) -> dict:
     """Pattern-matching ID of the Data page's mapping dropdown for one importer field (e.g. ``"date"``)."""
     return {"type": "data-map", "field": field}

@@ -102,8 +102,10 @@ def test_quality_report_round_trip(small_demo_db):
     view = str(cb.render_quality_report("quality", status))
     frame = store.load_frame(cb.QUALITY_NAME, "all")
     report = json.loads(frame["report"].iloc[0])
-    assert report and all(k.replace("_", " ").capitalize() in view for k, v in report.items()
-                          if isinstance(v, (dict, list)) and v)
+    sections = [k for k, v in report.items() if isinstance(v, dict)]
+    assert sections and all(k.replace("_", " ").capitalize() in view for k in sections)
+    assert all(issue in view for issue in report.get("issues", []))
+    assert f"rows: {report['rows']:,}" in view
 
 
 def test_tab_goes_to_the_url():

@@ -32,7 +32,7 @@ class ProphetForecaster(LocalForecaster):
     is_global = False
 
     def min_length(self) -> int:
-        return max(2 * self.m, 14) if self.freq == "W" else 2 * self.m
+        return 26 if self.freq == "W" else 2 * self.m  # half a year of weeks; yearly seasonality needs more
 
     def _fit_one(self, g: pd.DataFrame):
         _quiet()

@@ -14,6 +14,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 MAD_TO_SD = 1.4826      # MAD of a normal sample times this estimates its standard deviation
 MEANAD_TO_SD = 1.2533   # same for the mean absolute deviation (fallback when more than half the residuals are 0)
 STEP_DAYS = {"D": 1, "W": 7}
+MIN_SCALE_OBS = 30      # promoted days get their own outlier scale only with at least this many residuals
 
 
 def _series_codes(df: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -78,6 +79,16 @@ def _rolling_median(y: np.ndarray, groups: np.ndarray, window: int, min_count: i
     return out
 
 
+def _robust_scale(key: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row median and robust SD (1.4826 x MAD, else 1.2533 x mean absolute deviation) of ``resid`` by key."""
+    frame = pd.DataFrame({"k": key, "r": resid})
+    med = frame.groupby("k")["r"].transform("median")
+    absdev = (frame["r"] - med).abs()
+    mad = absdev.groupby(frame["k"]).transform("median") * MAD_TO_SD
+    meanad = absdev.groupby(frame["k"]).transform("mean") * MEANAD_TO_SD
+    return med.to_numpy(), mad.where(mad > 0, meanad).to_numpy()
+
+
 def detect_outliers(codes: np.ndarray, days: np.ndarray, y: np.ndarray, frequency: str = "D", window: int = 7,
                     k: float = 5.0, promo: np.ndarray | None = None) -> pd.DataFrame:
     """Robust outliers: MAD rule on the residual from a seasonal rolling median, per series.
@@ -116,16 +127,17 @@ def detect_outliers(codes: np.ndarray, days: np.ndarray, y: np.ndarray, frequenc
     base = np.full(len(y), np.nan)
     base[order] = _rolling_median(y[order], groups[order], window, min_count=3)
     resid = y - base
-    # Scale per series (and promotion state: promoted days vary more with the depth of the discount).
-    scale_key = codes.astype(np.int64) * 2 + (np.asarray(promo) > 0) if promo is not None else codes
-    frame = pd.DataFrame({"code": scale_key, "r": resid})
-    med = frame.groupby("code")["r"].transform("median")
-    absdev = (frame["r"] - med).abs()
-    mad = absdev.groupby(frame["code"]).transform("median") * MAD_TO_SD
-    meanad = absdev.groupby(frame["code"]).transform("mean") * MEANAD_TO_SD
-    scale = mad.where(mad > 0, meanad).to_numpy()
+    # Robust centre and scale per series; promoted days get their own when there are enough of them to estimate
+    # one (their residuals vary more, with the depth of the discount).
+    med, scale = _robust_scale(codes, resid)
+    if promo is not None:
+        on = np.asarray(promo) > 0
+        med_p, scale_p = _robust_scale(codes * 2 + on, resid)
+        n_p = pd.Series(~np.isnan(resid)).groupby(codes * 2 + on).transform("sum").to_numpy()
+        use = n_p >= MIN_SCALE_OBS
+        med, scale = np.where(use, med_p, med), np.where(use, scale_p, scale)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(scale > 0, (resid - med.to_numpy()) / scale, np.nan)
+        z = np.where(scale > 0, (resid - med) / scale, np.nan)
     flagged = np.flatnonzero(np.abs(np.nan_to_num(z)) > k)
     return pd.DataFrame({"idx": flagged, "code": codes[flagged], "day": days[flagged], "y": y[flagged],
                          "baseline": base[flagged], "z": z[flagged]})

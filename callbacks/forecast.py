@@ -15,25 +15,25 @@ METRIC_LABELS = {"wape": "WAPE", "mase": "MASE", "rmse": "RMSE", "smape": "sMAPE
 PERCENT = {"wape", "smape", "coverage_80", "coverage_95"}
 
 
-@callback(Output(ids.Fcst.NODE, "value"), Input(ids.Fcst.QUERY, "data"), State(ids.Shell.SESSION, "data"))
-def default_fcst_node(query, session):
-    """On page load without ``?node=``, show the node last explored (session) or the total."""
-    if query and query.get("node"):
-        raise PreventUpdate
-    return (session or {}).get("node") or "total"
+def resolve_node(value, query, session) -> str:
+    """The node to show: the picker's value, else ``?node=``, else the node last explored (session), else total."""
+    return value or (query or {}).get("node") or (session or {}).get("node") or "total"
 
 
-@callback(Output(ids.Fcst.NODE, "options"), Input(ids.Fcst.NODE, "search_value"), State(ids.Fcst.NODE, "value"))
-def fill_fcst_node_options(search, value):
-    """Offer up to 50 nodes matching the typed text (upper levels first), always including the current one."""
+@callback(Output(ids.Fcst.NODE, "options"), Output(ids.Fcst.NODE, "value"),
+          Input(ids.Fcst.NODE, "search_value"), Input(ids.Fcst.QUERY, "data"),
+          State(ids.Fcst.NODE, "value"), State(ids.Shell.SESSION, "data"))
+def fill_fcst_node_options(search, query, value, session):
+    """Offer up to 50 nodes matching the typed text (upper levels first), always including the shown one."""
+    node = resolve_node(value, query, session)
     try:
         df = memo(store.search_nodes, search or "", 50)
     except Exception:  # noqa: BLE001 - no nodes yet: only the current value is offered
         df = pd.DataFrame(columns=["node_id", "label", "level"])
     opts = [{"label": f"{r.label}  ·  {r.node_id}", "value": r.node_id} for r in df.itertuples()]
-    if value and value not in set(df["node_id"]):
-        opts.insert(0, {"label": value, "value": value})
-    return opts
+    if node not in set(df["node_id"]):
+        opts.insert(0, {"label": node, "value": node})
+    return opts, node
 
 
 @callback(Output(ids.Fcst.MODEL, "options"), Output(ids.Fcst.MODEL, "value"),

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from dash.exceptions import PreventUpdate
 
 from callbacks import forecast as cb
 from data import store
@@ -62,13 +61,13 @@ def test_past_runs_are_compared_with_actuals(small_demo_db):
 
 
 def test_node_search_and_default(small_demo_db):
-    opts = cb.fill_fcst_node_options("garden", "total")
+    opts, value = cb.fill_fcst_node_options("garden", None, "total", None)
     values = [o["value"] for o in opts]
-    assert values[0] == "total" and "category=Garden" in values
-    assert cb.default_fcst_node({"node": None}, {"node": "store=02"}) == "store=02"
-    assert cb.default_fcst_node({}, None) == "total"
-    with pytest.raises(PreventUpdate):
-        cb.default_fcst_node({"node": "store=01"}, None)
+    assert value == "total" and values[0] == "total" and "category=Garden" in values
+    assert cb.fill_fcst_node_options(None, {"node": None}, None, {"node": "store=02"})[1] == "store=02"
+    assert cb.fill_fcst_node_options(None, {}, None, None)[1] == "total"
+    opts, value = cb.fill_fcst_node_options(None, {"node": "store=01/product=P001"}, None, {"node": "store=02"})
+    assert value == "store=01/product=P001" and value in [o["value"] for o in opts]
 
 
 def test_download_is_the_shown_forecast(small_demo_db):

@@ -446,7 +446,7 @@ def rebuild_aggregates(session: Session) -> int:
         agg["level"] = level
         agg = agg.merge(_node_exog(level, store_daily, dims), on=["node_id", "date"], how="left")
         agg["is_holiday"] = agg["is_holiday"].fillna(0).astype(int)
-        written += upsert_frame(session, schema.AggSales, agg)
+        written += bulk_insert(session, schema.AggSales, agg)  # agg_sales was emptied above: plain insert
     return written
 
 

@@ -9,6 +9,21 @@ from data import store
 cache = Cache()
 
 
+def _key(fn, args) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}|{store.resolve_url()}|{store.data_version()}|{args!r}"
+
+
+def peek(fn, *args):
+    """``(True, value)`` when ``memo(fn, *args)`` is already cached, else ``(False, None)`` (never computes)."""
+    if not has_app_context():
+        return False, None
+    try:
+        hit = cache.cache.get(_key(fn, args))
+    except (AttributeError, RuntimeError, KeyError):
+        return False, None
+    return (True, hit[0]) if hit is not None else (False, None)
+
+
 def memo(fn, *args):
     """``fn(*args)`` through the cache, keyed on the function, its (hashable) args, the DB and the data version.
 
@@ -21,7 +36,7 @@ def memo(fn, *args):
         backend = cache.cache
     except (AttributeError, RuntimeError, KeyError):  # cache not bound to this app
         return fn(*args)
-    key = f"{fn.__module__}.{fn.__qualname__}|{store.resolve_url()}|{store.data_version()}|{args!r}"
+    key = _key(fn, args)
     hit = backend.get(key)
     if hit is not None:
         return hit[0]

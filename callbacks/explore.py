@@ -6,7 +6,7 @@ from dash import ALL, Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
 from analytics import decomposition
-from callbacks._cache import memo, short_error
+from callbacks._cache import memo, peek, short_error
 from data import store
 from layouts import components, figures, ids
 
@@ -257,13 +257,28 @@ def decomposition_of(nodes: tuple) -> pd.DataFrame:
     return decomposition.decompose(df, freq, periods)
 
 
-@callback(Output(ids.Explore.DECOMP, "figure"), Input(ids.Explore.FILTERS, "data"))
-def render_explore_decomposition(f):
-    """Redraw the trend/seasonal/remainder panels of the selection's whole history when the filters change."""
+def decomposition_is_slow(f: dict) -> bool:
+    """True when the decomposition needs MSTL with a yearly period on daily data (about 1 s per 3 years)."""
+    if f.get("freq", "D") != "D" or not f.get("first") or not f.get("last"):
+        return False
+    return (pd.Timestamp(f["last"]) - pd.Timestamp(f["first"])).days + 1 > 2 * 365
+
+
+@callback(Output(ids.Explore.DECOMP, "figure"),
+          Input(ids.Explore.FILTERS, "data"), Input(ids.Explore.DECOMP_BTN, "n_clicks"))
+def render_explore_decomposition(f, _clicks):
+    """Redraw the trend/seasonal/remainder panels: at once when cheap or cached, else on the Decompose click."""
     if not f:
         return figures.empty_figure("Pick filters that match some data")
+    nodes = tuple(f["nodes"])
+    if ctx.triggered_id != ids.Explore.DECOMP_BTN and decomposition_is_slow(f):
+        cached, comp = peek(decomposition_of, nodes)
+        if not cached:
+            return figures.empty_figure("Click “Decompose” to split this series into trend, weekly and yearly "
+                                        "seasonality (about a second for three years of daily data)")
+        return figures.decomposition_chart(comp)
     try:
-        comp = memo(decomposition_of, tuple(f["nodes"]))
+        comp = memo(decomposition_of, nodes)
     except ValueError as exc:
         return figures.empty_figure(f"No decomposition: {short_error(exc)}")
     except Exception as exc:  # noqa: BLE001

@@ -1007,13 +1007,18 @@ def movers(level: str, period_days: int = 28, n: int = 5, url: str | None = None
     end = last.date()
     cur_start = end - dt.timedelta(days=int(period_days) - 1)
     prev_start = cur_start - dt.timedelta(days=int(period_days))
-    sql = """SELECT a.node_id, n.label, n.category,
-                    SUM(CASE WHEN a.date >= :cur THEN a.sales ELSE 0 END) AS sales,
-                    SUM(CASE WHEN a.date < :cur THEN a.sales ELSE 0 END) AS prev_sales
-             FROM agg_sales a JOIN nodes n ON n.node_id = a.node_id
-             WHERE a.level = :level AND a.date BETWEEN :ps AND :e GROUP BY a.node_id, n.label, n.category"""
-    df = _read(sql, url, {"cur": cur_start, "level": level, "ps": prev_start, "e": end})
-    df = df[df["prev_sales"] > 0].copy()
+    # One correlated subquery per node and period range-scans agg_sales' primary key (node_id, date); this is
+    # several times faster than a join + GROUP BY (temp b-tree) or the (level, date) index on this WITHOUT
+    # ROWID table.
+    sql = """SELECT n.node_id, n.label, n.category,
+                    (SELECT SUM(a.sales) FROM agg_sales a WHERE a.node_id = n.node_id
+                       AND a.date BETWEEN :cur AND :e) AS sales,
+                    (SELECT SUM(a.sales) FROM agg_sales a WHERE a.node_id = n.node_id
+                       AND a.date BETWEEN :ps AND :pe) AS prev_sales
+             FROM nodes n WHERE n.level = :level"""
+    df = _read(sql, url, {"cur": cur_start, "level": level, "ps": prev_start,
+                          "pe": cur_start - dt.timedelta(days=1), "e": end})
+    df = df[df["prev_sales"].fillna(0) > 0].copy()
     df["growth"] = df["sales"] / df["prev_sales"] - 1.0
     df = df.sort_values(["growth", "node_id"], ascending=[False, True])
     top = df.head(n).assign(rank="top")
@@ -1051,14 +1056,14 @@ def selection_nodes(region: str | None = None, stores=(), category: str | None =
                     url: str | None = None) -> dict:
     """Which hierarchy nodes an Explore filter selects and which nodes break it down one level further.
 
-    Returns ``{"nodes": [...], "children": [...], "child_level": str | None, "first", "last"}`` (the data's
-    date range as ISO strings, for default date filters): the selected series is the
+    Returns ``{"nodes": [...], "children": [...], "child_level": str | None, "first", "last", "freq"}`` (the
+    data's date range as ISO strings, for default date filters, and "D"/"W"): the selected series is the
     sum of ``nodes`` (a single node whenever the filter names one, e.g. ``store=3/category=Food``) and the
     breakdown shows ``children`` (total -> regions -> stores -> store x category -> store x product, or
     category -> products -> stores selling it).
     """
     if not inspect(get_engine(url)).has_table("nodes"):
-        return {"nodes": [], "children": [], "child_level": None, "first": None, "last": None}
+        return {"nodes": [], "children": [], "child_level": None, "first": None, "last": None, "freq": "D"}
     stores, products = list(stores or []), list(products or [])
     p: dict = {"region": region, "stores": stores, "category": category, "products": products}
     reg = " AND region = :region" if region else ""
@@ -1099,7 +1104,7 @@ def selection_nodes(region: str | None = None, stores=(), category: str | None =
     first, last = date_bounds(url)
     return {"nodes": nodes_, "children": children[:_MAX_NODES], "child_level": child_level if children else None,
             "first": first.date().isoformat() if first is not None else None,
-            "last": last.date().isoformat() if last is not None else None}
+            "last": last.date().isoformat() if last is not None else None, "freq": frequency(url)}
 
 
 def _split_nodes(node_ids) -> tuple[list[str], list[str], list[str]]:
@@ -1155,9 +1160,15 @@ def nodes_totals(node_ids, start=None, end=None, url: str | None = None) -> pd.D
               COUNT(CASE WHEN date >= :s THEN 1 END) AS periods, SUM(CASE WHEN date < :s THEN sales END) AS prev_sales"""
     frames = []
     if agg:
-        stmt = text(f"""SELECT node_id, {cols} FROM agg_sales WHERE node_id IN :ids AND date BETWEEN :ps AND :e
-                        GROUP BY node_id""").bindparams(bindparam("ids", expanding=True))
-        frames.append(_read(stmt, url, {"ids": agg, **params}))
+        # correlated subqueries range-scan the primary key per node (see :func:`movers`)
+        sub = "FROM agg_sales a WHERE a.node_id = n.node_id AND a.date BETWEEN"
+        stmt = text(f"""SELECT n.node_id, (SELECT SUM(a.sales) {sub} :s AND :e) AS sales,
+                               (SELECT COUNT(*) {sub} :s AND :e) AS periods,
+                               (SELECT SUM(a.sales) {sub} :ps AND :pe) AS prev_sales
+                        FROM nodes n WHERE n.node_id IN :ids""").bindparams(bindparam("ids", expanding=True))
+        part = _read(stmt, url, {"ids": agg, **params, "pe": s - dt.timedelta(days=1)})
+        part["mean"] = part["sales"] / part["periods"].where(part["periods"] > 0)
+        frames.append(part[part["periods"] > 0])
     if stores_:
         stmt = text(f"""SELECT 'store=' || store_id || '/product=' || product_id AS node_id, {cols} FROM sales
                         WHERE store_id IN :st AND product_id IN :pr AND date BETWEEN :ps AND :e

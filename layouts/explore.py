@@ -86,7 +86,9 @@ def layout(**query):
         ]),
         dbc.Row(dbc.Col(c.chart_card(ids.Explore.DECOMP, "Decomposition (whole history)",
                                      "The series split into trend, seasonal cycles and a remainder (STL/MSTL); a "
-                                     "large remainder means events the seasons do not explain.", height=520),
+                                     "large remainder means events the seasons do not explain.", height=520,
+                                     extra=dbc.Button("Decompose", id=ids.Explore.DECOMP_BTN, size="sm",
+                                                      color="secondary", outline=True, className="mb-1")),
                         className="mb-3")),
         dbc.Card(dbc.CardBody([
             dbc.Row([dbc.Col(html.H6("Summary table", className="card-title"), md=9),

@@ -64,6 +64,7 @@ class Explore:
     SERIES = "explore-series-chart"
     HEATMAP = "explore-heatmap-chart"
     DECOMP = "explore-decomposition-chart"
+    DECOMP_BTN = "explore-decompose-button"
     HIST = "explore-histogram-chart"
     GRID = "explore-summary-grid"
     EXPORT = "explore-export-button"

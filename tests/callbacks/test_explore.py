@@ -95,7 +95,7 @@ def test_heatmap_histogram_and_decomposition_render(small_demo_db):
     f = filters(products=["P001"])
     assert cb.render_explore_heatmap(f).data[0].type == "heatmap"
     assert cb.render_explore_histogram(f).data[0].type == "histogram"
-    dec = cb.render_explore_decomposition(f)
+    dec = run_with_trigger(f"{ids.Explore.FILTERS}.data", f, cb.render_explore_decomposition, f, None)
     assert {t.name for t in dec.data} >= {"observed", "trend", "resid"}
 
 
@@ -120,3 +120,14 @@ def test_filters_round_trip_through_the_url(small_demo_db):
 
 def test_default_granularity_stays_out_of_the_url(small_demo_db):
     assert cb.sync_explore_url(filters(), None)[0] == ""
+
+
+def test_slow_decomposition_waits_for_the_button(small_demo_db):
+    f = filters(products=["P001"])
+    assert not cb.decomposition_is_slow(f)  # two years of daily data: weekly STL only, computed at once
+    slow = {**f, "first": "2021-01-01", "last": "2023-12-31"}
+    assert cb.decomposition_is_slow(slow) and not cb.decomposition_is_slow({**slow, "freq": "W"})
+    fig = run_with_trigger(f"{ids.Explore.FILTERS}.data", slow, cb.render_explore_decomposition, slow, None)
+    assert "Decompose" in fig.layout.annotations[0].text
+    fig = run_with_trigger(f"{ids.Explore.DECOMP_BTN}.n_clicks", 1, cb.render_explore_decomposition, slow, 1)
+    assert {t.name for t in fig.data} >= {"observed", "trend", "resid"}

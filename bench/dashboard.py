@@ -8,6 +8,7 @@ pages router callback, then every initial callback of the rendered layout, in de
 ``/_dash-update-component`` with the payload shape of dash-renderer), *filter changes* (a different option of
 each dropdown / radio / select, plus the callbacks they chain into), *drill-downs* (a click on the first point of
 each graph whose ``clickData`` feeds a callback) and, on the Forecast page, node switches (its node dropdown).
+Each page is loaded, drilled into, loaded again and then has every control changed, as a user would.
 Passes repeat with other option choices until ``--requests`` callback requests were timed, so both cache misses
 and hits are measured. Background callbacks (buttons that start a refresh or import) and clientside callbacks
 are not replayed. Prints ``{"requests", "p50_ms", "p95_ms", "max_ms", "rss_mb", "by_callback": {name:
@@ -228,6 +229,7 @@ class Replayer:
     def click(self, key: str) -> bool:
         fig = self.props[key][1].get("figure") or {}
         for curve, trace in enumerate(fig.get("data", [])):
+            trace = {k: _array(v) for k, v in trace.items()}
             xs, ys = trace.get("x"), trace.get("y")
             if isinstance(xs, list) and xs:
                 point = {"curveNumber": curve, "pointNumber": 0, "pointIndex": 0, "x": xs[0],
@@ -240,6 +242,16 @@ class Replayer:
                 self.cascade([(key, "clickData")], set())
                 return True
         return False
+
+
+def _array(value):
+    """Plotly's JSON encodes numeric arrays as ``{"dtype", "bdata"}`` (base64); decode them to lists."""
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        import base64
+
+        import numpy as np
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return value
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -275,13 +287,14 @@ def run(db: str, n_requests: int = 300, pages: list[str] | None = None) -> dict:
         for path in paths:
             replay.props = {k: (t, dict(p)) for k, (t, p) in shell.items()}
             replay.load_page(path)
+            for key in replay.click_targets():  # drill down from the page as it opens
+                replay.click(key)
+            replay.load_page(path)
             for key, prop, options in replay.controls():
                 if len(options) > 1:
                     current = replay.props[key][1].get(prop)
                     choices = [o for o in options if o != current] or options
                     replay.change(key, prop, choices[n_pass % len(choices)])
-            for key in replay.click_targets():
-                replay.click(key)
             rss_peak = max(rss_peak, proc.memory_info().rss)
             if len(replay.timings) >= n_requests:
                 break

@@ -42,7 +42,7 @@ def history_rows(runs, status: str):
              "Duration (s)": "–" if r["duration_s"] != r["duration_s"] or r["duration_s"] is None
              else f"{r['duration_s']:.1f}",
              "Series": "–" if r["n_series"] != r["n_series"] or r["n_series"] is None else f"{int(r['n_series']):,}",
-             "Metrics": _fmt_metrics(r["metrics"]), "Run": str(r["run_id"])[:12],
+             "Metrics": _fmt_metrics(r["metrics"]), "Run": str(r["run_id"]),
              "Error": (r["error"] or "")[:200] if isinstance(r["error"], str) else ""}
             for r in runs.to_dict("records")]
 
@@ -98,7 +98,7 @@ def render_refresh_progress(_n, signature):
     sig_out = no_update if new_sig == signature else new_sig
     if r["status"] == "running":
         pct = round(100 * float(r["progress"] or 0.0))
-        return pct, f"{pct}%", True, f"Refreshing (run {str(r['run_id'])[:12]}): {r['progress_msg'] or ''}", sig_out
+        return pct, f"{pct}%", True, f"Refreshing (run {r['run_id']}): {r['progress_msg'] or ''}", sig_out
     finished = _fmt_time(r["finished_at"])
     msg = f"Idle. Last refresh {r['status']} at {finished} UTC"
     if isinstance(r["error"], str) and r["error"] and r["status"] != "success":

@@ -80,22 +80,25 @@ def holiday_dummies(frame: pd.DataFrame, events: pd.DataFrame | None, freq: str,
     long["column"] = [holiday_column(n, k) for n, k in zip(long["name"], long["offset"])]
     columns = list(dict.fromkeys(long.sort_values(["name", "offset"])["column"]))
     ds = pd.to_datetime(frame["ds"]).reset_index(drop=True)
-    mat = pd.DataFrame(0.0, index=range(len(frame)), columns=columns)
+    col_index = {c: i for i, c in enumerate(columns)}
+    mat = np.zeros((len(frame), len(columns)))
     for scope, key in (("all", None), ("region", "region"), ("store", "store_id")):
         part = long[long["scope"] == scope]
         if part.empty or (key is not None and key not in frame):
             continue
         idx = ["ds"] if key is None else ["ds", "scope_id"]
         tab = pd.crosstab([part[c] for c in idx], part["column"]).clip(upper=1)
-        rows = pd.MultiIndex.from_arrays([ds] if key is None else [ds, frame[key].astype(str).to_numpy()])
         if key is None:
-            hit = tab.reindex(ds.to_numpy()).fillna(0.0)
+            pos = tab.index.get_indexer(ds)
         else:
-            hit = tab.reindex(rows).fillna(0.0)
-        mat[hit.columns] = np.maximum(mat[hit.columns].to_numpy(), hit.to_numpy())
+            pos = tab.index.get_indexer(pd.MultiIndex.from_arrays([ds, frame[key].astype(str).to_numpy()]))
+        hit = np.vstack([tab.to_numpy(dtype=float), np.zeros((1, tab.shape[1]))])[pos]  # -1 -> zero row
+        cols = [col_index[c] for c in tab.columns]
+        mat[:, cols] = np.maximum(mat[:, cols], hit)
+    used = mat.any(axis=0)
+    mat = pd.DataFrame(mat[:, used], columns=[c for c, u in zip(columns, used) if u])
     meta = long.drop_duplicates("column")[meta_cols].reset_index(drop=True)
-    used = mat.columns[mat.to_numpy().any(axis=0)]
-    return mat[used], meta[meta["column"].isin(used)].reset_index(drop=True)
+    return mat, meta[meta["column"].isin(mat.columns)].reset_index(drop=True)
 
 
 def temperature_bins(temp: np.ndarray, width: float = 5.0, min_share: float = 0.01) -> np.ndarray:
@@ -118,6 +121,17 @@ def bin_dummies(values: np.ndarray, edges, prefix: str, reference: int) -> pd.Da
                          if i != reference})
 
 
+def _centred_depth(df: pd.DataFrame, promo: np.ndarray) -> np.ndarray | None:
+    """``promo * (intensity - median intensity on promoted rows)`` when intensity varies among them."""
+    if "promo_intensity" not in df:
+        return None
+    inten = pd.to_numeric(df["promo_intensity"], errors="coerce").to_numpy(dtype=float)
+    on = (promo > 0) & np.isfinite(inten)
+    if on.sum() < 10 or len(np.unique(inten[on])) < 3:
+        return None
+    return np.where(on, inten - np.median(inten[on]), 0.0)
+
+
 def usable(frame: pd.DataFrame, col: str, min_share: float = 0.5) -> bool:
     """A column is used as a regressor when at least ``min_share`` of it is present and it varies."""
     if col not in frame:
@@ -129,7 +143,8 @@ def usable(frame: pd.DataFrame, col: str, min_share: float = 0.5) -> bool:
 def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = None, *,
                   promo: str | None = "binary", weather: str | None = "linear", season_by: str | None = None,
                   window: tuple[int, int] | None = None, fourier_k: int | None = None,
-                  post_promo: int = 0) -> tuple[PanelFit, dict]:
+                  post_promo: int = 0, holiday_design: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                  ) -> tuple[PanelFit, dict]:
     """Fit the log-sales effects regression on one panel.
 
     Parameters
@@ -142,8 +157,10 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
     events : DataFrame, optional
         Holiday events (``date, name`` [, ``scope, scope_id``]).
     promo : {"binary", "intensity", "by_store", None}
-        How the promotion enters: a 0/1 dummy, the dummy plus ``log1p(promo_intensity)`` (on dates from
-        the first promotion on), a dummy per ``store_id``, or not at all.
+        How the promotion enters: a 0/1 dummy (with a depth term centred at the median promotion
+        intensity when intensity varies, so the dummy is the lift of a median-depth promotion), the dummy
+        plus ``log1p(promo_intensity)`` (on dates from the first promotion on), a dummy per ``store_id``,
+        or not at all.
     weather : {"linear", "binned", None}
         Temperature and precipitation as linear terms (per °C, per mm) or as bin dummies.
     season_by : str, optional
@@ -154,6 +171,8 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         Yearly Fourier harmonics (default 4 daily, 6 weekly).
     post_promo : int
         When > 0, a dummy for the ``post_promo`` steps after a promotion (the post-promotion dip).
+    holiday_design : (DataFrame, DataFrame), optional
+        The output of :func:`holiday_dummies` for this frame sorted by ``series_id, ds`` (reused across fits).
 
     Returns
     -------
@@ -167,8 +186,12 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         raise ValueError(f"frame needs columns {sorted(need)}; got {sorted(frame.columns)}")
     df = frame.reset_index(drop=True).copy()
     df["ds"] = pd.to_datetime(df["ds"])
+    order = np.lexsort((df["ds"].to_numpy(), df["series_id"].astype(str).to_numpy()))
+    if (order != np.arange(len(df))).any():
+        if holiday_design is not None:
+            raise ValueError("holiday_design needs the frame sorted by series_id, ds")
+        df = df.iloc[order].reset_index(drop=True)
     if promo == "binary" and post_promo > 0 and "promo" in df:
-        df = df.sort_values(["series_id", "ds"]).reset_index(drop=True)
         p = df["promo"].fillna(0).to_numpy() > 0
         recent = np.zeros(len(df), dtype=bool)
         same = df["series_id"].to_numpy()
@@ -177,7 +200,7 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
             same_series = np.r_[np.zeros(lag, dtype=bool), same[lag:] == same[:-lag]]
             recent |= shifted & same_series
         df["post_promo"] = (recent & ~p).astype(float)
-    hol, hmeta = holiday_dummies(df, events, freq, window)
+    hol, hmeta = holiday_design if holiday_design is not None else holiday_dummies(df, events, freq, window)
     closed = (df["is_open"].fillna(1).to_numpy() == 0) if "is_open" in df else np.zeros(len(df), bool)
     closed_share = {c: float(closed[hol[c].to_numpy() > 0].mean()) for c in hol.columns}
     valid = (df["y"].to_numpy(dtype=float) > 0) & ~closed
@@ -200,6 +223,11 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
             parts.append(pd.DataFrame({f"promo@{s}": pr * (stores == s) for s in pd.unique(stores)}))
         else:
             parts.append(pd.DataFrame({"promo": pr}))
+            depth = _centred_depth(df, pr)
+            if depth is not None:
+                # Promotions of different depth lift differently; centring the depth term at the median depth
+                # of promoted rows makes `promo` the lift of a typical (median-depth) promotion.
+                parts.append(pd.DataFrame({"promo_depth_c": depth}))
             if "post_promo" in df:
                 parts.append(df[["post_promo"]].reset_index(drop=True))
         if promo != "intensity" and (1 - era).mean() >= 0.05:

@@ -82,12 +82,26 @@ def _indicator(codes: np.ndarray, n_groups: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_groups))
 
 
+def _blocks(codes: np.ndarray) -> np.ndarray | None:
+    """Start offsets when every group occupies one contiguous run of rows (sorted panel), else None."""
+    change = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.r_[0, change]
+    return starts if len(starts) == codes.max(initial=-1) + 1 else None
+
+
+def group_sums(matrix: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Column sums of ``matrix`` per group (contiguous runs use ``np.add.reduceat``, else a sparse product)."""
+    starts = _blocks(codes)
+    if starts is not None:
+        return np.add.reduceat(matrix, starts, axis=0)
+    return _indicator(codes, n_groups).T @ matrix
+
+
 def demean(matrix: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
     """Subtract the group mean from every column of ``matrix`` (the within transformation)."""
-    ind = _indicator(codes, n_groups)
-    counts = np.asarray(ind.sum(axis=0)).ravel()
-    means = (ind.T @ matrix) / np.maximum(counts, 1)[:, None]
-    return matrix - ind @ means
+    counts = np.bincount(codes, minlength=n_groups)
+    means = group_sums(matrix, codes, n_groups) / np.maximum(counts, 1)[:, None]
+    return matrix - means[codes]
 
 
 def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float = 1e-9) -> PanelFit:
@@ -119,47 +133,55 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     s_codes, n_s = _codes(series)
     d_codes, n_d = _codes(dates)
     raw = X.to_numpy(dtype=float)
-    n_nonzero = dict(zip(X.columns, (raw != 0).sum(axis=0).astype(int)))
-    Xw = demean(raw, s_codes, n_s)
-    yw = demean(y[:, None], s_codes, n_s).ravel()
     names = list(X.columns)
+    n_nonzero = dict(zip(names, np.count_nonzero(raw, axis=0).astype(int)))
+    raw_norm = np.sqrt(np.einsum("ij,ij->j", raw, raw))
+    Xw = demean(raw, s_codes, n_s)
+    del raw
+    yw = demean(y[:, None], s_codes, n_s).ravel()
 
-    # Drop columns that vanish after demeaning or are linear combinations of earlier ones (pivoted QR).
-    scale = np.sqrt((Xw ** 2).sum(axis=0))
-    keep = scale > level_tol * max(1.0, float(np.sqrt((raw ** 2).sum(axis=0)).max(initial=1.0)))
-    Xw, names_k = Xw[:, keep] / scale[keep], [nm for nm, k in zip(names, keep) if k]
-    dropped = [nm for nm, k in zip(names, keep) if not k]
-    if Xw.shape[1] == 0:
+    # All products with the n x k matrix happen once; column selection and scaling work on k x k matrices.
+    xtx_all = Xw.T @ Xw
+    xty_all = Xw.T @ yw
+    scale_all = np.sqrt(np.clip(np.diag(xtx_all), 0, None))
+    keep = scale_all > level_tol * max(1.0, float(raw_norm.max(initial=1.0)))
+    idx = np.flatnonzero(keep)
+    if len(idx) == 0:
         raise ValueError("no usable regressor: every column is constant within series")
-    xtx = Xw.T @ Xw
-    eig = np.linalg.eigvalsh(xtx)
+    corr = xtx_all[np.ix_(idx, idx)] / np.outer(scale_all[idx], scale_all[idx])
+    eig = np.linalg.eigvalsh(corr)
     if eig.min() < 1e-10 * eig.max():
+        # Columns that are linear combinations of others (e.g. overlapping holiday windows): a pivoted QR of
+        # the (small) correlation matrix keeps a maximal independent set in a stable order.
         from scipy.linalg import qr
-        _, r, piv = qr(Xw, mode="economic", pivoting=True)
+        _, r, piv = qr(corr, pivoting=True)
         diag = np.abs(np.diag(r))
-        ok = np.sort(piv[diag > 1e-7 * diag.max()])
-        dropped += [names_k[i] for i in range(len(names_k)) if i not in set(ok)]
-        Xw, names_k, scale_k = Xw[:, ok], [names_k[i] for i in ok], scale[keep][ok]
-        xtx = Xw.T @ Xw
-    else:
-        scale_k = scale[keep]
-    k = Xw.shape[1]
+        idx = np.sort(idx[piv[diag > 1e-10 * diag.max()]])
+    dropped = [names[i] for i in range(len(names)) if i not in set(idx)]
+    names_k = [names[i] for i in idx]
+    k = len(idx)
     if n <= k + n_s:
         raise ValueError(f"too few observations ({n}) for {k} regressors and {n_s} series")
-    bread = np.linalg.inv(xtx)
-    beta = bread @ (Xw.T @ yw)
-    resid = yw - Xw @ beta
-    scores = Xw * resid[:, None]
+    scale = scale_all[idx]
+    bread = np.linalg.inv(xtx_all[np.ix_(idx, idx)] / np.outer(scale, scale)) / np.outer(scale, scale)
+    beta = bread @ xty_all[idx]
+    full_beta = np.zeros(len(names))
+    full_beta[idx] = beta
+    resid = yw - Xw @ full_beta
+    scores = Xw[:, idx] * resid[:, None]
 
     def meat(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, int]:
-        sums = _indicator(codes, n_groups).T @ scores
+        sums = group_sums(scores, codes, n_groups)
         g = n_groups
         return (g / max(g - 1, 1)) * (sums.T @ sums), g
 
     m_s, g_s = meat(s_codes, n_s)
     m_d, g_d = meat(d_codes, n_d)
     inter, n_i = _codes(s_codes * n_d + d_codes)
-    m_i, _ = meat(inter, n_i)
+    if n_i == n:  # one row per series and date: the intersection clusters are the rows themselves
+        m_i = (n / max(n - 1, 1)) * (scores.T @ scores)
+    else:
+        m_i, _ = meat(inter, n_i)
     small = (n - 1) / max(n - k - n_s, 1)
     cov = small * bread @ (m_s + m_d - m_i) @ bread
     # Floor every variance at the largest one-way (series, date or row) variance: the two-way sum can fall
@@ -171,7 +193,5 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     factor = np.where(diag > 0, factor, 0.0)
     cov = cov * np.outer(factor, factor)
     cov[np.diag_indices(k)] = np.maximum(np.diag(cov), floors)
-    cov = cov / np.outer(scale_k, scale_k)
-    beta = beta / scale_k
     return PanelFit(names=names_k, coef=beta, cov=cov, dof=max(min(g_s, g_d) - 1, 1), n=n,
                     n_nonzero={nm: int(n_nonzero[nm]) for nm in names_k}, dropped=dropped)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tsa.seasonal import MSTL, STL
 
@@ -84,6 +83,26 @@ def strength(components: pd.DataFrame) -> dict:
     return out
 
 
+def ols_hac(y: np.ndarray, X: np.ndarray, lags: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OLS with Newey-West (Bartlett kernel) covariance: ``(beta, cov, resid)``.
+
+    Written out with numpy because it runs once per node in the effects job and statsmodels' generic path
+    (SVD pseudo-inverse plus the HAC helper) is an order of magnitude slower for these small designs.
+    """
+    n = len(y)
+    lags = int(np.floor(4 * (n / 100) ** (2 / 9))) if lags is None else lags
+    xtx_inv = np.linalg.inv(X.T @ X)
+    beta = xtx_inv @ (X.T @ y)
+    resid = y - X @ beta
+    u = X * resid[:, None]
+    meat = u.T @ u
+    for lag in range(1, lags + 1):
+        w = 1 - lag / (lags + 1)
+        g = u[lag:].T @ u[:-lag]
+        meat += w * (g + g.T)
+    return beta, xtx_inv @ meat @ xtx_inv, resid
+
+
 def _fourier(t: np.ndarray, period: float, k: int, name: str) -> pd.DataFrame:
     return pd.DataFrame({f"{name}_{f}{h}": fn(2 * np.pi * h * t / period)
                          for h in range(1, k + 1) for f, fn in (("s", np.sin), ("c", np.cos))})
@@ -114,19 +133,20 @@ def detect_periods(frame: pd.DataFrame, freq: str, alpha: float = 0.01) -> pd.Da
         base["holiday"] = hol.reindex(s.index).fillna(0).to_numpy(dtype=float)
     X = pd.concat([base] + list(blocks.values()), axis=1)
     y = s.to_numpy()
-    lags = int(np.floor(4 * (len(y) / 100) ** (2 / 9)))
-    fit = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-    rss_full = float(np.sum(fit.resid ** 2))
+    beta, cov, resid = ols_hac(y, X.to_numpy())
+    rss_full = float(resid @ resid)
     rows = []
     for name, period in CANDIDATES[freq].items():
         if name not in blocks:
             rows.append({"period": period, "name": name, "strength": np.nan, "p_value": np.nan, "detected": False})
             continue
-        cols = list(blocks[name].columns)
-        wald = fit.wald_test(np.eye(X.shape[1])[[X.columns.get_loc(c) for c in cols]], scalar=True)
-        p = float(wald.pvalue)
-        reduced = sm.OLS(y, X.drop(columns=cols)).fit()
-        rss_red = float(np.sum(reduced.resid ** 2))
+        idx = [X.columns.get_loc(c) for c in blocks[name].columns]
+        b = beta[idx]
+        wald = float(b @ np.linalg.solve(cov[np.ix_(idx, idx)], b))
+        p = float(stats.chi2.sf(wald, len(idx)))
+        Xr = np.delete(X.to_numpy(), idx, axis=1)
+        rr = y - Xr @ np.linalg.solve(Xr.T @ Xr, Xr.T @ y)
+        rss_red = float(rr @ rr)
         share = max(0.0, (rss_red - rss_full) / rss_red) if rss_red > 0 else 0.0
         rows.append({"period": period, "name": name, "strength": share, "p_value": p,
                      "detected": bool(p < alpha / len(blocks))})
@@ -165,10 +185,8 @@ def seasonal_profiles(frame: pd.DataFrame, freq: str, level: float = 0.95) -> pd
             cols[f"{name}_{j}"] = (codes == j).astype(float) - (codes == present[-1]).astype(float)
         blocks.append((name, codes, labels, present))
     X = pd.DataFrame(cols)
-    lags = int(np.floor(4 * (len(s) / 100) ** (2 / 9)))
-    fit = sm.OLS(s.to_numpy(), X).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
     crit = stats.norm.ppf(0.5 + level / 2)
-    beta, cov = fit.params.to_numpy(), fit.cov_params().to_numpy()
+    beta, cov, _ = ols_hac(s.to_numpy(), X.to_numpy())
     rows = []
     for name, codes, labels, present in blocks:
         for j in present:

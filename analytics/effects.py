@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import holidays, promotions, weather
-from analytics._design import fit_log_sales, usable
+from analytics._design import fit_log_sales, holiday_dummies, usable
 from analytics._rows import EFFECT_COLUMNS
 
 KIND_ORDER = ["promo_lift", "holiday", "temperature", "precipitation"]
@@ -62,24 +62,27 @@ def estimate_effects(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None
         raise ValueError("no sales rows to estimate effects from")
     if group_col is not None and group_col not in frame:
         raise ValueError(f"group column {group_col!r} not in the frame")
+    frame = frame.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
     groups = [("all", frame)] if group_col is None else list(frame.groupby(group_col, sort=True))
     rows, studies, curves, by_store = [], [], [], []
     for g, sub in groups:
         g = str(g)
+        sub = sub.reset_index(drop=True)
+        hd = holiday_dummies(sub, events, freq)  # shared by this group's fits
         fit, info = fit_log_sales(sub, freq, events, promo="binary", weather="linear", season_by=season_by,
-                                  post_promo=3 if freq == "D" else 0)
+                                  post_promo=3 if freq == "D" else 0, holiday_design=hd)
         rows += promotions.lift_rows(fit, info, g, level)
         rows += holidays.headline_rows(fit, info, freq, g, level)
         rows += weather.slope_rows(fit, g, level)
         studies.append(holidays.event_study(fit, info, g, level))
         if _has_intensity(sub):
             ifit, iinfo = fit_log_sales(sub, freq, events, promo="intensity", weather="linear",
-                                        season_by=season_by)
+                                        season_by=season_by, holiday_design=hd)
             rows += [r for r in promotions.lift_rows(ifit, iinfo, g, level) if r["name"] == "promo_intensity"]
         if detail:
             per_store = "store_id" in sub and sub["store_id"].nunique() > 1 and usable(sub, "promo", 0.0)
             dfit, dinfo = fit_log_sales(sub, freq, events, promo="by_store" if per_store else None,
-                                        weather="binned", season_by=season_by)
+                                        weather="binned", season_by=season_by, holiday_design=hd)
             curves.append(weather.response_curves(dfit, dinfo, g, level))
             if per_store:
                 by_store.append(promotions.by_store(sub, freq, fit=dfit, level=level).assign(group=g))

@@ -3,7 +3,9 @@
 Method: the log-sales panel regression of :mod:`analytics._design`; its yearly Fourier terms and trend soak
 up the seasonal cycle, so the temperature slope is identified from temperature *anomalies* (a warm week in
 March against other Marches). Slopes are ``exp(b) - 1`` per °C or per mm. The curves replace the linear terms
-by bin dummies (5 °C bins, reference = the bin holding the median; rain bins against dry days).
+by bin dummies (5 °C bins, reference = the bin holding the median; rain bins against dry days). The curves
+show the *shape* of the response: temperature keeps moving with the season inside a bin and the seasonal
+terms absorb part of that, so bin effects are somewhat attenuated next to the linear slope.
 """
 from __future__ import annotations
 

@@ -26,19 +26,30 @@
     ``series_id, profile, period, index, ci_low, ci_high, n`` - day-of-week (daily data) and month-of-year
     indices (1.10 = 10% above the average) per node of the level.
 ``seasonality``
-    ``series_id, period, name, strength, p_value, detected`` - seasonal periods tested per node, and
-    ``decomposition_strength``: ``series_id, trend_strength, seasonal_strength_<period>...`` (Hyndman's F).
+    ``series_id, period, name, strength, p_value, detected`` - seasonal periods tested per node (STL/MSTL
+    components and Hyndman's strengths are computed on demand by ``analytics.decomposition``).
 ``node_summary``
     per node: ``series_id, mean, median, cv, zero_share, yoy_growth, total, abc, xyz``.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pandas as pd
 
 from analytics import correlations, decomposition, effects, summaries
 from data import store
+
+def _one_blas_thread():
+    """Limit BLAS to one thread: the regressions are many mid-sized products, and on a shared 2-core machine
+    multi-threaded BLAS spends more time contending than computing (measured: 2-4x slower)."""
+    try:
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    except ImportError:  # pragma: no cover - the limit is only a speed-up
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
 
 LEVEL_COLUMNS = {"total": None, "region": "region", "store": "store_id", "category": "category"}
 
@@ -62,16 +73,13 @@ def extra_frames(level: str, freq: str, url: str | None = None) -> dict[str, pd.
         return out
     out["correlations"] = correlations.correlation_matrix(nodes)
     out["promo_lag_correlation"] = correlations.lagged_correlation(nodes, "promo", freq)
-    profiles, tests, strengths = [], [], []
+    profiles, tests = [], []
     for sid, part in nodes.groupby("series_id", sort=True):
         part = part.sort_values("ds")
         profiles.append(decomposition.seasonal_profiles(part, freq).assign(series_id=sid))
-        found = decomposition.detect_periods(part, freq)
-        tests.append(found.assign(series_id=sid))
-        strengths.append(decomposition.strength_summary(part, freq, found).assign(series_id=sid))
+        tests.append(decomposition.detect_periods(part, freq).assign(series_id=sid))
     out["seasonal_profiles"] = pd.concat(profiles, ignore_index=True)
     out["seasonality"] = pd.concat(tests, ignore_index=True)
-    out["decomposition_strength"] = pd.concat(strengths, ignore_index=True)
     out["node_summary"] = summaries.node_summary(nodes, freq)
     return out
 
@@ -105,10 +113,11 @@ def run_effects(level: str = "category", save: bool = True, url: str | None = No
     events = store.calendar_events(url)
     group_col = LEVEL_COLUMNS[level]
     season_by = "category" if level != "category" and frame["category"].nunique() > 1 else None
-    frames = effects.estimate_effects(frame, freq, events, group_col=group_col, season_by=season_by)
-    frames["effects"] = effects.attach_truth(frames["effects"], store.demo_truth(url))
-    if extras:
-        frames.update(extra_frames(level, freq, url))
+    with _one_blas_thread():
+        frames = effects.estimate_effects(frame, freq, events, group_col=group_col, season_by=season_by)
+        frames["effects"] = effects.attach_truth(frames["effects"], store.demo_truth(url))
+        if extras:
+            frames.update(extra_frames(level, freq, url))
     seconds = round(time.perf_counter() - t0, 2)
     if save:
         version = store.data_hash(url)

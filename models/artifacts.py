@@ -1,0 +1,78 @@
+"""Serialized models of a run under ``<SALES_MODELS_DIR>/<run_id>/``: a JSON manifest and joblib files.
+
+Layout: ``manifest.json`` (run id, UTC timestamp, parameters, code version, per-model selection counts and
+hyperparameter overrides, file list), ``selections.csv`` (the chosen model per series) and one
+``<name>.joblib`` per fitted final model object handed in (the global models per level, and the local
+models of the aggregate nodes). Bottom-level local models are cheap, deterministic refits of their stored
+parameters and are not pickled one by one, which keeps a Walmart run's artifacts to a few megabytes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+import config
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
+
+
+def run_dir(run_id: str) -> Path:
+    """The artifact directory of ``run_id``."""
+    return config.load().models_dir / run_id
+
+
+def save_run(run_id: str, params: dict, selections: pd.DataFrame, metrics: pd.DataFrame | None = None,
+             model_params: dict | None = None, models: dict | None = None) -> Path:
+    """Write a run's manifest, selections and fitted model objects; returns the directory.
+
+    Parameters
+    ----------
+    run_id : str
+    params : dict
+        The refresh parameters.
+    selections : DataFrame
+        ``series_id, model, metric, score``.
+    metrics : DataFrame, optional
+        Backtest metrics (only counted in the manifest).
+    model_params : dict, optional
+        Hyperparameter overrides used (e.g. tuned LightGBM parameters).
+    models : dict, optional
+        ``{artifact name: fitted model}``; each is written with joblib (compressed) as ``<name>.joblib``.
+    """
+    from models.runner import code_version
+    out = run_dir(run_id)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name, obj in (models or {}).items():
+        fname = _SAFE.sub("_", name) + ".joblib"
+        joblib.dump(obj, out / fname, compress=3)
+        files.append(fname)
+    selections.to_csv(out / "selections.csv", index=False)
+    manifest = {"run_id": run_id, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "code_version": code_version(), "params": params, "model_params": model_params or {},
+                "selected": selections["model"].value_counts().sort_index().to_dict(),
+                "n_backtest_rows": 0 if metrics is None else int(len(metrics)), "files": sorted(files)}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return out
+
+
+def load_manifest(run_id: str) -> dict:
+    """The manifest of a saved run (FileNotFoundError names the missing path)."""
+    path = run_dir(run_id) / "manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no saved models for run {run_id!r}: {path} does not exist")
+    return json.loads(path.read_text())
+
+
+def load_model(run_id: str, name: str):
+    """A fitted model object saved by :func:`save_run` (e.g. ``"lgbm__store_product"``)."""
+    path = run_dir(run_id) / (_SAFE.sub("_", name) + ".joblib")
+    if not path.exists():
+        available = load_manifest(run_id)["files"]
+        raise FileNotFoundError(f"run {run_id!r} has no model {name!r}; saved: {available}")
+    return joblib.load(path)

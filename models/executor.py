@@ -1,0 +1,285 @@
+"""The per-series map of a refresh: a pure function of series frames, and executors that map it over batches.
+
+:func:`run_series` backtests the local models on a batch of series (each one independently), fits the best of them (plus the fallback) on the
+full history, forecasts ``h`` steps and computes residual diagnostics. It reads no database and no global
+state: everything arrives in a picklable :class:`SeriesTask` and leaves in a :class:`SeriesResult`. So the
+same map runs serially, in a process pool (:func:`map_series`, the default) or, later, on Spark::
+
+    results = spark.sparkContext.parallelize(tasks, n).map(run_series).collect()
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from models.metrics import LOWER_IS_BETTER
+
+RESID_KEEP = 730  # in-sample residuals kept per series for the dashboard histogram and MinT (two daily years)
+
+
+@dataclass(frozen=True)
+class SeriesTask:
+    """Everything :func:`run_series` needs for a batch of series (picklable; no connections, no models).
+
+    A batch is one or more series of the same level; each series is treated independently, batching only
+    amortizes the per-call overhead of fitting (a few tens of milliseconds per fit call).
+    """
+
+    series_ids: tuple[str, ...]
+    frame: pd.DataFrame          # history: series_id, ds, y + exogenous columns, regular spacing
+    future: pd.DataFrame         # X_future: series_id, ds + exogenous columns for the h forecast dates
+    models: tuple[str, ...]      # local candidate models to backtest
+    freq: str
+    h: int
+    folds: int = 3
+    metric: str = "wape"
+    fallback: str = "seasonal_naive"
+    n_final: int | None = 1      # best local models per series to fit on the full history (None: every one)
+    params: dict = field(default_factory=dict)  # {model: hyperparameter overrides}
+    keep_models: bool = False    # return the fitted final models (for serialization)
+
+
+@dataclass
+class SeriesResult:
+    """Backtest metrics, forecasts (with ``model``), residuals and diagnostics of a batch of series."""
+
+    series_ids: tuple[str, ...]
+    metrics: pd.DataFrame
+    forecasts: pd.DataFrame
+    residuals: pd.DataFrame      # series_id, ds, model, resid (last RESID_KEEP in-sample one-step residuals)
+    diagnostics: list[dict]
+    errors: list[str]
+    models: dict = field(default_factory=dict)  # {model name: fitted model} when task.keep_models
+
+
+def rank_models(metrics: pd.DataFrame, metric: str = "wape") -> list[str]:
+    """Models ordered best first by their mean ``metric`` over folds (``bias``: by absolute value).
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        ``model, fold`` and the metric column, as returned by :func:`models.backtest.rolling_origin`.
+    metric : str
+        A lower-is-better metric, ``bias`` (closest to 0) or ``coverage_80``/``coverage_95`` (closest to nominal).
+
+    Returns
+    -------
+    list of str
+        Models with a finite score, best first; ties keep alphabetical order.
+    """
+    if metrics.empty or metric not in metrics.columns:
+        return []
+    score = metrics.groupby("model")[metric].mean()
+    if metric == "bias":
+        score = score.abs()
+    elif metric.startswith("coverage_"):
+        score = (score - int(metric.split("_")[1]) / 100).abs()
+    elif metric not in LOWER_IS_BETTER:
+        raise ValueError(f"cannot rank models by {metric!r}; use one of {list(LOWER_IS_BETTER)}, bias or coverage_*")
+    score = score[np.isfinite(score)]
+    return list(score.sort_index().sort_values(kind="mergesort").index)
+
+
+def _residual_diagnostics(resid: np.ndarray) -> dict:
+    from models.diagnostics import residual_diagnostics
+    return residual_diagnostics(resid)
+
+
+def _backtest(task: SeriesTask, errors: list[str]) -> pd.DataFrame:
+    """Rolling-origin metrics of every local model on the batch; a model failing on the batch is retried
+    series by series so one bad series cannot cost the others their scores."""
+    from models.backtest import backtest_series, rolling_origin
+    parts = []
+    for name in task.models:
+        try:
+            parts.append(rolling_origin(task.frame, name, task.freq, task.h, task.folds,
+                                        model_params=task.params.get(name))[0])
+        except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
+            errors.append(f"backtest {name} on a batch of {len(task.series_ids)}: {exc}; retrying per series")
+            for _, g in task.frame.groupby("series_id", sort=True):
+                parts.append(backtest_series(g, [name], task.freq, task.h, task.folds, task.params))
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else \
+        pd.DataFrame(columns=["series_id", "model", "fold", task.metric])
+
+
+def run_series(task: SeriesTask) -> SeriesResult:
+    """Backtest, select among local models, fit on the full history and forecast a batch of series (pure).
+
+    Parameters
+    ----------
+    task : SeriesTask
+
+    Returns
+    -------
+    SeriesResult
+        ``metrics``: per series, model and fold; ``forecasts``: per series its ``n_final`` best local models
+        and the fallback over the ``h`` dates of ``task.future``; ``residuals`` and ``diagnostics`` for
+        those. A model that fails is skipped for the series concerned and listed in ``errors``.
+    """
+    from models.registry import make_model
+
+    errors: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels convergence chatter; failures are reported in errors
+        metrics = _backtest(task, errors) if task.models else \
+            pd.DataFrame(columns=["series_id", "model", "fold", task.metric])
+    wanted: dict[str, list[str]] = {name: [] for name in task.models}
+    by_series = dict(tuple(metrics.groupby("series_id", sort=False))) if len(metrics) else {}
+    for sid in task.series_ids:
+        ranked = rank_models(by_series[sid], task.metric) if sid in by_series else []
+        chosen = list(task.models) if task.n_final is None else ranked[: task.n_final]
+        if task.fallback in task.models and task.fallback not in chosen:
+            chosen.append(task.fallback)
+        for name in chosen:
+            wanted[name].append(sid)
+    fcs, resids, diags, fitted = [], [], [], {}
+    for name, sids in wanted.items():
+        if not sids:
+            continue
+        train = task.frame[task.frame["series_id"].isin(sids)]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = make_model(name, task.freq, **{"horizon": task.h, **task.params.get(name, {})}).fit(train)
+                fut = task.future[task.future["series_id"].isin(sids)] if model.uses_exog else None
+                fc = model.predict(task.h, fut)
+        except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
+            errors.append(f"{name} on {len(sids)} series (e.g. {sids[0]}): {exc}")
+            continue
+        fcs.append(fc.assign(model=name))
+        if task.keep_models:
+            fitted[name] = model
+        try:
+            fv = model.fitted_values()
+        except ValueError:
+            continue
+        fv = fv.assign(resid=fv["y"] - fv["yhat"]).dropna(subset=["resid"])
+        for sid, g in fv.groupby("series_id", sort=True):
+            g = g.tail(RESID_KEEP)
+            resids.append(g[["series_id", "ds"]].assign(model=name, resid=g["resid"].to_numpy()))
+            diags.append({"series_id": sid, "model": name, **_residual_diagnostics(g["resid"].to_numpy())})
+    empty_fc = pd.DataFrame(columns=["series_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
+                                     "yhat_hi_95", "model"])
+    return SeriesResult(
+        series_ids=task.series_ids, metrics=metrics,
+        forecasts=pd.concat(fcs, ignore_index=True) if fcs else empty_fc,
+        residuals=pd.concat(resids, ignore_index=True) if resids
+        else pd.DataFrame(columns=["series_id", "ds", "model", "resid"]),
+        diagnostics=diags, errors=errors, models=fitted)
+
+
+@dataclass(frozen=True)
+class GlobalTask:
+    """One global model (e.g. LightGBM) over every series of ``frame``: backtest folds and the final fit."""
+
+    name: str
+    group: str                   # label of the series group (a level, or "aggregates")
+    frame: pd.DataFrame
+    future: pd.DataFrame
+    freq: str
+    h: int
+    folds: int = 3
+    params: dict = field(default_factory=dict)  # hyperparameter overrides of this model
+    keep_models: bool = True
+
+
+def run_global(task: GlobalTask) -> SeriesResult:
+    """Backtest and fit one global model on a group of series (pure; one fit per fold plus the final one).
+
+    Returns
+    -------
+    SeriesResult
+        Metrics per series and fold, the final forecasts, residuals and diagnostics per series; on failure
+        empty frames and the error in ``errors``.
+    """
+    from models.backtest import rolling_origin
+    from models.registry import make_model
+    ids = tuple(sorted(task.frame["series_id"].unique()))
+    mp = {"horizon": task.h, **task.params}
+    empty = SeriesResult(ids, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [], [])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            metrics, _ = rolling_origin(task.frame, task.name, task.freq, task.h, task.folds, model_params=mp)
+            model = make_model(task.name, task.freq, **mp).fit(task.frame)
+            fc = model.predict(task.h, task.future).assign(model=task.name)
+    except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
+        empty.errors.append(f"{task.name} on {task.group}: {exc}")
+        return empty
+    resids, diags = [], []
+    try:
+        fv = model.fitted_values().dropna(subset=["yhat"])
+    except ValueError:
+        fv = pd.DataFrame(columns=["series_id", "ds", "y", "yhat"])
+    fv = fv.assign(resid=fv["y"] - fv["yhat"])
+    for sid, g in fv.groupby("series_id", sort=True):
+        g = g.tail(RESID_KEEP)
+        resids.append(g[["series_id", "ds"]].assign(model=task.name, resid=g["resid"].to_numpy()))
+        diags.append({"series_id": sid, "model": task.name, **_residual_diagnostics(g["resid"].to_numpy())})
+    return SeriesResult(ids, metrics, fc, pd.concat(resids, ignore_index=True) if resids else
+                        pd.DataFrame(columns=["series_id", "ds", "model", "resid"]), diags, [],
+                        {f"{task.name}__{task.group}": model} if task.keep_models else {})
+
+
+def run_task(task) -> SeriesResult:
+    """Dispatch one task of the refresh map (a batch of local series or a global-model group)."""
+    return run_global(task) if isinstance(task, GlobalTask) else run_series(task)
+
+
+def _init_worker() -> None:
+    """One BLAS/OpenMP thread per worker process: the pool already uses every core."""
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        pass
+
+
+def map_series(fn: Callable, tasks: Iterable, jobs: int = 1, on_result: Callable | None = None,
+               chunksize: int | None = None) -> list:
+    """Apply ``fn`` to every task, in order, serially (``jobs <= 1``) or in a process pool of ``jobs`` workers.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level (picklable) pure function of one task.
+    tasks : iterable
+        Picklable task objects.
+    jobs : int
+        Worker processes; 1 runs in this process.
+    on_result : callable, optional
+        Called with each result as it arrives (progress reporting).
+    chunksize : int, optional
+        Tasks per inter-process message (default: about 8 chunks per worker).
+
+    Returns
+    -------
+    list
+        ``fn(task)`` for every task, in the order of ``tasks``.
+    """
+    tasks = list(tasks)
+    results = []
+    if jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            results.append(fn(task))
+            if on_result:
+                on_result(results[-1])
+        return results
+    chunksize = chunksize or max(1, len(tasks) // (jobs * 8))
+    # forkserver: workers start from a clean process, not a fork of one that may hold OpenMP threads
+    # (LightGBM) or database connections.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["models.executor", "models.backtest", "models.registry"])
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
+        for res in pool.map(fn, tasks, chunksize=chunksize):
+            results.append(res)
+            if on_result:
+                on_result(res)
+    return results

@@ -1,0 +1,172 @@
+"""Inputs of a refresh: regular history frames per hierarchy level and the exogenous values of the horizon.
+
+Future exogenous values (what the models are given for the ``h`` forecast dates):
+
+* ``is_holiday``: from the stored calendar (``calendar_events``, scope all/region/store) while it covers the
+  horizon; dates beyond its last event come from the ``holidays`` package for ``SALES_COUNTRY``. Weekly data:
+  a week ``ds`` is a holiday week when a holiday falls in ``[ds - 6 days, ds]`` (Walmart's convention).
+* ``promo``: planned promotions where the store knows them, i.e. future rows of a store-level covariate named
+  ``promo`` (0/1) or ``markdown_total`` (> 0 means promotion; the Walmart importer keeps the Kaggle test
+  period's markdowns); otherwise 0, so forecasts assume no promotion that is not planned.
+* ``temp_c``/``precip_mm``: stored weather for future dates when present (store scope, else region), else
+  the store's day-of-year (daily) or week-of-year (weekly) climatology from its history, smoothed over
+  +-7 days / +-1 week.
+
+Aggregate nodes average their stores' values (``is_holiday``: any store), like ``agg_sales`` does.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data import store
+from models.base import freq_step
+
+EXOG = ["promo", "is_holiday", "temp_c", "precip_mm"]
+KEEP = ["series_id", "ds", "y", *EXOG]
+
+
+def regularize(df: pd.DataFrame, freq: str, end: pd.Timestamp) -> pd.DataFrame:
+    """Each series on a regular grid from its first date to ``end`` (a shared last date).
+
+    Missing ``y`` becomes 0 (no recorded sale means no sale, also after a series stops); exogenous gaps are
+    filled forward then backward within the series.
+    """
+    step = freq_step(freq)
+    df = df[[c for c in KEEP if c in df.columns]].copy()
+    for col in EXOG:
+        if col not in df:
+            df[col] = np.nan
+    df["series_id"] = df["series_id"].astype(str)
+    df["ds"] = pd.to_datetime(df["ds"])
+    start = df.groupby("series_id")["ds"].min()
+    n = ((end - start) // step).astype(int) + 1
+    grid = pd.DataFrame({"series_id": np.repeat(start.index.to_numpy(), n.to_numpy())})
+    offsets = np.concatenate([np.arange(k) for k in n.to_numpy()]) if len(n) else np.array([], dtype=int)
+    grid["ds"] = np.repeat(start.to_numpy(), n.to_numpy()) + offsets * step.to_timedelta64()
+    out = grid.merge(df, on=["series_id", "ds"], how="left")
+    out["y"] = out["y"].astype(float).fillna(0.0)
+    out[EXOG] = out[EXOG].astype(float)
+    out[EXOG] = out.groupby("series_id", sort=False)[EXOG].transform(lambda s: s.ffill().bfill())
+    return out
+
+
+def load_history(levels, freq: str, url: str | None = None) -> tuple[dict[str, pd.DataFrame], pd.Timestamp]:
+    """Regular long frames per level (the bottom level from the facts, the others from ``agg_sales``)."""
+    frames = {lv: (store.bottom_frame(url=url) if lv == store.BOTTOM_LEVEL else store.level_frame(lv, url=url))
+              for lv in levels}
+    nonempty = [f["ds"].max() for f in frames.values() if len(f)]
+    if not nonempty:
+        raise ValueError("the store holds no sales: run `python cli.py demo` or `python cli.py ingest` first")
+    end = max(nonempty)
+    return {lv: regularize(f, freq, end) for lv, f in frames.items() if len(f)}, end
+
+
+def _holiday_dates(events: pd.DataFrame, future: pd.DatetimeIndex, country: str) -> pd.DataFrame:
+    """Holiday dates with their scope (``scope, scope_id, date``): the calendar, extended by the package."""
+    ev = events[events["kind"].isin(["holiday", "closure"])][["scope", "scope_id", "date"]].copy()
+    ev["date"] = pd.to_datetime(ev["date"])
+    covered = ev["date"].max() if len(ev) else pd.Timestamp.min
+    if len(future) and covered < future.max():
+        try:
+            import holidays
+            years = range(future.min().year - 1, future.max().year + 1)
+            extra = pd.to_datetime(sorted(holidays.country_holidays(country, years=years).keys()))
+        except (ImportError, NotImplementedError, KeyError):
+            extra = pd.DatetimeIndex([])
+        extra = extra[extra > covered]
+        ev = pd.concat([ev, pd.DataFrame({"scope": "all", "scope_id": "*", "date": extra})], ignore_index=True)
+    return ev
+
+
+def _climatology(hist: pd.DataFrame, col: str, dates: pd.DatetimeIndex, freq: str) -> pd.DataFrame:
+    """Per store, the smoothed seasonal mean of ``col`` at each of ``dates`` (``store_id, ds, col``)."""
+    period, half = (366, 7) if freq == "D" else (53, 1)
+    key = (lambda d: d.dayofyear) if freq == "D" else (lambda d: d.isocalendar().week.astype(int))
+    h = hist.dropna(subset=[col])
+    if h.empty:
+        return pd.DataFrame({"store_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"),
+                             col: pd.Series(dtype=float)})
+    h = h.assign(k=np.asarray(key(pd.DatetimeIndex(h["date"]))) - 1)
+    stores = sorted(h["store_id"].unique())
+    sums = np.zeros((len(stores), period))
+    cnts = np.zeros((len(stores), period))
+    idx = pd.Index(stores).get_indexer(h["store_id"])
+    np.add.at(sums, (idx, h["k"].to_numpy()), h[col].to_numpy(dtype=float))
+    np.add.at(cnts, (idx, h["k"].to_numpy()), 1)
+    kernel = np.ones(2 * half + 1)
+    wrap = lambda a: np.concatenate([a[:, -half:], a, a[:, :half]], axis=1)  # noqa: E731 - circular year
+    s = np.apply_along_axis(lambda r: np.convolve(r, kernel, "valid"), 1, wrap(sums))
+    c = np.apply_along_axis(lambda r: np.convolve(r, kernel, "valid"), 1, wrap(cnts))
+    fallback = (sums.sum(axis=1) / np.maximum(cnts.sum(axis=1), 1))[:, None]
+    clim = np.where(c > 0, s / np.maximum(c, 1), fallback)
+    fk = np.asarray(key(dates)) - 1
+    return pd.DataFrame({"store_id": np.repeat(stores, len(dates)), "ds": np.tile(dates.to_numpy(), len(stores)),
+                         col: clim[:, fk].ravel()})
+
+
+def store_future(stores_df: pd.DataFrame, dates: pd.DatetimeIndex, freq: str, country: str,
+                 url: str | None = None) -> pd.DataFrame:
+    """Future exogenous values per store: ``store_id, ds, promo, is_holiday, temp_c, precip_mm``."""
+    st = stores_df[["store_id", "region"]].astype(str).drop_duplicates("store_id")
+    out = pd.DataFrame({"store_id": np.repeat(st["store_id"].to_numpy(), len(dates)),
+                        "region": np.repeat(st["region"].to_numpy(), len(dates)),
+                        "ds": np.tile(dates.to_numpy(), len(st))})
+    # holidays
+    ev = _holiday_dates(store.calendar_events(url=url), dates, country)
+    window = 7 if freq == "W" else 1
+    flags = np.zeros(len(out), dtype=int)
+    for scope, col in (("all", None), ("region", "region"), ("store", "store_id")):
+        part = ev[ev["scope"] == scope]
+        for lag in range(window):  # weekly: any holiday in [ds - 6, ds]
+            hit = part.assign(ds=part["date"] + pd.Timedelta(days=lag))
+            keys = ["ds"] if col is None else [col, "ds"]
+            hit = hit.rename(columns={"scope_id": col}) if col else hit
+            m = out[keys].merge(hit[keys].drop_duplicates().assign(_h=1), on=keys, how="left")["_h"]
+            flags |= m.fillna(0).to_numpy(dtype=int)
+    out["is_holiday"] = flags
+    # planned promotions
+    cov = store.covariates(url=url)
+    cov = cov[cov["name"].isin(["promo", "markdown_total"]) & cov["date"].isin(dates)]
+    if len(cov):
+        planned = cov.assign(p=(cov["value"].astype(float) > 0).astype(int)).groupby(
+            ["store_id", "date"], as_index=False)["p"].max().rename(columns={"date": "ds"})
+        out = out.merge(planned, on=["store_id", "ds"], how="left")
+        out["promo"] = out.pop("p").fillna(0).astype(int)
+    else:
+        out["promo"] = 0
+    # weather: stored future values, else climatology
+    wx = store.weather(url=url)
+    wx["date"] = pd.to_datetime(wx["date"])
+    by_store = wx[wx["scope"] == "store"].rename(columns={"scope_id": "store_id"})
+    by_region = wx[wx["scope"] == "region"].rename(columns={"scope_id": "region"})
+    hist = st.merge(by_region[["region", "date", "temp_c", "precip_mm"]], on="region", how="inner")
+    hist = pd.concat([by_store[["store_id", "date", "temp_c", "precip_mm"]], hist.drop(columns="region")]) \
+        .drop_duplicates(["store_id", "date"])
+    for col in ("temp_c", "precip_mm"):
+        known = hist[hist["date"].isin(dates)][["store_id", "date", col]].rename(columns={"date": "ds"})
+        clim = _climatology(hist[hist["date"] < dates.min()], col, dates, freq)
+        both = clim.merge(known.dropna(), on=["store_id", "ds"], how="outer", suffixes=("_clim", ""))
+        both[col] = both[col].fillna(both[f"{col}_clim"])
+        out = out.merge(both[["store_id", "ds", col]], on=["store_id", "ds"], how="left")
+    return out.drop(columns="region")
+
+
+def node_stores(bottom: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Which stores make up each node of ``level``: ``series_id, store_id`` pairs."""
+    b = bottom.astype({"store_id": str, "product_id": str, "region": str, "category": str})
+    keys = {"total": pd.Series("total", index=b.index), "region": "region=" + b["region"],
+            "store": "store=" + b["store_id"], "category": "category=" + b["category"],
+            "product": "product=" + b["product_id"],
+            "store_category": "store=" + b["store_id"] + "/category=" + b["category"],
+            "store_product": "store=" + b["store_id"] + "/product=" + b["product_id"]}[level]
+    return pd.DataFrame({"series_id": keys, "store_id": b["store_id"]}).drop_duplicates()
+
+
+def node_future(store_fut: pd.DataFrame, bottom: pd.DataFrame, level: str) -> pd.DataFrame:
+    """``X_future`` for every node of ``level``: the mean over its stores (``is_holiday``: any)."""
+    pairs = node_stores(bottom, level)
+    merged = pairs.merge(store_fut, on="store_id", how="inner")
+    return merged.groupby(["series_id", "ds"], as_index=False).agg(
+        promo=("promo", "mean"), is_holiday=("is_holiday", "max"), temp_c=("temp_c", "mean"),
+        precip_mm=("precip_mm", "mean"))

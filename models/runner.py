@@ -1,0 +1,422 @@
+"""The forecast refresh: backtest -> select -> fit -> forecast -> reconcile -> write a new run -> publish it.
+
+A run is written under a new ``run_id`` and made current in one transaction (``store.publish_run``), so
+readers never see a half-written run; an exception or Ctrl-C marks the run failed/cancelled and the previous
+run stays current. A lock (``models.scheduler.RefreshLock``) keeps two refreshes from running at once.
+
+Stored forecasts (``forecasts.model``): ``final`` (the reconciled forecast) for every node; for aggregate
+nodes also every candidate model's base forecast; for bottom series the chosen model's base forecast.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import config
+from data import store
+from models import refresh_inputs as ri
+from models.executor import GlobalTask, SeriesTask, map_series, run_task
+
+AGG_LEVELS = ("total", "region", "store", "category", "product", "store_category")
+ALL_LEVELS = (*AGG_LEVELS, store.BOTTOM_LEVEL)
+SUMMARY_METRICS = ("wape", "mase", "rmse", "smape", "coverage_80", "coverage_95")
+
+
+def code_version() -> str:
+    """``git rev-parse HEAD`` of this checkout, or "unknown"."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parents[1],
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown" if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def has_current_run(url: str | None = None) -> bool:
+    """True when the store has a published forecast run (used by ``make run``)."""
+    return store.db_exists(url) and store.current_run(url) is not None
+
+
+def _as_list(value, default) -> list[str]:
+    if value is None or value == "":
+        return list(default)
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [v.strip() for v in items if v and v.strip()]
+
+
+def resolve_params(horizon=None, models=None, folds=3, metric="wape", reconcile="bottom_up", levels=None,
+                   tune=False, ensemble=False, url=None) -> dict:
+    """Validated refresh parameters (the part of a run that determines its results)."""
+    from models import registry
+    freq = store.frequency(url)
+    names = _as_list(models, registry.DEFAULT_MODELS)
+    for name in names:
+        registry.model_class(name)
+    lv = _as_list(levels, ALL_LEVELS)
+    bad = [x for x in lv if x not in ALL_LEVELS]
+    if bad:
+        raise ValueError(f"unknown level(s) {bad}; choose from {list(ALL_LEVELS)}")
+    if store.BOTTOM_LEVEL not in lv:
+        lv.append(store.BOTTOM_LEVEL)  # reconciliation is built on the bottom series
+    if reconcile not in ("bottom_up", "ols", "mint_shrink"):
+        raise ValueError(f"unknown reconcile method {reconcile!r}; choose bottom_up, ols or mint_shrink")
+    if reconcile != "bottom_up" and set(lv) != set(ALL_LEVELS):
+        raise ValueError(f"{reconcile} combines the base forecasts of every level: drop --levels or use bottom_up")
+    h = int(horizon or registry.default_horizon(freq))
+    if h < 1 or folds < 1:
+        raise ValueError(f"horizon and folds must be >= 1 (got {h}, {folds})")
+    return {"freq": freq, "horizon": h, "models": names, "folds": int(folds), "metric": metric,
+            "reconcile": reconcile, "levels": [x for x in ALL_LEVELS if x in lv], "tune": bool(tune),
+            "ensemble": bool(ensemble)}
+
+
+class _Progress:
+    """tqdm bar in the terminal plus throttled ``runs.progress`` updates and lock heartbeats."""
+
+    def __init__(self, run_id: str, url: str | None, show: bool, lock=None):
+        self.run_id, self.url, self.show, self.lock = run_id, url, show, lock
+        self.bar, self.last = None, 0.0
+
+    def stage(self, fraction: float, message: str, force: bool = True) -> None:
+        now = time.monotonic()
+        if force or now - self.last > 1.0:
+            self.last = now
+            store.update_progress(self.run_id, fraction, message, url=self.url)
+            if self.lock is not None:
+                self.lock.heartbeat()
+
+    def start_map(self, total: int, desc: str):
+        if self.show:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, desc=desc, unit="series", leave=False)
+        self.done, self.total = 0, total
+
+    def tick(self, lo: float, hi: float, desc: str, n: int = 1) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        self.stage(lo + (hi - lo) * self.done / max(self.total, 1), f"{desc}: {self.done}/{self.total} series",
+                   force=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="wape", reconcile="bottom_up",
+            levels=None, progress=True, force=False, url=None, ensemble=False) -> dict:
+    """Run one forecast refresh and publish it as the current run.
+
+    Parameters
+    ----------
+    horizon : int, optional
+        Steps ahead (default 42 for daily data, 6 for weekly).
+    models : str or list of str, optional
+        Candidate models (comma-separated or a list; default ``models.registry.DEFAULT_MODELS``).
+    jobs : int, optional
+        Worker processes of the per-series map (default ``SALES_JOBS``, i.e. the cores).
+    tune : bool
+        Tune the LightGBM hyperparameters first (trials are logged in ``tuning_trials``).
+    folds : int
+        Rolling-origin folds.
+    metric : str
+        Selection metric (lower is better; ``bias`` in absolute value).
+    reconcile : {'bottom_up', 'ols', 'mint_shrink'}
+    levels : str or list of str, optional
+        Levels that get their own base models (default all; the bottom level always does). Nodes of other
+        levels still get a bottom-up ``final`` forecast.
+    progress : bool
+        Show a tqdm bar.
+    force : bool
+        Refresh even when the data and parameters equal those of the current run.
+    url : str, optional
+        Database URL (default ``SALES_DB``).
+    ensemble : bool
+        Also score the equal-weight ensemble of each series' best two models and select it when it wins.
+
+    Returns
+    -------
+    dict
+        ``run_id, status`` (success, skipped, locked, failed), ``n_series, duration_s, data_hash, horizon,
+        reconcile, metrics`` (mean backtest metrics per model), ``selected`` (counts per model) and more.
+    """
+    from models.scheduler import RefreshLock
+    t0 = time.perf_counter()
+    if not store.db_exists(url):
+        raise ValueError(f"no sales data in {store.resolve_url(url)}: run `python cli.py demo` or "
+                         "`python cli.py ingest` first")
+    store.init_db(url)
+    params = resolve_params(horizon, models, folds, metric, reconcile, levels, tune, ensemble, url)
+    lock = RefreshLock(url=url)
+    if not lock.acquire():
+        holder = store.lock_info(lock.name, url=url) or {}
+        return {"run_id": None, "status": "locked", "error": f"another refresh is running ({holder.get('owner')}, "
+                f"since {holder.get('acquired_at')})", "duration_s": round(time.perf_counter() - t0, 2)}
+    try:
+        dhash = store.data_hash(url)
+        cur = store.current_run(url)
+        run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+        if not force and cur and cur["data_hash"] == dhash and cur["params"] == json.loads(json.dumps(params)):
+            store.create_run(run_id, params, dhash, code_version(), status="running", url=url)
+            store.mark_failed(run_id, f"data and parameters unchanged since run {cur['run_id']}", status="skipped",
+                              duration_s=time.perf_counter() - t0, url=url)
+            return {"run_id": run_id, "status": "skipped", "current_run": cur["run_id"], "data_hash": dhash,
+                    "reason": "data and parameters unchanged since the current run (use --force to refresh)",
+                    "duration_s": round(time.perf_counter() - t0, 2)}
+        store.create_run(run_id, params, dhash, code_version(), url=url)
+        prog = _Progress(run_id, url, progress, lock)
+        try:
+            summary = _pipeline(run_id, params, jobs or config.load().jobs, prog, url)
+        except KeyboardInterrupt:
+            store.mark_failed(run_id, "interrupted (Ctrl-C)", status="cancelled",
+                              duration_s=time.perf_counter() - t0, url=url)
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure must mark the run and keep the old one current
+            err = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc().splitlines(True)[-12:])
+            store.mark_failed(run_id, err, status="failed", duration_s=time.perf_counter() - t0, url=url)
+            return {"run_id": run_id, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                    "data_hash": dhash, "duration_s": round(time.perf_counter() - t0, 2), **params}
+        finally:
+            prog.close()
+        duration = time.perf_counter() - t0
+        summary.update(run_id=run_id, status="success", data_hash=dhash, duration_s=round(duration, 2), **params)
+        store.publish_run(run_id, summary["n_series"], duration, {k: summary[k] for k in (
+            "metrics", "selected", "n_bottom", "n_aggregate", "timings", "errors")}, url=url)
+        summary["pruned_runs"] = store.prune_runs(keep=5, url=url)
+        return summary
+    finally:
+        lock.release()
+
+
+def _batches(ids: list[str], jobs: int, max_size: int = 40) -> list[list[str]]:
+    """Split series into batches: about 4 per worker for load balance, at most ``max_size`` each."""
+    n = max(1, min(max_size, -(-len(ids) // max(1, 4 * jobs))))
+    return [ids[i:i + n] for i in range(0, len(ids), n)]
+
+
+def _local_tasks(frames, futures, params, local_models, model_params, jobs) -> list[SeriesTask]:
+    tasks = []
+    for level, frame in frames.items():
+        bottom = level == store.BOTTOM_LEVEL
+        ids = sorted(frame["series_id"].unique())
+        for batch in _batches(ids, jobs):
+            keep = frame["series_id"].isin(batch)
+            tasks.append(SeriesTask(
+                series_ids=tuple(batch), frame=frame[keep].reset_index(drop=True),
+                future=futures[level][futures[level]["series_id"].isin(batch)].reset_index(drop=True),
+                models=tuple(local_models), freq=params["freq"], h=params["horizon"], folds=params["folds"],
+                metric=params["metric"], n_final=(2 if params["ensemble"] else 1) if bottom else None,
+                params=model_params, keep_models=not bottom))
+    return tasks
+
+
+def _global_tasks(frames, futures, params, glob, model_params) -> list[GlobalTask]:
+    """One task per global model and group: the bottom level, and all aggregate levels together.
+
+    Pooling the ~aggregate levels into one global model (targets are scaled per series) costs one set of
+    fits instead of six and gives the small levels (total: one series) more data to learn from.
+    """
+    groups = {store.BOTTOM_LEVEL: [store.BOTTOM_LEVEL], "aggregates": [lv for lv in frames if lv != store.BOTTOM_LEVEL]}
+    tasks = []
+    for name in glob:
+        for group, levels in groups.items():
+            levels = [lv for lv in levels if lv in frames]
+            if not levels:
+                continue
+            tasks.append(GlobalTask(
+                name=name, group=group, frame=pd.concat([frames[lv] for lv in levels], ignore_index=True),
+                future=pd.concat([futures[lv] for lv in levels], ignore_index=True), freq=params["freq"],
+                h=params["horizon"], folds=params["folds"], params=model_params.get(name, {})))
+    return tasks
+
+
+def _pipeline(run_id: str, params: dict, jobs: int, prog: _Progress, url: str | None) -> dict:
+    from models import registry, selection
+    from models.reconcile import build_hierarchy, coherence_error, reconcile
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    freq, h = params["freq"], params["horizon"]
+    prog.stage(0.01, "loading data")
+    frames, end = ri.load_history(params["levels"], freq, url)
+    bottom_nodes = store.nodes(level=store.BOTTOM_LEVEL, url=url)
+    dates = pd.DatetimeIndex([end + ri.freq_step(freq) * (k + 1) for k in range(h)])
+    sfut = ri.store_future(store.stores(url=url), dates, freq, config.load().country, url=url)
+    futures = {lv: ri.node_future(sfut, bottom_nodes, lv) for lv in frames}
+    timings["load_s"] = time.perf_counter() - t
+
+    local = [m for m in params["models"] if not registry.model_class(m).is_global]
+    glob = [m for m in params["models"] if registry.model_class(m).is_global]
+    fallback = "seasonal_naive" if "seasonal_naive" in local or not local else local[0]
+    # One thread per global-model fit: on a shared 2-core machine LightGBM's OpenMP threads spin against other
+    # processes and were measured ~18x slower with 2 threads than with 1 (53 s vs 2.9 s for one small fit).
+    model_params: dict = {name: {"num_threads": 1} for name in glob}
+    trials = None
+    if params["tune"] and glob:
+        t = time.perf_counter()
+        prog.stage(0.03, f"tuning {glob[0]}")
+        from models import tuning
+        trials, best = tuning.tune(frames[store.BOTTOM_LEVEL], freq=freq, h=h, model_name=glob[0])
+        model_params[glob[0]].update(best)
+        timings["tune_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    # Global-model groups first: they are the longest tasks, so the pool starts them while batches fill in.
+    tasks = _global_tasks(frames, futures, params, glob, model_params)
+    tasks += _local_tasks(frames, futures, params, local, model_params, jobs) if local else []
+    n_work = sum(len(t.series_ids) if isinstance(t, SeriesTask) else t.frame["series_id"].nunique() for t in tasks)
+    prog.stage(0.05, f"backtesting and fitting: {len(tasks)} tasks, {n_work} series-models")
+    prog.start_map(n_work, "backtests and fits")
+    results = map_series(run_task, tasks, jobs=jobs, chunksize=1,
+                         on_result=lambda r: prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids)))
+    prog.close()
+    timings["models_s"] = time.perf_counter() - t
+
+    metric_parts = [r.metrics for r in results if not r.metrics.empty]
+    fc_parts = [r.forecasts for r in results if not r.forecasts.empty]
+    resid_parts = [r.residuals for r in results if not r.residuals.empty]
+    diag_rows = [d for r in results for d in r.diagnostics]
+    errors = [e for r in results for e in r.errors]
+    level_of = {sid: lv for lv, f in frames.items() for sid in f["series_id"].unique()}
+    saved: dict = {}
+    for task, r in zip(tasks, results):
+        if isinstance(task, GlobalTask):
+            saved.update(r.models)
+        elif r.models:
+            saved.setdefault(f"local__{level_of[r.series_ids[0]]}", []).append(r.models)
+    if not fc_parts:
+        raise ValueError("every model failed on every series: " + "; ".join(errors[:3]))
+
+    t = time.perf_counter()
+    prog.stage(0.9, "selecting and reconciling")
+    metrics = pd.concat(metric_parts, ignore_index=True) if metric_parts else pd.DataFrame(
+        columns=["series_id", "model", "fold", params["metric"]])
+    cands = pd.concat(fc_parts, ignore_index=True)
+    if params["ensemble"] and not metrics.empty:
+        metrics, cands = _add_ensemble(metrics, cands, params["metric"], frames)
+    sel = _select(metrics, cands, params["metric"], fallback, selection)
+    chosen = cands.merge(sel[["series_id", "model"]], on=["series_id", "model"], how="inner")
+    hier = build_hierarchy(bottom_nodes)
+    residuals = None
+    if params["reconcile"] == "mint_shrink":
+        residuals = pd.concat(resid_parts, ignore_index=True).merge(sel[["series_id", "model"]],
+                                                                   on=["series_id", "model"])
+    final = reconcile(chosen, hier, params["reconcile"], residuals=residuals)
+    gap = coherence_error(final, hier)
+    scale = max(float(final["yhat"].abs().max()), 1.0)
+    if gap > 1e-6 * scale:
+        raise ValueError(f"reconciled forecasts are not coherent (largest gap {gap:.3g})")
+    timings["reconcile_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    prog.stage(0.95, "writing the run")
+    bottom_ids = set(hier.bottom)
+    stored = pd.concat([final.assign(model="final"),
+                        cands[~cands["series_id"].isin(bottom_ids)],
+                        chosen[chosen["series_id"].isin(bottom_ids)]], ignore_index=True)
+    stored = stored.drop_duplicates(["series_id", "model", "ds"])
+    diag = _diagnostics_frame(diag_rows, resid_parts, sel)
+    with store.session_scope(url=url) as s:
+        store.write_run_results(s, run_id, forecasts=stored, metrics=metrics, selections=sel, diagnostics=diag,
+                                trials=trials)
+    from models import artifacts
+    artifact_dir = artifacts.save_run(run_id, params, sel, metrics, model_params, saved)
+    timings["write_s"] = time.perf_counter() - t
+
+    n_agg = sum(len(f["series_id"].unique()) for lv, f in frames.items() if lv != store.BOTTOM_LEVEL)
+    return {"n_series": int(len(hier.nodes)), "n_bottom": len(hier.bottom), "n_aggregate": int(n_agg),
+            "n_modelled": int(sel["series_id"].nunique()), "metrics": _metric_summary(metrics),
+            "selected": {k: int(v) for k, v in sel["model"].value_counts().sort_index().items()},
+            "errors": {"count": len(errors), "first": errors[:5]},
+            "timings": {k: round(v, 2) for k, v in timings.items()}, "artifacts": str(artifact_dir),
+            "forecast_start": str(dates[0].date()), "forecast_end": str(dates[-1].date()),
+            "forecast_rows": int(len(stored))}
+
+
+def _add_ensemble(metrics, cands, metric, frames):
+    """Score the best-two ensemble on the backtest folds and add its forecasts (needs the backtest forecasts)."""
+    from models import selection
+    pairs = selection.ensemble_best_two(metrics, metric)
+    if pairs.empty:
+        return metrics, cands
+    ens = selection.combine_forecasts(cands, pairs)
+    # The ensemble's backtest score: mean of the two models' fold scores is an upper bound for WAPE/MAE-type
+    # metrics (triangle inequality), so it is used as a conservative score.
+    m = metrics.merge(pairs[["series_id", "model_1", "model_2"]], on="series_id")
+    m = m[(m["model"] == m["model_1"]) | (m["model"] == m["model_2"])]
+    num = [c for c in metrics.columns if c not in ("series_id", "model", "fold")]
+    em = m.groupby(["series_id", "fold"], as_index=False)[num].mean().assign(model="ensemble")
+    return pd.concat([metrics, em[metrics.columns]], ignore_index=True), pd.concat([cands, ens], ignore_index=True)
+
+
+def _select(metrics, cands, metric, fallback, selection) -> pd.DataFrame:
+    """Best model per series; series without a usable score or forecast fall back (seasonal naive)."""
+    sel = selection.select_best(metrics, metric=metric, fallback=fallback) if not metrics.empty else \
+        pd.DataFrame(columns=["series_id", "model", "metric", "score"])
+    have = cands[["series_id", "model"]].drop_duplicates()
+    ok = sel.merge(have, on=["series_id", "model"], how="inner")
+    missing = sorted(set(have["series_id"]) - set(ok["series_id"]))
+    rows = []
+    for sid in missing:
+        options = have.loc[have["series_id"] == sid, "model"].tolist()
+        rows.append({"series_id": sid, "model": fallback if fallback in options else sorted(options)[0],
+                     "metric": metric, "score": np.nan})
+    return pd.concat([ok, pd.DataFrame(rows, columns=ok.columns)], ignore_index=True).sort_values(
+        "series_id").reset_index(drop=True)
+
+
+def _diagnostics_frame(diag_rows, resid_parts, sel) -> pd.DataFrame:
+    """Diagnostics of each series' chosen model, with its residuals (for the histogram)."""
+    cols = ["series_id", "model", "ljung_box_p", "bias", "resid_std", "acf", "residuals"]
+    if not diag_rows:
+        return pd.DataFrame(columns=cols)
+    d = pd.DataFrame(diag_rows).merge(sel[["series_id", "model"]], on=["series_id", "model"])
+    if resid_parts:
+        r = pd.concat(resid_parts, ignore_index=True).merge(sel[["series_id", "model"]], on=["series_id", "model"])
+        lists = r.groupby(["series_id", "model"])["resid"].agg(lambda s: [round(float(v), 4) for v in s])
+        d = d.merge(lists.rename("residuals").reset_index(), on=["series_id", "model"], how="left")
+    else:
+        d["residuals"] = None
+    return d[[c for c in cols if c in d.columns]]
+
+
+def _metric_summary(metrics: pd.DataFrame) -> dict:
+    """Mean backtest metrics per model over series and folds."""
+    if metrics.empty:
+        return {}
+    cols = [c for c in SUMMARY_METRICS if c in metrics.columns]
+    agg = metrics.groupby("model")[cols].mean()
+    n = metrics.groupby("model")["series_id"].nunique()
+    return {m: {"n_series": int(n[m]), **{c: (None if pd.isna(v) else round(float(v), 4)) for c, v in row.items()}}
+            for m, row in agg.iterrows()}
+
+
+def format_summary(summary: dict) -> str:
+    """A short human-readable report of a refresh summary."""
+    status = summary.get("status")
+    if status == "skipped":
+        return f"Refresh skipped: {summary.get('reason')} (current run {summary.get('current_run')})."
+    if status == "locked":
+        return f"Refresh not started: {summary.get('error')}."
+    if status == "failed":
+        return f"Refresh FAILED (run {summary.get('run_id')}): {summary.get('error')}\nThe previous run stays current."
+    lines = [f"Run {summary['run_id']}: {status} in {summary['duration_s']:.1f} s — {summary['n_series']} nodes "
+             f"({summary['n_bottom']} bottom series), horizon {summary['horizon']} ({summary['freq']}), "
+             f"{summary['forecast_start']} .. {summary['forecast_end']}, reconciliation {summary['reconcile']}",
+             f"{'model':<16}{'series':>8}{'selected':>10}" + "".join(f"{c:>13}" for c in SUMMARY_METRICS)]
+    for model, row in summary.get("metrics", {}).items():
+        lines.append(f"{model:<16}{row['n_series']:>8}{summary['selected'].get(model, 0):>10}" + "".join(
+            f"{'-' if row.get(c) is None else format(row[c], '.3f'):>13}" for c in SUMMARY_METRICS))
+    t = summary.get("timings", {})
+    lines.append("timings: " + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in t.items()))
+    if summary.get("errors", {}).get("count"):
+        lines.append(f"{summary['errors']['count']} model fits failed and fell back, e.g. "
+                     f"{summary['errors']['first'][0]}")
+    return "\n".join(lines)

@@ -275,7 +275,7 @@ class LocalForecaster(BaseForecaster):
     def _fit(self, df: pd.DataFrame) -> None:
         from models.naive import naive_state
         self.states_, self.fallbacks_ = {}, []
-        fitted = []
+        fitted = {"series_id": [], "ds": [], "y": [], "yhat": []}
         for sid, g in df.groupby("series_id", sort=True):
             g = g.reset_index(drop=True)
             state = None
@@ -288,13 +288,15 @@ class LocalForecaster(BaseForecaster):
                 self.fallbacks_.append(sid)
                 state = ("fallback", naive_state(g["y"].to_numpy(), self.m))
             self.states_[sid] = state
-            fv = self._fitted_one(state, g)
-            fitted.append(pd.DataFrame({"series_id": sid, "ds": g["ds"], "y": g["y"], "yhat": fv}))
-        self.fitted_values_ = pd.concat(fitted, ignore_index=True)
+            fitted["series_id"].append(np.full(len(g), sid, dtype=object))
+            fitted["ds"].append(g["ds"].to_numpy())
+            fitted["y"].append(g["y"].to_numpy())
+            fitted["yhat"].append(np.asarray(self._fitted_one(state, g), dtype=float))
+        self.fitted_values_ = pd.DataFrame({k: np.concatenate(v) for k, v in fitted.items()})
 
     def _predict(self, h: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
         from models.naive import naive_forecast
-        parts = []
+        cols = {c: [] for c in OUT_COLS}
         groups = dict(tuple(X_future.groupby("series_id", sort=False))) if X_future is not None else {}
         for sid, state in self.states_.items():
             xf = groups.get(sid)
@@ -302,11 +304,11 @@ class LocalForecaster(BaseForecaster):
                 res = naive_forecast(state[1], h)
             else:
                 res = self._predict_one(state, h, None if xf is None else xf.sort_values("ds").reset_index(drop=True))
-            res = pd.DataFrame(res)
-            res.insert(0, "ds", future_dates(self.last_ds_[sid], h, self.freq))
-            res.insert(0, "series_id", sid)
-            parts.append(res)
-        return pd.concat(parts, ignore_index=True)
+            cols["series_id"].append(np.full(h, sid, dtype=object))
+            cols["ds"].append(future_dates(self.last_ds_[sid], h, self.freq).to_numpy())
+            for c in OUT_COLS[2:]:
+                cols[c].append(np.asarray(res[c], dtype=float))
+        return pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
 
     def _fitted_one(self, state, g: pd.DataFrame) -> np.ndarray:
         from models.naive import naive_fitted

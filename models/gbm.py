@@ -21,9 +21,11 @@ from models.features import build_features
 QUANTILES = {"yhat_lo_95": 0.025, "yhat_lo_80": 0.1, "yhat_hi_80": 0.9, "yhat_hi_95": 0.975}
 LGBM_DEFAULTS = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
                  "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
-                 "objective": "l2", "num_threads": 2, "seed": 0, "conformal": True, "horizon": None}
+                 "objective": "l2", "num_threads": 2, "seed": 0, "conformal": True, "horizon": None,
+                 "weight_by_scale": True, "max_bin": 63}
 RF_DEFAULTS = {"n_estimators": 100, "max_depth": 14, "min_samples_leaf": 5, "max_samples": 0.5,
-               "max_features": 0.5, "num_threads": 2, "seed": 0, "conformal": True, "horizon": None}
+               "max_features": 0.5, "num_threads": 2, "seed": 0, "conformal": True, "horizon": None,
+               "weight_by_scale": True}
 
 
 class GlobalTreeForecaster(BaseForecaster):
@@ -63,8 +65,11 @@ class GlobalTreeForecaster(BaseForecaster):
         if usable.sum() < 10:
             raise ValueError(f"{self.name}: too little history for horizon {H}: every series needs more than {H} "
                              f"observations (got at most {int(df.groupby('series_id').size().max())})")
+        # Weighting rows by the series scale makes the squared error on scaled targets track errors in
+        # sales units (what WAPE/WMAE score), instead of letting tiny, noisy series dominate.
+        self.weights_ = sc / np.mean(sc) if self._hp("weight_by_scale") else np.ones(len(sc))
         self.spread_, self.zq_ = self._calibrate(X, target, usable)
-        self.model_ = self._train(X[usable], target[usable])
+        self.model_ = self._train(X[usable], target[usable], self.weights_[usable])
         fitted = np.full(len(X), np.nan)
         fitted[usable] = self._raw_predict(self.model_, X[usable]) * sc[usable]
         self.fitted_values_ = self.history_[["series_id", "ds", "y"]].assign(yhat=fitted)
@@ -78,11 +83,11 @@ class GlobalTreeForecaster(BaseForecaster):
         train = usable & ~cal
         test = usable & cal
         if self._hp("conformal") and train.sum() >= 50 and test.sum() >= 10:
-            model = self._train(X[train], target[train])
+            model = self._train(X[train], target[train], self.weights_[train])
             resid = target[test] - self._raw_predict(model, X[test])
             sids = hist["series_id"].to_numpy()[test]
         else:  # no room for a calibration window: in-sample residuals (too narrow; documented)
-            model = self._train(X[usable], target[usable])
+            model = self._train(X[usable], target[usable], self.weights_[usable])
             resid = target[usable] - self._raw_predict(model, X[usable])
             sids = hist["series_id"].to_numpy()[usable]
         r = pd.DataFrame({"sid": sids, "r2": resid ** 2})
@@ -121,7 +126,7 @@ class LGBMForecaster(GlobalTreeForecaster):
     name = "lgbm"
     _defaults = LGBM_DEFAULTS
 
-    def _train(self, X: pd.DataFrame, y: np.ndarray):
+    def _train(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray):
         import lightgbm as lgb
         params = {"objective": self._hp("objective"), "learning_rate": self._hp("learning_rate"),
                   "num_leaves": int(self._hp("num_leaves")), "min_child_samples": int(self._hp("min_child_samples")),
@@ -129,8 +134,8 @@ class LGBMForecaster(GlobalTreeForecaster):
                   "bagging_freq": int(self._hp("bagging_freq")), "lambda_l2": self._hp("lambda_l2"),
                   "num_threads": int(self._hp("num_threads")), "seed": int(self._hp("seed")),
                   "deterministic": True, "force_row_wise": True, "verbosity": -1,
-                  "max_cat_to_onehot": 4, "cat_smooth": 10.0}
-        data = lgb.Dataset(X, label=y, categorical_feature=list(self.categories_), free_raw_data=True)
+                  "max_cat_to_onehot": 4, "cat_smooth": 10.0, "max_bin": int(self._hp("max_bin") or 255)}
+        data = lgb.Dataset(X, label=y, weight=w, categorical_feature=list(self.categories_), free_raw_data=True)
         return lgb.train(params, data, num_boost_round=int(self._hp("n_estimators")))
 
     def _raw_predict(self, model, X: pd.DataFrame) -> np.ndarray:
@@ -149,14 +154,14 @@ class RFForecaster(GlobalTreeForecaster):
             X[c] = X[c].cat.codes.astype(float)
         return X.to_numpy(dtype=np.float32)
 
-    def _train(self, X: pd.DataFrame, y: np.ndarray):
+    def _train(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray):
         from sklearn.ensemble import RandomForestRegressor
         model = RandomForestRegressor(
             n_estimators=int(self._hp("n_estimators")), max_depth=self._hp("max_depth"),
             min_samples_leaf=int(self._hp("min_samples_leaf")), max_samples=self._hp("max_samples"),
             max_features=self._hp("max_features"), n_jobs=int(self._hp("num_threads")),
             random_state=int(self._hp("seed")))
-        return model.fit(self._codes(X), y)
+        return model.fit(self._codes(X), y, sample_weight=w)
 
     def _raw_predict(self, model, X: pd.DataFrame) -> np.ndarray:
         return model.predict(self._codes(X))

@@ -67,7 +67,7 @@ def render_fcst_chart(node, model):
     if not node or not model:
         raise PreventUpdate
     try:
-        hist, fc = memo(store.history_and_forecast, node, 730, model)
+        hist, fc = memo(store.history_and_forecast, node, 548, model)  # 18 months of context
     except Exception as exc:  # noqa: BLE001
         return figures.empty_figure("Cannot show this series"), components.error_alert(short_error(exc))
     if hist.empty and fc.empty:

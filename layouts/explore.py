@@ -46,10 +46,11 @@ def layout(**query):
         c.labeled("Category", _select(ids.Explore.CATEGORY, ids.q_str(query, "category"), False,
                                       "All categories"), width=2),
         c.labeled("Products", _select(ids.Explore.PRODUCTS, ids.q_list(query, "products"), True,
-                                      "All products"), width=2),
-        c.labeled("Granularity", dbc.RadioItems(
-            id=ids.Explore.GRAN, value=ids.q_str(query, "gran", "D", allowed=GRANULARITIES),
-            options=[{"label": v, "value": k} for k, v in GRANULARITIES.items()], inline=True), width=1),
+                                      "All products"), width=3),
+        dbc.Col(dbc.RadioItems(
+            id=ids.Explore.GRAN, value=ids.q_str(query, "gran", "D", allowed=GRANULARITIES), inline=True,
+            options=[{"label": f"By {v.lower()}", "value": k} for k, v in GRANULARITIES.items()],
+            className="small"), width=12),
     ], className="filter-bar g-2")
     grid = dag.AgGrid(id=ids.Explore.GRID, columnDefs=GRID_COLUMNS, rowData=[], className="ag-theme-alpine",
                       defaultColDef={"sortable": True, "resizable": True, "floatingFilter": True},

@@ -108,48 +108,82 @@ def _fourier(t: np.ndarray, period: float, k: int, name: str) -> pd.DataFrame:
                          for h in range(1, k + 1) for f, fn in (("s", np.sin), ("c", np.cos))})
 
 
-def detect_periods(frame: pd.DataFrame, freq: str, alpha: float = 0.01) -> pd.DataFrame:
-    """Test candidate seasonal periods with Fourier terms and a HAC-robust Wald test.
+def _holiday_window(frame: pd.DataFrame, index: pd.DatetimeIndex, freq: str) -> pd.DataFrame:
+    """Dummies for the steps around holiday dates (pre-holiday ramps are events, not seasonality)."""
+    out = pd.DataFrame(index=range(len(index)))
+    if "is_holiday" not in frame:
+        return out
+    hol = frame.assign(ds=pd.to_datetime(frame["ds"])).groupby("ds")["is_holiday"].max()
+    flag = hol.reindex(index).fillna(0).to_numpy(dtype=float) > 0
+    lo, hi = (-7, 3) if freq == "D" else (-2, 1)
+    for k in range(lo, hi + 1):  # column k marks rows k steps after a holiday
+        shifted = np.roll(flag, k)
+        if k > 0:
+            shifted[:k] = False
+        elif k < 0:
+            shifted[k:] = False
+        if shifted.any():
+            out[f"holiday{k:+d}"] = shifted.astype(float)
+    return out
 
-    The log series (linear trend and, when present, a holiday dummy as controls) is regressed on Fourier
-    terms of every candidate period at once (weekly/monthly/yearly for daily data, monthly/quarterly/yearly for
-    weekly data). A period is *detected* when its block is significant at ``alpha`` after a Bonferroni
-    correction over the candidates, using Newey-West standard errors so autocorrelated noise does not pass for
-    seasonality, and its history covers two full cycles.
+
+def detect_periods(frame: pd.DataFrame, freq: str, alpha: float = 0.01, band: int = 8,
+                   guard: int = 2) -> pd.DataFrame:
+    """Test candidate seasonal periods against the local noise level of the periodogram.
+
+    The log series is cleaned of a linear trend and of the steps around holidays, then its periodogram is
+    computed. For a candidate period ``p`` (weekly/monthly/yearly for daily data; monthly/quarterly/yearly
+    for weekly data) the power at its fundamental frequency and harmonics is compared with the mean power of
+    the neighbouring frequencies (``band`` bins either side, skipping ``guard`` bins for leakage). Without a
+    seasonal peak the ratio follows an F distribution with ``2H`` and ``2M`` degrees of freedom (``H``
+    harmonics, ``M`` neighbours), whatever the smooth shape of the noise spectrum, so persistent noise
+    (weather anomalies, autocorrelated errors) is not mistaken for seasonality. A period is *detected* when
+    the p-value is below ``alpha`` after a Bonferroni correction over the candidates and the history covers
+    two full cycles.
 
     Returns
     -------
     DataFrame
-        ``period, name, strength, p_value, detected``; ``strength`` is the share of the detrended variance
-        the block explains on its own (partial R²).
+        ``period, name, strength, p_value, detected``; ``strength`` is the share of the cleaned series'
+        variance at the candidate's frequencies.
     """
     s = np.log(_regular(frame, freq))
-    t = np.arange(len(s), dtype=float)  # in steps of the frequency, like the candidate periods
-    cands = {n: p for n, p in CANDIDATES[freq].items() if len(s) >= 2 * p}
-    blocks = {n: _fourier(t, p, min(HARMONICS[n], max(1, int(p // 2) - 1)), n) for n, p in cands.items()}
-    base = pd.DataFrame({"const": 1.0, "trend": t / len(t)})
-    if "is_holiday" in frame:
-        hol = frame.assign(ds=pd.to_datetime(frame["ds"])).groupby("ds")["is_holiday"].max()
-        base["holiday"] = hol.reindex(s.index).fillna(0).to_numpy(dtype=float)
-    X = pd.concat([base] + list(blocks.values()), axis=1)
-    y = s.to_numpy()
-    beta, cov, resid = ols_hac(y, X.to_numpy())
-    rss_full = float(resid @ resid)
+    n = len(s)
+    t = np.arange(n, dtype=float)
+    X = pd.concat([pd.DataFrame({"const": 1.0, "trend": t / n}), _holiday_window(frame, s.index, freq)], axis=1)
+    Xn = X.to_numpy()
+    resid = s.to_numpy() - Xn @ np.linalg.lstsq(Xn, s.to_numpy(), rcond=None)[0]
+    power = np.abs(np.fft.rfft(resid)) ** 2
+    power[0] = 0.0
+    total = power[1:].sum()
+    cands = {name: p for name, p in CANDIDATES[freq].items() if n >= 2 * p}
     rows = []
     for name, period in CANDIDATES[freq].items():
-        if name not in blocks:
+        if name not in cands:
             rows.append({"period": period, "name": name, "strength": np.nan, "p_value": np.nan, "detected": False})
             continue
-        idx = [X.columns.get_loc(c) for c in blocks[name].columns]
-        b = beta[idx]
-        wald = float(b @ np.linalg.solve(cov[np.ix_(idx, idx)], b))
-        p = float(stats.chi2.sf(wald, len(idx)))
-        Xr = np.delete(X.to_numpy(), idx, axis=1)
-        rr = y - Xr @ np.linalg.solve(Xr.T @ Xr, Xr.T @ y)
-        rss_red = float(rr @ rr)
-        share = max(0.0, (rss_red - rss_full) / rss_red) if rss_red > 0 else 0.0
-        rows.append({"period": period, "name": name, "strength": share, "p_value": p,
-                     "detected": bool(p < alpha / len(blocks))})
+        peak, noise, n_h, n_m = 0.0, 0.0, 0, 0
+        for h in range(1, HARMONICS[name] + 1):
+            j = n * h / period  # fractional bin of the h-th harmonic
+            if j + guard + 1 >= len(power) or h * 2 > period:
+                break
+            own = [b for b in (int(np.floor(j)), int(np.ceil(j))) if 1 <= b < len(power)]
+            near = [b for b in range(int(round(j)) - band - guard, int(round(j)) + band + guard + 1)
+                    if 1 <= b < len(power) and abs(b - j) > guard]
+            if not own or not near:
+                continue
+            peak += max(power[b] for b in own)
+            noise += power[near].mean()
+            n_h, n_m = n_h + 1, n_m + len(near)
+        if n_h == 0:
+            rows.append({"period": period, "name": name, "strength": np.nan, "p_value": np.nan, "detected": False})
+            continue
+        ratio = peak / noise if noise > 0 else np.inf
+        # max of the two bins around a fractional frequency: P(max > x) = 1 - (1 - P)^2 under the null
+        p_one = float(stats.f.sf(ratio, 2 * n_h, 2 * n_m))
+        p_value = float(1 - (1 - p_one) ** 2)
+        rows.append({"period": period, "name": name, "strength": float(peak / total) if total > 0 else np.nan,
+                     "p_value": p_value, "detected": bool(p_value < alpha / len(cands))})
     return pd.DataFrame(rows)
 
 

@@ -39,8 +39,9 @@ def default(demo_db_master) -> dict:
 def _adjusted(facts: pd.DataFrame, truth: pd.Series) -> pd.DataFrame:
     """Open days with positive sales; ``adj`` = log sales minus the planted weather and promotion effects."""
     f = facts[(facts["is_open"] == 1) & (facts["sales"] > 0)].copy()
-    b_temp = f["category"].map(lambda c: np.log1p(truth[("temperature", c, "per_degC")]))
-    b_promo = f["category"].map(lambda c: np.log1p(truth[("promo_lift", c, "promotion")]))
+    cats = f["category"].unique()
+    b_temp = f["category"].map({c: np.log1p(truth[("temperature", c, "per_degC")]) for c in cats})
+    b_promo = f["category"].map({c: np.log1p(truth[("promo_lift", c, "promotion")]) for c in cats})
     ref_t = truth[("temperature_reference", "all", "degC")]
     ref_d = truth[("promo_intensity", "all", "reference_depth")]
     f["adj"] = (np.log(f["sales"]) - b_temp * (f["temp_c"] - ref_t)

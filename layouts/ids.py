@@ -13,9 +13,11 @@ URL-state pattern (copy it for every page)
            return ids.to_search({"gran": gran, ...})
 
    ``ids.Shell.URL`` is a ``dcc.Location(refresh=False)``: a new search is pushed onto the browser history
-   (so a copied link restores the view) without re-rendering the page. Back/forward fire ``popstate``,
-   which makes Dash's page router call ``layout(**query)`` again with the old query: the controls restore.
-   ``allow_duplicate=True`` + ``prevent_initial_call=True`` are required because every page writes it.
+   (so a copied link restores the view) without re-rendering the page. Dash's page router never hears of
+   these pushes, so ``assets/url_state.js`` reloads the page when back/forward land on another query of the
+   same page; ``layout(**query)`` then rebuilds the controls from the URL. (Back/forward between pages is
+   the router's job.) ``allow_duplicate=True`` + ``prevent_initial_call=True`` are required because every
+   page writes the same output.
 3. Everything else reads the controls (or a page-level filter ``dcc.Store`` when there are more than four).
 4. ``ids.Shell.SESSION`` is a ``dcc.Store(storage_type="session")`` for small JSON shared across pages
    (e.g. ``{"node": "store=3"}`` — the node last explored, used as the Forecast page's default).

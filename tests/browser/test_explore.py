@@ -34,4 +34,10 @@ def test_explore_url_restores_filters_and_drilldown(dash_duo, small_demo_db):
                         message="the series changes to the region's")
     assert 0 < region < total
     assert dash_duo.find_element("#explore-breadcrumb button").text == "Total"
+
+    # the browser's back button returns to the total (the page is rebuilt from the previous URL)
+    dash_duo.driver.back()
+    wait_until(lambda: "region=" not in dash_duo.driver.current_url, message="back to the previous URL")
+    dash_duo.wait_for_text_to_equal("#explore-series-title", "Total — total", timeout=20)
+    wait_until(lambda: dash_duo.driver.execute_script(SERIES_SUM) == total, message="total series again")
     assert dash_duo.get_logs() == []

@@ -201,21 +201,25 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
 
 
 def _batches(ids: list[str], jobs: int, max_size: int = 40) -> list[list[str]]:
-    """Split series into batches: about 4 per worker for load balance, at most ``max_size`` each."""
-    n = max(1, min(max_size, -(-len(ids) // max(1, 4 * jobs))))
+    """Split series into batches: about 4 per worker for load balance (one process: as large as allowed)."""
+    n = max_size if jobs <= 1 else max(1, min(max_size, -(-len(ids) // (4 * jobs))))
     return [ids[i:i + n] for i in range(0, len(ids), n)]
 
 
 def _local_tasks(frames, futures, params, local_models, model_params, jobs) -> list[SeriesTask]:
+    """Batches of the bottom series (best model refitted) and of all aggregate nodes (every candidate refitted)."""
     tasks = []
-    for level, frame in frames.items():
-        bottom = level == store.BOTTOM_LEVEL
-        ids = sorted(frame["series_id"].unique())
-        for batch in _batches(ids, jobs):
-            keep = frame["series_id"].isin(batch)
+    groups = {True: [store.BOTTOM_LEVEL], False: [lv for lv in frames if lv != store.BOTTOM_LEVEL]}
+    for bottom, levels in groups.items():
+        levels = [lv for lv in levels if lv in frames]
+        if not levels:
+            continue
+        frame = pd.concat([frames[lv] for lv in levels], ignore_index=True)
+        future = pd.concat([futures[lv] for lv in levels], ignore_index=True)
+        for batch in _batches(sorted(frame["series_id"].unique()), jobs):
             tasks.append(SeriesTask(
-                series_ids=tuple(batch), frame=frame[keep].reset_index(drop=True),
-                future=futures[level][futures[level]["series_id"].isin(batch)].reset_index(drop=True),
+                series_ids=tuple(batch), frame=frame[frame["series_id"].isin(batch)].reset_index(drop=True),
+                future=future[future["series_id"].isin(batch)].reset_index(drop=True),
                 models=tuple(local_models), freq=params["freq"], h=params["horizon"], folds=params["folds"],
                 metric=params["metric"], n_final=(2 if params["ensemble"] else 1) if bottom else None,
                 params=model_params, keep_models=not bottom))
@@ -300,7 +304,8 @@ def _pipeline(run_id: str, params: dict, jobs: int, prog: _Progress, url: str | 
         if isinstance(task, GlobalTask):
             saved.update(r.models)
         elif r.models:
-            saved.setdefault(f"local__{level_of[r.series_ids[0]]}", []).append(r.models)
+            group = "store_product" if level_of[r.series_ids[0]] == store.BOTTOM_LEVEL else "aggregates"
+            saved.setdefault(f"local__{group}", []).append(r.models)
     if not fc_parts:
         raise ValueError("every model failed on every series: " + "; ".join(errors[:3]))
 

@@ -246,17 +246,15 @@ def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, ch
         else:
             values = col.tolist()
         columns.append(values)
-    rows = list(zip(*columns))
     placeholders = ", ".join("?" for _ in cols)
     quoted = ", ".join(f'"{c}"' for c in cols)  # quoted: demo_truth has a column named "group"
     sql = f'INSERT INTO "{tbl.name}" ({quoted}) VALUES ({placeholders})'
     cursor = session.connection().connection.driver_connection.cursor()
-    try:
-        for start in range(0, len(rows), chunk):
-            cursor.executemany(sql, rows[start:start + chunk])
+    try:  # executemany consumes the row iterator lazily, so no list of millions of tuples is built
+        cursor.executemany(sql, zip(*columns))
     finally:
         cursor.close()
-    return len(rows)
+    return len(df)
 
 
 # ----------------------------------------------------------------------------- metadata readers
@@ -622,6 +620,35 @@ def analysis_index(url: str | None = None) -> pd.DataFrame:
     t = schema.AnalysisResult
     return _read(select(t.name, t.level, t.computed_at, t.data_hash).order_by(t.name, t.level), url,
                  parse_dates=["computed_at"])
+
+
+# --- importers and data quality (data/ingest*.py, analytics/quality.py) ---
+
+QUALITY_COLUMNS = ("store_id", "product_id", "date", "sales", "promo", "is_open")
+
+
+def sales_columns(columns: tuple[str, ...] = QUALITY_COLUMNS, url: str | None = None,
+                  chunk: int = 250_000) -> pd.DataFrame:
+    """Some columns of the whole fact table in key order, read in chunks to bound memory.
+
+    For full-table analytics such as the quality report: at 3.3M rows, :func:`sales_facts` holds every cell as
+    a Python object at once (about 2.5 GB); this keeps only one chunk of those plus the compact result.
+    """
+    known = {c.name for c in schema.Sale.__table__.columns}
+    bad = [c for c in columns if c not in known]
+    if bad:
+        raise ValueError(f"unknown sales column(s) {bad}; known: {sorted(known)}")
+    parts = []
+    with get_engine(url).connect() as conn:
+        result = conn.execute(text(f"SELECT {', '.join(columns)} FROM sales ORDER BY store_id, product_id, date"))
+        while rows := result.fetchmany(chunk):
+            part = pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+            if "date" in part:
+                part["date"] = pd.to_datetime(part["date"])
+            parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=list(columns))
+    return pd.concat(parts, ignore_index=True)
 
 
 # ----------------------------------------------------------------------------- forecasts and runs

@@ -123,3 +123,21 @@ def test_mapping_errors():
 def test_format_summary_mentions_the_counts(tmp_db):
     text = ingest.format_summary(ingest.ingest_csv(SHOP, SHOP_MAP, url=tmp_db))
     assert "rows read" in text and "15" in text and "frequency D" in text and "duplicates" in text
+
+
+def test_quality_command_on_an_import(tmp_path, monkeypatch, capsys):
+    import json
+
+    import cli
+    db = tmp_path / "q.db"
+    monkeypatch.setenv("SALES_DB", str(db))  # cli.main sets SALES_DB; restore it afterwards
+    assert cli.main(["ingest", "csv", str(SHOP), "--map", SHOP_MAP, "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows_written"] == 14
+    cols = store.sales_columns(url=str(db))
+    facts = store.sales_facts(url=str(db))
+    pd.testing.assert_frame_equal(cols, facts[list(store.QUALITY_COLUMNS)].reset_index(drop=True),
+                                  check_dtype=False)
+    assert cli.main(["quality", "--db", str(db), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["rows"], report["duplicates"]["at_import"], report["negative_sales"]["count"]) == (14, 1, 1)
+    assert report["closed_days"]["count"] == 2

@@ -65,16 +65,48 @@ def _line(n_points: int):
     return go.Scattergl if n_points > WEBGL_POINTS else go.Scatter
 
 
+_TEMPLATE_JSON = {"layout": TEMPLATE.layout.to_plotly_json()}
+
+
+def _fast(data: list[dict], **layout) -> go.Figure:
+    """A themed figure from trace and layout dicts, built without plotly's per-property validation.
+
+    Validation costs 10-50 ms per figure and these dicts are fixed by the functions below (a test rebuilds
+    every figure with validation on), so callbacks stay fast.
+    """
+    layout = {k: v for k, v in layout.items() if v is not None}
+    fig = go.Figure({"data": data, "layout": {"template": _TEMPLATE_JSON, **layout}}, _validate=False)
+    fig._validate = fig.layout._validate = True  # later edits (update_layout, add_trace) are validated
+    return fig
+
+
+def _scatter(n_points: int) -> str:
+    return "scattergl" if n_points > WEBGL_POINTS else "scatter"
+
+
+def _vline(x, color: str = MUTED, dash: str = "dot") -> dict:
+    return {"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+            "line": {"color": color, "dash": dash, "width": 1}}
+
+
+def _hline(y, color: str = MUTED, dash: str = "dash") -> dict:
+    return {"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": y, "y1": y,
+            "line": {"color": color, "dash": dash, "width": 1}}
+
+
+def _values(series) -> np.ndarray:
+    return np.asarray(series)
+
+
 def empty_figure(message: str = "No data for this selection") -> go.Figure:
     """A blank figure carrying a centred message (the empty state of every chart)."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font=dict(size=14, color=MUTED))
-    return _themed(fig, xaxis=dict(visible=False), yaxis=dict(visible=False), hovermode=False)
+    note = {"text": message, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper", "showarrow": False,
+            "font": {"size": 14, "color": MUTED}}
+    return _fast([], annotations=[note], xaxis={"visible": False}, yaxis={"visible": False}, hovermode=False)
 
 
 def resample(df: pd.DataFrame, gran: str, value: str = "y") -> pd.DataFrame:
-    """Sum ``value`` by day (``"D"``), week (``"W"``, weeks ending Sunday... as stored) or month (``"M"``)."""
+    """Sum ``value`` by day (``"D"``), week (``"W"``, weeks ending Sunday) or month (``"M"``)."""
     if df.empty or gran == "D":
         return df[["ds", value]].copy()
     rule = {"W": "W-SUN", "M": "MS"}[gran]
@@ -88,62 +120,65 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str = "final
     """History (``ds, y``) followed by a forecast (``ds, yhat, yhat_lo/hi_80/95``) with 80% and 95% bands."""
     if history.empty and forecast.empty:
         return empty_figure("No history or forecast for this series")
-    fig = go.Figure()
     color = model_color(model)
+    data, shapes = [], []
     if not forecast.empty:
+        x = _values(forecast["ds"])
         for level, alpha in ((95, 0.15), (80, 0.3)):
             lo, hi = f"yhat_lo_{level}", f"yhat_hi_{level}"
             if lo in forecast and forecast[lo].notna().any():
-                fig.add_trace(go.Scatter(x=forecast["ds"], y=forecast[hi], mode="lines", line=dict(width=0),
-                                         showlegend=False, hoverinfo="skip", name=f"{level}% upper"))
-                fig.add_trace(go.Scatter(x=forecast["ds"], y=forecast[lo], mode="lines", line=dict(width=0),
-                                         fill="tonexty", fillcolor=_rgba(color, alpha),
-                                         name=f"{level}% interval", hoverinfo="skip"))
+                data.append({"type": "scatter", "x": x, "y": _values(forecast[hi]), "mode": "lines",
+                             "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip",
+                             "name": f"{level}% upper"})
+                data.append({"type": "scatter", "x": x, "y": _values(forecast[lo]), "mode": "lines",
+                             "line": {"width": 0}, "fill": "tonexty", "fillcolor": _rgba(color, alpha),
+                             "name": f"{level}% interval", "hoverinfo": "skip"})
     if not history.empty:
-        fig.add_trace(_line(len(history))(x=history["ds"], y=history["y"], mode="lines", name="Actual",
-                                          line=dict(color=ACTUAL, width=1.4)))
+        data.append({"type": _scatter(len(history)), "x": _values(history["ds"]), "y": _values(history["y"]),
+                     "mode": "lines", "name": "Actual", "line": {"color": ACTUAL, "width": 1.4}})
     if not forecast.empty:
-        fig.add_trace(go.Scatter(x=forecast["ds"], y=forecast["yhat"], mode="lines",
-                                 name=f"Forecast ({model})", line=dict(color=color, width=2)))
-        fig.add_vline(x=forecast["ds"].min(), line=dict(color=MUTED, dash="dot", width=1))
-    return _themed(fig, title=title, yaxis_title="Sales")
+        data.append({"type": "scatter", "x": _values(forecast["ds"]), "y": _values(forecast["yhat"]),
+                     "mode": "lines", "name": f"Forecast ({model})", "line": {"color": color, "width": 2}})
+        shapes.append(_vline(forecast["ds"].min()))
+    return _fast(data, title={"text": title} if title else None, yaxis={"title": {"text": "Sales"}},
+                 shapes=shapes)
 
 
 def past_runs_chart(actuals: pd.DataFrame, past: pd.DataFrame) -> go.Figure:
     """Forecasts of earlier runs (``run_id, ds, yhat``) against what actually happened (``ds, y``)."""
     if past.empty:
         return empty_figure("No earlier run overlaps the history yet: forecasts are compared once actuals arrive")
-    fig = go.Figure()
-    for i, (run_id, part) in enumerate(past.groupby("run_id", sort=False)):
-        fig.add_trace(go.Scatter(x=part["ds"], y=part["yhat"], mode="lines", name=f"run {str(run_id)[:8]}",
-                                 line=dict(color=PALETTE[i % len(PALETTE)], dash="dash")))
+    data = [{"type": "scatter", "x": _values(part["ds"]), "y": _values(part["yhat"]), "mode": "lines",
+             "name": f"run {str(run_id)[:8]}", "line": {"color": PALETTE[i % len(PALETTE)], "dash": "dash"}}
+            for i, (run_id, part) in enumerate(past.groupby("run_id", sort=False))]
     if not actuals.empty:
-        fig.add_trace(go.Scatter(x=actuals["ds"], y=actuals["y"], mode="lines", name="Actual",
-                                 line=dict(color=ACTUAL, width=2)))
-    return _themed(fig, yaxis_title="Sales")
+        data.append({"type": "scatter", "x": _values(actuals["ds"]), "y": _values(actuals["y"]), "mode": "lines",
+                     "name": "Actual", "line": {"color": ACTUAL, "width": 2}})
+    return _fast(data, yaxis={"title": {"text": "Sales"}})
 
 
 def acf_bars(acf: list[float], n_obs: int) -> go.Figure:
     """Residual autocorrelation by lag with the ±1.96/√n band (bars outside it suggest missed structure)."""
-    if not acf:
+    if acf is None or len(acf) == 0:
         return empty_figure("No residual diagnostics for this series")
     values = list(acf)[1:] if len(acf) > 1 and abs(acf[0] - 1.0) < 1e-9 else list(acf)
-    lags = list(range(1, len(values) + 1))
     band = 1.96 / np.sqrt(n_obs) if n_obs > 0 else None  # unknown sample size: no band drawn
     colors = [DOWN if band is not None and abs(v) > band else HIGHLIGHT for v in values]
-    fig = go.Figure(go.Bar(x=lags, y=values, marker_color=colors, name="ACF"))
-    for sign in ((1, -1) if band is not None else ()):
-        fig.add_hline(y=sign * band, line=dict(color=MUTED, dash="dash", width=1))
-    return _themed(fig, xaxis_title="Lag", yaxis_title="Autocorrelation", showlegend=False, hovermode="closest")
+    bar = {"type": "bar", "x": list(range(1, len(values) + 1)), "y": values, "marker": {"color": colors},
+           "name": "ACF"}
+    shapes = [_hline(band), _hline(-band)] if band is not None else []
+    return _fast([bar], shapes=shapes, xaxis={"title": {"text": "Lag"}},
+                 yaxis={"title": {"text": "Autocorrelation"}}, showlegend=False, hovermode="closest")
 
 
 def residual_histogram(residuals: list[float]) -> go.Figure:
     """Distribution of in-sample residuals (centred on 0 when the model is unbiased)."""
-    if not residuals:
+    if residuals is None or len(residuals) == 0:
         return empty_figure("No residuals stored for this series")
-    fig = go.Figure(go.Histogram(x=residuals, nbinsx=40, marker_color=HIGHLIGHT, opacity=0.85))
-    fig.add_vline(x=0, line=dict(color=ACTUAL, dash="dot"))
-    return _themed(fig, xaxis_title="Residual", yaxis_title="Count", showlegend=False, hovermode="closest")
+    hist = {"type": "histogram", "x": list(residuals), "nbinsx": 40, "marker": {"color": HIGHLIGHT},
+            "opacity": 0.85}
+    return _fast([hist], shapes=[_vline(0, ACTUAL)], xaxis={"title": {"text": "Residual"}},
+                 yaxis={"title": {"text": "Count"}}, showlegend=False, hovermode="closest")
 
 
 # ----------------------------------------------------------------------------- overview
@@ -153,11 +188,11 @@ def movers_bar(movers: pd.DataFrame) -> go.Figure:
     if movers.empty:
         return empty_figure("Not enough history to compare periods")
     df = movers.sort_values("growth")
-    fig = go.Figure(go.Bar(x=df["growth"] * 100, y=df["label"], orientation="h",
-                           marker_color=[UP if g >= 0 else DOWN for g in df["growth"]],
-                           customdata=df["node_id"], hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
-    return _themed(fig, xaxis_title="Change vs previous period (%)", showlegend=False, hovermode="closest",
-                   yaxis=dict(type="category", automargin=True, gridcolor=GRID))
+    bar = {"type": "bar", "x": _values(df["growth"] * 100), "y": list(df["label"]), "orientation": "h",
+           "marker": {"color": [UP if g >= 0 else DOWN for g in df["growth"]]}, "customdata": list(df["node_id"]),
+           "hovertemplate": "%{y}: %{x:.1f}%<extra></extra>"}
+    return _fast([bar], xaxis={"title": {"text": "Change vs previous period (%)"}}, showlegend=False,
+                 hovermode="closest", yaxis={"type": "category", "automargin": True, "gridcolor": GRID})
 
 
 # ----------------------------------------------------------------------------- explore
@@ -167,11 +202,13 @@ def breakdown_bar(df: pd.DataFrame, child_label: str) -> go.Figure:
     if df.empty:
         return empty_figure("Nothing below this level: this is a single store x product series")
     d = df.sort_values("sales").tail(40)
-    colors = [category_color(c) if isinstance(c, str) and c else HIGHLIGHT for c in d.get("category", [None] * len(d))]
-    fig = go.Figure(go.Bar(x=d["sales"], y=d["label"], orientation="h", marker_color=colors,
-                           customdata=d["node_id"], hovertemplate="%{y}: %{x:,.0f}<extra>click to drill down</extra>"))
-    return _themed(fig, xaxis_title=f"Sales by {child_label}", showlegend=False, hovermode="closest",
-                   yaxis=dict(type="category", automargin=True), clickmode="event")
+    cats = d["category"] if "category" in d else [None] * len(d)
+    colors = [category_color(c) if isinstance(c, str) and c else HIGHLIGHT for c in cats]
+    bar = {"type": "bar", "x": _values(d["sales"]), "y": list(d["label"]), "orientation": "h",
+           "marker": {"color": colors}, "customdata": list(d["node_id"]),
+           "hovertemplate": "%{y}: %{x:,.0f}<extra>click to drill down</extra>"}
+    return _fast([bar], xaxis={"title": {"text": f"Sales by {child_label}"}}, showlegend=False,
+                 hovermode="closest", yaxis={"type": "category", "automargin": True}, clickmode="event")
 
 
 def series_yoy(df: pd.DataFrame, start, gran: str, title: str = "") -> go.Figure:
@@ -181,16 +218,16 @@ def series_yoy(df: pd.DataFrame, start, gran: str, title: str = "") -> go.Figure
     start = pd.Timestamp(start) if start is not None else df["ds"].min()
     cur = resample(df[df["ds"] >= start], gran)
     prev = resample(df[(df["ds"] < start) & (df["ds"] >= start - pd.DateOffset(years=1))], gran)
-    fig = go.Figure()
+    data = []
     if not prev.empty:
-        shifted = prev["ds"] + pd.DateOffset(years=1)
-        fig.add_trace(_line(len(prev))(x=shifted, y=prev["y"], mode="lines", name="Last year",
-                                       line=dict(color=MUTED, dash="dash", width=1.2),
-                                       customdata=prev["ds"].dt.strftime("%Y-%m-%d"),
-                                       hovertemplate="%{customdata}: %{y:,.0f}"))
-    fig.add_trace(_line(len(cur))(x=cur["ds"], y=cur["y"], mode="lines", name="This period",
-                                  line=dict(color=HIGHLIGHT, width=1.8)))
-    return _themed(fig, title=title, yaxis_title="Sales")
+        data.append({"type": _scatter(len(prev)), "x": _values(prev["ds"] + pd.DateOffset(years=1)),
+                     "y": _values(prev["y"]), "mode": "lines", "name": "Last year",
+                     "line": {"color": MUTED, "dash": "dash", "width": 1.2},
+                     "customdata": list(prev["ds"].dt.strftime("%Y-%m-%d")),
+                     "hovertemplate": "%{customdata}: %{y:,.0f}"})
+    data.append({"type": _scatter(len(cur)), "x": _values(cur["ds"]), "y": _values(cur["y"]), "mode": "lines",
+                 "name": "This period", "line": {"color": HIGHLIGHT, "width": 1.8}})
+    return _fast(data, title={"text": title} if title else None, yaxis={"title": {"text": "Sales"}})
 
 
 def seasonal_heatmap(df: pd.DataFrame, freq: str | None = None) -> go.Figure:
@@ -212,9 +249,11 @@ def seasonal_heatmap(df: pd.DataFrame, freq: str | None = None) -> go.Figure:
         rows, xlab = None, "Month"
     pivot = d.pivot_table(index="row", columns="col", values="y", aggfunc="mean")
     ylabels = [rows[i] for i in pivot.index] if rows else [str(i) for i in pivot.index]
-    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=pivot.columns.tolist(), y=ylabels, colorscale="Blues",
-                               colorbar=dict(title="Mean"), hovertemplate="%{y}, %{x}: %{z:,.0f}<extra></extra>"))
-    return _themed(fig, xaxis_title=xlab, hovermode="closest", yaxis=dict(type="category"))
+    z = pivot.to_numpy()
+    heat = {"type": "heatmap", "z": np.where(np.isnan(z), None, z).tolist(), "x": [int(c) for c in pivot.columns],
+            "y": ylabels, "colorscale": "Blues", "colorbar": {"title": {"text": "Mean"}},
+            "hovertemplate": "%{y}, %{x}: %{z:,.0f}<extra></extra>"}
+    return _fast([heat], xaxis={"title": {"text": xlab}}, hovermode="closest", yaxis={"type": "category"})
 
 
 def decomposition_chart(comp: pd.DataFrame) -> go.Figure:
@@ -237,11 +276,15 @@ def value_histogram(df: pd.DataFrame, gran: str) -> go.Figure:
     if df.empty:
         return empty_figure()
     values = resample(df, gran)["y"]
-    fig = go.Figure(go.Histogram(x=values, nbinsx=40, marker_color=HIGHLIGHT, opacity=0.85))
-    fig.add_vline(x=float(values.mean()), line=dict(color=ACTUAL, dash="dot"),
-                  annotation_text="mean", annotation_position="top")
-    return _themed(fig, xaxis_title=f"Sales per {'day' if gran == 'D' else 'week' if gran == 'W' else 'month'}",
-                   yaxis_title="Count", showlegend=False, hovermode="closest")
+    mean = float(values.mean())
+    hist = {"type": "histogram", "x": _values(values), "nbinsx": 40, "marker": {"color": HIGHLIGHT},
+            "opacity": 0.85}
+    note = {"text": f"mean {mean:,.0f}", "x": mean, "y": 1, "xref": "x", "yref": "paper", "showarrow": False,
+            "yanchor": "bottom", "font": {"size": 11, "color": ACTUAL}}
+    unit = {"D": "day", "W": "week"}.get(gran, "month")
+    return _fast([hist], shapes=[_vline(mean, ACTUAL)], annotations=[note],
+                 xaxis={"title": {"text": f"Sales per {unit}"}}, yaxis={"title": {"text": "Count"}},
+                 showlegend=False, hovermode="closest")
 
 
 # ----------------------------------------------------------------------------- drivers/data/runs

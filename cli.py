@@ -103,20 +103,13 @@ def cmd_setup_demo(args) -> int:
     if not store.db_exists() or store.counts()["rows"] == 0:
         print("The store is empty: generating the demo data (python cli.py demo)...", flush=True)
         cmd_demo(argparse.Namespace(seed=42, stores=10, products=20, years=3, json=False))
-    try:
-        from models import runner
-    except ImportError:  # forecasting not installed in this checkout
-        return 0
+    from models import effects_job, runner
     if not runner.has_current_run():
         print("No forecasts yet: running a first refresh (python cli.py refresh)...", flush=True)
         runner.refresh(progress=True)
-    try:
-        from models import effects_job
-        if store.load_frame("effects", "category") is None:
-            print("Computing promotion/holiday/weather effects (python cli.py effects)...", flush=True)
-            effects_job.run_effects(level="category", save=True)
-    except ImportError:
-        pass
+    if store.load_frame("effects", "category") is None:
+        print("Computing promotion/holiday/weather effects (python cli.py effects)...", flush=True)
+        effects_job.run_effects(level="category", save=True)
     return 0
 
 

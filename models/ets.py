@@ -15,9 +15,13 @@ CANDIDATES = ((None, False), ("add", True))
 class ETSForecaster(LocalForecaster):
     """Additive-error ETS with additive season ``m``; damped-trend vs no-trend picked by AIC.
 
-    Series with fewer than ``2 * m + 2`` points (too short to initialise a season) fall back to the
-    seasonal-naive/naive/mean rules. Hyperparameters: ``maxiter`` (default 100), ``trends`` (candidate
-    list of (trend, damped)).
+    A series with at least ``2 * m + 2`` points gets the seasonal state-space model. A shorter one with more
+    than one full season (e.g. two years of weekly data against a 52-week season) cannot initialise 52
+    seasonal states, so it is *deseasonalised* instead: seasonal indices are the mean deviation of each
+    season position from a centred moving average, a non-seasonal ETS is fitted to the adjusted series and
+    the indices are added back to its forecast (intervals ignore the indices' own estimation error). Shorter
+    series fall back to the seasonal-naive/naive/mean rules. Hyperparameters: ``maxiter`` (default 100),
+    ``trends`` (candidate list of (trend, damped)).
     """
 
     name = "ets"
@@ -25,7 +29,7 @@ class ETSForecaster(LocalForecaster):
     is_global = False
 
     def min_length(self) -> int:
-        return 2 * self.m + 2
+        return self.m + max(self.m // 4, 4) if self.m > 1 else 2 * self.m + 2
 
     def _fit_one(self, g: pd.DataFrame):
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
@@ -33,12 +37,16 @@ class ETSForecaster(LocalForecaster):
         max_train = self.hyperparams.get("max_train")
         if max_train and len(y) > max_train:
             y = y.iloc[-int(max_train):].reset_index(drop=True)
+        seasonal = self.m > 1 and len(y) >= 2 * self.m + 2
+        index = seasonal_indices(y.to_numpy(), self.m) if self.m > 1 and not seasonal else np.zeros(1)
+        adjusted = y - self._season({"index": index}, np.arange(len(y)))
         best = None
         for trend, damped in self.hyperparams.get("trends", CANDIDATES):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = ETSModel(y, error="add", trend=trend, damped_trend=damped, seasonal="add",
-                                 seasonal_periods=self.m, initialization_method="heuristic")
+                model = ETSModel(adjusted, error="add", trend=trend, damped_trend=damped,
+                                 seasonal="add" if seasonal else None,
+                                 seasonal_periods=self.m if seasonal else None, initialization_method="heuristic")
                 res = model.fit(disp=False, maxiter=int(self.hyperparams.get("maxiter", 100)))
             if not np.isfinite(res.aic):
                 continue
@@ -46,7 +54,10 @@ class ETSForecaster(LocalForecaster):
                 best = res
         if best is None:
             raise ValueError("no ETS candidate converged")
-        return {"res": best, "n": len(y), "offset": len(g) - len(y)}
+        return {"res": best, "n": len(y), "offset": len(g) - len(y), "index": index}
+
+    def _season(self, state, positions: np.ndarray) -> np.ndarray:
+        return state["index"][positions % len(state["index"])]
 
     def _predict_one(self, state, h: int, xf) -> dict:
         res, n = state["res"], state["n"]
@@ -55,11 +66,27 @@ class ETSForecaster(LocalForecaster):
             pred = res.get_prediction(start=n, end=n + h - 1)
             f80 = pred.summary_frame(alpha=0.2)
             f95 = pred.summary_frame(alpha=0.05)
-        return {"yhat": f80["mean"].to_numpy(), "yhat_lo_80": f80["pi_lower"].to_numpy(),
-                "yhat_hi_80": f80["pi_upper"].to_numpy(), "yhat_lo_95": f95["pi_lower"].to_numpy(),
-                "yhat_hi_95": f95["pi_upper"].to_numpy()}
+        season = self._season(state, np.arange(n, n + h))
+        return {"yhat": f80["mean"].to_numpy() + season, "yhat_lo_80": f80["pi_lower"].to_numpy() + season,
+                "yhat_hi_80": f80["pi_upper"].to_numpy() + season, "yhat_lo_95": f95["pi_lower"].to_numpy() + season,
+                "yhat_hi_95": f95["pi_upper"].to_numpy() + season}
 
     def _fitted_values_one(self, state, g: pd.DataFrame) -> np.ndarray:
         out = np.full(len(g), np.nan)
-        out[state["offset"]:] = np.asarray(state["res"].fittedvalues, dtype=float)
+        fitted = np.asarray(state["res"].fittedvalues, dtype=float)
+        out[state["offset"]:] = fitted + self._season(state, np.arange(len(fitted)))
         return out
+
+
+def seasonal_indices(y: np.ndarray, m: int) -> np.ndarray:
+    """Additive seasonal indices (summing to 0) for position ``t % m``, from a least-squares fit of
+    ``y = trend * t + index[t % m]``: the joint fit keeps the trend out of the indices even when the series
+    covers only one season and a bit, where a moving average would be cut short at both ends."""
+    t = np.arange(len(y), dtype=float)
+    design = np.zeros((len(y), m + 1))
+    design[np.arange(len(y)), (np.arange(len(y)) % m)] = 1.0
+    design[:, m] = t - t.mean()
+    coef = np.linalg.lstsq(design, y, rcond=None)[0][:m]
+    seen = np.bincount(np.arange(len(y)) % m, minlength=m) > 0
+    coef = np.where(seen, coef, 0.0)
+    return coef - coef[seen].mean()

@@ -52,6 +52,22 @@ def test_ets_recovers_a_clean_season():
     assert ((out["yhat_hi_95"] - out["yhat_lo_95"]) < 2).all()
 
 
+def test_ets_on_two_seasons_of_weekly_data_deseasonalises_instead_of_falling_back():
+    """104 weeks cannot initialise 52 seasonal states; the deseasonalised ETS must still beat seasonal naive."""
+    rng = np.random.default_rng(0)
+    t = np.arange(104 + 20)
+    clean = 100 + 20 * np.sin(2 * np.pi * t / 52) + 60 * (t % 52 == 46)
+    y = clean[:104] + rng.normal(0, 3, 104)
+    df = pd.DataFrame({"series_id": "a", "ds": pd.date_range("2010-02-05", periods=104, freq="W-FRI"), "y": y})
+    model = registry.make_model("ets", "W").fit(df)
+    out = model.predict(20)
+    assert model.fallbacks_ == []
+    ets_mae = np.abs(out["yhat"].to_numpy() - clean[104:]).mean()
+    naive_mae = np.abs(y[t[104:] - 52] - clean[104:]).mean()
+    assert ets_mae < 0.75 * naive_mae  # two seasons averaged: about half the noise of last year's value
+    assert (out["yhat_lo_95"] <= out["yhat"]).all() and (out["yhat"] <= out["yhat_hi_95"]).all()
+
+
 def test_arima_uses_the_promo_regressor():
     df = synth(n_series=1, n=120, seed=3)
     model = registry.make_model("arima", "D", **registry.test_params("arima")).fit(df)

@@ -5,6 +5,7 @@ import zlib
 
 import numpy as np
 import pandas as pd
+import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -64,6 +65,10 @@ def _themed(fig: go.Figure, **layout) -> go.Figure:
 def _line(n_points: int):
     return go.Scattergl if n_points > WEBGL_POINTS else go.Scatter
 
+
+# Explicit light-to-dark stops: figures skip plotly.py's validation, and plotly.js's own named "Blues" runs
+# dark-to-light, the opposite of plotly.py's, so a name would flip the heatmap's meaning.
+HEAT_SCALE = [[i / (len(pc.sequential.Blues) - 1), c] for i, c in enumerate(pc.sequential.Blues)]
 
 _TEMPLATE_JSON = {"layout": TEMPLATE.layout.to_plotly_json()}
 
@@ -251,7 +256,7 @@ def seasonal_heatmap(df: pd.DataFrame, freq: str | None = None) -> go.Figure:
     ylabels = [rows[i] for i in pivot.index] if rows else [str(i) for i in pivot.index]
     z = pivot.to_numpy()
     heat = {"type": "heatmap", "z": np.where(np.isnan(z), None, z).tolist(), "x": [int(c) for c in pivot.columns],
-            "y": ylabels, "colorscale": "Blues", "colorbar": {"title": {"text": "Mean"}},
+            "y": ylabels, "colorscale": HEAT_SCALE, "colorbar": {"title": {"text": "Mean"}},
             "hovertemplate": "%{y}, %{x}: %{z:,.0f}<extra></extra>"}
     return _fast([heat], xaxis={"title": {"text": xlab}}, hovermode="closest", yaxis={"type": "category"})
 

@@ -55,3 +55,17 @@ def test_colours_are_stable_per_name():
 def test_weekly_heatmap_is_month_by_year():
     fig = F.seasonal_heatmap(F.resample(HIST, "W"))
     assert fig.layout.xaxis.title.text == "Month" and list(fig.data[0].y) == ["2021", "2022", "2023"]
+
+
+def test_heatmap_darker_means_higher_as_its_caption_says():
+    heat = F.seasonal_heatmap(HIST).to_plotly_json()["data"][0]  # what plotly.js receives
+    assert not isinstance(heat["colorscale"], str)  # a name means different scales in plotly.py and plotly.js
+    stops = [c for _, c in heat["colorscale"]]
+    if heat.get("reversescale"):
+        stops = stops[::-1]
+
+    def luminance(colour: str) -> float:
+        r, g, b = (float(v) for v in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3])
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    assert luminance(stops[-1]) < luminance(stops[0])  # the highest value gets the darkest colour

@@ -79,24 +79,25 @@ def holiday_dummies(frame: pd.DataFrame, events: pd.DataFrame | None, freq: str,
                       for k in range(lo, hi + 1)], ignore_index=True)
     long["column"] = [holiday_column(n, k) for n, k in zip(long["name"], long["offset"])]
     columns = list(dict.fromkeys(long.sort_values(["name", "offset"])["column"]))
-    ds = pd.to_datetime(frame["ds"]).reset_index(drop=True)
     col_index = {c: i for i, c in enumerate(columns)}
-    mat = np.zeros((len(frame), len(columns)))
+    long["ci"] = long["column"].map(col_index)
+    long["ds"] = long["ds"].astype("datetime64[ns]")
+    rows = pd.DataFrame({"_row": np.arange(len(frame)),
+                         "ds": pd.to_datetime(frame["ds"]).astype("datetime64[ns]").to_numpy()})
+    hits = []
     for scope, key in (("all", None), ("region", "region"), ("store", "store_id")):
         part = long[long["scope"] == scope]
         if part.empty or (key is not None and key not in frame):
             continue
-        idx = ["ds"] if key is None else ["ds", "scope_id"]
-        tab = pd.crosstab([part[c] for c in idx], part["column"]).clip(upper=1)
-        if key is None:
-            pos = tab.index.get_indexer(ds)
-        else:
-            pos = tab.index.get_indexer(pd.MultiIndex.from_arrays([ds, frame[key].astype(str).to_numpy()]))
-        hit = np.vstack([tab.to_numpy(dtype=float), np.zeros((1, tab.shape[1]))])[pos]  # -1 -> zero row
-        cols = [col_index[c] for c in tab.columns]
-        mat[:, cols] = np.maximum(mat[:, cols], hit)
-    used = mat.any(axis=0)
-    mat = pd.DataFrame(mat[:, used], columns=[c for c, u in zip(columns, used) if u])
+        on = ["ds"] if key is None else ["ds", "scope_id"]
+        left = rows if key is None else rows.assign(scope_id=frame[key].astype(str).to_numpy())
+        right = part[on + ["ci"]].astype({"scope_id": str} if key else {}).drop_duplicates()
+        hits.append(left.merge(right, on=on, how="inner")[["_row", "ci"]])
+    hit = pd.concat(hits, ignore_index=True) if hits else pd.DataFrame({"_row": [], "ci": []}, dtype=int)
+    used, compact = np.unique(hit["ci"].to_numpy(dtype=np.int64), return_inverse=True)
+    mat = np.zeros((len(frame), len(used)))
+    mat[hit["_row"].to_numpy(dtype=np.int64), compact] = 1.0  # overlapping windows of one holiday count once
+    mat = pd.DataFrame(mat, columns=[columns[i] for i in used])
     meta = long.drop_duplicates("column")[meta_cols].reset_index(drop=True)
     return mat, meta[meta["column"].isin(mat.columns)].reset_index(drop=True)
 

@@ -8,6 +8,9 @@ series on the same date (weather, holidays and common shocks hit every store at 
 two-way cluster-robust (Cameron, Gelbach & Miller 2011) by series and by date, and intervals use a t
 distribution with ``min(G_series, G_date) - 1`` degrees of freedom. Each variance is floored at the largest
 one-way clustered variance, which keeps intervals honest for regressors that touch only a few series.
+Optional weights, constant within each series (the effects use each series' mean sales), make it weighted
+least squares: the demeaned rows are scaled by the square root of the weight, so the scores and the clustered
+covariance are the weighted ones.
 """
 from __future__ import annotations
 
@@ -104,7 +107,22 @@ def demean(matrix: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
     return matrix - means[codes]
 
 
-def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float = 1e-9) -> PanelFit:
+def _series_weights(weights, s_codes: np.ndarray, n_s: int) -> np.ndarray:
+    """Row weights scaled to mean 1, after checking they are finite, positive and constant within series."""
+    w = np.asarray(weights, dtype=float)
+    if w.shape != s_codes.shape or not np.isfinite(w).all() or (w <= 0).any():
+        raise ValueError("weights must be finite, positive and one per row")
+    lo = np.full(n_s, np.inf)
+    hi = np.full(n_s, -np.inf)
+    np.minimum.at(lo, s_codes, w)
+    np.maximum.at(hi, s_codes, w)
+    if (hi - lo > 1e-9 * hi).any():
+        raise ValueError("weights must be constant within each series (e.g. the series' mean sales)")
+    return w / w.mean()
+
+
+def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float = 1e-9,
+               weights: np.ndarray | None = None) -> PanelFit:
     """Regress ``y`` on ``X`` with series fixed effects and two-way (series, date) clustered errors.
 
     Parameters
@@ -117,6 +135,9 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
         Series and date labels of every row; the fixed effects are by series, clusters by both.
     level_tol : float
         Relative tolerance below which a column counts as constant or collinear and is dropped.
+    weights : ndarray, optional
+        Positive weight of every row, constant within each series (e.g. the series' mean sales); None weighs
+        every row equally. Only relative weights matter.
 
     Returns
     -------
@@ -139,6 +160,13 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     Xw = demean(raw, s_codes, n_s)
     del raw
     yw = demean(y[:, None], s_codes, n_s).ravel()
+    if weights is not None:
+        w = _series_weights(weights, s_codes, n_s)
+        # Weights constant within a series leave the within transformation unchanged; scaling the demeaned rows
+        # by sqrt(w) turns everything below (coefficients, scores, clustered meat) into its weighted version.
+        sw = np.sqrt(w)
+        Xw *= sw[:, None]
+        yw = yw * sw
 
     # All products with the n x k matrix happen once; column selection and scaling work on k x k matrices.
     xtx_all = Xw.T @ Xw

@@ -9,7 +9,11 @@ closed share ``c`` at an offset, the effect is ``(1 - c) * (1 + open_effect) - 1
 Headline effect per holiday: for daily data the effect *on the holiday date* (offset 0); for weekly data
 the geometric-mean effect over the whole window (``exp(mean of the window's coefficients) - 1``), because
 retail holiday weeks move sales in the weeks around them (Walmart's flagged Christmas week is the quiet week
-after the Christmas rush).
+after the Christmas rush: its own effect is about -7%, the two weeks before it +25% and +54%). The flagged
+week alone would hide Christmas, and the window's largest week would be chosen after looking at the data (its
+interval would be too optimistic), so the window mean stays the headline; the event study holds each week.
+A holiday whose effect sits in one week (Thanksgiving: +25% in the Black Friday week) is diluted by the
+window mean (+7%) but keeps its rank.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics._design import calendar_controls, fit_log_sales, holiday_dummies, temperature_bins
+from analytics._design import calendar_controls, fit_log_sales, holiday_dummies, seasonal_harmonics, temperature_bins
 from analytics._panel import fit_within
 from analytics._synthetic import panel
 
@@ -70,3 +70,45 @@ def test_calendar_controls_per_group_and_bins():
     assert (c["dow1@a"].iloc[7:] == 0).all()
     edges = temperature_bins(np.linspace(-3, 31, 1000))
     assert np.isinf(edges[0]) and np.isinf(edges[-1]) and len(edges) >= 4
+
+
+def test_fit_within_weights_equal_weighted_least_squares_on_demeaned_rows():
+    rng = np.random.default_rng(5)
+    n_series, t = 12, 60
+    series = np.repeat(np.arange(n_series), t)
+    dates = np.tile(np.arange(t), n_series)
+    x = rng.normal(size=n_series * t)
+    slope = np.linspace(0.2, 1.4, n_series)[series]  # the effect differs by series
+    y = rng.normal(0, 3, n_series)[series] + slope * x + rng.normal(0, 0.3, n_series * t)
+    w = np.geomspace(1, 1000, n_series)[series]  # e.g. mean sales of each series
+    fit = fit_within(y, pd.DataFrame({"x": x}), series, dates, weights=w)
+    xd = x - pd.Series(x).groupby(series).transform("mean").to_numpy()
+    yd = y - pd.Series(y).groupby(series).transform("mean").to_numpy()
+    assert fit.coef[0] == pytest.approx((w * xd * yd).sum() / (w * xd * xd).sum())
+    assert fit.coef[0] > fit_within(y, pd.DataFrame({"x": x}), series, dates).coef[0] + 0.2  # big series dominate
+    same = fit_within(y, pd.DataFrame({"x": x}), series, dates, weights=7 * w)  # only relative weights matter
+    assert same.coef[0] == pytest.approx(fit.coef[0]) and same.cov[0, 0] == pytest.approx(fit.cov[0, 0])
+
+
+def test_fit_within_rejects_weights_that_vary_within_a_series():
+    series = np.repeat(np.arange(3), 10)
+    x = np.arange(30.0)
+    with pytest.raises(ValueError, match="constant within each series"):
+        fit_within(x, pd.DataFrame({"x": x}), series, np.tile(np.arange(10), 3), weights=1 + x)
+
+
+def test_seasonal_harmonics_cannot_follow_back_to_back_holiday_windows():
+    ds = pd.Series(pd.date_range("2010-02-05", periods=143, freq="7D"))
+    frame = pd.DataFrame({"ds": ds})
+    retail = pd.DataFrame({"date": pd.to_datetime(["2010-11-26", "2010-12-31", "2011-11-25", "2011-12-30"]),
+                           "name": ["Thanksgiving", "Christmas"] * 2})
+    hol, _ = holiday_dummies(frame, retail, "W")
+    # Windows -2..+1 weeks cover Nov 12 - Dec 3 and Dec 17 - Jan 7: one free week, a 63-day stretch.
+    assert seasonal_harmonics(ds, hol, "W") == 2
+    alone, _ = holiday_dummies(frame, retail[retail["name"] == "Thanksgiving"], "W")
+    assert seasonal_harmonics(ds, alone, "W") == 6  # a 4-week window: the default stays
+    days = pd.Series(pd.date_range("2021-01-01", periods=730))
+    daily, _ = holiday_dummies(pd.DataFrame({"ds": days}), retail.assign(date=retail["date"] + pd.DateOffset(years=11)),
+                               "D")
+    assert seasonal_harmonics(days, daily, "D") == 4
+    assert seasonal_harmonics(days, pd.DataFrame(index=range(730)), "D") == 4

@@ -12,14 +12,6 @@ from data import ingest, store
 pytestmark = [pytest.mark.walmart, pytest.mark.slow]
 
 
-@pytest.fixture(scope="session")
-def walmart_db(walmart_dir, tmp_path_factory):
-    """One real import of the Walmart files into a fresh database (about 30 s on 2 busy cores)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('walmart') / 'walmart.db'}"
-    summary = ingest.ingest_walmart(walmart_dir, url=url)
-    return url, summary
-
-
 def test_counts_match_the_published_data_set(walmart_db):
     url, s = walmart_db
     assert (s["rows_read"], s["rows_written"], s["rows_new"], s["duplicates"]) == (421_570, 421_570, 421_570, 0)

@@ -51,9 +51,11 @@ def test_every_planted_promotion_lift_inside_its_ci(demo_result):
     assert promo["inside"].all(), promo
 
 
-@pytest.mark.xfail(strict=False, reason="seed 42: Apparel's temperature slope is estimated at -1.054%/°C "
-                   "(95% CI -1.090% to -1.018%) against a planted -1.000% (z = -2.9), so 7 of 8 promotion lifts and "
-                   "temperature slopes are covered (87.5% < 90%); see test_planted_effects_coverage")
+@pytest.mark.xfail(strict=False, reason="chance, not bias: seed 42's Apparel temperature slope is -1.063%/°C (95% CI "
+                   "-1.103% to -1.023%) against a planted -1.000% (z = -3.0), so 7 of 8 are covered. Over seeds 1-14 "
+                   "and 42 the 120 promotion-lift and temperature-slope CIs cover 95.8% (115/120), z mean +0.03, "
+                   "s.d. 0.89; Apparel's slope has z mean -0.15 over the 14 other seeds. With calibrated 95% CIs all "
+                   "8 are covered in only 0.95**8 = 66% of seeds (measured 10 of 15)")
 def test_promotion_and_temperature_coverage_at_least_90_percent(demo_result):
     cov = effects.coverage(pd.DataFrame(demo_result[0]["effects"]), kinds=("promo_lift", "temperature"))
     assert cov["total"] == 8

@@ -133,9 +133,9 @@ def holiday_dummies(frame: pd.DataFrame, events: pd.DataFrame | None, freq: str,
         hits.append(left.merge(right, on=on, how="inner")[["_row", "ci"]])
     hit = pd.concat(hits, ignore_index=True) if hits else pd.DataFrame({"_row": [], "ci": []}, dtype=int)
     used, compact = np.unique(hit["ci"].to_numpy(dtype=np.int64), return_inverse=True)
-    mat = np.zeros((len(frame), len(used)))
+    mat = np.zeros((len(frame), len(used)), order="F")  # column-major: what pandas stores, no copy below
     mat[hit["_row"].to_numpy(dtype=np.int64), compact] = 1.0  # overlapping windows of one holiday count once
-    mat = pd.DataFrame(mat, columns=[columns[i] for i in used])
+    mat = pd.DataFrame(mat, columns=[columns[i] for i in used], copy=False)
     meta = long.drop_duplicates("column")[meta_cols].reset_index(drop=True)
     return mat, meta[meta["column"].isin(mat.columns)].reset_index(drop=True)
 
@@ -177,6 +177,20 @@ def usable(frame: pd.DataFrame, col: str, min_share: float = 0.5) -> bool:
         return False
     v = pd.to_numeric(frame[col], errors="coerce")
     return v.notna().mean() >= min_share and v.nunique() > 1
+
+
+def _stack_rows(parts: list[pd.DataFrame], rows: np.ndarray) -> pd.DataFrame:
+    """The ``rows`` of all ``parts`` side by side as one float matrix, written column by column into a single
+    column-major array (no intermediate frames: each n x k copy costs more than the regression's arithmetic)."""
+    names = [c for p in parts for c in p.columns]
+    out_t = np.empty((len(names), int(rows.sum())))
+    j = 0
+    for p in parts:
+        values = p.to_numpy(dtype=float)
+        for i in range(values.shape[1]):
+            np.compress(rows, values[:, i], out=out_t[j])
+            j += 1
+    return pd.DataFrame(out_t.T, columns=names, copy=False)
 
 
 def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = None, *,
@@ -243,7 +257,10 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         df["post_promo"] = (recent & ~p).astype(float)
     hol, hmeta = holiday_design if holiday_design is not None else holiday_dummies(df, events, freq, window)
     closed = (df["is_open"].fillna(1).to_numpy() == 0) if "is_open" in df else np.zeros(len(df), bool)
-    closed_share = {c: float(closed[hol[c].to_numpy() > 0].mean()) for c in hol.columns}
+    on = hol.to_numpy() > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = (closed.astype(float) @ on) / on.sum(axis=0)
+    closed_share = dict(zip(hol.columns, share.astype(float).tolist()))
     valid = (df["y"].to_numpy(dtype=float) > 0) & ~closed
     parts = [hol]
     info: dict = {"holidays": hmeta, "closed_share": closed_share, "bins": {}, "n_promo_rows": 0}
@@ -297,10 +314,9 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         fourier_k = seasonal_harmonics(df["ds"], hol, freq)
     info["fourier_k"] = fourier_k
     parts.append(calendar_controls(df["ds"], freq, fourier_k, group))
-    X = pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
-    X = X.loc[valid].reset_index(drop=True)
     if not valid.any():
         raise ValueError("no open day with positive sales to estimate effects from")
+    X = _stack_rows(parts, valid)
     sub = df.loc[valid]
     w = None
     if weights == "sales":
@@ -308,5 +324,5 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
     elif weights is not None:
         raise ValueError(f"weights must be 'sales' or None, got {weights!r}")
     fit = fit_within(np.log(sub["y"].to_numpy(dtype=float)), X, sub["series_id"].to_numpy(),
-                     sub["ds"].to_numpy(), weights=w)
+                     sub["ds"].to_numpy(), weights=w, overwrite_x=True)
     return fit, info

@@ -93,18 +93,35 @@ def _blocks(codes: np.ndarray) -> np.ndarray | None:
 
 
 def group_sums(matrix: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Column sums of ``matrix`` per group (contiguous runs use ``np.add.reduceat``, else a sparse product)."""
+    """Column sums of ``matrix`` per group (contiguous runs use ``np.add.reduceat``, else a sparse product or,
+    for a column-major matrix, one ``np.bincount`` per column, which needs no row-major copy)."""
     starts = _blocks(codes)
     if starts is not None:
         return np.add.reduceat(matrix, starts, axis=0)
+    if matrix.ndim == 2 and matrix.flags.f_contiguous and not matrix.flags.c_contiguous:
+        return np.column_stack([np.bincount(codes, weights=matrix[:, j], minlength=n_groups)
+                                for j in range(matrix.shape[1])])
     return _indicator(codes, n_groups).T @ matrix
 
 
-def demean(matrix: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Subtract the group mean from every column of ``matrix`` (the within transformation)."""
+def demean(matrix: np.ndarray, codes: np.ndarray, n_groups: int, inplace: bool = False) -> np.ndarray:
+    """Subtract the group mean from every column of ``matrix`` (the within transformation).
+
+    ``inplace=True`` overwrites ``matrix`` and returns it: on a 400k x 40 panel each fresh n x k array costs
+    more (page faults) than the arithmetic, so the effects fit allocates as few as it can.
+    """
     counts = np.bincount(codes, minlength=n_groups)
     means = group_sums(matrix, codes, n_groups) / np.maximum(counts, 1)[:, None]
-    return matrix - means[codes]
+    if not inplace:
+        return matrix - means[codes]
+    starts = _blocks(codes)
+    if starts is None:
+        matrix -= means[codes]
+        return matrix
+    ends = np.r_[starts[1:], len(codes)]
+    for g, (a, b) in enumerate(zip(starts, ends)):  # contiguous runs: code g is the g-th run (factorize order)
+        matrix[a:b] -= means[codes[a]]
+    return matrix
 
 
 def _series_weights(weights, s_codes: np.ndarray, n_s: int) -> np.ndarray:
@@ -122,7 +139,7 @@ def _series_weights(weights, s_codes: np.ndarray, n_s: int) -> np.ndarray:
 
 
 def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float = 1e-9,
-               weights: np.ndarray | None = None) -> PanelFit:
+               weights: np.ndarray | None = None, overwrite_x: bool = False) -> PanelFit:
     """Regress ``y`` on ``X`` with series fixed effects and two-way (series, date) clustered errors.
 
     Parameters
@@ -138,6 +155,8 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     weights : ndarray, optional
         Positive weight of every row, constant within each series (e.g. the series' mean sales); None weighs
         every row equally. Only relative weights matter.
+    overwrite_x : bool
+        Allow the fit to overwrite ``X``'s data (saves a copy of the n x k matrix when the caller discards it).
 
     Returns
     -------
@@ -153,11 +172,18 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     n = len(y)
     s_codes, n_s = _codes(series)
     d_codes, n_d = _codes(dates)
-    raw = X.to_numpy(dtype=float)
+    raw = X.to_numpy(dtype=float, copy=not overwrite_x)
+    if overwrite_x and not raw.flags.writeable:
+        try:  # copy-on-write pandas hands out read-only views; the caller has given its data away
+            raw.setflags(write=True)
+        except ValueError:
+            raw = raw.copy()
+    if not raw.flags.writeable:
+        raw = raw.copy()
     names = list(X.columns)
     n_nonzero = dict(zip(names, np.count_nonzero(raw, axis=0).astype(int)))
     raw_norm = np.sqrt(np.einsum("ij,ij->j", raw, raw))
-    Xw = demean(raw, s_codes, n_s)
+    Xw = demean(raw, s_codes, n_s, inplace=True)  # raw is ours (a copy, or overwrite_x)
     del raw
     yw = demean(y[:, None], s_codes, n_s).ravel()
     if weights is not None:
@@ -196,18 +222,21 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     full_beta = np.zeros(len(names))
     full_beta[idx] = beta
     resid = yw - Xw @ full_beta
-    scores = Xw[:, idx] * resid[:, None]
+    scores = Xw  # scored in place (no second n x k array); columns dropped above are cut from the k x k meats
+    scores *= resid[:, None]
+    del Xw
+    sel = np.ix_(idx, idx)
 
     def meat(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, int]:
         sums = group_sums(scores, codes, n_groups)
         g = n_groups
-        return (g / max(g - 1, 1)) * (sums.T @ sums), g
+        return (g / max(g - 1, 1)) * (sums.T @ sums)[sel], g
 
     m_s, g_s = meat(s_codes, n_s)
     m_d, g_d = meat(d_codes, n_d)
     inter, n_i = _codes(s_codes * n_d + d_codes)
     if n_i == n:  # one row per series and date: the intersection clusters are the rows themselves
-        m_i = (n / max(n - 1, 1)) * (scores.T @ scores)
+        m_i = (n / max(n - 1, 1)) * (scores.T @ scores)[sel]
     else:
         m_i, _ = meat(inter, n_i)
     small = (n - 1) / max(n - k - n_s, 1)

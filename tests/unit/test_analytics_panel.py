@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from analytics._design import calendar_controls, fit_log_sales, holiday_dummies, seasonal_harmonics, temperature_bins
-from analytics._panel import fit_within
+from analytics._panel import demean, fit_within, group_sums
 from analytics._synthetic import panel
 
 
@@ -112,3 +112,18 @@ def test_seasonal_harmonics_cannot_follow_back_to_back_holiday_windows():
                                "D")
     assert seasonal_harmonics(days, daily, "D") == 4
     assert seasonal_harmonics(days, pd.DataFrame(index=range(730)), "D") == 4
+
+
+def test_in_place_and_column_major_paths_match_the_plain_ones():
+    rng = np.random.default_rng(6)
+    codes = np.repeat(np.arange(4), 5)
+    shuffled = rng.permutation(codes)  # not in contiguous runs
+    m = rng.normal(size=(20, 3))
+    expected = demean(m, codes, 4)
+    assert np.allclose(demean(m.copy(), codes, 4, inplace=True), expected)
+    assert np.allclose(demean(np.asfortranarray(m), shuffled, 4, inplace=True), demean(m, shuffled, 4))
+    assert np.allclose(group_sums(np.asfortranarray(m), shuffled, 4), group_sums(m, shuffled, 4))
+    X = pd.DataFrame(m, columns=["a", "b", "c"])
+    before = X.copy()
+    fit_within(m[:, 0], X, codes, np.tile(np.arange(5), 4))
+    pd.testing.assert_frame_equal(X, before)  # the caller's frame is untouched unless overwrite_x=True

@@ -257,9 +257,9 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         df["post_promo"] = (recent & ~p).astype(float)
     hol, hmeta = holiday_design if holiday_design is not None else holiday_dummies(df, events, freq, window)
     closed = (df["is_open"].fillna(1).to_numpy() == 0) if "is_open" in df else np.zeros(len(df), bool)
-    on = hol.to_numpy() > 0
+    hol_values = hol.to_numpy()  # 0/1 dummies; closed rows are few, so count on them instead of a product
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = (closed.astype(float) @ on) / on.sum(axis=0)
+        share = np.count_nonzero(hol_values[closed] > 0, axis=0) / np.count_nonzero(hol_values > 0, axis=0)
     closed_share = dict(zip(hol.columns, share.astype(float).tolist()))
     valid = (df["y"].to_numpy(dtype=float) > 0) & ~closed
     parts = [hol]

@@ -77,7 +77,7 @@ def seasonal_harmonics(ds: pd.Series, holiday_columns: pd.DataFrame, freq: str) 
     pins nothing). The seasonal curve's shortest half-wave, ``365.25 / (2 k)`` days, must be at least as long as
     the longest stretch, or the curve can bend into it and absorb the holidays: ``k <= 365.25 / (2 * span)``.
     Weekly retail data with Thanksgiving and Christmas windows of weeks -2..+1 leave one free week between them
-    (a 9-week stretch, k = 2); a daily calendar with windows of -7..+3 days keeps the default.
+    (a 9-week stretch, k = 2); the demo's daily US calendar with windows of -7..+3 days keeps the default.
     """
     default = 4 if step_days(freq) == 1 else 6
     if holiday_columns.shape[1] == 0:

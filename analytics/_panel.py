@@ -119,7 +119,7 @@ def demean(matrix: np.ndarray, codes: np.ndarray, n_groups: int, inplace: bool =
         matrix -= means[codes]
         return matrix
     ends = np.r_[starts[1:], len(codes)]
-    for g, (a, b) in enumerate(zip(starts, ends)):  # contiguous runs: code g is the g-th run (factorize order)
+    for a, b in zip(starts, ends):  # one run of rows per group
         matrix[a:b] -= means[codes[a]]
     return matrix
 

@@ -19,18 +19,21 @@ def _fmt_time(value) -> str:
     return "–" if value is None or value != value else f"{value:%Y-%m-%d %H:%M:%S}"
 
 
-def _fmt_metrics(metrics) -> str:
-    """One line from a run's metrics JSON: the headline accuracy numbers when present."""
-    if not isinstance(metrics, dict) or not metrics:
+def _fmt_metrics(summary) -> str:
+    """One line from a run's metric summary (as ``models.runner`` writes it): the mean backtest WAPE of each
+    candidate model, best first, and how many series chose each model."""
+    if not isinstance(summary, dict) or not summary:
         return ""
+    per_model = summary.get("metrics") if isinstance(summary.get("metrics"), dict) else {}
+    scored = sorted(((m, v["wape"]) for m, v in per_model.items()
+                     if isinstance(v, dict) and isinstance(v.get("wape"), (int, float))), key=lambda mv: mv[1])
     parts = []
-    for key in ("wape", "mase", "smape", "coverage_80", "coverage_95"):
-        value = metrics.get(key)
-        if isinstance(value, (int, float)):
-            parts.append(f"{key.upper()} {value:.3f}")
-    if not parts:
-        parts = [f"{k}: {v}" for k, v in list(metrics.items())[:4] if not isinstance(v, (dict, list))]
-    return ", ".join(parts)
+    if scored:
+        parts.append("backtest WAPE " + ", ".join(f"{m} {w:.1%}" for m, w in scored))
+    selected = summary.get("selected")
+    if isinstance(selected, dict) and selected:
+        parts.append("chosen: " + ", ".join(f"{m} ({n})" for m, n in sorted(selected.items(), key=lambda kv: -kv[1])))
+    return "; ".join(parts)
 
 
 def history_rows(runs, status: str):

@@ -419,8 +419,12 @@ def run_durations(df: pd.DataFrame) -> go.Figure:
     if df is None or df.empty or df["duration_s"].isna().all():
         return empty_figure("No finished refresh yet: run `python cli.py refresh` or press the button")
     fig = go.Figure()
-    for status, d in df.groupby("status", sort=False):
-        fig.add_trace(go.Bar(x=d["started_at"], y=d["duration_s"], name=str(status),
+    # one category per run (its start time): a date axis gives a lone run a bar as wide as the plot
+    order = pd.to_datetime(df["started_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    for status, d in df.assign(label=order).groupby("status", sort=False):
+        fig.add_trace(go.Bar(x=d["label"], y=d["duration_s"], name=str(status),
                              marker_color=RUN_STATUS_COLORS.get(status, MUTED),
-                             hovertemplate="%{x|%Y-%m-%d %H:%M}: %{y:.1f} s<extra>" + str(status) + "</extra>"))
-    return _themed(fig, yaxis_title="Duration (s)", hovermode="closest", barmode="overlay")
+                             hovertemplate="%{x}: %{y:.1f} s<extra>" + str(status) + "</extra>"))
+    return _themed(fig, yaxis_title="Duration (s)", hovermode="closest", barmode="overlay",
+                   xaxis=dict(type="category", categoryorder="array", categoryarray=list(order),
+                              title="Run started (UTC)"))

@@ -15,7 +15,10 @@ def _run(run_id: str, url: str, outcome: str, **kw) -> None:
     time.sleep(0.01)  # distinct started_at, so "newest first" is well defined
     if outcome == "success":
         store.publish_run(run_id, n_series=12, duration_s=kw.get("duration", 3.5),
-                          metrics={"wape": 0.123, "mase": 0.9}, url=url)
+                          metrics={"metrics": {"lgbm": {"n_series": 12, "wape": 0.123, "mase": 0.9},
+                                                "seasonal_naive": {"n_series": 12, "wape": 0.2, "mase": 1.1}},
+                                   "selected": {"lgbm": 9, "seasonal_naive": 3}, "n_bottom": 8},
+                          url=url)
     elif outcome == "failed":
         store.mark_failed(run_id, "boom: the model diverged", duration_s=1.0, url=url)
 
@@ -37,7 +40,7 @@ def test_history_filter_current_and_durations(tmp_db):
     table, fig, current = cb.render_run_history("all", "x")
     text = str(table)
     assert text.index("r3") < text.index("r2") < text.index("r1")  # newest first
-    assert "success (current)" in text and "WAPE 0.123" in text and "boom: the model diverged" in text
+    assert "success (current)" in text and "backtest WAPE lgbm 12.3%, seasonal_naive 20.0%; chosen: lgbm (9), seasonal_naive (3)" in text and "boom: the model diverged" in text
     failed_only = str(cb.render_run_history("failed", "x")[0])
     assert "r2" in failed_only and "r1" not in failed_only and "r3" not in failed_only
     assert "r3" in str(current) and "12" in str(current)

@@ -44,7 +44,7 @@ def _empty_fcst() -> pd.DataFrame:
 
 
 def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: int = 3, step: int | None = None,
-                   model_params: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   model_params: dict | None = None, only_folds=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Backtest one model over every series of ``df`` with an expanding window.
 
     Parameters
@@ -61,6 +61,9 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         Periods between consecutive cutoffs (default ``h``: non-overlapping test windows).
     model_params : dict, optional
         Hyperparameter overrides for :func:`models.registry.make_model` (``horizon`` is set to ``h``).
+    only_folds : iterable of int, optional
+        Run only these folds (numbered as in the full backtest), so that the folds of one expensive global
+        model can run in parallel as separate tasks.
 
     Returns
     -------
@@ -89,7 +92,10 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
     params = dict(model_params or {})
     params["horizon"] = h
     metric_rows, fcst_parts = [], []
+    wanted = None if only_folds is None else set(only_folds)
     for fold, cutoff in enumerate(fold_cutoffs(data["ds"].max(), freq, h, folds, step), start=1):
+        if wanted is not None and fold not in wanted:
+            continue
         end = cutoff + delta * h
         window = data[(data["ds"] > cutoff) & (data["ds"] <= end)]
         n_test = window.groupby("series_id").size()

@@ -188,10 +188,14 @@ class GlobalTask:
     folds: int = 3
     params: dict = field(default_factory=dict)  # hyperparameter overrides of this model
     keep_models: bool = True
+    part: int | None = None      # None: every fold and the final fit; k >= 1: backtest fold k only; 0: final fit only
 
 
 def run_global(task: GlobalTask) -> SeriesResult:
     """Backtest and fit one global model on a group of series (pure; one fit per fold plus the final one).
+
+    With ``task.part`` set, only that fold (metrics only) or only the final fit (forecasts, residuals,
+    diagnostics, model) runs: the runner splits the longest task of a refresh this way over the pool.
 
     Returns
     -------
@@ -207,11 +211,17 @@ def run_global(task: GlobalTask) -> SeriesResult:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            metrics, _ = rolling_origin(task.frame, task.name, task.freq, task.h, task.folds, model_params=mp)
+            metrics = pd.DataFrame()
+            if task.part != 0:
+                only = None if task.part is None else [task.part]
+                metrics, _ = rolling_origin(task.frame, task.name, task.freq, task.h, task.folds, model_params=mp,
+                                            only_folds=only)
+            if task.part not in (None, 0):
+                return SeriesResult(ids, metrics, pd.DataFrame(), pd.DataFrame(), [], [])
             model = make_model(task.name, task.freq, **mp).fit(task.frame)
             fc = model.predict(task.h, task.future).assign(model=task.name)
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
-        empty.errors.append(f"{task.name} on {task.group}: {exc}")
+        empty.errors.append(f"{task.name} on {task.group}{'' if task.part is None else f' (part {task.part})'}: {exc}")
         return empty
     resids, diags = [], []
     try:

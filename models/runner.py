@@ -230,7 +230,9 @@ def _global_tasks(frames, futures, params, glob, model_params) -> list[GlobalTas
     """One task per global model and group: the bottom level, and all aggregate levels together.
 
     Pooling the ~aggregate levels into one global model (targets are scaled per series) costs one set of
-    fits instead of six and gives the small levels (total: one series) more data to learn from.
+    fits instead of six and gives the small levels (total: one series) more data to learn from. Each group is
+    split into one task per backtest fold plus one for the final fit: the bottom group's fits are the longest
+    work of a refresh, and run back to back in one task they would leave the other workers idle at the end.
     """
     groups = {store.BOTTOM_LEVEL: [store.BOTTOM_LEVEL], "aggregates": [lv for lv in frames if lv != store.BOTTOM_LEVEL]}
     tasks = []
@@ -239,10 +241,12 @@ def _global_tasks(frames, futures, params, glob, model_params) -> list[GlobalTas
             levels = [lv for lv in levels if lv in frames]
             if not levels:
                 continue
-            tasks.append(GlobalTask(
-                name=name, group=group, frame=pd.concat([frames[lv] for lv in levels], ignore_index=True),
-                future=pd.concat([futures[lv] for lv in levels], ignore_index=True), freq=params["freq"],
-                h=params["horizon"], folds=params["folds"], params=model_params.get(name, {})))
+            frame = pd.concat([frames[lv] for lv in levels], ignore_index=True)
+            future = pd.concat([futures[lv] for lv in levels], ignore_index=True)
+            for part in range(params["folds"] + 1):  # 0 = the final fit (the largest), then folds 1..K
+                tasks.append(GlobalTask(name=name, group=group, frame=frame, future=future, freq=params["freq"],
+                                        h=params["horizon"], folds=params["folds"], params=model_params.get(name, {}),
+                                        part=part))
     return tasks
 
 
@@ -314,6 +318,8 @@ def _pipeline(run_id: str, params: dict, jobs: int, prog: _Progress, url: str | 
     metrics = pd.concat(metric_parts, ignore_index=True) if metric_parts else pd.DataFrame(
         columns=["series_id", "model", "fold", params["metric"]])
     cands = pd.concat(fc_parts, ignore_index=True)
+    if not metrics.empty:  # a model whose final fit failed cannot be chosen, whatever its backtest said
+        metrics = metrics.merge(cands[["series_id", "model"]].drop_duplicates(), on=["series_id", "model"])
     if params["ensemble"] and not metrics.empty:
         metrics, cands = _add_ensemble(metrics, cands, params["metric"], frames)
     sel = _select(metrics, cands, params["metric"], fallback, selection)

@@ -42,6 +42,14 @@ def test_rolling_origin_frames(frame):
     assert np.allclose(one["yhat"].to_numpy(), hist["y"].to_numpy()[-7:])
 
 
+def test_one_fold_alone_equals_that_fold_of_the_full_backtest(frame):
+    """The refresh runs a global model's folds as separate tasks: each must match the full run's fold."""
+    full, _ = rolling_origin(frame, "seasonal_naive", "D", H, folds=3)
+    alone, _ = rolling_origin(frame, "seasonal_naive", "D", H, folds=3, only_folds=[2])
+    assert sorted(alone["fold"].unique()) == [2]
+    assert_frame_equal(alone.reset_index(drop=True), full[full["fold"] == 2].reset_index(drop=True))
+
+
 def test_backtest_series_is_pure_and_per_series(frame):
     one = frame[frame["series_id"] == frame["series_id"].iloc[0]].copy()
     before = one.copy()

@@ -79,8 +79,14 @@ def cmd_effects(args) -> int:
     return 0
 
 
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt  # `kill` cancels a refresh like Ctrl-C: the run is marked cancelled, the old one stays
+
+
 def cmd_refresh(args) -> int:
+    import signal
     from models import runner
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     summary = runner.refresh(horizon=args.horizon, models=args.models, jobs=args.jobs, tune=args.tune,
                              folds=args.folds, metric=args.metric, reconcile=args.reconcile,
                              levels=args.levels, progress=not args.json, force=args.force)

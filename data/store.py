@@ -748,6 +748,18 @@ def mark_failed(run_id: str, error: str, status: str = "failed", duration_s: flo
             duration_s=duration_s, progress_msg=status))
 
 
+def abandon_running_runs(reason: str, url: str | None = None) -> list[str]:
+    """Mark every run still ``running`` as failed with ``reason``; call only while holding the refresh lock,
+    when no other refresh can be running (so these were left by a process that was killed or crashed)."""
+    runs_t = schema.Run.__table__
+    with session_scope(url=url) as s:
+        ids = list(s.execute(select(runs_t.c.run_id).where(runs_t.c.status == "running")).scalars())
+        if ids:
+            s.execute(runs_t.update().where(runs_t.c.run_id.in_(ids)).values(
+                status="failed", is_current=False, finished_at=_utcnow(), error=reason, progress_msg="failed"))
+    return ids
+
+
 def _run_records(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("params", "metrics"):
         if col in df:

@@ -165,6 +165,8 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         return {"run_id": None, "status": "locked", "error": f"another refresh is running ({holder.get('owner')}, "
                 f"since {holder.get('acquired_at')})", "duration_s": round(time.perf_counter() - t0, 2)}
     try:
+        store.abandon_running_runs("abandoned: its refresh process ended without finishing (killed or crashed); "
+                                   "the previous run stayed current", url=url)
         dhash = store.data_hash(url)
         cur = store.current_run(url)
         run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]

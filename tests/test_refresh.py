@@ -155,6 +155,43 @@ def test_ctrl_c_cancels_the_run_and_keeps_the_previous_one(hand_db, monkeypatch)
     assert store.lock_info("refresh") is None  # the lock is released on the way out
 
 
+def test_a_run_left_running_by_a_killed_process_is_marked_failed_by_the_next_refresh(hand_db):
+    first = runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=1, progress=False)
+    store.create_run("killed-run", {"models": "seasonal_naive"}, "hash", "test", url=hand_db)  # never finished
+    again = runner.refresh(models="seasonal_naive", horizon=5, folds=1, jobs=1, progress=False)
+    assert again["status"] == "success"
+    runs = store.runs().set_index("run_id")
+    assert runs.loc["killed-run", "status"] == "failed" and "abandoned" in runs.loc["killed-run", "error"]
+    assert runs.loc[first["run_id"], "status"] == "success"
+
+
+def test_sigterm_cancels_a_cli_refresh_like_ctrl_c(hand_db, monkeypatch):
+    """`kill <pid>` of `cli.py refresh` mid-run: the run ends cancelled, nothing is published, the lock is freed."""
+    import argparse
+    import os
+    import signal
+    import time
+    import cli
+
+    def killed_mid_run(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this sleep
+        raise AssertionError("SIGTERM did not interrupt the refresh")
+
+    monkeypatch.setattr(runner, "map_series", killed_mid_run)
+    previous = signal.getsignal(signal.SIGTERM)
+    args = argparse.Namespace(horizon=7, models="seasonal_naive", jobs=1, tune=False, folds=1, metric="wape",
+                              reconcile="bottom_up", levels=None, json=True, force=True)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            cli.cmd_refresh(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    run = store.runs().iloc[0]
+    assert run["status"] == "cancelled" and store.current_run() is None
+    assert store.lock_info("refresh") is None
+
+
 def test_unchanged_data_is_skipped_until_forced_or_changed(hand_db):
     first = runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=1, progress=False)
     again = runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=1, progress=False)

@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("refresh", parents=[common], help="backtest, select, forecast and publish a new run")
     r.add_argument("--horizon", type=int, default=None, help="steps ahead (default 42 daily / 6 weekly)")
-    r.add_argument("--models", default=None, help="comma-separated candidate models (default: seasonal_naive,lgbm; also ets, arima, prophet, rf, seasonal_svd)")
+    r.add_argument("--models", default=None, help="comma-separated candidate models (default: seasonal_naive,seasonal_svd,lgbm; also ets, arima, prophet, rf)")
     r.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     r.add_argument("--folds", type=int, default=3, help="rolling-origin backtest folds")
     r.add_argument("--metric", default="wape", help="selection metric (wape, mase, rmse, smape...)")

@@ -37,7 +37,7 @@ _TEST_PARAMS: dict[str, dict] = {
 
 LOCAL_MODELS = [n for n, c in MODELS.items() if not c.is_global]
 GLOBAL_MODELS = [n for n, c in MODELS.items() if c.is_global]
-DEFAULT_MODELS = ["seasonal_naive", "lgbm"]
+DEFAULT_MODELS = ["seasonal_naive", "seasonal_svd", "lgbm"]
 DEFAULT_HORIZON = {"D": 42, "W": 6}
 
 

@@ -64,3 +64,13 @@ def test_seasonal_svd_denoises_a_shared_pattern():
     naive = registry.make_model("seasonal_naive", "D").fit(df).predict(7)
     err_svd, err_naive = np.abs(svd["yhat"] - truth).mean(), np.abs(naive["yhat"] - truth).mean()
     assert err_svd < 0.6 * err_naive
+
+
+def test_lgbm_in_sample_fits_follow_the_series_and_are_computed_only_on_demand():
+    df = synth(n_series=3, n=120)
+    model = registry.make_model("lgbm", "D", horizon=7, **registry.test_params("lgbm")).fit(df)
+    assert model.fitted_values_ is None  # backtest folds never ask for them, so fitting does not predict them
+    fv = model.fitted_values().dropna(subset=["yhat"])
+    assert len(fv) > 0.8 * len(df)
+    assert np.corrcoef(fv["y"], fv["yhat"])[0, 1] > 0.8
+    assert fv.equals(model.fitted_values().dropna(subset=["yhat"]))  # computed once, then reused

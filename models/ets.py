@@ -17,8 +17,8 @@ class ETSForecaster(LocalForecaster):
 
     A series with at least ``2 * m + 2`` points gets the seasonal state-space model. A shorter one with more
     than one full season (e.g. two years of weekly data against a 52-week season) cannot initialise 52
-    seasonal states, so it is *deseasonalised* instead: seasonal indices are the mean deviation of each
-    season position from a centred moving average, a non-seasonal ETS is fitted to the adjusted series and
+    seasonal states, so it is *deseasonalised* instead: seasonal indices come from a least-squares fit of a
+    trend plus one index per season position (:func:`seasonal_indices`), a non-seasonal ETS is fitted to the adjusted series and
     the indices are added back to its forecast (intervals ignore the indices' own estimation error). Shorter
     series fall back to the seasonal-naive/naive/mean rules. Hyperparameters: ``maxiter`` (default 100),
     ``trends`` (candidate list of (trend, damped)).
@@ -39,7 +39,7 @@ class ETSForecaster(LocalForecaster):
             y = y.iloc[-int(max_train):].reset_index(drop=True)
         seasonal = self.m > 1 and len(y) >= 2 * self.m + 2
         index = seasonal_indices(y.to_numpy(), self.m) if self.m > 1 and not seasonal else np.zeros(1)
-        adjusted = y - self._season({"index": index}, np.arange(len(y)))
+        adjusted = y - _repeat(index, np.arange(len(y)))
         best = None
         for trend, damped in self.hyperparams.get("trends", CANDIDATES):
             with warnings.catch_warnings():
@@ -56,9 +56,6 @@ class ETSForecaster(LocalForecaster):
             raise ValueError("no ETS candidate converged")
         return {"res": best, "n": len(y), "offset": len(g) - len(y), "index": index}
 
-    def _season(self, state, positions: np.ndarray) -> np.ndarray:
-        return state["index"][positions % len(state["index"])]
-
     def _predict_one(self, state, h: int, xf) -> dict:
         res, n = state["res"], state["n"]
         with warnings.catch_warnings():
@@ -66,7 +63,7 @@ class ETSForecaster(LocalForecaster):
             pred = res.get_prediction(start=n, end=n + h - 1)
             f80 = pred.summary_frame(alpha=0.2)
             f95 = pred.summary_frame(alpha=0.05)
-        season = self._season(state, np.arange(n, n + h))
+        season = _repeat(state["index"], np.arange(n, n + h))
         return {"yhat": f80["mean"].to_numpy() + season, "yhat_lo_80": f80["pi_lower"].to_numpy() + season,
                 "yhat_hi_80": f80["pi_upper"].to_numpy() + season, "yhat_lo_95": f95["pi_lower"].to_numpy() + season,
                 "yhat_hi_95": f95["pi_upper"].to_numpy() + season}
@@ -74,8 +71,13 @@ class ETSForecaster(LocalForecaster):
     def _fitted_values_one(self, state, g: pd.DataFrame) -> np.ndarray:
         out = np.full(len(g), np.nan)
         fitted = np.asarray(state["res"].fittedvalues, dtype=float)
-        out[state["offset"]:] = fitted + self._season(state, np.arange(len(fitted)))
+        out[state["offset"]:] = fitted + _repeat(state["index"], np.arange(len(fitted)))
         return out
+
+
+def _repeat(index: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The seasonal index at each position (a one-element zero index means no adjustment)."""
+    return index[positions % len(index)]
 
 
 def seasonal_indices(y: np.ndarray, m: int) -> np.ndarray:

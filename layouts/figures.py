@@ -63,7 +63,8 @@ def _themed(fig: go.Figure, **layout) -> go.Figure:
 
 
 def _line(n_points: int):
-    return go.Scattergl if n_points > WEBGL_POINTS else go.Scatter
+    """The trace class for a line of ``n_points`` (the validated twin of :func:`_scatter`)."""
+    return {"scattergl": go.Scattergl, "scatter": go.Scatter}[_scatter(n_points)]
 
 
 # Explicit light-to-dark stops: figures skip plotly.py's validation, and plotly.js's own named "Blues" runs
@@ -86,6 +87,7 @@ def _fast(data: list[dict], **layout) -> go.Figure:
 
 
 def _scatter(n_points: int) -> str:
+    """WebGL above WEBGL_POINTS points, SVG below (the one place that threshold is applied)."""
     return "scattergl" if n_points > WEBGL_POINTS else "scatter"
 
 

@@ -1,0 +1,190 @@
+"""Seasonal exponential smoothing vectorised over all series: least-squares seasonal indices plus an SES level."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from dateutil.easter import easter
+
+from models.base import BaseForecaster, freq_step, normal_intervals
+from models.naive import naive_forecast, naive_fitted, naive_state
+
+ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
+# Moving retail events that a fixed seasonal position cannot follow, as (name, first day, last day) relative
+# to the event date: Easter shopping happens in the week before Easter Sunday and in Easter week itself.
+MOVING_EVENTS = {"easter": (("easter_pre", -7, -1), ("easter", 0, 6))}
+YEARLY_HARMONICS = 4  # daily data: yearly shape as Fourier terms (the weekly season is the index)
+
+
+class SeasonalSES(BaseForecaster):
+    """Additive seasonal indices from one least-squares fit per series, then simple exponential smoothing.
+
+    For each series, ``y_t = index[t % m] + trend * t (+ yearly Fourier terms on daily data) + sum_e
+    beta_e * event_e(t) + noise`` is fitted by least squares (every series of the same span in one matrix
+    solve); the series minus its seasonal and event terms is smoothed by SES, whose smoothing weight is the
+    one of :data:`ALPHAS` with the smallest in-sample one-step squared error. Forecast = last level +
+    seasonal index + event terms of the future dates; intervals are the ETS(A,N,N) ones,
+    ``sigma^2 (1 + (h - 1) alpha^2)``, plus ``sigma^2 / seasons seen`` for the indices' own estimation error.
+
+    With a long season and little history (two years of weekly data: each of 52 indices is the mean of two
+    weeks) the raw indices are noisy, so they are shrunk toward their circular 3-period moving average with
+    weight ``smooth`` (default 0.6 for m >= 26, 0 otherwise). ``events`` (default ``('easter',)``) adds the
+    moving-event regressors of :data:`MOVING_EVENTS` when the history holds at least two occurrences.
+    Series shorter than ``m + max(m // 4, 4)`` use the seasonal-naive/naive/mean rules.
+    Hyperparameters: ``smooth``, ``events``, ``alphas``.
+    """
+
+    name = "seasonal_ses"
+    uses_exog = False
+    is_global = True  # one vectorised fit over all series (no parameters are shared between them)
+
+    def min_length(self) -> int:
+        return self.m + max(self.m // 4, 4) if self.m > 1 else 8
+
+    def _fit(self, df: pd.DataFrame) -> None:
+        self.states_ = {}
+        fitted = []
+        spans = df.groupby("series_id", sort=True)["ds"].agg(["min", "max"])
+        for (start, end), ids in spans.groupby(["min", "max"]).groups.items():
+            part = df[df["series_id"].isin(ids)]
+            wide = part.pivot(index="series_id", columns="ds", values="y").sort_index()
+            mat = wide.to_numpy(dtype=float)
+            if mat.shape[1] < self.min_length():
+                for sid, row in zip(wide.index, mat):
+                    self.states_[sid] = ("fallback", naive_state(row, self.m))
+                    fitted.append((sid, wide.columns, row, naive_fitted(self.states_[sid][1])))
+                continue
+            fit = self._fit_block(mat, pd.DatetimeIndex(wide.columns))
+            for i, sid in enumerate(wide.index):
+                self.states_[sid] = ("ses", {k: v[i] for k, v in fit.items() if k not in ("fitted", "span")}
+                                      | {"span": fit["span"]})
+                fitted.append((sid, wide.columns, mat[i], fit["fitted"][i]))
+        self.fitted_values_ = pd.DataFrame({
+            "series_id": np.concatenate([np.full(len(f[1]), f[0], dtype=object) for f in fitted]),
+            "ds": np.concatenate([np.asarray(f[1]) for f in fitted]),
+            "y": np.concatenate([f[2] for f in fitted]), "yhat": np.concatenate([f[3] for f in fitted])})
+
+    # ------------------------------------------------------------------ fitting one block of equal spans
+    def _terms(self, dates: pd.DatetimeIndex, t: np.ndarray, n: int, events: list[str]) -> np.ndarray:
+        """Yearly Fourier (daily data with two years or more: ``n`` points) and event columns for positions
+        ``t`` (dates ``dates``)."""
+        cols = []
+        if self.freq == "D" and n >= 2 * 365:
+            year = 365.25
+            for k in range(1, YEARLY_HARMONICS + 1):
+                cols += [np.sin(2 * np.pi * k * t / year), np.cos(2 * np.pi * k * t / year)]
+        flags = event_flags(dates, self.freq)
+        cols += [flags[e] for e in events]
+        return np.column_stack(cols) if cols else np.zeros((len(t), 0))
+
+    def _fit_block(self, mat: np.ndarray, dates: pd.DatetimeIndex) -> dict:
+        m, n = self.m, mat.shape[1]
+        t = np.arange(n, dtype=float)
+        wanted = [e for name in self.hyperparams.get("events", ("easter",)) for e, _, _ in MOVING_EVENTS[name]]
+        flags = event_flags(dates, self.freq)
+        events = [e for e in wanted if _occurrences(flags[e]) >= 2]
+        extra = self._terms(dates, t, n, events)
+        design = np.zeros((n, m + 1 + extra.shape[1]))
+        design[np.arange(n), np.arange(n) % m] = 1.0
+        design[:, m] = t - t.mean()
+        design[:, m + 1:] = extra
+        coef = np.linalg.lstsq(design, mat.T, rcond=None)[0]
+        index = coef[:m].T - coef[:m].T.mean(axis=1, keepdims=True)
+        smooth = float(self.hyperparams.get("smooth", 0.6 if m >= 26 else 0.0))
+        if smooth:
+            neighbours = (np.roll(index, 1, axis=1) + index + np.roll(index, -1, axis=1)) / 3
+            index = (1 - smooth) * index + smooth * neighbours
+        extra_coef = coef[m + 1:].T
+        season = index[:, np.arange(n) % m] + extra_coef @ extra.T
+        level, alpha, sigma, one_step = _ses(mat - season, np.asarray(self.hyperparams.get("alphas", ALPHAS)))
+        seasons_seen = np.full(len(mat), max(n / m, 1.0))
+        return {"index": index, "extra_coef": extra_coef, "level": level, "alpha": alpha, "sigma": sigma,
+                "seasons_seen": seasons_seen,
+                "fitted": one_step + season,
+                "span": (dates[0], n, tuple(events))}
+
+    # ------------------------------------------------------------------ forecasting
+    def _predict(self, h: int, X_future) -> pd.DataFrame:
+        idx = self._future_index(h)
+        steps = np.arange(1, h + 1)
+        sids = list(self.last_ds_.index)
+        out = {c: np.empty((len(sids), h)) for c in ("yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95")}
+        blocks: dict = {}
+        for row, sid in enumerate(sids):
+            kind, st = self.states_[sid]
+            if kind == "fallback":
+                for c, v in naive_forecast(st, h).items():
+                    out[c][row] = v
+            else:
+                blocks.setdefault(st["span"], []).append(row)
+        for (start, n, events), rows in blocks.items():  # series of one span share their future terms
+            sts = [self.states_[sids[r]][1] for r in rows]
+            t = np.arange(n, n + h, dtype=float)
+            extra = self._terms(pd.DatetimeIndex(start + freq_step(self.freq) * t.astype(int)), t, n, list(events))
+            level = np.array([st["level"] for st in sts])
+            index = np.stack([st["index"] for st in sts])[:, np.arange(n, n + h) % self.m]
+            coef = np.stack([st["extra_coef"] for st in sts])
+            yhat = level[:, None] + index + coef @ extra.T
+            alpha = np.array([st["alpha"] for st in sts])[:, None]
+            sigma = np.array([st["sigma"] for st in sts])[:, None]
+            seen = np.array([st["seasons_seen"] for st in sts])[:, None]
+            sd = sigma * np.sqrt(1 + (steps[None, :] - 1) * alpha ** 2 + 1 / seen)
+            for c, v in {"yhat": yhat, **normal_intervals(yhat, sd)}.items():
+                out[c][rows] = v
+        return idx.assign(**{c: v.ravel() for c, v in out.items()})
+
+
+def _ses(z: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Simple exponential smoothing of every row of ``z``, each with its best smoothing weight of ``alphas``.
+
+    Returns the final level, the chosen weight, the RMS one-step error and the one-step fits per row. The
+    level starts at the mean of the first four points, which are not scored.
+    """
+    rows, n = z.shape
+    warm = min(4, n - 1)
+
+    def run(alpha: np.ndarray, keep: bool):
+        level = z[:, :warm].mean(axis=1)
+        sse = np.zeros(rows)
+        fits = np.empty_like(z) if keep else None
+        for k in range(n):
+            err = z[:, k] - level
+            if keep:
+                fits[:, k] = level
+            if k >= warm:
+                sse += err * err
+            level = level + alpha * err
+        return level, sse, fits
+
+    best_sse = np.full(rows, np.inf)
+    best_alpha = np.full(rows, alphas[0], dtype=float)
+    for a in alphas:
+        _, sse, _ = run(np.full(rows, a), keep=False)
+        better = sse < best_sse
+        best_sse[better], best_alpha[better] = sse[better], a
+    level, sse, fits = run(best_alpha, keep=True)
+    fits[:, :warm] = np.nan
+    sigma = np.sqrt(sse / max(n - warm, 1))
+    return level, best_alpha, sigma, fits
+
+
+def event_flags(dates: pd.DatetimeIndex, freq: str) -> dict[str, np.ndarray]:
+    """0/1 per date and moving-event window: a period ``[ds - 6 days, ds]`` (weekly) or the day ``ds``
+    (daily) is flagged when it overlaps the window (the weekly convention of :mod:`models.refresh_inputs`)."""
+    dates = pd.DatetimeIndex(dates)
+    width = 6 if freq == "W" else 0
+    years = range(dates.min().year - 1, dates.max().year + 2)
+    anchors = {"easter": pd.DatetimeIndex([pd.Timestamp(easter(y)) for y in years])}
+    out = {}
+    for name, windows in MOVING_EVENTS.items():
+        for event, lo, hi in windows:
+            first = (anchors[name] + pd.Timedelta(days=lo)).to_numpy()
+            last = (anchors[name] + pd.Timedelta(days=hi)).to_numpy()
+            period_start = (dates - pd.Timedelta(days=width)).to_numpy()
+            hit = (period_start[:, None] <= last[None, :]) & (dates.to_numpy()[:, None] >= first[None, :])
+            out[event] = hit.any(axis=1).astype(float)
+    return out
+
+
+def _occurrences(flag: np.ndarray) -> int:
+    """How many separate runs of 1s ``flag`` holds."""
+    return int(np.sum(np.diff(np.concatenate([[0.0], flag])) > 0))

@@ -89,7 +89,9 @@ def cmd_refresh(args) -> int:
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     summary = runner.refresh(horizon=args.horizon, models=args.models, jobs=args.jobs, tune=args.tune,
                              folds=args.folds, metric=args.metric, reconcile=args.reconcile,
-                             levels=args.levels, progress=not args.json, force=args.force)
+                             levels=args.levels, progress=not args.json, force=args.force,
+                             selection=getattr(args, "selection", "combination"),
+                             ensemble=getattr(args, "ensemble", False))
     if args.json:
         _print_json(summary)
     else:
@@ -186,10 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("refresh", parents=[common], help="backtest, select, forecast and publish a new run")
     r.add_argument("--horizon", type=int, default=None, help="steps ahead (default 42 daily / 6 weekly)")
-    r.add_argument("--models", default=None, help="comma-separated candidate models (default: seasonal_naive,seasonal_svd,lgbm; also ets, arima, prophet, rf)")
+    r.add_argument("--models", default=None, help="comma-separated candidate models (default: seasonal_naive,seasonal_svd,seasonal_ses,lgbm; "
+                   "also ets, arima, prophet, rf)")
     r.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     r.add_argument("--folds", type=int, default=3, help="rolling-origin backtest folds")
     r.add_argument("--metric", default="wape", help="selection metric (wape, mase, rmse, smape...)")
+    r.add_argument("--selection", choices=["combination", "series"], default="combination",
+                   help="combination (default): per level, the average of the candidate subset with the best pooled "
+                   "backtest score; series: per series, the single best model")
+    r.add_argument("--ensemble", action="store_true",
+                   help="with --selection series: also try each series' best-two average")
     r.add_argument("--reconcile", choices=["bottom_up", "ols", "mint_shrink"], default="bottom_up")
     r.add_argument("--levels", default=None, help="comma-separated hierarchy levels to forecast (default all)")
     r.add_argument("--tune", action="store_true", help="tune the gradient-boosting model first")

@@ -4,9 +4,11 @@
 
 Walmart: train through 2012-01-27, forecast the 39 weeks 2012-02-03..2012-10-26 for every store x dept
 series (gaps filled with 0); scored on the rows train.csv holds. Demo: the last 42 days of the default
-demo (seed 42), store x product level. ``auto`` picks per series, among ``--auto-models`` (default: the
-registry's DEFAULT_MODELS), the model with the lowest WAPE in an inner rolling-origin backtest on the
-training part only (2 folds of the full horizon, 13 or 14 periods apart), then uses that model's holdout
+demo (seed 42), store x product level. ``auto`` is what a refresh with its defaults selects: an inner
+rolling-origin backtest on the training part only (3 folds of the refresh's default horizon: 6 weeks or 42
+days) of ``--auto-models`` (default: the registry's DEFAULT_MODELS), then the equal-weight combination of
+the candidate subset with the best pooled WAPE over all series (:mod:`models.combination`; ``--selection
+series`` picks per series instead), applied to the candidates' holdout
 forecast. Exogenous values in the horizon are the observed ones (oracle exog, as in the backtests).
 """
 from __future__ import annotations
@@ -31,11 +33,12 @@ from models import registry  # noqa: E402
 from models.backtest import rolling_origin  # noqa: E402
 from models.base import fill_gaps  # noqa: E402
 from models.metrics import compute_metrics, holiday_weights, wmae  # noqa: E402
+from models import combination  # noqa: E402
 from models.selection import select_best  # noqa: E402
 
 WALMART_TRAIN_END = pd.Timestamp("2012-01-27")
 WALMART_TEST_END = pd.Timestamp("2012-10-26")
-ALL_MODELS = ["seasonal_naive", "seasonal_svd", "ets", "arima", "lgbm", "rf", "prophet", "auto"]
+ALL_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "ets", "arima", "lgbm", "rf", "prophet", "auto"]
 
 
 def load_walmart(path: Path) -> pd.DataFrame:
@@ -126,7 +129,7 @@ def score(fc: pd.DataFrame, scored: pd.DataFrame, train: pd.DataFrame, m: int, w
 
 
 def run(dataset: str, db: str | None, models: list[str], limit: int | None, jobs: int,
-        auto_models: list[str]) -> dict:
+        auto_models: list[str], selection: str = "combination") -> dict:
     if dataset == "walmart" and not db:
         import config
         train, full, scored = prepare_walmart(load_walmart(config.load().datasets_dir / "walmart"))
@@ -155,16 +158,25 @@ def run(dataset: str, db: str | None, models: list[str], limit: int | None, jobs
             print(f"  {name}: {results[-1]}", file=sys.stderr, flush=True)
     if "auto" in models:
         t0, c0 = time.perf_counter(), cpu_seconds()
-        step = 13 if freq == "W" else 14
-        inner = pd.concat([rolling_origin(train, name, freq, h, folds=2, step=step)[0] for name in auto_models])
-        choice = select_best(inner, "wape")
-        auto_fc = pd.concat([fcs[name][fcs[name]["series_id"].isin(choice.loc[choice["model"] == name, "series_id"])]
-                             for name in auto_models], ignore_index=True)
+        inner = [rolling_origin(train, name, freq, registry.default_horizon(freq), folds=3) for name in auto_models]
+        fallback = "seasonal_naive" if "seasonal_naive" in auto_models else None
+        if selection == "combination":
+            backtests = pd.concat([fc for _, fc in inner], ignore_index=True)
+            members, inner_scores = combination.choose(backtests, auto_models, fallback, "wape")
+            pool = pd.concat([fcs[name].assign(model=name) for name in members], ignore_index=True)
+            auto_fc = combination.average(pool, members)
+            chosen = {combination.name_of(members): int(train["series_id"].nunique())}
+            print("  auto: inner pooled WAPE per combination " + json.dumps(
+                dict(zip(inner_scores["model"], inner_scores["score"].round(4)))), file=sys.stderr, flush=True)
+        else:
+            choice = select_best(pd.concat([mt for mt, _ in inner]), "wape", fallback=fallback or auto_models[0])
+            auto_fc = pd.concat([fcs[name][fcs[name]["series_id"].isin(choice.loc[choice["model"] == name, "series_id"])]
+                                 for name in auto_models], ignore_index=True)
+            chosen = choice["model"].value_counts().to_dict()
         wall = time.perf_counter() - t0 + sum(walls[n] for n in auto_models)
         cpu = cpu_seconds() - c0 + sum(cpus[n] for n in auto_models)
         results.append({"model": "auto", **score(auto_fc, scored, train, m, dataset == "walmart"),
-                        "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
-                        "chosen": choice["model"].value_counts().to_dict()})
+                        "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "chosen": chosen})
         print(f"  auto: {results[-1]}", file=sys.stderr, flush=True)
     keys = ["model", "wape", "mase", "rmse", "mae", "smape", "wmae", "coverage_95", "wall_s", "cpu_s"]
     clean = [{k: (round(r[k], 4) if isinstance(r.get(k), float) else r.get(k)) for k in keys}
@@ -179,6 +191,8 @@ def main(argv=None) -> int:
     p.add_argument("--db", default=None, help="read this store database instead of preparing one")
     p.add_argument("--models", default=",".join(ALL_MODELS), help="comma-separated (default: all + auto)")
     p.add_argument("--auto-models", default=",".join(registry.DEFAULT_MODELS), help="candidates of 'auto'")
+    p.add_argument("--selection", choices=["combination", "series"], default="combination",
+                   help="how 'auto' selects (as cli.py refresh --selection)")
     p.add_argument("--limit", type=int, default=None, help="only the first N series (sorted ids)")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="processes for local models")
     a = p.parse_args(argv)
@@ -186,7 +200,8 @@ def main(argv=None) -> int:
     unknown = [x for x in models if x != "auto" and x not in registry.MODELS]
     if unknown:
         p.error(f"unknown model(s) {unknown}; choose from {sorted(registry.MODELS)} and auto")
-    out = run(a.dataset, a.db, models, a.limit, a.jobs, [x for x in a.auto_models.split(",") if x])
+    out = run(a.dataset, a.db, models, a.limit, a.jobs, [x for x in a.auto_models.split(",") if x],
+              a.selection)
     if a.json:
         print(json.dumps(out))
     else:

@@ -167,7 +167,7 @@ class Forecast(Base):
     __tablename__ = "forecasts"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
     series_id: Mapped[str] = mapped_column(String(300), primary_key=True)
-    model: Mapped[str] = mapped_column(String(50), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120), primary_key=True)
     ds: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     yhat: Mapped[float] = mapped_column(Float)
     yhat_lo_80: Mapped[float | None] = mapped_column(Float)
@@ -182,7 +182,7 @@ class BacktestMetric(Base):
     __tablename__ = "backtest_metrics"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
     series_id: Mapped[str] = mapped_column(String(300), primary_key=True)
-    model: Mapped[str] = mapped_column(String(50), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120), primary_key=True)
     fold: Mapped[int] = mapped_column(Integer, primary_key=True)
     rmse: Mapped[float | None] = mapped_column(Float)
     mae: Mapped[float | None] = mapped_column(Float)
@@ -204,7 +204,7 @@ class Selection(Base):
     __tablename__ = "selections"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
     series_id: Mapped[str] = mapped_column(String(300), primary_key=True)
-    model: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str] = mapped_column(String(120))
     metric: Mapped[str] = mapped_column(String(20))
     score: Mapped[float | None] = mapped_column(Float)
 
@@ -214,7 +214,7 @@ class Diagnostic(Base):
     __tablename__ = "diagnostics"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
     series_id: Mapped[str] = mapped_column(String(300), primary_key=True)
-    model: Mapped[str] = mapped_column(String(50), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120), primary_key=True)
     ljung_box_p: Mapped[float | None] = mapped_column(Float)
     bias: Mapped[float | None] = mapped_column(Float)
     resid_std: Mapped[float | None] = mapped_column(Float)

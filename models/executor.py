@@ -20,6 +20,8 @@ import pandas as pd
 
 from models.metrics import LOWER_IS_BETTER
 
+BACKTEST_COLS = ["series_id", "ds", "fold", "model", "y", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
+                 "yhat_hi_95"]
 RESID_KEEP = 730  # in-sample residuals kept per series for the dashboard histogram and MinT (two daily years)
 
 
@@ -56,6 +58,7 @@ class SeriesResult:
     diagnostics: list[dict]
     errors: list[str]
     models: dict = field(default_factory=dict)  # {model name: fitted model} when task.keep_models
+    backtests: pd.DataFrame = field(default_factory=pd.DataFrame)  # out-of-sample fold forecasts (BACKTEST_COLS)
 
 
 def rank_models(metrics: pd.DataFrame, metric: str = "wape") -> list[str]:
@@ -91,22 +94,26 @@ def _residual_diagnostics(resid: np.ndarray) -> dict:
     return residual_diagnostics(resid)
 
 
-def _backtest(task: SeriesTask, errors: list[str]) -> pd.DataFrame:
-    """Rolling-origin metrics of every local model on the batch; a model failing on the batch is retried
-    series by series so one bad series cannot cost the others their scores."""
+def _backtest(task: SeriesTask, errors: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rolling-origin metrics and fold forecasts of every local model on the batch; a model failing on the
+    batch is retried series by series (metrics only) so one bad series cannot cost the others their scores."""
     from models.backtest import backtest_series, rolling_origin
-    parts = []
+    parts, fcsts = [], []
     for name in task.models:
         try:
-            parts.append(rolling_origin(task.frame, name, task.freq, task.h, task.folds,
-                                        model_params=task.params.get(name))[0])
+            metrics, fc = rolling_origin(task.frame, name, task.freq, task.h, task.folds,
+                                         model_params=task.params.get(name))
+            parts.append(metrics)
+            fcsts.append(fc[BACKTEST_COLS])
         except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
             errors.append(f"backtest {name} on a batch of {len(task.series_ids)}: {exc}; retrying per series")
             for _, g in task.frame.groupby("series_id", sort=True):
                 parts.append(backtest_series(g, [name], task.freq, task.h, task.folds, task.params))
     parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else \
-        pd.DataFrame(columns=["series_id", "model", "fold", task.metric])
+    fcsts = [f for f in fcsts if not f.empty]
+    return (pd.concat(parts, ignore_index=True) if parts else
+            pd.DataFrame(columns=["series_id", "model", "fold", task.metric]),
+            pd.concat(fcsts, ignore_index=True) if fcsts else pd.DataFrame(columns=BACKTEST_COLS))
 
 
 def run_series(task: SeriesTask) -> SeriesResult:
@@ -128,8 +135,8 @@ def run_series(task: SeriesTask) -> SeriesResult:
     errors: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels convergence chatter; failures are reported in errors
-        metrics = _backtest(task, errors) if task.models else \
-            pd.DataFrame(columns=["series_id", "model", "fold", task.metric])
+        metrics, backtests = _backtest(task, errors) if task.models else \
+            (pd.DataFrame(columns=["series_id", "model", "fold", task.metric]), pd.DataFrame(columns=BACKTEST_COLS))
     wanted: dict[str, list[str]] = {name: [] for name in task.models}
     by_series = dict(tuple(metrics.groupby("series_id", sort=False))) if len(metrics) else {}
     for sid in task.series_ids:
@@ -172,7 +179,7 @@ def run_series(task: SeriesTask) -> SeriesResult:
         forecasts=pd.concat(fcs, ignore_index=True) if fcs else empty_fc,
         residuals=pd.concat(resids, ignore_index=True) if resids
         else pd.DataFrame(columns=["series_id", "ds", "model", "resid"]),
-        diagnostics=diags, errors=errors, models=fitted)
+        diagnostics=diags, errors=errors, models=fitted, backtests=backtests)
 
 
 @dataclass(frozen=True)
@@ -211,13 +218,14 @@ def run_global(task: GlobalTask) -> SeriesResult:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            metrics = pd.DataFrame()
+            metrics, backtests = pd.DataFrame(), pd.DataFrame(columns=BACKTEST_COLS)
             if task.part != 0:
                 only = None if task.part is None else [task.part]
-                metrics, _ = rolling_origin(task.frame, task.name, task.freq, task.h, task.folds, model_params=mp,
-                                            only_folds=only)
+                metrics, backtests = rolling_origin(task.frame, task.name, task.freq, task.h, task.folds,
+                                                    model_params=mp, only_folds=only)
+                backtests = backtests[BACKTEST_COLS]
             if task.part not in (None, 0):
-                return SeriesResult(ids, metrics, pd.DataFrame(), pd.DataFrame(), [], [])
+                return SeriesResult(ids, metrics, pd.DataFrame(), pd.DataFrame(), [], [], backtests=backtests)
             model = make_model(task.name, task.freq, **mp).fit(task.frame)
             fc = model.predict(task.h, task.future).assign(model=task.name)
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
@@ -235,7 +243,7 @@ def run_global(task: GlobalTask) -> SeriesResult:
         diags.append({"series_id": sid, "model": task.name, **_residual_diagnostics(g["resid"].to_numpy())})
     return SeriesResult(ids, metrics, fc, pd.concat(resids, ignore_index=True) if resids else
                         pd.DataFrame(columns=["series_id", "ds", "model", "resid"]), diags, [],
-                        {f"{task.name}__{task.group}": model} if task.keep_models else {})
+                        {f"{task.name}__{task.group}": model} if task.keep_models else {}, backtests=backtests)
 
 
 def run_task(task) -> SeriesResult:

@@ -6,11 +6,13 @@ from models.arima import ARIMAForecaster
 from models.ets import ETSForecaster
 from models.gbm import LGBMForecaster, RFForecaster
 from models.naive import SeasonalNaive, SeasonalSVD
+from models.ses import SeasonalSES
 from models.prophet_model import ProphetForecaster
 
 MODELS: dict[str, type[BaseForecaster]] = {
     "seasonal_naive": SeasonalNaive,
     "seasonal_svd": SeasonalSVD,
+    "seasonal_ses": SeasonalSES,
     "ets": ETSForecaster,
     "arima": ARIMAForecaster,
     "prophet": ProphetForecaster,
@@ -28,6 +30,7 @@ _DEFAULTS: dict[str, dict[str, dict]] = {
 _TEST_PARAMS: dict[str, dict] = {
     "seasonal_naive": {},
     "seasonal_svd": {"rank": 1},
+    "seasonal_ses": {},
     "ets": {"maxiter": 30, "trends": ((None, False),)},
     "arima": {"maxiter": 10, "orders": ((1, 0, 0),), "max_train": 200},
     "prophet": {"uncertainty_samples": 20},
@@ -37,7 +40,7 @@ _TEST_PARAMS: dict[str, dict] = {
 
 LOCAL_MODELS = [n for n, c in MODELS.items() if not c.is_global]
 GLOBAL_MODELS = [n for n, c in MODELS.items() if c.is_global]
-DEFAULT_MODELS = ["seasonal_naive", "seasonal_svd", "lgbm"]
+DEFAULT_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "lgbm"]
 DEFAULT_HORIZON = {"D": 42, "W": 6}
 
 

@@ -51,8 +51,11 @@ def _as_list(value, default) -> list[str]:
     return [v.strip() for v in items if v and v.strip()]
 
 
+SELECTIONS = ("combination", "series")
+
+
 def resolve_params(horizon=None, models=None, folds=3, metric="wape", reconcile="bottom_up", levels=None,
-                   tune=False, ensemble=False, url=None) -> dict:
+                   tune=False, ensemble=False, url=None, selection="combination") -> dict:
     """Validated refresh parameters (the part of a run that determines its results)."""
     from models import registry
     freq = store.frequency(url)
@@ -69,12 +72,14 @@ def resolve_params(horizon=None, models=None, folds=3, metric="wape", reconcile=
         raise ValueError(f"unknown reconcile method {reconcile!r}; choose bottom_up, ols or mint_shrink")
     if reconcile != "bottom_up" and set(lv) != set(ALL_LEVELS):
         raise ValueError(f"{reconcile} combines the base forecasts of every level: drop --levels or use bottom_up")
+    if selection not in SELECTIONS:
+        raise ValueError(f"unknown selection {selection!r}; choose from {list(SELECTIONS)}")
     h = int(horizon or registry.default_horizon(freq))
     if h < 1 or folds < 1:
         raise ValueError(f"horizon and folds must be >= 1 (got {h}, {folds})")
     return {"freq": freq, "horizon": h, "models": names, "folds": int(folds), "metric": metric,
             "reconcile": reconcile, "levels": [x for x in ALL_LEVELS if x in lv], "tune": bool(tune),
-            "ensemble": bool(ensemble)}
+            "ensemble": bool(ensemble), "selection": selection}
 
 
 class _Progress:
@@ -112,7 +117,8 @@ class _Progress:
 
 
 def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="wape", reconcile="bottom_up",
-            levels=None, progress=True, force=False, url=None, ensemble=False, model_params=None) -> dict:
+            levels=None, progress=True, force=False, url=None, ensemble=False, model_params=None,
+            selection="combination") -> dict:
     """Run one forecast refresh and publish it as the current run.
 
     Parameters
@@ -140,7 +146,13 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
     url : str, optional
         Database URL (default ``SALES_DB``).
     ensemble : bool
-        Also score the equal-weight ensemble of each series' best two models and select it when it wins.
+        With ``selection='series'``: also score the equal-weight ensemble of each series' best two models and
+        select it when it wins.
+    selection : {'combination', 'series'}
+        ``combination`` (default): per hierarchy level, the equal-weight average of the subset of candidate
+        models (or the single model) with the best backtest score pooled over the level's series
+        (:mod:`models.combination`); with a metric that cannot be pooled (MASE) it falls back to ``series``.
+        ``series``: per series, the model with the best mean backtest score.
     model_params : dict, optional
         ``{model: {hyperparameter: value}}`` overrides (e.g. small LightGBM settings in tests).
 
@@ -156,7 +168,7 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         raise ValueError(f"no sales data in {store.resolve_url(url)}: run `python cli.py demo` or "
                          "`python cli.py ingest` first")
     store.init_db(url)
-    params = resolve_params(horizon, models, folds, metric, reconcile, levels, tune, ensemble, url)
+    params = resolve_params(horizon, models, folds, metric, reconcile, levels, tune, ensemble, url, selection)
     if model_params:
         params["model_params"] = model_params
     lock = RefreshLock(url=url)
@@ -223,9 +235,21 @@ def _local_tasks(frames, futures, params, local_models, model_params, jobs) -> l
                 series_ids=tuple(batch), frame=frame[frame["series_id"].isin(batch)].reset_index(drop=True),
                 future=future[future["series_id"].isin(batch)].reset_index(drop=True),
                 models=tuple(local_models), freq=params["freq"], h=params["horizon"], folds=params["folds"],
-                metric=params["metric"], n_final=(2 if params["ensemble"] else 1) if bottom else None,
+                metric=params["metric"], n_final=_n_final(params, bottom),
                 params=model_params, keep_models=not bottom))
     return tasks
+
+
+def _n_final(params: dict, bottom: bool) -> int | None:
+    """How many local models each series fits on its full history (None: all; combinations may need any)."""
+    if not bottom or _combining(params):
+        return None
+    return 2 if params["ensemble"] else 1
+
+
+def _combining(params: dict) -> bool:
+    from models.combination import POINT_METRICS
+    return params.get("selection", "combination") == "combination" and params["metric"] in POINT_METRICS
 
 
 def _global_tasks(frames, futures, params, glob, model_params) -> list[GlobalTask]:
@@ -322,9 +346,14 @@ def _pipeline(run_id: str, params: dict, jobs: int, prog: _Progress, url: str | 
     cands = pd.concat(fc_parts, ignore_index=True)
     if not metrics.empty:  # a model whose final fit failed cannot be chosen, whatever its backtest said
         metrics = metrics.merge(cands[["series_id", "model"]].drop_duplicates(), on=["series_id", "model"])
-    if params["ensemble"] and not metrics.empty:
-        metrics, cands = _add_ensemble(metrics, cands, params["metric"], frames)
-    sel = _select(metrics, cands, params["metric"], fallback, selection)
+    combos: dict = {}
+    if _combining(params) and not metrics.empty:
+        backtests = pd.concat([r.backtests for r in results if len(r.backtests)], ignore_index=True)
+        metrics, cands, sel, combos = _combine(metrics, cands, backtests, params, fallback, frames)
+    else:
+        if params["ensemble"] and not metrics.empty:
+            metrics, cands = _add_ensemble(metrics, cands, params["metric"], frames)
+        sel = _select(metrics, cands, params["metric"], fallback, selection)
     chosen = cands.merge(sel[["series_id", "model"]], on=["series_id", "model"], how="inner")
     hier = build_hierarchy(bottom_nodes)
     residuals = None
@@ -357,10 +386,53 @@ def _pipeline(run_id: str, params: dict, jobs: int, prog: _Progress, url: str | 
     return {"n_series": int(len(hier.nodes)), "n_bottom": len(hier.bottom), "n_aggregate": int(n_agg),
             "n_modelled": int(sel["series_id"].nunique()), "metrics": _metric_summary(metrics),
             "selected": {k: int(v) for k, v in sel["model"].value_counts().sort_index().items()},
+            "combinations": combos,
             "errors": {"count": len(errors), "first": errors[:5]},
             "timings": {k: round(v, 2) for k, v in timings.items()}, "artifacts": str(artifact_dir),
             "forecast_start": str(dates[0].date()), "forecast_end": str(dates[-1].date()),
             "forecast_rows": int(len(stored))}
+
+
+def _combine(metrics, cands, backtests, params, fallback, frames):
+    """Per level, the best equal-weight combination of the candidates on pooled backtest error; every series
+    of the level gets it (series without all members' forecasts average the members they have, and a
+    series with none of them gets the fallback). Returns metrics and candidates with the combinations
+    added, the selection and ``{level: {"chosen", "scores"}}`` for the run summary."""
+    from models import combination
+    from models.base import DEFAULT_SEASON
+    metric = params["metric"]
+    m = DEFAULT_SEASON[params["freq"]]
+    sel_parts, met_parts, fc_parts, summary = [], [metrics], [cands], {}
+    for level, frame in frames.items():
+        ids = frame["series_id"].unique()
+        bt = backtests[backtests["series_id"].isin(ids)]
+        members, scores = combination.choose(bt, params["models"], fallback, metric)
+        name = combination.name_of(members)
+        summary[level] = {"chosen": name, "scores": {r["model"]: (round(float(r["score"]), 5)
+                          if np.isfinite(r["score"]) else None) for _, r in scores.iterrows()}}
+        level_fc = cands[cands["series_id"].isin(ids)]
+        if len(members) > 1:
+            fc_parts.append(combination.average(level_fc, members, name))
+            met_parts.append(combination.combination_metrics(bt, members, frame, m))
+        got = set(level_fc.loc[level_fc["model"].isin(members), "series_id"])
+        mean_score = met_parts[-1] if len(members) > 1 else metrics
+        per_series = mean_score[mean_score["model"] == name].groupby("series_id")[metric].mean()
+        for sid in sorted(ids):
+            if sid in got:
+                sel_parts.append({"series_id": sid, "model": name, "metric": metric,
+                                  "score": float(per_series.get(sid, np.nan))})
+            else:
+                sel_parts.append({"series_id": sid, "model": fallback, "metric": metric, "score": np.nan})
+    metrics = pd.concat([p for p in met_parts if len(p)], ignore_index=True)
+    cands = pd.concat(fc_parts, ignore_index=True)
+    sel = pd.DataFrame(sel_parts, columns=["series_id", "model", "metric", "score"])
+    have = cands[["series_id", "model"]].drop_duplicates()
+    sel = sel.merge(have, on=["series_id", "model"], how="inner")  # a fallback that also failed: left out below
+    missing = sorted(set(have["series_id"]) - set(sel["series_id"]))
+    extra = [{"series_id": sid, "model": sorted(have.loc[have["series_id"] == sid, "model"])[0], "metric": metric,
+              "score": np.nan} for sid in missing]
+    sel = pd.concat([sel, pd.DataFrame(extra, columns=sel.columns)], ignore_index=True)
+    return metrics, cands, sel.sort_values("series_id").reset_index(drop=True), summary
 
 
 def _add_ensemble(metrics, cands, metric, frames):

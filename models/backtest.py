@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import EXOG_COLS, OPTIONAL_EXOG, freq_step
-from models.metrics import METRIC_KEYS, compute_metrics
+from models.metrics import METRIC_KEYS, mase_scales, metrics_by_series
 from models.registry import make_model
 
 FCST_COLS = ["series_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
@@ -117,14 +117,13 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         fc = fc.merge(test[["series_id", "ds", "y"]], on=["series_id", "ds"], how="inner")
         fc["cutoff"], fc["model"], fc["fold"] = cutoff, model_name, fold
         fcst_parts.append(fc)
-        y_train = {sid: g.to_numpy() for sid, g in train.groupby("series_id")["y"]}
-        for sid, g in fc.groupby("series_id", sort=True):
-            m = compute_metrics(g["y"], g["yhat"], g["yhat_lo_80"], g["yhat_hi_80"], g["yhat_lo_95"],
-                                g["yhat_hi_95"], y_train=y_train[sid], season_length=model.m)
-            metric_rows.append({"series_id": sid, "model": model_name, "fold": fold, **m})
+        per_series = metrics_by_series(fc, mase_scales(train, model.m))
+        per_series.insert(1, "model", model_name)
+        per_series.insert(2, "fold", fold)
+        metric_rows.append(per_series)
     if not metric_rows:
         return _empty_metrics(), _empty_fcst()
-    metrics = pd.DataFrame(metric_rows, columns=["series_id", "model", "fold", *METRIC_KEYS])
+    metrics = pd.concat(metric_rows, ignore_index=True)[["series_id", "model", "fold", *METRIC_KEYS]]
     return metrics, pd.concat(fcst_parts, ignore_index=True)
 
 

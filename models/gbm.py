@@ -19,7 +19,7 @@ from models.base import BaseForecaster, exog_columns, freq_step
 from models.features import build_features
 
 QUANTILES = {"yhat_lo_95": 0.025, "yhat_lo_80": 0.1, "yhat_hi_80": 0.9, "yhat_hi_95": 0.975}
-LGBM_DEFAULTS = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
+LGBM_DEFAULTS = {"n_estimators": 150, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
                  "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
                  "objective": "l2", "num_threads": 2, "seed": 0, "conformal": True, "horizon": None,
                  "weight_by_scale": True, "max_bin": 63}

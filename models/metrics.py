@@ -132,3 +132,68 @@ def holiday_weights(is_holiday, holiday_weight: float = 5.0) -> np.ndarray:
     """Kaggle Walmart weights: ``holiday_weight`` on holiday weeks, 1 elsewhere."""
     h = np.asarray(is_holiday).astype(bool)
     return np.where(h, holiday_weight, 1.0)
+
+
+def mase_scales(train, season_length: int = 1):
+    """:func:`mase_scale` of every series of a long frame ``series_id, ds, y`` at once (a Series by series_id)."""
+    import pandas as pd
+    m = max(int(season_length), 1)
+    t = train.sort_values(["series_id", "ds"], kind="mergesort")
+    diff = (t["y"] - t.groupby("series_id", sort=False)["y"].shift(m)).abs()
+    scale = diff.groupby(t["series_id"], sort=True).mean()
+    return scale.where(scale > 0).astype(float).rename("scale").rename_axis("series_id") if len(t) else \
+        pd.Series(dtype=float, name="scale")
+
+
+def metrics_by_series(frame, scales=None):
+    """:func:`compute_metrics` for every series of a long frame at once, with the same definitions.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``series_id, y, yhat`` and ``yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95``.
+    scales : Series, optional
+        MASE scale per series_id (:func:`mase_scales`); MASE is NaN without it.
+
+    Returns
+    -------
+    DataFrame
+        ``series_id`` + :data:`METRIC_KEYS`, one row per series, sorted by series_id.
+    """
+    import pandas as pd
+    y = frame["y"].to_numpy(dtype=float)
+    f = frame["yhat"].to_numpy(dtype=float)
+    if np.isnan(y).any() or np.isnan(f).any():
+        raise ValueError("y and yhat must not contain NaN; drop those points first")
+    e = f - y
+    abs_e = np.abs(e)
+    nz = y != 0
+    safe_y = np.where(nz, y, 1.0)
+    denom = np.abs(y) + np.abs(f)
+    cols = {"e2": e ** 2, "ae": abs_e, "ape": np.where(nz, abs_e / np.abs(safe_y), np.nan),
+            "zero": (~nz).astype(int), "sr": np.divide(2 * abs_e, denom, out=np.zeros_like(abs_e), where=denom > 0),
+            "ay": np.abs(y), "pe2": np.where(nz, (e / safe_y) ** 2, np.nan), "e": e}
+    pins = []
+    for name, lo_c, hi_c, q_lo, q_hi in (("c80", "yhat_lo_80", "yhat_hi_80", 0.1, 0.9),
+                                         ("c95", "yhat_lo_95", "yhat_hi_95", 0.025, 0.975)):
+        lo, hi = frame[lo_c].to_numpy(dtype=float), frame[hi_c].to_numpy(dtype=float)
+        cols[name] = ((y >= lo) & (y <= hi)).astype(float)
+        for q, bound in ((q_lo, lo), (q_hi, hi)):
+            u = y - bound
+            pins.append(np.maximum(q * u, (q - 1) * u))
+    cols["pin"] = np.mean(pins, axis=0)
+    g = pd.DataFrame(cols).groupby(frame["series_id"].to_numpy(), sort=True)
+    mean, total = g.mean(), g.sum()
+    out = pd.DataFrame(index=mean.index)
+    out["rmse"] = np.sqrt(mean["e2"])
+    out["mae"] = mean["ae"]
+    out["mape"] = mean["ape"]  # NaN-skipping mean: zero actuals are excluded (all zero: NaN)
+    out["mape_excluded"] = total["zero"].astype(int)
+    out["smape"] = mean["sr"]
+    out["wape"] = (total["ae"] / total["ay"].where(total["ay"] > 0)).astype(float)
+    scale = scales.reindex(out.index) if scales is not None else pd.Series(np.nan, index=out.index)
+    out["mase"] = (out["mae"] / scale).astype(float)
+    out["rmspe"] = np.sqrt(mean["pe2"])
+    out["bias"] = mean["e"]
+    out["coverage_80"], out["coverage_95"], out["pinball"] = mean["c80"], mean["c95"], mean["pin"]
+    return out.rename_axis("series_id").reset_index()[["series_id", *METRIC_KEYS]]

@@ -157,10 +157,10 @@ class SeasonalSVD(BaseForecaster):
     def _predict(self, h: int, X_future) -> pd.DataFrame:
         idx = self._future_index(h)
         steps = np.arange(1, h + 1)
-        parts = []
-        for sid, (season, sigma) in self.season_.items():
-            m = len(season)
-            yhat = season[(steps - 1) % m]
-            parts.append({"yhat": yhat, **normal_intervals(yhat, sigma * np.sqrt((steps - 1) // m + 1))})
-        cols = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
-        return idx.assign(**cols)
+        sids = list(self.last_ds_.index)
+        season = np.stack([self.season_[sid][0] for sid in sids])
+        sigma = np.array([self.season_[sid][1] for sid in sids])
+        m = season.shape[1]
+        yhat = season[:, (steps - 1) % m]
+        cols = {"yhat": yhat, **normal_intervals(yhat, sigma[:, None] * np.sqrt((steps - 1) // m + 1)[None, :])}
+        return idx.assign(**{c: v.ravel() for c, v in cols.items()})

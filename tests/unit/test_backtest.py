@@ -163,3 +163,18 @@ def test_backdated_forecasts_are_rejected(frame, monkeypatch):
     monkeypatch.setitem(registry.MODELS, "backdater", Backdater)
     with pytest.raises(ValueError, match="rows per fitted series"):
         rolling_origin(frame, "backdater", "D", H, folds=1)
+
+
+def test_residual_diagnostics_match_statsmodels():
+    """The numpy Ljung-Box test and autocorrelations equal statsmodels' (the textbook reference)."""
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.tsa.stattools import acf
+    from models.diagnostics import residual_diagnostics
+    rng = np.random.default_rng(0)
+    e = rng.normal(size=120)
+    r = e + 0.5 * np.roll(e, 1)  # autocorrelated: a small p-value
+    got = residual_diagnostics(r, lags=10)
+    assert got["lags"] == 10
+    assert np.isclose(got["ljung_box_p"], acorr_ljungbox(r, lags=[10], return_df=True)["lb_pvalue"].iloc[-1])
+    assert np.allclose(got["acf"], acf(r, nlags=10, fft=True)[1:])
+    assert got["ljung_box_p"] < 0.01

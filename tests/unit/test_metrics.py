@@ -79,3 +79,29 @@ def test_all_zero_actuals():
     m = compute_metrics([0.0, 0.0], [1.0, 0.0])
     assert math.isnan(m["mape"]) and m["mape_excluded"] == 2 and math.isnan(m["wape"])
     assert m["smape"] == pytest.approx((2.0 + 0.0) / 2)
+
+
+def test_metrics_by_series_equals_compute_metrics_per_series():
+    """The vectorised per-series metrics (used by every backtest) match the textbook one-series function."""
+    import pandas as pd
+    from models.metrics import compute_metrics, mase_scales, metrics_by_series, METRIC_KEYS
+    rng = np.random.default_rng(3)
+    rows, train = [], []
+    for k, sid in enumerate(["a", "b", "c", "d"]):
+        y = rng.gamma(2.0, 10.0, 12)
+        y[rng.random(12) < 0.3] = 0.0  # zero actuals: MAPE/RMSPE exclude them
+        if sid == "d":
+            y[:] = 0.0  # all zero: WAPE, MAPE and RMSPE undefined
+        f = y + rng.normal(0, 5, 12)
+        sd = rng.uniform(1, 8, 12)
+        rows.append(pd.DataFrame({"series_id": sid, "y": y, "yhat": f, "yhat_lo_80": f - sd, "yhat_hi_80": f + sd,
+                                  "yhat_lo_95": f - 2 * sd, "yhat_hi_95": f + 2 * sd}))
+        hist = rng.gamma(2.0, 10.0, 20) if sid != "c" else np.full(20, 5.0)  # constant history: MASE NaN
+        train.append(pd.DataFrame({"series_id": sid, "ds": pd.date_range("2020-01-01", periods=20), "y": hist}))
+    frame, train = pd.concat(rows, ignore_index=True), pd.concat(train, ignore_index=True)
+    got = metrics_by_series(frame, mase_scales(train, 7)).set_index("series_id")
+    for sid, g in frame.groupby("series_id"):
+        want = compute_metrics(g["y"], g["yhat"], g["yhat_lo_80"], g["yhat_hi_80"], g["yhat_lo_95"], g["yhat_hi_95"],
+                               y_train=train.loc[train["series_id"] == sid, "y"], season_length=7)
+        for key in METRIC_KEYS:
+            assert np.isclose(got.loc[sid, key], want[key], equal_nan=True), (sid, key, got.loc[sid, key], want[key])

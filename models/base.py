@@ -11,6 +11,7 @@ OUT_COLS = ["series_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
 FREQ_STEP = {"D": pd.Timedelta(days=1), "W": pd.Timedelta(days=7)}
 DEFAULT_SEASON = {"D": 7, "W": 52}
 YEAR_LENGTH = {"D": 365, "W": 52}
+Z80, Z95 = float(stats.norm.ppf(0.9)), float(stats.norm.ppf(0.975))  # once: ppf costs ~0.2 ms a call
 
 
 def freq_step(freq: str) -> pd.Timedelta:
@@ -68,7 +69,7 @@ def fill_gaps(df: pd.DataFrame, freq: str, fill_y: float = 0.0) -> pd.DataFrame:
 
 def normal_intervals(yhat: np.ndarray, sigma: np.ndarray) -> dict[str, np.ndarray]:
     """80% and 95% Gaussian intervals around ``yhat`` with standard deviation ``sigma``."""
-    z80, z95 = stats.norm.ppf(0.9), stats.norm.ppf(0.975)
+    z80, z95 = Z80, Z95
     sigma = np.nan_to_num(np.asarray(sigma, dtype=float), nan=0.0)
     return {"yhat_lo_80": yhat - z80 * sigma, "yhat_hi_80": yhat + z80 * sigma,
             "yhat_lo_95": yhat - z95 * sigma, "yhat_hi_95": yhat + z95 * sigma}

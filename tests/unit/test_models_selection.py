@@ -70,3 +70,58 @@ def test_tuning_is_time_series_aware_and_logged():
     again, trials2 = tune_lgbm(df, "D", 7, n_trials=3, folds=1, space=space,
                                base_params={"n_estimators": 30, "num_threads": 1, "min_child_samples": 5})
     assert again == best and np.allclose(trials["score"], trials2["score"])
+
+
+def _backtests(errors: dict, n_series=20, h=6, folds=3, seed=0):
+    """Backtest forecasts where model k's error is errors[k] * noise_k (independent noise per model)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for model, scale in errors.items():
+        for s in range(n_series):
+            for fold in range(1, folds + 1):
+                y = 100 + 10 * rng.random(h)
+                e = scale * rng.normal(size=h)
+                rows.append(pd.DataFrame({"series_id": f"s{s}", "ds": pd.date_range("2024-01-01", periods=h) +
+                                          pd.Timedelta(days=10 * fold), "fold": fold, "model": model, "y": y,
+                                          "yhat": y + e, "yhat_lo_80": y + e - 5, "yhat_hi_80": y + e + 5,
+                                          "yhat_lo_95": y + e - 9, "yhat_hi_95": y + e + 9}))
+    bt = pd.concat(rows, ignore_index=True)
+    # the same actuals for every model of a (series, fold, date)
+    first = bt.groupby(["series_id", "fold", "ds"])["y"].transform("first")
+    bt["yhat"] += first - bt["y"]
+    for c in ("yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"):
+        bt[c] += first - bt["y"]
+    bt["y"] = first
+    return bt
+
+
+def test_combination_of_equally_good_models_beats_each_and_is_chosen():
+    from models import combination
+    bt = _backtests({"a": 5.0, "b": 5.0, "seasonal_naive": 8.0})
+    members, scores = combination.choose(bt, ["seasonal_naive", "a", "b"], "seasonal_naive")
+    assert members == ("a", "b")
+    s = scores.set_index("model")["score"]
+    assert s["a+b"] < min(s["a"], s["b"])
+    assert not any("seasonal_naive+" in m or "+seasonal_naive" in m for m in s.index)  # the baseline stays alone
+
+
+def test_a_much_better_model_is_chosen_alone():
+    from models import combination
+    bt = _backtests({"a": 1.0, "b": 10.0, "seasonal_naive": 12.0})
+    members, _ = combination.choose(bt, ["seasonal_naive", "a", "b"], "seasonal_naive")
+    assert members == ("a",)
+
+
+def test_combination_average_and_metrics():
+    from models import combination
+    bt = _backtests({"a": 5.0, "b": 5.0}, n_series=3)
+    avg = combination.average(bt, ("a", "b"), keys=("series_id", "fold", "ds"))
+    one = bt[(bt["series_id"] == "s0") & (bt["fold"] == 1)].sort_values("ds")
+    want = (one.loc[one["model"] == "a", "yhat"].to_numpy() + one.loc[one["model"] == "b", "yhat"].to_numpy()) / 2
+    got = avg[(avg["series_id"] == "s0") & (avg["fold"] == 1)].sort_values("ds")["yhat"].to_numpy()
+    assert np.allclose(got, want)
+    history = pd.DataFrame({"series_id": "s0", "ds": pd.date_range("2023-06-01", periods=200), "y": np.arange(200.0)})
+    met = combination.combination_metrics(bt, ("a", "b"), history, 7)
+    assert set(met["model"]) == {"a+b"} and len(met) == 3 * 3
+    assert met.loc[met["series_id"] == "s0", "mase"].notna().all()  # scaled by s0's history before each fold
+    assert met.loc[met["series_id"] == "s1", "mase"].isna().all()   # no history given

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.base import BaseForecaster, LocalForecaster, normal_intervals
+from models.base import BaseForecaster, normal_intervals
 
 
 def naive_state(y: np.ndarray, m: int) -> dict:
@@ -72,24 +72,36 @@ def naive_fitted(state: dict) -> np.ndarray:
     return out
 
 
-class SeasonalNaive(LocalForecaster):
-    """Repeat the last observed season: the baseline every metric is compared with (MASE's denominator)."""
+class SeasonalNaive(BaseForecaster):
+    """Repeat the last observed season: the baseline every metric is compared with (MASE's denominator).
+
+    Each series is independent (seasonal naive, or naive/mean when it is too short: :func:`naive_state`), but
+    all are fitted in one pass over the sorted frame rather than as a local model per series: that costs
+    milliseconds instead of the ~10 ms per series the per-series machinery adds (30 s on Walmart's 3,500).
+    """
 
     name = "seasonal_naive"
     uses_exog = False
-    is_global = False
+    is_global = True
 
-    def min_length(self) -> int:
-        return 1
+    def _fit(self, df: pd.DataFrame) -> None:
+        sids = df["series_id"].to_numpy()
+        y = df["y"].to_numpy(dtype=float)
+        ids, starts = np.unique(sids, return_index=True)  # df is sorted by series_id, ds
+        bounds = np.append(np.sort(starts), len(y))
+        ids = sids[bounds[:-1]]
+        fitted = np.full(len(y), np.nan)
+        self.states_ = {}
+        for sid, lo, hi in zip(ids, bounds[:-1], bounds[1:]):
+            state = naive_state(y[lo:hi], self.m)
+            self.states_[sid] = state
+            fitted[lo:hi] = naive_fitted(state)
+        self.fitted_values_ = df[["series_id", "ds", "y"]].assign(yhat=fitted)
 
-    def _fit_one(self, g: pd.DataFrame) -> dict:
-        return naive_state(g["y"].to_numpy(), self.m)
-
-    def _predict_one(self, state: dict, h: int, xf) -> dict:
-        return naive_forecast(state, h)
-
-    def _fitted_values_one(self, state: dict, g: pd.DataFrame) -> np.ndarray:
-        return naive_fitted(state)
+    def _predict(self, h: int, X_future) -> pd.DataFrame:
+        idx = self._future_index(h)
+        parts = [naive_forecast(self.states_[sid], h) for sid in self.last_ds_.index]
+        return idx.assign(**{c: np.concatenate([p[c] for p in parts]) for c in parts[0]})
 
 
 def _svd_denoise(mat: np.ndarray, rank: int) -> np.ndarray:

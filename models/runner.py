@@ -292,7 +292,7 @@ def _pipeline(run_id: str, params: dict, jobs: int, prog: _Progress, url: str | 
 
     local = [m for m in params["models"] if not registry.model_class(m).is_global]
     glob = [m for m in params["models"] if registry.model_class(m).is_global]
-    fallback = "seasonal_naive" if "seasonal_naive" in local or not local else local[0]
+    fallback = "seasonal_naive" if "seasonal_naive" in params["models"] else (local or params["models"])[0]
     # One thread per global-model fit: on a shared 2-core machine LightGBM's OpenMP threads spin against other
     # processes and were measured ~18x slower with 2 threads than with 1 (53 s vs 2.9 s for one small fit).
     model_params: dict = {name: {"num_threads": 1} for name in glob}

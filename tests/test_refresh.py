@@ -228,3 +228,31 @@ def test_process_pool_gives_the_same_forecasts_as_serial(hand_db):
     pooled = runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=2, progress=False, force=True)
     b = store.forecasts_for_level("store_product", run_id=pooled["run_id"])
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_local_models_and_the_level_combination(hand_db):
+    """A local model (ETS, mapped over batches of series) and global ones: each level gets the candidate
+    subset with the best pooled backtest WAPE, its members are averaged, and the result stays coherent."""
+    summary = runner.refresh(models="seasonal_naive,seasonal_ses,ets", horizon=7, folds=2, jobs=1, progress=False,
+                             model_params={"ets": {"maxiter": 30, "trends": ((None, False),)}})
+    assert summary["status"] == "success", summary
+    combos = summary["combinations"]
+    assert set(combos) == set(store.LEVELS)
+    for level, info in combos.items():
+        scores = {k: v for k, v in info["scores"].items() if v is not None}
+        assert info["chosen"] == min(scores, key=scores.get), (level, info)
+        assert "ets" in info["scores"] and "ets+seasonal_ses" in info["scores"]
+        assert not any("seasonal_naive+" in k for k in info["scores"])
+    assert set(summary["selected"]) >= {combos["store_product"]["chosen"]}
+    # aggregate nodes keep every candidate's forecast: a combination is its members' plain average there
+    level, info = next(((lv, i) for lv, i in combos.items() if lv != "store_product" and "+" in i["chosen"]),
+                       (None, None))
+    if level is not None:
+        node = store.nodes(level=level)["node_id"].iloc[0]
+        parts = [store.forecast(node, model=m)["yhat"].to_numpy() for m in info["chosen"].split("+")]
+        np.testing.assert_allclose(store.forecast(node, model=info["chosen"])["yhat"], np.mean(parts, axis=0))
+    _check_coherent(hand_db)
+    series = runner.refresh(models="seasonal_naive,seasonal_ses,ets", horizon=7, folds=2, jobs=1, progress=False,
+                            selection="series", model_params={"ets": {"maxiter": 30, "trends": ((None, False),)}})
+    assert series["status"] == "success" and series["combinations"] == {}
+    assert set(series["selected"]) <= {"seasonal_naive", "seasonal_ses", "ets"}

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from models.base import LocalForecaster
+from models.base import Z80, Z95, LocalForecaster
 
 # (trend, damped) candidates; error and season are additive (analytic prediction intervals, robust to zeros).
 CANDIDATES = ((None, False), ("add", True))
@@ -19,7 +19,7 @@ class ETSForecaster(LocalForecaster):
     than one full season (e.g. two years of weekly data against a 52-week season) cannot initialise 52
     seasonal states, so it is *deseasonalised* instead: seasonal indices come from a least-squares fit of a
     trend plus one index per season position (:func:`seasonal_indices`), a non-seasonal ETS is fitted to the adjusted series and
-    the indices are added back to its forecast (intervals ignore the indices' own estimation error). Shorter
+    the indices are added back to its forecast (intervals add the indices' estimation variance). Shorter
     series fall back to the seasonal-naive/naive/mean rules. Hyperparameters: ``maxiter`` (default 100),
     ``trends`` (candidate list of (trend, damped)).
     """
@@ -64,9 +64,19 @@ class ETSForecaster(LocalForecaster):
             f80 = pred.summary_frame(alpha=0.2)
             f95 = pred.summary_frame(alpha=0.05)
         season = _repeat(state["index"], np.arange(n, n + h))
-        return {"yhat": f80["mean"].to_numpy() + season, "yhat_lo_80": f80["pi_lower"].to_numpy() + season,
-                "yhat_hi_80": f80["pi_upper"].to_numpy() + season, "yhat_lo_95": f95["pi_lower"].to_numpy() + season,
-                "yhat_hi_95": f95["pi_upper"].to_numpy() + season}
+        mean = f80["mean"].to_numpy()
+        # Deseasonalised fits: each index is a mean of only n / m seasons, an error the ETS intervals do not
+        # know about; add its variance, sigma^2 / (n / m) (as models.ses does). Without it 95% intervals
+        # covered 81% on the Walmart holdout.
+        extra = 0.0
+        if len(state["index"]) > 1:
+            extra = float(np.mean(np.asarray(state["res"].resid, dtype=float) ** 2)) / max(n / self.m, 1.0)
+        out = {"yhat": mean + season}
+        for frame, z, lo, hi in ((f80, Z80, "yhat_lo_80", "yhat_hi_80"), (f95, Z95, "yhat_lo_95", "yhat_hi_95")):
+            below = np.sqrt((mean - frame["pi_lower"].to_numpy()) ** 2 + z ** 2 * extra)
+            above = np.sqrt((frame["pi_upper"].to_numpy() - mean) ** 2 + z ** 2 * extra)
+            out[lo], out[hi] = mean - below + season, mean + above + season
+        return out
 
     def _fitted_values_one(self, state, g: pd.DataFrame) -> np.ndarray:
         out = np.full(len(g), np.nan)

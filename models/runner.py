@@ -350,6 +350,8 @@ def _pipeline(run_id: str, params: dict, jobs: int, prog: _Progress, url: str | 
     if _combining(params) and not metrics.empty:
         backtests = pd.concat([r.backtests for r in results if len(r.backtests)], ignore_index=True)
         metrics, cands, sel, combos = _combine(metrics, cands, backtests, params, fallback, frames)
+        combo_resid, combo_diag = _combination_residuals(resid_parts, sel)
+        resid_parts, diag_rows = resid_parts + [combo_resid], diag_rows + combo_diag
     else:
         if params["ensemble"] and not metrics.empty:
             metrics, cands = _add_ensemble(metrics, cands, params["metric"], frames)
@@ -433,6 +435,31 @@ def _combine(metrics, cands, backtests, params, fallback, frames):
               "score": np.nan} for sid in missing]
     sel = pd.concat([sel, pd.DataFrame(extra, columns=sel.columns)], ignore_index=True)
     return metrics, cands, sel.sort_values("series_id").reset_index(drop=True), summary
+
+
+def _combination_residuals(resid_parts, sel) -> tuple[pd.DataFrame, list[dict]]:
+    """In-sample residuals and diagnostics of the chosen combinations (for the dashboard and MinT).
+
+    The residual of an average of fits is the average of the members' residuals, taken on the dates where
+    every member has one.
+    """
+    from models import combination
+    from models.diagnostics import residual_diagnostics
+    empty = pd.DataFrame(columns=["series_id", "ds", "model", "resid"])
+    combos = sel[sel["model"].str.contains(combination.SEP, regex=False)]
+    if combos.empty or not resid_parts:
+        return empty, []
+    resid = pd.concat(resid_parts, ignore_index=True)
+    parts, diags = [], []
+    for name, chosen in combos.groupby("model"):
+        members = combination.members_of(name)
+        part = resid[resid["series_id"].isin(chosen["series_id"]) & resid["model"].isin(members)]
+        complete = part.groupby(["series_id", "ds"])["model"].transform("nunique") == len(members)
+        avg = part[complete].groupby(["series_id", "ds"], as_index=False)["resid"].mean().assign(model=name)
+        parts.append(avg)
+        for sid, g in avg.groupby("series_id", sort=True):
+            diags.append({"series_id": sid, "model": name, **residual_diagnostics(g["resid"].to_numpy())})
+    return (pd.concat(parts, ignore_index=True) if parts else empty), diags
 
 
 def _add_ensemble(metrics, cands, metric, frames):

@@ -251,8 +251,24 @@ def test_local_models_and_the_level_combination(hand_db):
         node = store.nodes(level=level)["node_id"].iloc[0]
         parts = [store.forecast(node, model=m)["yhat"].to_numpy() for m in info["chosen"].split("+")]
         np.testing.assert_allclose(store.forecast(node, model=info["chosen"])["yhat"], np.mean(parts, axis=0))
+    # the chosen combination has residual diagnostics like any model (the Forecast page shows them)
+    for level, info in combos.items():
+        if "+" in info["chosen"]:
+            node = store.nodes(level=level)["node_id"].iloc[0]
+            diag = store.diagnostics(node)
+            assert len(diag) == 1 and diag["model"].iloc[0] == info["chosen"], (level, diag)
+            assert np.isfinite(diag["ljung_box_p"].iloc[0])
     _check_coherent(hand_db)
     series = runner.refresh(models="seasonal_naive,seasonal_ses,ets", horizon=7, folds=2, jobs=1, progress=False,
                             selection="series", model_params={"ets": {"maxiter": 30, "trends": ((None, False),)}})
     assert series["status"] == "success" and series["combinations"] == {}
     assert set(series["selected"]) <= {"seasonal_naive", "seasonal_ses", "ets"}
+
+
+def test_mint_reconciles_level_combinations(hand_db):
+    """MinT needs in-sample residuals of every chosen forecast, combinations included."""
+    summary = runner.refresh(models="seasonal_naive,seasonal_ses,ets", horizon=7, folds=2, jobs=1, progress=False,
+                             reconcile="mint_shrink", model_params={"ets": {"maxiter": 30, "trends": ((None, False),)}})
+    assert summary["status"] == "success", summary
+    assert any("+" in info["chosen"] for info in summary["combinations"].values()), summary["combinations"]
+    _check_coherent(hand_db)

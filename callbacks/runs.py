@@ -20,8 +20,8 @@ def _fmt_time(value) -> str:
 
 
 def _fmt_metrics(summary) -> str:
-    """One line from a run's metric summary (as ``models.runner`` writes it): the mean backtest WAPE of each
-    candidate model, best first, and how many series chose each model."""
+    """One line from a run's metric summary (as ``models.runner`` writes it): the backtest WAPE of each
+    candidate model (pooled over the bottom series), best first, and how many series chose each model."""
     if not isinstance(summary, dict) or not summary:
         return ""
     per_model = summary.get("metrics") if isinstance(summary.get("metrics"), dict) else {}

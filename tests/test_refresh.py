@@ -251,6 +251,11 @@ def test_local_models_and_the_level_combination(hand_db):
         node = store.nodes(level=level)["node_id"].iloc[0]
         parts = [store.forecast(node, model=m)["yhat"].to_numpy() for m in info["chosen"].split("+")]
         np.testing.assert_allclose(store.forecast(node, model=info["chosen"])["yhat"], np.mean(parts, axis=0))
+    # the summary's WAPE is pooled over the bottom series and folds: sum |e| / sum |y| = sum mae / sum (mae / wape)
+    bm = store.backtest_metrics()
+    bottom = bm[bm["series_id"].str.contains("/product=") & (bm["model"] == "ets")]
+    pooled = bottom["mae"].sum() / (bottom["mae"] / bottom["wape"]).sum()
+    assert summary["metrics"]["ets"]["wape"] == pytest.approx(pooled, abs=1e-4)
     # the chosen combination has residual diagnostics like any model (the Forecast page shows them)
     for level, info in combos.items():
         if "+" in info["chosen"]:

@@ -27,7 +27,8 @@ class SeasonalSES(BaseForecaster):
 
     With a long season and little history (two years of weekly data: each of 52 indices is the mean of two
     weeks) the raw indices are noisy, so they are shrunk toward their circular 3-period moving average with
-    weight ``smooth`` (default 0.6 for m >= 26, 0 otherwise). ``events`` (default ``('easter',)``) adds the
+    weight ``smooth``: by default (``'auto'``, for m >= 26; 0 for shorter seasons) the weight that best
+    predicts a held-out season (:func:`cross_season_smoothing`). ``events`` (default ``('easter',)``) adds the
     moving-event regressors of :data:`MOVING_EVENTS` when the history holds at least two occurrences.
     Series shorter than ``m + max(m // 4, 4)`` use the seasonal-naive/naive/mean rules.
     Hyperparameters: ``smooth``, ``events``, ``alphas``.
@@ -89,16 +90,16 @@ class SeasonalSES(BaseForecaster):
         design[:, m + 1:] = extra
         coef = np.linalg.lstsq(design, mat.T, rcond=None)[0]
         index = coef[:m].T - coef[:m].T.mean(axis=1, keepdims=True)
-        smooth = float(self.hyperparams.get("smooth", 0.6 if m >= 26 else 0.0))
-        if smooth:
-            neighbours = (np.roll(index, 1, axis=1) + index + np.roll(index, -1, axis=1)) / 3
-            index = (1 - smooth) * index + smooth * neighbours
+        smooth = self.hyperparams.get("smooth", "auto")
+        if smooth == "auto":
+            smooth = cross_season_smoothing(mat, m) if m >= 26 else 0.0
+        index = _smooth(index, float(smooth))
         extra_coef = coef[m + 1:].T
         season = index[:, np.arange(n) % m] + extra_coef @ extra.T
         level, alpha, sigma, one_step = _ses(mat - season, np.asarray(self.hyperparams.get("alphas", ALPHAS)))
         seasons_seen = np.full(len(mat), max(n / m, 1.0))
         return {"index": index, "extra_coef": extra_coef, "level": level, "alpha": alpha, "sigma": sigma,
-                "seasons_seen": seasons_seen,
+                "seasons_seen": seasons_seen, "smooth": np.full(len(mat), float(smooth)),
                 "fitted": one_step + season,
                 "span": (dates[0], n, tuple(events))}
 
@@ -131,6 +132,41 @@ class SeasonalSES(BaseForecaster):
             for c, v in {"yhat": yhat, **normal_intervals(yhat, sd)}.items():
                 out[c][rows] = v
         return idx.assign(**{c: v.ravel() for c, v in out.items()})
+
+
+SMOOTH_GRID = np.round(np.arange(0.0, 1.01, 0.1), 1)
+
+
+def _smooth(index: np.ndarray, weight: float) -> np.ndarray:
+    """Shrink each row of seasonal indices toward its circular 3-period moving average by ``weight``."""
+    if not weight:
+        return index
+    neighbours = (np.roll(index, 1, axis=1) + index + np.roll(index, -1, axis=1)) / 3
+    return (1 - weight) * index + weight * neighbours
+
+
+def cross_season_smoothing(mat: np.ndarray, m: int) -> float:
+    """The smoothing weight of :data:`SMOOTH_GRID` whose indices best predict a held-out season.
+
+    Leave-one-season-out over the last full seasons of every series of the block (pooled): each season's
+    values minus their mean are predicted by the smoothed mean of the other seasons' demeaned values, and
+    the weight with the smallest total absolute error wins. With fewer than two full seasons: 0. Chosen
+    from the data because the right amount depends on how noisy and how sharp the seasonal shape is (and
+    on no one data set: on Walmart it picks 0.2).
+    """
+    k = mat.shape[1] // m
+    if k < 2:
+        return 0.0
+    seasons = [mat[:, mat.shape[1] - (j + 1) * m: mat.shape[1] - j * m] for j in range(k)]
+    demeaned = [x - x.mean(axis=1, keepdims=True) for x in seasons]
+    errors = []
+    for w in SMOOTH_GRID:
+        err = 0.0
+        for j in range(k):
+            others = np.mean([demeaned[i] for i in range(k) if i != j], axis=0)
+            err += float(np.abs(demeaned[j] - _smooth(others, w)).sum())
+        errors.append(err)
+    return float(SMOOTH_GRID[int(np.argmin(errors))])
 
 
 def _ses(z: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, ...]:

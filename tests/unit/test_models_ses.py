@@ -57,3 +57,15 @@ def test_short_series_fall_back_and_every_series_gets_h_rows():
     fc = registry.make_model("seasonal_ses", "W").fit(mixed).predict(8)
     assert fc.groupby("series_id").size().to_dict() == {"s0": 8, "s1": 8}
     assert fc["yhat"].notna().all()
+
+
+def test_index_smoothing_is_chosen_by_held_out_seasons():
+    """Noisy smooth seasons get smoothed; a sharp, clean seasonal spike is left alone."""
+    from models.ses import cross_season_smoothing
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * 52)
+    smooth_noisy = 10 * np.sin(2 * np.pi * t / 52) + rng.normal(0, 6, (30, len(t)))
+    spiky_clean = np.where(t % 52 == 47, 80.0, 0.0) + rng.normal(0, 0.5, (30, len(t)))
+    assert cross_season_smoothing(smooth_noisy, 52) >= 0.5
+    assert cross_season_smoothing(spiky_clean, 52) == 0.0
+    assert cross_season_smoothing(smooth_noisy[:, :80], 52) == 0.0  # fewer than two full seasons

@@ -418,25 +418,16 @@ def _combine(metrics, cands, backtests, params, fallback, frames):
         if len(members) > 1:
             fc_parts.append(combination.average(level_fc, members, name))
             met_parts.append(combination.combination_metrics(bt, members, frame, m))
-        got = set(level_fc.loc[level_fc["model"].isin(members), "series_id"])
-        mean_score = met_parts[-1] if len(members) > 1 else metrics
-        per_series = mean_score[mean_score["model"] == name].groupby("series_id")[metric].mean()
-        for sid in sorted(ids):
-            if sid in got:
-                sel_parts.append({"series_id": sid, "model": name, "metric": metric,
-                                  "score": float(per_series.get(sid, np.nan))})
-            else:
-                sel_parts.append({"series_id": sid, "model": fallback, "metric": metric, "score": np.nan})
+        scored = met_parts[-1] if len(members) > 1 else metrics
+        per_series = scored[scored["model"] == name].groupby("series_id")[metric].mean()
+        got = sorted(set(level_fc.loc[level_fc["model"].isin(members), "series_id"]))
+        sel_parts += [{"series_id": sid, "model": name, "metric": metric, "score": float(per_series.get(sid, np.nan))}
+                      for sid in got]  # the others get the fallback in _complete_selection
     metrics = pd.concat([p for p in met_parts if len(p)], ignore_index=True)
     cands = pd.concat(fc_parts, ignore_index=True)
-    sel = pd.DataFrame(sel_parts, columns=["series_id", "model", "metric", "score"])
-    have = cands[["series_id", "model"]].drop_duplicates()
-    sel = sel.merge(have, on=["series_id", "model"], how="inner")  # a fallback that also failed: left out below
-    missing = sorted(set(have["series_id"]) - set(sel["series_id"]))
-    extra = [{"series_id": sid, "model": sorted(have.loc[have["series_id"] == sid, "model"])[0], "metric": metric,
-              "score": np.nan} for sid in missing]
-    sel = pd.concat([sel, pd.DataFrame(extra, columns=sel.columns)], ignore_index=True)
-    return metrics, cands, sel.sort_values("series_id").reset_index(drop=True), summary
+    sel = _complete_selection(pd.DataFrame(sel_parts, columns=["series_id", "model", "metric", "score"]), cands,
+                              metric, fallback)
+    return metrics, cands, sel, summary
 
 
 def _combination_residuals(resid_parts, sel) -> tuple[pd.DataFrame, list[dict]]:
@@ -484,6 +475,12 @@ def _select(metrics, cands, metric, fallback, selection) -> pd.DataFrame:
     """Best model per series; series without a usable score or forecast fall back (seasonal naive)."""
     sel = selection.select_best(metrics, metric=metric, fallback=fallback) if not metrics.empty else \
         pd.DataFrame(columns=["series_id", "model", "metric", "score"])
+    return _complete_selection(sel, cands, metric, fallback)
+
+
+def _complete_selection(sel, cands, metric, fallback) -> pd.DataFrame:
+    """Keep the choices that have a forecast; every other series with a forecast gets the fallback (or, when
+    the fallback failed there too, its alphabetically first model)."""
     have = cands[["series_id", "model"]].drop_duplicates()
     ok = sel.merge(have, on=["series_id", "model"], how="inner")
     missing = sorted(set(have["series_id"]) - set(ok["series_id"]))

@@ -43,6 +43,15 @@ def _empty_fcst() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float") for c in cols})
 
 
+def fold_metrics(fc: pd.DataFrame, train: pd.DataFrame, model_name: str, fold: int, season_length: int) -> pd.DataFrame:
+    """``series_id, model, fold`` + every metric for one fold's forecasts ``fc`` (with ``y``); ``train`` holds the
+    rows before the fold, for MASE's scale."""
+    per_series = metrics_by_series(fc, mase_scales(train, season_length))
+    per_series.insert(1, "model", model_name)
+    per_series.insert(2, "fold", fold)
+    return per_series
+
+
 def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: int = 3, step: int | None = None,
                    model_params: dict | None = None, only_folds=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Backtest one model over every series of ``df`` with an expanding window.
@@ -117,10 +126,7 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         fc = fc.merge(test[["series_id", "ds", "y"]], on=["series_id", "ds"], how="inner")
         fc["cutoff"], fc["model"], fc["fold"] = cutoff, model_name, fold
         fcst_parts.append(fc)
-        per_series = metrics_by_series(fc, mase_scales(train, model.m))
-        per_series.insert(1, "model", model_name)
-        per_series.insert(2, "fold", fold)
-        metric_rows.append(per_series)
+        metric_rows.append(fold_metrics(fc, train, model_name, fold, model.m))
     if not metric_rows:
         return _empty_metrics(), _empty_fcst()
     metrics = pd.concat(metric_rows, ignore_index=True)[["series_id", "model", "fold", *METRIC_KEYS]]

@@ -12,7 +12,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from models.metrics import METRIC_KEYS, compute_metrics, mase_scales, metrics_by_series
+from models.backtest import fold_metrics
+from models.metrics import METRIC_KEYS, compute_metrics
 
 SEP = "+"
 BOUNDS = ["yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
@@ -115,10 +116,6 @@ def combination_metrics(bt: pd.DataFrame, members, history: pd.DataFrame, season
     comb = average(bt, members, keys=("series_id", "fold", "ds"))
     parts = []
     for fold, g in comb.groupby("fold", sort=True):
-        train = history[history["ds"] < g["ds"].min()]
-        per_series = metrics_by_series(g, mase_scales(train, season_length))
-        per_series.insert(1, "model", name_of(members))
-        per_series.insert(2, "fold", fold)
-        parts.append(per_series)
+        parts.append(fold_metrics(g, history[history["ds"] < g["ds"].min()], name_of(members), fold, season_length))
     cols = ["series_id", "model", "fold", *METRIC_KEYS]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)

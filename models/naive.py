@@ -87,7 +87,7 @@ class SeasonalNaive(BaseForecaster):
     def _fit(self, df: pd.DataFrame) -> None:
         sids = df["series_id"].to_numpy()
         y = df["y"].to_numpy(dtype=float)
-        ids, starts = np.unique(sids, return_index=True)  # df is sorted by series_id, ds
+        starts = np.unique(sids, return_index=True)[1]  # df is sorted by series_id, ds
         bounds = np.append(np.sort(starts), len(y))
         ids = sids[bounds[:-1]]
         fitted = np.full(len(y), np.nan)

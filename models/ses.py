@@ -65,15 +65,15 @@ class SeasonalSES(BaseForecaster):
             "y": np.concatenate([f[2] for f in fitted]), "yhat": np.concatenate([f[3] for f in fitted])})
 
     # ------------------------------------------------------------------ fitting one block of equal spans
-    def _terms(self, dates: pd.DatetimeIndex, t: np.ndarray, n: int, events: list[str]) -> np.ndarray:
+    def _terms(self, dates: pd.DatetimeIndex, t: np.ndarray, n: int, events: list[str], flags=None) -> np.ndarray:
         """Yearly Fourier (daily data with two years or more: ``n`` points) and event columns for positions
-        ``t`` (dates ``dates``)."""
+        ``t`` (dates ``dates``; ``flags``: their :func:`event_flags` when already computed)."""
         cols = []
         if self.freq == "D" and n >= 2 * 365:
             year = 365.25
             for k in range(1, YEARLY_HARMONICS + 1):
                 cols += [np.sin(2 * np.pi * k * t / year), np.cos(2 * np.pi * k * t / year)]
-        flags = event_flags(dates, self.freq)
+        flags = event_flags(dates, self.freq) if flags is None else flags
         cols += [flags[e] for e in events]
         return np.column_stack(cols) if cols else np.zeros((len(t), 0))
 
@@ -83,7 +83,7 @@ class SeasonalSES(BaseForecaster):
         wanted = [e for name in self.hyperparams.get("events", ("easter",)) for e, _, _ in MOVING_EVENTS[name]]
         flags = event_flags(dates, self.freq)
         events = [e for e in wanted if _occurrences(flags[e]) >= 2]
-        extra = self._terms(dates, t, n, events)
+        extra = self._terms(dates, t, n, events, flags)
         design = np.zeros((n, m + 1 + extra.shape[1]))
         design[np.arange(n), np.arange(n) % m] = 1.0
         design[:, m] = t - t.mean()
@@ -97,9 +97,7 @@ class SeasonalSES(BaseForecaster):
         extra_coef = coef[m + 1:].T
         season = index[:, np.arange(n) % m] + extra_coef @ extra.T
         level, alpha, sigma, one_step = _ses(mat - season, np.asarray(self.hyperparams.get("alphas", ALPHAS)))
-        seasons_seen = np.full(len(mat), max(n / m, 1.0))
         return {"index": index, "extra_coef": extra_coef, "level": level, "alpha": alpha, "sigma": sigma,
-                "seasons_seen": seasons_seen, "smooth": np.full(len(mat), float(smooth)),
                 "fitted": one_step + season,
                 "span": (dates[0], n, tuple(events))}
 
@@ -127,8 +125,8 @@ class SeasonalSES(BaseForecaster):
             yhat = level[:, None] + index + coef @ extra.T
             alpha = np.array([st["alpha"] for st in sts])[:, None]
             sigma = np.array([st["sigma"] for st in sts])[:, None]
-            seen = np.array([st["seasons_seen"] for st in sts])[:, None]
-            sd = sigma * np.sqrt(1 + (steps[None, :] - 1) * alpha ** 2 + 1 / seen)
+            seasons_seen = max(n / self.m, 1.0)
+            sd = sigma * np.sqrt(1 + (steps[None, :] - 1) * alpha ** 2 + 1 / seasons_seen)
             for c, v in {"yhat": yhat, **normal_intervals(yhat, sd)}.items():
                 out[c][rows] = v
         return idx.assign(**{c: v.ravel() for c, v in out.items()})

@@ -6,7 +6,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from models.events import event_flags
+
 YEAR_LAGS = {"D": (364,), "W": (51, 52, 53)}
+YEAR_AGO = {"D": pd.Timedelta(days=364), "W": pd.Timedelta(weeks=52)}  # the main year lag
 ROLL_WINDOWS = {"D": (7, 28, 91), "W": (4, 13, 52)}
 MAX_SERIES_CODES = 500
 
@@ -90,6 +93,23 @@ def series_codes(series_ids: pd.Series) -> pd.DataFrame:
     return out
 
 
+def calendar_event_features(ds: pd.Series, freq: str) -> dict[str, np.ndarray]:
+    """Moving-event flags (:mod:`models.events`) on each row's date and one year earlier.
+
+    The year-ago flag tells the model that ``lag_52`` (``lag_364``) was an event week, so it does not
+    copy last year's Easter peak onto this year's ordinary week. Calendar only: no y, no leakage.
+    """
+    dates = pd.DatetimeIndex(ds.unique())
+    year_ago = YEAR_AGO.get(freq, pd.Timedelta(days=364))
+    now, before = event_flags(dates, freq), event_flags(dates - year_ago, freq)
+    pos = dates.get_indexer(pd.DatetimeIndex(ds))
+    out = {}
+    for event in now:
+        out[f"event_{event}"] = now[event][pos]
+        out[f"event_{event}_year_ago"] = before[event][pos]
+    return out
+
+
 def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.Series) -> pd.DataFrame:
     """The feature matrix for every row of ``df`` (history rows and future rows with ``y`` NaN).
 
@@ -147,6 +167,7 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
         cap = 30 if freq == "D" else 8
         feats["steps_to_holiday"] = _steps_to_event(flag, np.flatnonzero(starts_mask), True, cap)
         feats["steps_since_holiday"] = _steps_to_event(flag, np.flatnonzero(starts_mask), False, cap)
+    feats.update(calendar_event_features(ds, freq))
     feats["log_scale"] = np.log1p(np.abs(sc))
     out = pd.DataFrame(feats, index=df.index)
     codes = series_codes(df["series_id"])

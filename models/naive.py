@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import BaseForecaster, normal_intervals
+from models.events import MOVING_EVENTS, event_flags, occurrences
 
 
 def naive_state(y: np.ndarray, m: int) -> dict:
@@ -112,6 +113,33 @@ def _svd_denoise(mat: np.ndarray, rank: int) -> np.ndarray:
     return (u[:, :rank] * s[:rank]) @ vt[:rank]
 
 
+def event_effects(mat: np.ndarray, dates: pd.DatetimeIndex, m: int, freq: str, names) -> tuple[list, np.ndarray]:
+    """Per-row effects of the moving events in ``names`` on ``mat`` (rows = series, columns = ``dates``).
+
+    Least squares of each row on seasonal-position dummies (``t % m``) and the event flags, so an event's
+    effect is how far its weeks stand above the same positions in the other seasons. Only events seen at
+    least twice, and only when they are identifiable (the design has full column rank); else none.
+
+    Returns
+    -------
+    (events, coef)
+        The event column names used and a ``(rows, len(events))`` array of effects.
+    """
+    n = mat.shape[1]
+    flags = event_flags(dates, freq)
+    events = [e for name in names for e, _, _ in MOVING_EVENTS[name] if occurrences(flags[e]) >= 2]
+    none = ([], np.zeros((mat.shape[0], 0)))
+    if not events or n < m + 2:
+        return none
+    design = np.zeros((n, m + len(events)))
+    design[np.arange(n), np.arange(n) % m] = 1.0
+    design[:, m:] = np.column_stack([flags[e] for e in events])
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        return none
+    coef = np.linalg.lstsq(design, mat.T, rcond=None)[0]
+    return events, coef[m:].T
+
+
 class SeasonalSVD(BaseForecaster):
     """Seasonal naive on a denoised history: a global model pooling series of the same product.
 
@@ -120,8 +148,11 @@ class SeasonalSVD(BaseForecaster):
     approximation (default 5), which keeps the shared seasonal shape and drops store-specific noise (the
     SVD preprocessing of the winning Kaggle Walmart solution). The forecast repeats the denoised last
     season plus ``level_weight`` x the change between the last ``ceil(m/4)`` periods and the same periods
-    one season earlier (default 0.5 weekly, 0 daily). Intervals: seasonal-naive Gaussian intervals from
-    the residuals ``y_t - forecast_t``.
+    one season earlier (default 0.5 weekly, 0 daily). Moving events (``events``, default ``('easter',)``,
+    see :mod:`models.events`) seen at least twice in the window are taken out of the repeated season and
+    put back on the future dates they fall on, each with its per-series effect from a least-squares fit of
+    the denoised window on seasonal positions and event flags (:func:`event_effects`). Intervals:
+    seasonal-naive Gaussian intervals from the residuals ``y_t - forecast_t``.
     """
 
     name = "seasonal_svd"
@@ -138,6 +169,7 @@ class SeasonalSVD(BaseForecaster):
         observed = np.isfinite(mat)
         mat = np.where(observed, mat, 0.0)
         ids = wide.index.to_numpy()
+        self.season_index_ = ids
         parts = pd.Series(ids).str.extract(r"product=([^/]+)")[0].fillna("*").to_numpy()
         den = np.empty_like(mat)
         for grp in np.unique(parts):
@@ -148,6 +180,13 @@ class SeasonalSVD(BaseForecaster):
             level = lw * (den[:, -k:].mean(axis=1) - den[:, -m - k:-m].mean(axis=1))
         else:
             level = np.zeros(len(ids))
+        dates = pd.DatetimeIndex(wide.columns)
+        self.events_, self.event_coef_ = event_effects(
+            den, dates, m, self.freq, self.hyperparams.get("events", ("easter",)))
+        if self.events_:  # the repeated season without last year's events (added back where they recur)
+            flags = event_flags(dates[-m:], self.freq)
+            den = den.copy()
+            den[:, -m:] -= self.event_coef_ @ np.stack([flags[e] for e in self.events_])
         self.season_ = {}
         fitted = []
         groups = {sid: g for sid, g in df.groupby("series_id", sort=False)}
@@ -174,5 +213,10 @@ class SeasonalSVD(BaseForecaster):
         sigma = np.array([self.season_[sid][1] for sid in sids])
         m = season.shape[1]
         yhat = season[:, (steps - 1) % m]
+        if self.events_:
+            flags = event_flags(pd.DatetimeIndex(idx["ds"]), self.freq)
+            coef = pd.DataFrame(self.event_coef_, index=self.season_index_).reindex(sids).to_numpy()
+            for k, e in enumerate(self.events_):
+                yhat = yhat + coef[:, [k]] * flags[e].reshape(len(sids), h)
         cols = {"yhat": yhat, **normal_intervals(yhat, sigma[:, None] * np.sqrt((steps - 1) // m + 1)[None, :])}
         return idx.assign(**{c: v.ravel() for c, v in cols.items()})

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from dateutil.easter import easter
 
 from models.base import BaseForecaster, freq_step, normal_intervals
+from models.events import MOVING_EVENTS, event_flags, occurrences
 from models.naive import naive_forecast, naive_fitted, naive_state
 
 ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
-# Moving retail events that a fixed seasonal position cannot follow, as (name, first day, last day) relative
-# to the event date: Easter shopping happens in the week before Easter Sunday and in Easter week itself.
-MOVING_EVENTS = {"easter": (("easter_pre", -7, -1), ("easter", 0, 6))}
 YEARLY_HARMONICS = 4  # daily data: yearly shape as Fourier terms (the weekly season is the index)
 
 
@@ -82,7 +79,7 @@ class SeasonalSES(BaseForecaster):
         t = np.arange(n, dtype=float)
         wanted = [e for name in self.hyperparams.get("events", ("easter",)) for e, _, _ in MOVING_EVENTS[name]]
         flags = event_flags(dates, self.freq)
-        events = [e for e in wanted if _occurrences(flags[e]) >= 2]
+        events = [e for e in wanted if occurrences(flags[e]) >= 2]
         extra = self._terms(dates, t, n, events, flags)
         design = np.zeros((n, m + 1 + extra.shape[1]))
         design[np.arange(n), np.arange(n) % m] = 1.0
@@ -199,26 +196,3 @@ def _ses(z: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, ...]:
     fits[:, :warm] = np.nan
     sigma = np.sqrt(sse / max(n - warm, 1))
     return level, best_alpha, sigma, fits
-
-
-def event_flags(dates: pd.DatetimeIndex, freq: str) -> dict[str, np.ndarray]:
-    """0/1 per date and moving-event window: a period ``[ds - 6 days, ds]`` (weekly) or the day ``ds``
-    (daily) is flagged when it overlaps the window (the weekly convention of :mod:`models.refresh_inputs`)."""
-    dates = pd.DatetimeIndex(dates)
-    width = 6 if freq == "W" else 0
-    years = range(dates.min().year - 1, dates.max().year + 2)
-    anchors = {"easter": pd.DatetimeIndex([pd.Timestamp(easter(y)) for y in years])}
-    out = {}
-    for name, windows in MOVING_EVENTS.items():
-        for event, lo, hi in windows:
-            first = (anchors[name] + pd.Timedelta(days=lo)).to_numpy()
-            last = (anchors[name] + pd.Timedelta(days=hi)).to_numpy()
-            period_start = (dates - pd.Timedelta(days=width)).to_numpy()
-            hit = (period_start[:, None] <= last[None, :]) & (dates.to_numpy()[:, None] >= first[None, :])
-            out[event] = hit.any(axis=1).astype(float)
-    return out
-
-
-def _occurrences(flag: np.ndarray) -> int:
-    """How many separate runs of 1s ``flag`` holds."""
-    return int(np.sum(np.diff(np.concatenate([[0.0], flag])) > 0))

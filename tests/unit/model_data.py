@@ -30,3 +30,19 @@ def future_exog(df: pd.DataFrame, h: int, freq: str = "D") -> pd.DataFrame:
             rows.append({"series_id": sid, "ds": last + k * step, "promo": float(k % 5 == 0), "is_holiday": 0.0,
                          "temp_c": float(g["temp_c"].iloc[-1])})
     return pd.DataFrame(rows)
+
+
+def weekly_with_easter(n_series=4, start="2015-01-02", weeks=160, easter_lift=40.0, seed=1) -> pd.DataFrame:
+    """Weekly series (Friday weeks): yearly sine season, +``easter_lift`` in the weeks touching the week
+    before Easter Sunday, noise s.d. 3; flat exogenous columns so every model accepts the frame."""
+    from models.events import event_flags
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range(start, periods=weeks, freq="7D")
+    season = 20 * np.sin(2 * np.pi * np.arange(weeks) / 52)
+    pre = event_flags(ds, "W")["easter_pre"]
+    rows = []
+    for s in range(n_series):
+        y = 200 + 10 * s + season + easter_lift * pre + rng.normal(0, 3, weeks)
+        rows.append(pd.DataFrame({"series_id": f"s{s}", "ds": ds, "y": y, "promo": 0.0, "is_holiday": 0.0,
+                                  "temp_c": 15.0}))
+    return pd.concat(rows, ignore_index=True)

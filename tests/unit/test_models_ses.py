@@ -3,19 +3,8 @@ import numpy as np
 import pandas as pd
 
 from models import registry
-from models.ses import event_flags
-
-
-def _weekly(n_series=4, start="2015-01-02", weeks=160, easter_lift=40.0, seed=1):
-    rng = np.random.default_rng(seed)
-    ds = pd.date_range(start, periods=weeks, freq="7D")
-    season = 20 * np.sin(2 * np.pi * np.arange(weeks) / 52)
-    pre = event_flags(ds, "W")["easter_pre"]
-    rows = []
-    for s in range(n_series):
-        y = 200 + 10 * s + season + easter_lift * pre + rng.normal(0, 3, weeks)
-        rows.append(pd.DataFrame({"series_id": f"s{s}", "ds": ds, "y": y}))
-    return pd.concat(rows, ignore_index=True)
+from models.events import event_flags
+from tests.unit.model_data import weekly_with_easter as _weekly
 
 
 def test_easter_pre_week_flags_follow_the_calendar():

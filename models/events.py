@@ -32,3 +32,9 @@ def event_flags(dates: pd.DatetimeIndex, freq: str) -> dict[str, np.ndarray]:
 def occurrences(flag: np.ndarray) -> int:
     """How many separate runs of 1s ``flag`` holds."""
     return int(np.sum(np.diff(np.concatenate([[0.0], flag])) > 0))
+
+
+def recurring_events(flags: dict[str, np.ndarray], names) -> list[str]:
+    """The event columns of the moving events ``names`` that ``flags`` shows at least twice (an effect
+    estimated from a single occurrence cannot be told apart from that week's noise)."""
+    return [e for name in names for e, _, _ in MOVING_EVENTS[name] if occurrences(flags[e]) >= 2]

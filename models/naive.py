@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import BaseForecaster, normal_intervals
-from models.events import MOVING_EVENTS, event_flags, occurrences
+from models.events import event_flags, recurring_events
 
 
 def naive_state(y: np.ndarray, m: int) -> dict:
@@ -127,7 +127,7 @@ def event_effects(mat: np.ndarray, dates: pd.DatetimeIndex, m: int, freq: str, n
     """
     n = mat.shape[1]
     flags = event_flags(dates, freq)
-    events = [e for name in names for e, _, _ in MOVING_EVENTS[name] if occurrences(flags[e]) >= 2]
+    events = recurring_events(flags, names)
     none = ([], np.zeros((mat.shape[0], 0)))
     if not events or n < m + 2:
         return none
@@ -169,7 +169,6 @@ class SeasonalSVD(BaseForecaster):
         observed = np.isfinite(mat)
         mat = np.where(observed, mat, 0.0)
         ids = wide.index.to_numpy()
-        self.season_index_ = ids
         parts = pd.Series(ids).str.extract(r"product=([^/]+)")[0].fillna("*").to_numpy()
         den = np.empty_like(mat)
         for grp in np.unique(parts):
@@ -196,7 +195,7 @@ class SeasonalSVD(BaseForecaster):
             y_full = groups[sid]["y"].to_numpy()
             resid = (mat[i, m:] - den[i, :-m])[ok[m:] & ok[:-m]] if len(row) > m else y_full - y_full.mean()
             sigma = float(np.sqrt(np.mean(resid ** 2))) if len(resid) else 0.0
-            self.season_[sid] = (season + level[i], sigma)
+            self.season_[sid] = (season + level[i], sigma, self.event_coef_[i])
             fv = np.full(len(y_full), np.nan)
             n_den = len(row)
             if n_den > m:
@@ -215,7 +214,7 @@ class SeasonalSVD(BaseForecaster):
         yhat = season[:, (steps - 1) % m]
         if self.events_:
             flags = event_flags(pd.DatetimeIndex(idx["ds"]), self.freq)
-            coef = pd.DataFrame(self.event_coef_, index=self.season_index_).reindex(sids).to_numpy()
+            coef = np.stack([self.season_[sid][2] for sid in sids])
             for k, e in enumerate(self.events_):
                 yhat = yhat + coef[:, [k]] * flags[e].reshape(len(sids), h)
         cols = {"yhat": yhat, **normal_intervals(yhat, sigma[:, None] * np.sqrt((steps - 1) // m + 1)[None, :])}

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import BaseForecaster, freq_step, normal_intervals
-from models.events import MOVING_EVENTS, event_flags, occurrences
+from models.events import event_flags, recurring_events
 from models.naive import naive_forecast, naive_fitted, naive_state
 
 ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
@@ -26,7 +26,7 @@ class SeasonalSES(BaseForecaster):
     weeks) the raw indices are noisy, so they are shrunk toward their circular 3-period moving average with
     weight ``smooth``: by default (``'auto'``, for m >= 26; 0 for shorter seasons) the weight that best
     predicts a held-out season (:func:`cross_season_smoothing`). ``events`` (default ``('easter',)``) adds the
-    moving-event regressors of :data:`MOVING_EVENTS` when the history holds at least two occurrences.
+    moving-event regressors of :data:`models.events.MOVING_EVENTS` when the history holds at least two occurrences.
     Series shorter than ``m + max(m // 4, 4)`` use the seasonal-naive/naive/mean rules.
     Hyperparameters: ``smooth``, ``events``, ``alphas``.
     """
@@ -77,9 +77,8 @@ class SeasonalSES(BaseForecaster):
     def _fit_block(self, mat: np.ndarray, dates: pd.DatetimeIndex) -> dict:
         m, n = self.m, mat.shape[1]
         t = np.arange(n, dtype=float)
-        wanted = [e for name in self.hyperparams.get("events", ("easter",)) for e, _, _ in MOVING_EVENTS[name]]
         flags = event_flags(dates, self.freq)
-        events = [e for e in wanted if occurrences(flags[e]) >= 2]
+        events = recurring_events(flags, self.hyperparams.get("events", ("easter",)))
         extra = self._terms(dates, t, n, events, flags)
         design = np.zeros((n, m + 1 + extra.shape[1]))
         design[np.arange(n), np.arange(n) % m] = 1.0

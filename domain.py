@@ -1,0 +1,44 @@
+"""The domain vocabulary every layer shares: hierarchy levels, column names, frequencies, sentinels, frame names.
+
+Like ``config``, this module sits below every layer (data, analytics, models, jobs, callbacks, layouts may all
+import it) and imports nothing of the project, so each constant has exactly one home.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+# --- the hierarchy -------------------------------------------------------------------------------------------
+BOTTOM_LEVEL = "store_product"
+AGG_LEVELS = ("total", "region", "store", "category", "product", "store_category")
+LEVELS = (*AGG_LEVELS, BOTTOM_LEVEL)
+
+# Key columns hold ALL where a row applies to every store or product (store-level covariates, national holidays).
+ALL = "*"
+# Scope of a calendar event or weather row that applies everywhere (``calendar_events.scope``).
+SCOPE_ALL = "all"
+
+# --- long frames ---------------------------------------------------------------------------------------------
+EXOG_COLS = ("promo", "is_holiday", "temp_c")
+OPTIONAL_EXOG = ("precip_mm",)
+DEFAULT_LEVELS = (80, 95)
+
+
+def interval_columns(levels=DEFAULT_LEVELS) -> list[str]:
+    """``yhat_lo_80, yhat_hi_80, yhat_lo_95, ...``: the interval columns of a forecast at coverage ``levels``."""
+    return [f"yhat_{side}_{int(lv)}" for lv in levels for side in ("lo", "hi")]
+
+
+FORECAST_COLS = ["series_id", "ds", "yhat", *interval_columns()]
+
+# --- frequencies ---------------------------------------------------------------------------------------------
+FREQ_STEP = {"D": pd.Timedelta(days=1), "W": pd.Timedelta(days=7)}
+DEFAULT_SEASON = {"D": 7, "W": 52}
+YEAR_LENGTH = {"D": 365, "W": 52}
+
+
+def freq_step(freq: str) -> pd.Timedelta:
+    """The time between two observations for ``freq`` ('D' or 'W')."""
+    try:
+        return FREQ_STEP[freq]
+    except KeyError:
+        raise ValueError(f"freq must be 'D' (daily) or 'W' (weekly), got {freq!r}") from None

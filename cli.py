@@ -70,7 +70,7 @@ def cmd_quality(args) -> int:
 
 def cmd_effects(args) -> int:
     from analytics import effects
-    from models import effects_job
+    from jobs import effects_job
     result = effects_job.run_effects(level=args.level, save=not args.no_save)
     if args.json:
         _print_json(result)
@@ -85,7 +85,7 @@ def _sigterm_as_interrupt(signum, frame):
 
 def cmd_refresh(args) -> int:
     import signal
-    from models import runner
+    from jobs import runner
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     summary = runner.refresh(horizon=args.horizon, models=args.models, jobs=args.jobs, tune=args.tune,
                              folds=args.folds, metric=args.metric, reconcile=args.reconcile,
@@ -100,7 +100,7 @@ def cmd_refresh(args) -> int:
 
 
 def cmd_schedule(args) -> int:
-    from models import scheduler
+    from jobs import scheduler
     return scheduler.run_schedule(cron=args.cron, once=args.once, refresh_args={
         "horizon": args.horizon, "models": args.models, "jobs": args.jobs})
 
@@ -111,7 +111,7 @@ def cmd_setup_demo(args) -> int:
     if not store.db_exists() or store.counts()["rows"] == 0:
         print("The store is empty: generating the demo data (python cli.py demo)...", flush=True)
         cmd_demo(argparse.Namespace(seed=42, stores=10, products=20, years=3, json=False))
-    from models import effects_job, runner
+    from jobs import effects_job, runner
     if not runner.has_current_run():
         print("No forecasts yet: running a first refresh (python cli.py refresh)...", flush=True)
         runner.refresh(progress=True)

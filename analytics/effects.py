@@ -190,7 +190,7 @@ def format_effects(result: dict) -> str:
     Parameters
     ----------
     result : dict
-        ``{"dataset", "level", "seconds", "effects": [...]}`` as returned by ``models.effects_job.run_effects``.
+        ``{"dataset", "level", "seconds", "effects": [...]}`` as returned by ``jobs.effects_job.run_effects``.
 
     Returns
     -------

@@ -3,7 +3,7 @@
     python bench/refresh.py --dataset walmart|demo [--json] [--db PATH] [--jobs N] [--models LIST]
 
 Without ``--db`` it prepares its own temporary database (the default demo, or the Walmart import). The
-refresh is ``models.runner.refresh`` with its defaults (backtests included, ``--force``). The Prophet
+refresh is ``jobs.runner.refresh`` with its defaults (backtests included, ``--force``). The Prophet
 baseline fits Prophet (with its holidays and regressors) on every series the refresh models and forecasts
 the same horizon, once, without backtests, in a process pool with the same ``--jobs``.
 JSON: ``{"refresh_s", "prophet_s", "series"}`` plus context fields.
@@ -55,10 +55,10 @@ def prophet_per_series(url: str, jobs: int, on_result=None) -> tuple[float, int]
     import config
     import pandas as pd
     from data import store
-    from models import refresh_inputs as ri
+    from jobs import refresh_inputs as ri
     from models import registry
-    from models.executor import map_series
-    from models.runner import ALL_LEVELS
+    from jobs.executor import map_series
+    from jobs.runner import ALL_LEVELS
     t0 = time.perf_counter()
     freq = store.frequency(url)
     h = registry.default_horizon(freq)
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import config
     from data import store
-    from models import runner
+    from jobs import runner
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("SALES_MODELS_DIR", str(Path(tmp) / "models"))
         if args.db:

@@ -20,7 +20,7 @@ def _fmt_time(value) -> str:
 
 
 def _fmt_metrics(summary) -> str:
-    """One line from a run's metric summary (as ``models.runner`` writes it): the backtest WAPE of each
+    """One line from a run's metric summary (as ``jobs.runner`` writes it): the backtest WAPE of each
     candidate model (pooled over the bottom series), best first, and how many series chose each model."""
     if not isinstance(summary, dict) or not summary:
         return ""
@@ -159,7 +159,7 @@ def start_refresh(n_clicks):
     """On click, run a full forecast refresh in a background process (the progress bar follows it)."""
     if not n_clicks:
         raise PreventUpdate
-    from models import runner
+    from jobs import runner
     try:
         summary = runner.refresh(progress=False, force=True)
     except ValueError as exc:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo_result(demo_db_master, tmp_path_factory):
     """``run_effects`` at level category on a private copy of the default demo, run once for the module."""
-    from models import effects_job
+    from jobs import effects_job
     store.get_engine(f"sqlite:///{demo_db_master}").dispose()
     path = tmp_path_factory.mktemp("effects") / "demo.db"
     shutil.copy(demo_db_master, path)

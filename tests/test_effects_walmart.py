@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.walmart, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def walmart_effects(walmart_db):
     """``run_effects`` at level total on the shared Walmart import (not saved: the import tests hash the file)."""
-    from models import effects_job
+    from jobs import effects_job
     url, _ = walmart_db
     result = effects_job.run_effects(level="total", save=False, url=url)
     return result, pd.DataFrame(result["effects"])

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from data import schema, store
-from models import runner
+from jobs import runner
 
 FAST_LGBM = {"lgbm": {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 5}}
 

@@ -8,7 +8,7 @@ from data import store
 
 pytestmark = pytest.mark.browser
 
-# Frames in the layout models/effects_job.py saves (see its module docstring); the real job is exercised by
+# Frames in the layout jobs/effects_job.py saves (see its module docstring); the real job is exercised by
 # tests/callbacks/test_drivers.py::test_on_the_demo_effects.
 EFFECTS = pd.DataFrame({"kind": "promo_lift", "group": ["Beverages", "Snacks"], "name": "promotion",
                         "estimate": [0.3, 0.15], "ci_low": [0.25, 0.1], "ci_high": [0.35, 0.2], "unit": "relative",

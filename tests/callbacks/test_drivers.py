@@ -1,4 +1,4 @@
-"""Drivers page callbacks called directly on frames saved under the names models/effects_job.py uses."""
+"""Drivers page callbacks called directly on frames saved under the names jobs/effects_job.py uses."""
 from __future__ import annotations
 
 import pandas as pd
@@ -87,7 +87,7 @@ def test_level_and_holiday_go_to_the_url():
 
 @pytest.mark.slow  # the real effects job on the small demo: ~15 s alone, over a minute on a busy machine
 def test_on_the_demo_effects(small_demo_db):
-    from models import effects_job
+    from jobs import effects_job
     effects_job.run_effects(level="category", save=True, extras=False)
     assert "computed" in str(cb.render_drivers_status("category"))
     promo = cb.render_promo_lift_chart("category")

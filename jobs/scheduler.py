@@ -83,7 +83,7 @@ class RefreshLock:
 
 def scheduled_refresh(refresh_args: dict, url: str | None = None) -> dict:
     """One scheduled check: refresh unless the data is unchanged or another refresh runs; log one line."""
-    from models import runner
+    from jobs import runner
     started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     try:
         summary = runner.refresh(**refresh_args, progress=False, force=False, url=url)
@@ -104,7 +104,7 @@ def run_schedule(cron: str, once: bool = False, refresh_args: dict | None = None
     once : bool
         Run one check now and return instead of scheduling.
     refresh_args : dict, optional
-        Keyword arguments of :func:`models.runner.refresh` (``None`` values are dropped).
+        Keyword arguments of :func:`jobs.runner.refresh` (``None`` values are dropped).
     url : str, optional
         Database URL (default ``SALES_DB``).
 

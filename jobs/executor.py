@@ -294,7 +294,7 @@ def map_series(fn: Callable, tasks: Iterable, jobs: int = 1, on_result: Callable
     # forkserver: workers start from a clean process, not a fork of one that may hold OpenMP threads
     # (LightGBM) or database connections.
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["models.executor", "models.backtest", "models.registry"])
+    ctx.set_forkserver_preload(["jobs.executor", "models.backtest", "models.registry"])
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
         for res in pool.map(fn, tasks, chunksize=chunksize):
             results.append(res)

@@ -44,7 +44,7 @@ def save_run(run_id: str, params: dict, selections: pd.DataFrame, metrics: pd.Da
     models : dict, optional
         ``{artifact name: fitted model}``; each is written with joblib (compressed) as ``<name>.joblib``.
     """
-    from models.runner import code_version
+    from jobs.runner import code_version
     out = run_dir(run_id)
     out.mkdir(parents=True, exist_ok=True)
     files = []

@@ -21,8 +21,8 @@ import pandas as pd
 
 import config
 from data import store
-from models import refresh_inputs as ri
-from models.executor import GlobalTask, SeriesTask, map_series, run_task
+from jobs import refresh_inputs as ri
+from jobs.executor import GlobalTask, SeriesTask, map_series, run_task
 
 AGG_LEVELS = ("total", "region", "store", "category", "product", "store_category")
 ALL_LEVELS = (*AGG_LEVELS, store.BOTTOM_LEVEL)
@@ -162,7 +162,7 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         ``run_id, status`` (success, skipped, locked, failed), ``n_series, duration_s, data_hash, horizon,
         reconcile, metrics`` (mean backtest metrics per model), ``selected`` (counts per model) and more.
     """
-    from models.scheduler import RefreshLock
+    from jobs.scheduler import RefreshLock
     t0 = time.perf_counter()
     if not store.db_exists(url):
         raise ValueError(f"no sales data in {store.resolve_url(url)}: run `python cli.py demo` or "
@@ -381,7 +381,7 @@ def _pipeline(run_id: str, params: dict, jobs: int, prog: _Progress, url: str | 
     with store.session_scope(url=url) as s:
         store.write_run_results(s, run_id, forecasts=stored, metrics=metrics, selections=sel, diagnostics=diag,
                                 trials=trials)
-    from models import artifacts
+    from jobs import artifacts
     artifact_dir = artifacts.save_run(run_id, params, sel, metrics, model_params, saved)
     timings["write_s"] = time.perf_counter() - t
 

@@ -17,6 +17,7 @@ import joblib
 import pandas as pd
 
 import config
+from jobs.version import code_version
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 
@@ -44,7 +45,6 @@ def save_run(run_id: str, params: dict, selections: pd.DataFrame, metrics: pd.Da
     models : dict, optional
         ``{artifact name: fitted model}``; each is written with joblib (compressed) as ``<name>.joblib``.
     """
-    from jobs.runner import code_version
     out = run_dir(run_id)
     out.mkdir(parents=True, exist_ok=True)
     files = []

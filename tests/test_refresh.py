@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from data import schema, store
-from jobs import runner
+from jobs import runner, stages
 
 FAST_LGBM = {"lgbm": {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 5}}
 
@@ -146,7 +146,7 @@ def test_ctrl_c_cancels_the_run_and_keeps_the_previous_one(hand_db, monkeypatch)
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "map_series", interrupted)
+    monkeypatch.setattr(stages, "map_series", interrupted)
     with pytest.raises(KeyboardInterrupt):
         runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=1, progress=False, force=True)
     runs = store.runs()
@@ -178,7 +178,7 @@ def test_sigterm_cancels_a_cli_refresh_like_ctrl_c(hand_db, monkeypatch):
         time.sleep(5)  # the handler interrupts this sleep
         raise AssertionError("SIGTERM did not interrupt the refresh")
 
-    monkeypatch.setattr(runner, "map_series", killed_mid_run)
+    monkeypatch.setattr(stages, "map_series", killed_mid_run)
     previous = signal.getsignal(signal.SIGTERM)
     args = argparse.Namespace(horizon=7, models="seasonal_naive", jobs=1, tune=False, folds=1, metric="wape",
                               reconcile="bottom_up", levels=None, json=True, force=True)

@@ -10,7 +10,7 @@ import pytest
 
 from data import store
 from jobs import scheduler
-from jobs.scheduler import RefreshLock
+from jobs.lock import RefreshLock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def test_stale_lock_is_taken_over_and_heartbeat_keeps_it_fresh(tmp_db):
 
 def _hold_lock_in_subprocess(url: str, seconds: float) -> subprocess.Popen:
     code = ("import sys, time; sys.path.insert(0, %r)\n"
-            "from jobs.scheduler import RefreshLock\n"
+            "from jobs.lock import RefreshLock\n"
             "lock = RefreshLock(url=%r)\n"
             "print('held' if lock.acquire() else 'busy', flush=True)\n"
             "time.sleep(%r)\n") % (str(ROOT), url, seconds)

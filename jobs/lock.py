@@ -1,0 +1,78 @@
+"""The cross-process lock that keeps two refreshes from overlapping.
+
+The lock is a row in the ``locks`` table (works across processes and, with PostgreSQL, machines). Its holder
+renews it while working (heartbeat); a lock not renewed for ``stale_after_s`` seconds, or held by a process
+that no longer exists on this host, is taken over.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+
+from data import store
+
+LOCK_NAME = "refresh"
+LOCK_STALE_S = 900.0     # a refresh heartbeats at least every stage; 15 min of silence means its holder died
+HEARTBEAT_S = 30.0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def holder_is_dead(owner: str) -> bool:
+    """True when ``owner`` ("host:pid:token") names a process of this host that has exited."""
+    parts = owner.split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname():
+        return False
+    try:
+        return not _pid_alive(int(parts[1]))
+    except ValueError:
+        return False
+
+
+class RefreshLock:
+    """The named database lock of a refresh; use ``acquire``/``release`` or ``with RefreshLock() as ok:``."""
+
+    def __init__(self, url: str | None = None, name: str = LOCK_NAME, stale_after_s: float = LOCK_STALE_S):
+        self.url, self.name, self.stale_after_s = url, name, stale_after_s
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.held = False
+        self._beat = 0.0
+
+    def acquire(self) -> bool:
+        """Take the lock; False when another live refresh holds it."""
+        self.held = store.acquire_lock(self.name, self.owner, self.stale_after_s, url=self.url)
+        if not self.held:
+            info = store.lock_info(self.name, url=self.url)
+            if info and holder_is_dead(str(info["owner"])):
+                self.held = store.acquire_lock(self.name, self.owner, self.stale_after_s, steal_from=info["owner"],
+                                               url=self.url)
+        self._beat = time.monotonic()
+        return self.held
+
+    def heartbeat(self) -> None:
+        """Renew the lock (at most every HEARTBEAT_S seconds) so a long refresh never looks stale."""
+        if self.held and time.monotonic() - self._beat >= HEARTBEAT_S:
+            self._beat = time.monotonic()
+            if not store.refresh_lock(self.name, self.owner, url=self.url):
+                raise RuntimeError(f"lost the {self.name!r} lock (taken over as stale); aborting this refresh")
+
+    def release(self) -> None:
+        if self.held:
+            store.release_lock(self.name, self.owner, url=self.url)
+            self.held = False
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -1,0 +1,206 @@
+"""The named stages of a refresh, composed in order by :func:`jobs.runner.refresh`.
+
+``load`` -> (``tune``) -> ``backtest_and_fit`` -> ``select`` -> ``reconcile`` -> ``write`` -> ``publish``.
+Each stage is a function of the :class:`~jobs.params.RefreshParams` and the previous stages' outputs (small
+frozen records) and reports through the run's :class:`~jobs.progress.Progress`. Backtests and final fits
+share one map over the same tasks: a series' final fit depends on its own backtest ranking (the ``n_final``
+best local models), and shipping every frame to the workers twice would cost more than the split buys.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+import config
+from data import store
+from domain import BOTTOM_LEVEL, freq_step
+from jobs import artifacts, selecting
+from jobs import refresh_inputs as ri
+from jobs.executor import GlobalTask, SeriesTask, map_series, run_task
+from jobs.params import RefreshParams
+from jobs.progress import Progress
+from jobs.tasks import global_tasks, local_tasks
+from models import registry, tuning
+from models.reconcile import Hierarchy, build_hierarchy, coherence_error
+from models.reconcile import reconcile as reconcile_forecasts
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The loaded history and future covariates (``load``)."""
+
+    frames: dict           # {level: regular history frame}, levels with data only
+    futures: dict          # {level: X_future of its nodes}
+    bottom_nodes: pd.DataFrame
+    dates: pd.DatetimeIndex  # the forecast dates
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """Which candidates run where, the fallback model and the hyperparameter overrides per model."""
+
+    local: list
+    glob: list
+    fallback: str
+    model_params: dict
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """Everything the model map returned (``backtest_and_fit``)."""
+
+    metric_parts: list
+    fc_parts: list
+    resid_parts: list
+    diag_rows: list
+    errors: list
+    backtests: pd.DataFrame | None
+    saved: dict = field(default_factory=dict)  # {artifact name: fitted model (or list of them)}
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The selection (``select``): metrics and candidates (with any combinations) and each series' choice."""
+
+    metrics: pd.DataFrame
+    cands: pd.DataFrame
+    sel: pd.DataFrame
+    chosen: pd.DataFrame   # the chosen model's forecast of every series
+    combos: dict
+    resid_parts: list
+    diag_rows: list
+
+
+def load(params: RefreshParams, prog: Progress, url: str | None) -> Inputs:
+    """History per level on a regular grid and the exogenous values of the horizon per node."""
+    prog.stage(0.01, "loading data")
+    frames, end = ri.load_history(params.levels, params.freq, url)
+    bottom_nodes = store.nodes(level=BOTTOM_LEVEL, url=url)
+    dates = pd.DatetimeIndex([end + freq_step(params.freq) * (k + 1) for k in range(params.horizon)])
+    sfut = ri.store_future(store.stores(url=url), dates, params.freq, config.load().country, url=url)
+    futures = {lv: ri.node_future(sfut, bottom_nodes, lv) for lv in frames}
+    return Inputs(frames, futures, bottom_nodes, dates)
+
+
+def plan_models(params: RefreshParams) -> ModelPlan:
+    """Split the candidates into local and global models and set their hyperparameter overrides."""
+    local = [m for m in params.models if not registry.model_class(m).is_global]
+    glob = [m for m in params.models if registry.model_class(m).is_global]
+    fallback = "seasonal_naive" if "seasonal_naive" in params.models else (local or list(params.models))[0]
+    # One thread per global-model fit: on a shared machine LightGBM's OpenMP threads spin against the other
+    # worker processes and a fit runs many times slower with two threads than with one.
+    model_params: dict = {name: {"num_threads": 1} for name in glob}
+    for name, overrides in (params.model_params or {}).items():
+        model_params.setdefault(name, {}).update(overrides)
+    return ModelPlan(local, glob, fallback, model_params)
+
+
+def tune(params: RefreshParams, inputs: Inputs, plan: ModelPlan, prog: Progress) -> tuple[dict, pd.DataFrame]:
+    """Tune the LightGBM hyperparameters on the bottom series; returns the updated overrides and the trials."""
+    name = plan.glob[0]
+    prog.stage(0.03, f"tuning {name}")
+    if name != "lgbm":
+        raise ValueError(f"--tune searches LightGBM hyperparameters; include lgbm in --models (got {plan.glob})")
+    best, trials = tuning.tune_lgbm(inputs.frames[BOTTOM_LEVEL], freq=params.freq, h=params.horizon,
+                                    metric=params.metric, base_params=dict(plan.model_params[name]))
+    model_params = {k: dict(v) for k, v in plan.model_params.items()}
+    model_params[name].update(best)
+    return model_params, trials[["trial", "params", "score"]]
+
+
+def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, model_params: dict, jobs: int,
+                     prog: Progress) -> Fitted:
+    """Backtest every candidate and fit the final models, as one map over batches (``jobs`` processes)."""
+    frames, futures = inputs.frames, inputs.futures
+    # Global-model groups first: they are the longest tasks, so the pool starts them while batches fill in.
+    tasks = global_tasks(frames, futures, params, plan.glob, model_params)
+    tasks += local_tasks(frames, futures, params, plan.local, model_params, jobs) if plan.local else []
+    n_work = sum(len(t.series_ids) if isinstance(t, SeriesTask) else t.frame["series_id"].nunique() for t in tasks)
+    prog.stage(0.05, f"backtesting and fitting: {len(tasks)} tasks, {n_work} series-models")
+    prog.start_map(n_work, "backtests and fits")
+    results = map_series(run_task, tasks, jobs=jobs, chunksize=1,
+                         on_result=lambda r: prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids)))
+    prog.close()
+
+    errors = [e for r in results for e in r.errors]
+    level_of = {sid: lv for lv, f in frames.items() for sid in f["series_id"].unique()}
+    saved: dict = {}
+    for task, r in zip(tasks, results):
+        if isinstance(task, GlobalTask):
+            saved.update(r.models)
+        elif r.models:
+            group = "store_product" if level_of[r.series_ids[0]] == BOTTOM_LEVEL else "aggregates"
+            saved.setdefault(f"local__{group}", []).append(r.models)
+    fc_parts = [r.forecasts for r in results if not r.forecasts.empty]
+    if not fc_parts:
+        raise ValueError("every model failed on every series: " + "; ".join(errors[:3]))
+    bt_parts = [r.backtests for r in results if len(r.backtests)]
+    return Fitted(metric_parts=[r.metrics for r in results if not r.metrics.empty], fc_parts=fc_parts,
+                  resid_parts=[r.residuals for r in results if not r.residuals.empty],
+                  diag_rows=[d for r in results for d in r.diagnostics], errors=errors,
+                  backtests=pd.concat(bt_parts, ignore_index=True) if bt_parts else None, saved=saved)
+
+
+def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str) -> Chosen:
+    """Each series' forecast: its level's best combination, or its own best model (``params.selection``)."""
+    metrics = pd.concat(fitted.metric_parts, ignore_index=True) if fitted.metric_parts else pd.DataFrame(
+        columns=["series_id", "model", "fold", params.metric])
+    cands = pd.concat(fitted.fc_parts, ignore_index=True)
+    if not metrics.empty:  # a model whose final fit failed cannot be chosen, whatever its backtest said
+        metrics = metrics.merge(cands[["series_id", "model"]].drop_duplicates(), on=["series_id", "model"])
+    combos: dict = {}
+    resid_parts, diag_rows = fitted.resid_parts, fitted.diag_rows
+    if params.combining and not metrics.empty and fitted.backtests is not None:
+        metrics, cands, sel, combos = selecting.combine(metrics, cands, fitted.backtests, params, fallback,
+                                                        inputs.frames)
+        combo_resid, combo_diag = selecting.combination_residuals(resid_parts, sel)
+        resid_parts, diag_rows = resid_parts + [combo_resid], diag_rows + combo_diag
+    else:
+        if params.ensemble and not metrics.empty:
+            metrics, cands = selecting.add_ensemble(metrics, cands, params.metric, inputs.frames)
+        sel = selecting.select_per_series(metrics, cands, params.metric, fallback)
+    chosen = cands.merge(sel[["series_id", "model"]], on=["series_id", "model"], how="inner")
+    return Chosen(metrics, cands, sel, chosen, combos, resid_parts, diag_rows)
+
+
+def reconcile(params: RefreshParams, inputs: Inputs, chosen: Chosen) -> tuple[pd.DataFrame, Hierarchy]:
+    """Coherent forecasts of every node from the chosen ones (raises when the result does not add up)."""
+    hier = build_hierarchy(inputs.bottom_nodes)
+    residuals = None
+    if params.reconcile == "mint_shrink":
+        residuals = pd.concat(chosen.resid_parts, ignore_index=True).merge(chosen.sel[["series_id", "model"]],
+                                                                          on=["series_id", "model"])
+    final = reconcile_forecasts(chosen.chosen, hier, params.reconcile, residuals=residuals)
+    gap = coherence_error(final, hier)
+    scale = max(float(final["yhat"].abs().max()), 1.0)
+    if gap > 1e-6 * scale:
+        raise ValueError(f"reconciled forecasts are not coherent (largest gap {gap:.3g})")
+    return final, hier
+
+
+def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFrame, hier: Hierarchy,
+          trials: pd.DataFrame | None, model_params: dict, saved: dict, url: str | None) -> tuple[int, str]:
+    """Write the run's rows (not yet current) and its model artifacts; returns the forecast row count and dir.
+
+    Stored forecasts (``forecasts.model``): ``final`` for every node; for aggregate nodes also every
+    candidate's base forecast; for bottom series the chosen model's base forecast.
+    """
+    bottom_ids = set(hier.bottom)
+    stored = pd.concat([final.assign(model="final"),
+                        chosen.cands[~chosen.cands["series_id"].isin(bottom_ids)],
+                        chosen.chosen[chosen.chosen["series_id"].isin(bottom_ids)]], ignore_index=True)
+    stored = stored.drop_duplicates(["series_id", "model", "ds"])
+    diag = selecting.diagnostics_frame(chosen.diag_rows, chosen.resid_parts, chosen.sel)
+    with store.session_scope(url=url) as s:
+        store.write_run_results(s, run_id, forecasts=stored, metrics=chosen.metrics, selections=chosen.sel,
+                                diagnostics=diag, trials=trials)
+    artifact_dir = artifacts.save_run(run_id, params.to_dict(), chosen.sel, chosen.metrics, model_params, saved)
+    return int(len(stored)), str(artifact_dir)
+
+
+def publish(run_id: str, summary: dict, duration: float, url: str | None) -> int:
+    """Make the written run current in one transaction and prune old runs; returns how many were pruned."""
+    store.publish_run(run_id, summary["n_series"], duration, {k: summary[k] for k in (
+        "metrics", "selected", "n_bottom", "n_aggregate", "timings", "errors")}, url=url)
+    return store.prune_runs(keep=5, url=url)

@@ -18,7 +18,10 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from models.backtest import backtest_series, rolling_origin
+from models.diagnostics import residual_diagnostics
 from models.metrics import LOWER_IS_BETTER
+from models.registry import make_model
 
 BACKTEST_COLS = ["series_id", "ds", "fold", "model", "y", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
                  "yhat_hi_95"]
@@ -89,15 +92,9 @@ def rank_models(metrics: pd.DataFrame, metric: str = "wape") -> list[str]:
     return list(score.sort_index().sort_values(kind="mergesort").index)
 
 
-def _residual_diagnostics(resid: np.ndarray) -> dict:
-    from models.diagnostics import residual_diagnostics
-    return residual_diagnostics(resid)
-
-
 def _backtest(task: SeriesTask, errors: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rolling-origin metrics and fold forecasts of every local model on the batch; a model failing on the
     batch is retried series by series (metrics only) so one bad series cannot cost the others their scores."""
-    from models.backtest import backtest_series, rolling_origin
     parts, fcsts = [], []
     for name in task.models:
         try:
@@ -130,7 +127,6 @@ def run_series(task: SeriesTask) -> SeriesResult:
         and the fallback over the ``h`` dates of ``task.future``; ``residuals`` and ``diagnostics`` for
         those. A model that fails is skipped for the series concerned and listed in ``errors``.
     """
-    from models.registry import make_model
 
     errors: list[str] = []
     with warnings.catch_warnings():
@@ -171,7 +167,7 @@ def run_series(task: SeriesTask) -> SeriesResult:
         for sid, g in fv.groupby("series_id", sort=True):
             g = g.tail(RESID_KEEP)
             resids.append(g[["series_id", "ds"]].assign(model=name, resid=g["resid"].to_numpy()))
-            diags.append({"series_id": sid, "model": name, **_residual_diagnostics(g["resid"].to_numpy())})
+            diags.append({"series_id": sid, "model": name, **residual_diagnostics(g["resid"].to_numpy())})
     empty_fc = pd.DataFrame(columns=["series_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
                                      "yhat_hi_95", "model"])
     return SeriesResult(
@@ -210,8 +206,6 @@ def run_global(task: GlobalTask) -> SeriesResult:
         Metrics per series and fold, the final forecasts, residuals and diagnostics per series; on failure
         empty frames and the error in ``errors``.
     """
-    from models.backtest import rolling_origin
-    from models.registry import make_model
     ids = tuple(sorted(task.frame["series_id"].unique()))
     mp = {"horizon": task.h, **task.params}
     empty = SeriesResult(ids, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [], [])
@@ -240,7 +234,7 @@ def run_global(task: GlobalTask) -> SeriesResult:
     for sid, g in fv.groupby("series_id", sort=True):
         g = g.tail(RESID_KEEP)
         resids.append(g[["series_id", "ds"]].assign(model=task.name, resid=g["resid"].to_numpy()))
-        diags.append({"series_id": sid, "model": task.name, **_residual_diagnostics(g["resid"].to_numpy())})
+        diags.append({"series_id": sid, "model": task.name, **residual_diagnostics(g["resid"].to_numpy())})
     return SeriesResult(ids, metrics, fc, pd.concat(resids, ignore_index=True) if resids else
                         pd.DataFrame(columns=["series_id", "ds", "model", "resid"]), diags, [],
                         {f"{task.name}__{task.group}": model} if task.keep_models else {}, backtests=backtests)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from data import store
-from models.base import freq_step
+from domain import freq_step
 
 EXOG = ["promo", "is_holiday", "temp_c", "precip_mm"]
 KEEP = ["series_id", "ds", "y", *EXOG]

@@ -54,6 +54,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'app' has no attribute {name!r}")
 
 
-if __name__ == "__main__":
-    import cli
-    raise SystemExit(cli.main(["serve"]))
+if __name__ == "__main__":  # `python app.py` serves like `python cli.py serve` (without importing the CLI)
+    import config
+    _settings = config.load()
+    create_app().run(host=_settings.host, port=_settings.port, debug=_settings.debug)

@@ -1,7 +1,9 @@
 """Command-line entry point: demo data, imports, quality, effects, forecast refreshes, schedule and serving.
 
 Every command takes ``--db PATH|URL`` (a plain path means SQLite); it sets ``SALES_DB`` for the process
-and its workers. Handlers are thin: they parse, call ``data``/``analytics``/``models`` and print.
+and its workers. Handlers are thin: they parse, call ``data``/``analytics``/``jobs`` and print. Each handler
+imports what its command needs, so a command loads only its own stack (``info`` never imports Dash or the
+models); nothing imports this module except tests.
 """
 from __future__ import annotations
 
@@ -143,6 +145,27 @@ def cmd_info(args) -> int:
 
 # ----------------------------------------------------------------------------- parser
 
+def _add_refresh_parser(sub, common) -> None:
+    """The ``refresh`` command and its options (the parameters of :class:`jobs.params.RefreshParams`)."""
+    r = sub.add_parser("refresh", parents=[common], help="backtest, select, forecast and publish a new run")
+    r.add_argument("--horizon", type=int, default=None, help="steps ahead (default 42 daily / 6 weekly)")
+    r.add_argument("--models", default=None, help="comma-separated candidate models (default: seasonal_naive,seasonal_svd,seasonal_ses,lgbm; "
+                   "also ets, arima, prophet, rf)")
+    r.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    r.add_argument("--folds", type=int, default=3, help="rolling-origin backtest folds")
+    r.add_argument("--metric", default="wape", help="selection metric (wape, mase, rmse, smape...)")
+    r.add_argument("--selection", choices=["combination", "series"], default="combination",
+                   help="combination (default): per level, the average of the candidate subset with the best pooled "
+                   "backtest score; series: per series, the single best model")
+    r.add_argument("--ensemble", action="store_true",
+                   help="with --selection series: also try each series' best-two average")
+    r.add_argument("--reconcile", choices=["bottom_up", "ols", "mint_shrink"], default="bottom_up")
+    r.add_argument("--levels", default=None, help="comma-separated hierarchy levels to forecast (default all)")
+    r.add_argument("--tune", action="store_true", help="tune the gradient-boosting model first")
+    r.add_argument("--force", action="store_true", help="refresh even when the data has not changed")
+    r.set_defaults(func=cmd_refresh)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database path or SQLAlchemy URL (default: $SALES_DB or data/sales.db)")
@@ -186,26 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-save", action="store_true", help="do not store the results for the dashboard")
     e.set_defaults(func=cmd_effects)
 
-    r = sub.add_parser("refresh", parents=[common], help="backtest, select, forecast and publish a new run")
-    r.add_argument("--horizon", type=int, default=None, help="steps ahead (default 42 daily / 6 weekly)")
-    r.add_argument("--models", default=None, help="comma-separated candidate models (default: seasonal_naive,seasonal_svd,seasonal_ses,lgbm; "
-                   "also ets, arima, prophet, rf)")
-    r.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
-    r.add_argument("--folds", type=int, default=3, help="rolling-origin backtest folds")
-    r.add_argument("--metric", default="wape", help="selection metric (wape, mase, rmse, smape...)")
-    r.add_argument("--selection", choices=["combination", "series"], default="combination",
-                   help="combination (default): per level, the average of the candidate subset with the best pooled "
-                   "backtest score; series: per series, the single best model")
-    r.add_argument("--ensemble", action="store_true",
-                   help="with --selection series: also try each series' best-two average")
-    r.add_argument("--reconcile", choices=["bottom_up", "ols", "mint_shrink"], default="bottom_up")
-    r.add_argument("--levels", default=None, help="comma-separated hierarchy levels to forecast (default all)")
-    r.add_argument("--tune", action="store_true", help="tune the gradient-boosting model first")
-    r.add_argument("--force", action="store_true", help="refresh even when the data has not changed")
-    r.set_defaults(func=cmd_refresh)
+    _add_refresh_parser(sub, common)
 
     s = sub.add_parser("schedule", parents=[common], help="run refreshes on a cron schedule")
-    s.add_argument("--cron", default="0 3 * * *", help='crontab expression (default "0 3 * * *")')
+    s.add_argument("--cron", default=None, help='crontab expression (default $SALES_SCHEDULE or "0 3 * * *")')
     s.add_argument("--once", action="store_true", help="run one scheduled check now and exit")
     s.add_argument("--horizon", type=int, default=None)
     s.add_argument("--models", default=None)

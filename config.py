@@ -7,6 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 
+DEFAULT_SCHEDULE = "0 3 * * *"  # refresh at 03:00 every day (`cli.py schedule` and the Runs page)
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -32,6 +34,16 @@ def parse_int(value: str | None, default: int, name: str) -> int:
         raise ValueError(f"{name}={value!r} is not an integer") from None
 
 
+def parse_cron(value: str | None, default: str) -> str:
+    """A crontab expression from the environment: surrounding space removed, unset or blank means ``default``.
+
+    Its fields are checked where it is used (the scheduler and the Runs page report a bad expression).
+    """
+    if value is None or not value.strip():
+        return default
+    return value.strip()
+
+
 def database_url(value: str | None) -> str:
     """Turn ``SALES_DB``/``--db`` into a SQLAlchemy URL: a plain path means SQLite."""
     if not value:
@@ -53,6 +65,7 @@ class Settings:
     jobs: int
     cache_dir: Path
     models_dir: Path
+    schedule: str = DEFAULT_SCHEDULE
 
 
 def load() -> Settings:
@@ -70,4 +83,5 @@ def load() -> Settings:
         jobs=parse_int(env.get("SALES_JOBS"), max(1, (os.cpu_count() or 1)), "SALES_JOBS"),
         cache_dir=Path(env.get("SALES_CACHE_DIR") or ROOT / "data" / "cache"),
         models_dir=Path(env.get("SALES_MODELS_DIR") or ROOT / "data" / "models"),
+        schedule=parse_cron(env.get("SALES_SCHEDULE"), DEFAULT_SCHEDULE),
     )

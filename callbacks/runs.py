@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 
+import config
 from data import store
 from layouts import components, figures, ids
-
-DEFAULT_CRON = "0 3 * * *"  # `python cli.py schedule` default
 
 
 def _fmt_time(value) -> str:
@@ -131,7 +129,7 @@ def next_runs(cron: str, now: dt.datetime, n: int = 3, timezone=None) -> list[dt
 @callback(Output(ids.Runs.SCHEDULE, "children"), Input(ids.Runs.SCHEDULE, "id"))
 def render_schedule(_):
     """On page load, show the refresh schedule (``SALES_SCHEDULE``, default that of `cli.py schedule`) and next runs."""
-    cron = os.environ.get("SALES_SCHEDULE") or DEFAULT_CRON
+    cron = config.load().schedule
     try:
         upcoming = next_runs(cron, dt.datetime.now(dt.timezone.utc))
     except ValueError as exc:

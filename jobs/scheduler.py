@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
+import config
 from jobs import runner
 
 
@@ -24,13 +25,14 @@ def scheduled_refresh(refresh_args: dict, url: str | None = None) -> dict:
     return summary
 
 
-def run_schedule(cron: str, once: bool = False, refresh_args: dict | None = None, url: str | None = None) -> int:
+def run_schedule(cron: str | None = None, once: bool = False, refresh_args: dict | None = None, url: str | None = None) -> int:
     """Run refreshes on a crontab schedule in this process (blocks until Ctrl-C).
 
     Parameters
     ----------
-    cron : str
-        Five-field crontab expression, e.g. ``"0 3 * * *"`` (03:00 every day, local time of this machine).
+    cron : str, optional
+        Five-field crontab expression, e.g. ``"0 3 * * *"`` (03:00 every day, local time of this machine);
+        default ``config.load().schedule`` (``SALES_SCHEDULE``, else ``"0 3 * * *"``).
     once : bool
         Run one check now and return instead of scheduling.
     refresh_args : dict, optional
@@ -45,6 +47,7 @@ def run_schedule(cron: str, once: bool = False, refresh_args: dict | None = None
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
+    cron = cron or config.load().schedule
     try:
         trigger = CronTrigger.from_crontab(cron)
     except ValueError as exc:

@@ -110,6 +110,7 @@ def cmd_schedule(args) -> int:
 def cmd_setup_demo(args) -> int:
     """Used by `make run`: create the demo data when the store is empty, and forecasts when there are none."""
     from data import store
+    from domain import Frames
     if not store.db_exists() or store.counts()["rows"] == 0:
         print("The store is empty: generating the demo data (python cli.py demo)...", flush=True)
         cmd_demo(argparse.Namespace(seed=42, stores=10, products=20, years=3, json=False))
@@ -117,7 +118,7 @@ def cmd_setup_demo(args) -> int:
     if not runner.has_current_run():
         print("No forecasts yet: running a first refresh (python cli.py refresh)...", flush=True)
         runner.refresh(progress=True)
-    if store.load_frame("effects", "category") is None:
+    if store.load_frame(Frames.EFFECTS, "category") is None:
         print("Computing promotion/holiday/weather effects (python cli.py effects)...", flush=True)
         effects_job.run_effects(level="category", save=True)
     return 0

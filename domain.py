@@ -42,3 +42,23 @@ def freq_step(freq: str) -> pd.Timedelta:
         return FREQ_STEP[freq]
     except KeyError:
         raise ValueError(f"freq must be 'D' (daily) or 'W' (weekly), got {freq!r}") from None
+
+
+# --- saved analysis frames -----------------------------------------------------------------------------------
+class Frames:
+    """Names of the result frames saved with ``store.save_frame(session, name, level, df)`` and read back with
+    ``store.load_frame(name, level)``; the effects job writes all but ``QUALITY_REPORT`` (see
+    :mod:`jobs.effects_job` for their columns)."""
+
+    EFFECTS = "effects"
+    HOLIDAY_EVENT_STUDY = "holiday_event_study"
+    TEMPERATURE_CURVE = "temperature_curve"
+    PRECIPITATION_CURVE = "precipitation_curve"
+    PROMO_BY_STORE = "promo_by_store"
+    PROMO_BY_STORE_GROUP = "promo_by_store_group"
+    CORRELATIONS = "correlations"
+    PROMO_LAG_CORRELATION = "promo_lag_correlation"
+    SEASONAL_PROFILES = "seasonal_profiles"
+    SEASONALITY = "seasonality"
+    NODE_SUMMARY = "node_summary"
+    QUALITY_REPORT = "quality_report"  # level "all": the data-quality report as JSON

@@ -58,13 +58,13 @@ def prophet_per_series(url: str, jobs: int, on_result=None) -> tuple[float, int]
     from jobs import refresh_inputs as ri
     from models import registry
     from jobs.executor import map_series
-    from jobs.runner import ALL_LEVELS
+    from domain import LEVELS, freq_step
     t0 = time.perf_counter()
     freq = store.frequency(url)
     h = registry.default_horizon(freq)
-    frames, end = ri.load_history(ALL_LEVELS, freq, url)
+    frames, end = ri.load_history(LEVELS, freq, url)
     bottom = store.nodes(level=store.BOTTOM_LEVEL, url=url)
-    dates = pd.DatetimeIndex([end + ri.freq_step(freq) * (k + 1) for k in range(h)])
+    dates = pd.DatetimeIndex([end + freq_step(freq) * (k + 1) for k in range(h)])
     sfut = ri.store_future(store.stores(url=url), dates, freq, config.load().country, url=url)
     tasks = []
     for lv, frame in frames.items():

@@ -14,9 +14,10 @@ from dash.exceptions import PreventUpdate
 
 import config
 from data import store
+from domain import Frames
 from layouts import components, ids
 
-QUALITY_NAME = "quality_report"  # analysis_results row (level "all") holding the report as JSON
+QUALITY_NAME = Frames.QUALITY_REPORT  # analysis_results row (level "all") holding the report as JSON
 # Normalised column names that suggest each importer field (first match wins).
 SYNONYMS = {
     "date": ["date", "ds", "day", "week", "weekdate", "orderdate", "period"],

@@ -6,15 +6,16 @@ from dash.exceptions import PreventUpdate
 
 from callbacks._cache import memo
 from data import store
+from domain import Frames
 from layouts import components, figures, ids
 
-# Names of the frames models/effects_job.py saves with store.save_frame(session, name, level, df).
-EFFECTS = "effects"
-PROMO_BY_STORE = "promo_by_store"
-EVENT_STUDY = "holiday_event_study"
-TEMP_CURVE = "temperature_curve"
-PRECIP_CURVE = "precipitation_curve"
-CORRELATIONS = "correlations"
+# Names of the frames jobs/effects_job.py saves with store.save_frame(session, name, level, df).
+EFFECTS = Frames.EFFECTS
+PROMO_BY_STORE = Frames.PROMO_BY_STORE
+EVENT_STUDY = Frames.HOLIDAY_EVENT_STUDY
+TEMP_CURVE = Frames.TEMPERATURE_CURVE
+PRECIP_CURVE = Frames.PRECIPITATION_CURVE
+CORRELATIONS = Frames.CORRELATIONS
 NO_EFFECTS = "No effects computed yet: run `python cli.py effects`"
 
 

@@ -1,7 +1,8 @@
-"""Reads the store, estimates promotion/holiday/weather effects (analytics/), matches demo truth, saves results.
+"""The effects job: read the store, estimate promotion/holiday/weather effects (analytics/), save the frames.
 
-``run_effects(level)`` is what ``python cli.py effects`` runs. With ``save=True`` it stores these frames with
-``store.save_frame(session, name, level, df)`` (read them back with ``store.load_frame(name, level)``):
+``run_effects(level)`` is what ``python cli.py effects`` runs; it also attaches the demo's planted truth. With
+``save=True`` it stores these frames (names in ``domain.Frames``) with ``store.save_frame(session, name,
+level, df)`` (read them back with ``store.load_frame(name, level)``):
 
 ``effects``
     ``kind, group, name, estimate, ci_low, ci_high, unit, n, truth`` - the rows of the JSON output. ``kind`` is
@@ -40,10 +41,12 @@ import pandas as pd
 
 from analytics import correlations, decomposition, effects, summaries
 from data import store
+from domain import BOTTOM_LEVEL, Frames
+
 
 def _one_blas_thread():
-    """Limit BLAS to one thread: the regressions are many mid-sized products, and on a shared 2-core machine
-    multi-threaded BLAS spends more time contending than computing (measured: 2-4x slower)."""
+    """Limit BLAS to one thread: the regressions are many mid-sized products, and on a shared machine
+    multi-threaded BLAS spends more time contending for the cores than computing."""
     try:
         from threadpoolctl import threadpool_limits  # installed with scikit-learn
     except ImportError:  # pragma: no cover - the limit is only a speed-up
@@ -59,7 +62,7 @@ def load_panel(url: str | None = None) -> pd.DataFrame:
     frame = store.bottom_frame(url=url)
     if frame.empty:
         raise ValueError("the database has no sales: run `python cli.py demo` or `python cli.py ingest ...` first")
-    nodes = store.nodes(store.BOTTOM_LEVEL, url=url)[["node_id", "region", "category"]]
+    nodes = store.nodes(BOTTOM_LEVEL, url=url)[["node_id", "region", "category"]]
     frame = frame.merge(nodes.rename(columns={"node_id": "series_id"}), on="series_id", how="left")
     frame["store_id"] = frame["store_id"].astype(str)
     return frame
@@ -71,16 +74,16 @@ def extra_frames(level: str, freq: str, url: str | None = None) -> dict[str, pd.
     out: dict[str, pd.DataFrame] = {}
     if nodes.empty:
         return out
-    out["correlations"] = correlations.correlation_matrix(nodes)
-    out["promo_lag_correlation"] = correlations.lagged_correlation(nodes, "promo", freq)
+    out[Frames.CORRELATIONS] = correlations.correlation_matrix(nodes)
+    out[Frames.PROMO_LAG_CORRELATION] = correlations.lagged_correlation(nodes, "promo", freq)
     profiles, tests = [], []
     for sid, part in nodes.groupby("series_id", sort=True):
         part = part.sort_values("ds")
         profiles.append(decomposition.seasonal_profiles(part, freq).assign(series_id=sid))
         tests.append(decomposition.detect_periods(part, freq).assign(series_id=sid))
-    out["seasonal_profiles"] = pd.concat(profiles, ignore_index=True)
-    out["seasonality"] = pd.concat(tests, ignore_index=True)
-    out["node_summary"] = summaries.node_summary(nodes, freq)
+    out[Frames.SEASONAL_PROFILES] = pd.concat(profiles, ignore_index=True)
+    out[Frames.SEASONALITY] = pd.concat(tests, ignore_index=True)
+    out[Frames.NODE_SUMMARY] = summaries.node_summary(nodes, freq)
     return out
 
 
@@ -115,7 +118,7 @@ def run_effects(level: str = "category", save: bool = True, url: str | None = No
     season_by = "category" if level != "category" and frame["category"].nunique() > 1 else None
     with _one_blas_thread():
         frames = effects.estimate_effects(frame, freq, events, group_col=group_col, season_by=season_by)
-        frames["effects"] = effects.attach_truth(frames["effects"], store.demo_truth(url))
+        frames[Frames.EFFECTS] = effects.attach_truth(frames[Frames.EFFECTS], store.demo_truth(url))
         if extras:
             frames.update(extra_frames(level, freq, url))
     seconds = round(time.perf_counter() - t0, 2)
@@ -125,4 +128,4 @@ def run_effects(level: str = "category", save: bool = True, url: str | None = No
             for name, df in frames.items():
                 store.save_frame(session, name, level, df, version)
     return {"dataset": store.dataset_name(url), "level": level, "seconds": seconds,
-            "effects": effects.records(frames["effects"])}
+            "effects": effects.records(frames[Frames.EFFECTS])}

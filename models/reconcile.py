@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-AGG_LEVELS = ("total", "region", "store", "category", "product", "store_category")
+from domain import AGG_LEVELS
+
 METHODS = ("bottom_up", "ols", "mint_shrink")
 BOUNDS = ("yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95")
 OUT_COLS = ["series_id", "ds", "yhat", *BOUNDS]

@@ -150,8 +150,8 @@ def _add_refresh_parser(sub, common) -> None:
     """The ``refresh`` command and its options (the parameters of :class:`jobs.params.RefreshParams`)."""
     r = sub.add_parser("refresh", parents=[common], help="backtest, select, forecast and publish a new run")
     r.add_argument("--horizon", type=int, default=None, help="steps ahead (default 42 daily / 6 weekly)")
-    r.add_argument("--models", default=None, help="comma-separated candidate models (default: seasonal_naive,seasonal_svd,seasonal_ses,lgbm; "
-                   "also ets, arima, prophet, rf)")
+    r.add_argument("--models", default=None, help="comma-separated candidate models (default: "
+                   "seasonal_naive,seasonal_svd,seasonal_ses,lgbm; also ets, arima, prophet, rf)")
     r.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     r.add_argument("--folds", type=int, default=3, help="rolling-origin backtest folds")
     r.add_argument("--metric", default="wape", help="selection metric (wape, mase, rmse, smape...)")

@@ -4,7 +4,7 @@ Layout: ``manifest.json`` (run id, UTC timestamp, parameters, code version, per-
 hyperparameter overrides, file list), ``selections.csv`` (the chosen model per series) and one
 ``<name>.joblib`` per fitted final model object handed in (the global models per level, and the local
 models of the aggregate nodes). Bottom-level local models are cheap, deterministic refits of their stored
-parameters and are not pickled one by one, which keeps a Walmart run's artifacts to a few megabytes.
+parameters and are not pickled one by one, which keeps a large run's artifacts small.
 """
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ def scheduled_refresh(refresh_args: dict, url: str | None = None) -> dict:
     return summary
 
 
-def run_schedule(cron: str | None = None, once: bool = False, refresh_args: dict | None = None, url: str | None = None) -> int:
+def run_schedule(cron: str | None = None, once: bool = False, refresh_args: dict | None = None,
+                 url: str | None = None) -> int:
     """Run refreshes on a crontab schedule in this process (blocks until Ctrl-C).
 
     Parameters

@@ -15,8 +15,8 @@ def metric_summary(metrics: pd.DataFrame, backtests: pd.DataFrame | None = None,
 
     ``wape`` is pooled over the bottom series and folds (sum |error| / sum |actual|), the business number and
     the one selection uses: a mean of per-series WAPEs is dominated by tiny series (a 2-unit series missed
-    by 4 scores 200%) and ranked the seasonal naive first on Walmart. Combinations chosen only above the
-    bottom level have no pooled bottom WAPE (``None``); their level scores are in the summary's
+    by 4 scores 200%) and would favour whichever model suits the small series. Combinations chosen only
+    above the bottom level have no pooled bottom WAPE (``None``); their level scores are in the summary's
     ``combinations``.
     """
     if metrics.empty:

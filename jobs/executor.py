@@ -3,7 +3,8 @@
 :func:`run_series` backtests the local models on a batch of series (each one independently), fits the best
 of them (plus the fallback) on the full history, forecasts ``h`` steps and computes residual diagnostics. It
 reads no database and no global state: everything arrives in a picklable :class:`SeriesTask` and leaves in a
-:class:`SeriesResult`. So the same map runs serially, in a process pool (:func:`map_series`, the default) or, later, on Spark::
+:class:`SeriesResult`. So the same map runs serially, in a process pool (:func:`map_series`, the default) or
+on Spark::
 
     results = spark.sparkContext.parallelize(tasks, n).map(run_series).collect()
 """

@@ -32,3 +32,12 @@ def test_bad_values_say_what_is_wrong(monkeypatch):
 def test_database_url_forms(tmp_path):
     assert config.database_url("postgresql://u@h/db") == "postgresql://u@h/db"
     assert config.database_url(str(tmp_path / "x.db")) == f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def test_schedule_setting(monkeypatch):
+    monkeypatch.delenv("SALES_SCHEDULE", raising=False)
+    assert config.load().schedule == config.DEFAULT_SCHEDULE == "0 3 * * *"
+    monkeypatch.setenv("SALES_SCHEDULE", "  30 4 * * sat ")
+    assert config.load().schedule == "30 4 * * sat"
+    monkeypatch.setenv("SALES_SCHEDULE", "")
+    assert config.load().schedule == "0 3 * * *"

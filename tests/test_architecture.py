@@ -116,6 +116,10 @@ def test_importing_app_does_no_work(monkeypatch):
     import dash
     created = []
     monkeypatch.setattr(dash.Dash, "__init__", lambda self, *a, **k: created.append(1) or None)
-    sys.modules.pop("app", None)
-    importlib.import_module("app")
+    loaded = sys.modules.pop("app", None)
+    try:
+        importlib.import_module("app")
+    finally:  # later tests share the process's one app, held by the original module
+        if loaded is not None:
+            sys.modules["app"] = loaded
     assert created == []

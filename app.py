@@ -53,6 +53,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'app' has no attribute {name!r}")
 
 
-if __name__ == "__main__":
-    import cli
-    raise SystemExit(cli.main(["serve"]))
+if __name__ == "__main__":  # `python app.py` serves like `python cli.py serve`
+    import config
+    settings = config.load()
+    create_app().run(host=settings.host, port=settings.port, debug=settings.debug)

@@ -255,3 +255,46 @@ def year_over_year(frame: pd.DataFrame) -> pd.DataFrame:
     out = out.merge(prev, on=["year", "month"], how="left")
     out["yoy_growth"] = out["y"] / out["y_prev"] - 1
     return out.drop(columns="y_prev")
+
+
+def infer_freq(frame: pd.DataFrame) -> str:
+    """``"D"`` or ``"W"`` from the median spacing of ``ds`` (daily when it cannot tell).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Has a ``ds`` column of dates.
+
+    Returns
+    -------
+    str
+        ``"D"`` when consecutive dates are at most a day apart (or there are fewer than two), else ``"W"``.
+    """
+    step = frame["ds"].sort_values().diff().median() if len(frame) > 1 else pd.Timedelta(days=1)
+    return "D" if pd.isna(step) or step <= pd.Timedelta(days=1) else "W"
+
+
+def decompose_history(frame: pd.DataFrame) -> pd.DataFrame:
+    """STL/MSTL components of a whole history, its frequency inferred, with the periods MSTL would keep.
+
+    statsmodels' MSTL silently drops a period unless the series is *more* than two cycles long, so only those
+    periods are passed (one year of daily data needs 731+ days for the yearly period).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``ds, y`` of one (summed) series, daily or weekly.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`decompose`: ``ds, observed, trend, seasonal_<p> ..., resid``; ``frame`` itself when empty, and
+        only ``ds, observed, trend, resid`` (no rows) when no period has more than two cycles.
+    """
+    if frame.empty:
+        return frame
+    freq = infer_freq(frame)
+    periods = tuple(p for p in ((7, 365) if freq == "D" else (52,)) if len(frame) > 2 * p)
+    if not periods:
+        return pd.DataFrame(columns=["ds", "observed", "trend", "resid"])
+    return decompose(frame, freq, periods)

@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from analytics.effects import promo_rows
 from callbacks import drivers as cb
 from data import store
 
@@ -78,7 +79,7 @@ def test_charts_read_the_saved_effects(tmp_db):
 
 def test_markdown_intensity_is_shown_when_there_is_no_promo_flag():
     eff = EFFECTS.assign(name=EFFECTS["name"].replace({"promotion": "promo_intensity"}))
-    assert list(cb.promo_rows(eff)["name"].unique()) == ["promo_intensity"]
+    assert list(promo_rows(eff)["name"].unique()) == ["promo_intensity"]
 
 
 def test_level_and_holiday_go_to_the_url():

@@ -103,11 +103,6 @@ def ols_hac(y: np.ndarray, X: np.ndarray, lags: int | None = None) -> tuple[np.n
     return beta, xtx_inv @ meat @ xtx_inv, resid
 
 
-def _fourier(t: np.ndarray, period: float, k: int, name: str) -> pd.DataFrame:
-    return pd.DataFrame({f"{name}_{f}{h}": fn(2 * np.pi * h * t / period)
-                         for h in range(1, k + 1) for f, fn in (("s", np.sin), ("c", np.cos))})
-
-
 def _holiday_window(frame: pd.DataFrame, index: pd.DatetimeIndex, freq: str) -> pd.DataFrame:
     """Dummies for the steps around holiday dates (pre-holiday ramps are events, not seasonality)."""
     out = pd.DataFrame(index=range(len(index)))
@@ -185,14 +180,6 @@ def detect_periods(frame: pd.DataFrame, freq: str, alpha: float = 0.01, band: in
         rows.append({"period": period, "name": name, "strength": float(peak / total) if total > 0 else np.nan,
                      "p_value": p_value, "detected": bool(p_value < alpha / len(cands))})
     return pd.DataFrame(rows)
-
-
-def strength_summary(frame: pd.DataFrame, freq: str, detected: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row of Hyndman strengths from an (M)STL fit on the detected periods (defaults if none)."""
-    periods = None
-    if detected is not None and detected["detected"].any():
-        periods = tuple(int(round(p)) for p in detected.loc[detected["detected"], "period"])
-    return pd.DataFrame([strength(decompose(frame, freq, periods))])
 
 
 def seasonal_profiles(frame: pd.DataFrame, freq: str, level: float = 0.95) -> pd.DataFrame:

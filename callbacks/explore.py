@@ -232,7 +232,7 @@ def decomposition_of(nodes: tuple) -> pd.DataFrame:
 
 
 def decomposition_is_slow(f: dict) -> bool:
-    """True when the decomposition needs MSTL with a yearly period on daily data (about 1 s per 3 years)."""
+    """True when the decomposition needs MSTL with a yearly period on daily data (slow enough to wait for a click)."""
     if f.get("freq", "D") != "D" or not f.get("first") or not f.get("last"):
         return False
     return (pd.Timestamp(f["last"]) - pd.Timestamp(f["first"])).days + 1 > 2 * 365

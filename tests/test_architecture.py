@@ -325,3 +325,13 @@ def test_size_checkers_catch_long_code(tmp_path):
     big = tmp_path / "big.py"
     big.write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
     assert module_lines(big) == MAX_MODULE_LINES + 1
+
+
+def test_importer_fields_and_ui_levels_use_the_domain_names():
+    import domain
+    assert set(domain.FIELD_LABELS) <= set(domain.IMPORT_FIELDS) >= set(domain.FIELD_SYNONYMS)
+    assert set(domain.REQUIRED_FIELDS) <= set(domain.FIELD_LABELS)
+    from app import create_app
+    create_app()  # loads the page modules
+    from layouts import drivers, overview
+    assert set(drivers.LEVELS) <= set(domain.LEVELS) and set(overview.MOVER_LEVELS) <= set(domain.LEVELS)

@@ -85,8 +85,8 @@ def notices_for(s: dict) -> list[tuple[str, str]]:
 
 def _kpi_error(message: str) -> list:
     names = ids.Overview.KPI_NAMES
-    return ["–"] * len(names) + [""] * len(names) + [components.notices([(f"Could not read the store: {message}",
-                                                                           "danger")])]
+    alert = components.notices([(f"Could not read the store: {message}", "danger")])
+    return ["–"] * len(names) + [""] * len(names) + [alert]
 
 
 def _chart_error(message: str):

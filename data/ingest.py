@@ -24,6 +24,9 @@ class IngestError(ValueError):
     """Bad input the user can fix; the message names the file and, where it applies, the line and the column."""
 
 
+ImportError_ = IngestError  # the name used in the design notes
+
+
 def ingest_walmart(path, dry_run: bool = False, url: str | None = None) -> dict:
     """Import the Kaggle Walmart files (train, features, stores) from directory ``path``; see data/ingest_walmart.py."""
     from data import ingest_walmart as _w

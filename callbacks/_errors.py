@@ -17,7 +17,8 @@ def short_error(exc: BaseException) -> str:
 
 
 def guarded(fallback: Callable[[str], Any]):
-    """Decorate a callback (below ``@callback``) so that an exception returns ``fallback(short_error(exc))``.
+    """Decorate a callback (below ``@callback``), or a read it makes, so that an exception returns
+    ``fallback(short_error(exc))``.
 
     The exception and its traceback go to the server log; the user sees only the short message in the page's
     empty state (``fallback`` builds it, e.g. ``lambda msg: figures.empty_figure(f"Could not read: {msg}")``).

@@ -27,16 +27,19 @@ def _options(values: list, selected) -> list[dict]:
     return out
 
 
+@guarded(lambda _msg: {"regions": [], "categories": [], "stores": [], "products": []})
+def _filter_options() -> dict:
+    """The store's filter choices; none when the store cannot be read (empty or missing)."""
+    return memo(store.filter_options)
+
+
 @callback(Output(ids.Explore.REGION, "options"), Output(ids.Explore.CATEGORY, "options"),
           Output(ids.Explore.STORES, "options"), Output(ids.Explore.PRODUCTS, "options"),
           Input(ids.Explore.REGION, "value"), Input(ids.Explore.CATEGORY, "value"),
           State(ids.Explore.STORES, "value"), State(ids.Explore.PRODUCTS, "value"))
 def fill_explore_options(region, category, stores, products):
     """Load the filter choices; stores follow the region and products follow the category."""
-    try:
-        opts = memo(store.filter_options)
-    except Exception:  # noqa: BLE001 - an empty or missing store just means no choices
-        opts = {"regions": [], "categories": [], "stores": [], "products": []}
+    opts = _filter_options()
     st = [s for s in opts["stores"] if not region or s["region"] == region]
     pr = [p for p in opts["products"] if not category or p["category"] == category]
     return (_options(opts["regions"], region), _options(opts["categories"], category),

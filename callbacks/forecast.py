@@ -16,16 +16,25 @@ def resolve_node(value, query, session) -> str:
     return value or (query or {}).get("node") or (session or {}).get("node") or "total"
 
 
+@guarded(lambda _msg: pd.DataFrame(columns=["node_id", "label", "level"]))
+def _search_nodes(text: str) -> pd.DataFrame:
+    """Up to 50 nodes matching ``text``; none when the store cannot be read (only the current node is offered)."""
+    return memo(store.search_nodes, text, 50)
+
+
+@guarded(lambda _msg: [])
+def _forecast_models(node: str) -> list[str]:
+    """Models with a stored forecast for ``node``; none when the store cannot be read."""
+    return memo(store.forecast_models, node)
+
+
 @callback(Output(ids.Fcst.NODE, "options"), Output(ids.Fcst.NODE, "value"),
           Input(ids.Fcst.NODE, "search_value"), Input(ids.Fcst.QUERY, "data"),
           State(ids.Fcst.NODE, "value"), State(ids.Shell.SESSION, "data"))
 def fill_fcst_node_options(search, query, value, session):
     """Offer up to 50 nodes matching the typed text (upper levels first), always including the shown one."""
     node = resolve_node(value, query, session)
-    try:
-        df = memo(store.search_nodes, search or "", 50)
-    except Exception:  # noqa: BLE001 - no nodes yet: only the current value is offered
-        df = pd.DataFrame(columns=["node_id", "label", "level"])
+    df = _search_nodes(search or "")
     opts = [{"label": f"{r.label}  ·  {r.node_id}", "value": r.node_id} for r in df.itertuples()]
     if node not in set(df["node_id"]):
         opts.insert(0, {"label": node, "value": node})
@@ -38,11 +47,7 @@ def fill_fcst_models(node, model):
     """List the models with a stored forecast for the node; keep the current one if it has one."""
     if not node:
         raise PreventUpdate
-    try:
-        models = memo(store.forecast_models, node)
-    except Exception:  # noqa: BLE001
-        models = []
-    models = models or ["final"]
+    models = _forecast_models(node) or ["final"]
     return ([{"label": "final (published)" if m == "final" else m, "value": m} for m in models],
             model if model in models else models[0])
 

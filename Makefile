@@ -1,26 +1,38 @@
-# `make run` serves the dashboard on demo data; `make test` runs the test suite. Both set up .venv first.
+# `make run` serves the dashboard on demo data; `make test` runs the test suite. Both set up .venv first:
+# `make run` with the runtime requirements only, `make test` with the test and benchmark tools too, both with
+# the exact versions of constraints.txt so that a fresh install is reproducible.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
 STAMP := $(VENV)/.requirements.stamp
+DEV_STAMP := $(VENV)/.requirements-dev.stamp
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run test setup demo refresh bench clean
+.PHONY: run test setup setup-dev demo refresh bench clean
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+setup-dev: $(DEV_STAMP)
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+
+$(STAMP): requirements.txt constraints.txt | $(BIN)/python
+	$(PIP) -r requirements.txt
 	touch $(STAMP)
+
+$(DEV_STAMP): requirements-dev.txt requirements.txt constraints.txt | $(BIN)/python
+	$(PIP) -r requirements-dev.txt
+	touch $(STAMP) $(DEV_STAMP)
 
 run: setup
 	$(BIN)/python cli.py setup-demo
 	$(BIN)/python cli.py serve --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup-dev
 	$(BIN)/python -m pytest -q
 
 demo: setup
@@ -29,7 +41,7 @@ demo: setup
 refresh: setup
 	$(BIN)/python cli.py refresh
 
-bench: setup
+bench: setup-dev
 	$(BIN)/python bench/accuracy.py --dataset demo --json
 
 clean:

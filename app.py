@@ -18,14 +18,19 @@ def _navbar() -> dbc.Navbar:
     ], fluid=True), id=ids.Shell.NAVBAR, color="dark", dark=True, className="mb-3 shadow-sm")
 
 
+@lru_cache(maxsize=1)
 def create_app() -> Dash:
-    """A new Dash app with every page and callback registered and the callback cache bound to its server."""
-    import callbacks
-    from callbacks._cache import cache
+    """The process's one Dash app, with every page and callback registered and the callback cache bound.
 
-    import config
+    `dash.callback` registers callbacks globally and the first app to serve a request takes them all, so a
+    process has exactly one app: every caller (server, tests, benchmarks, screenshots) shares this one.
+    """
     import diskcache
-    # Background callbacks (refresh and import from the UI) run in child processes via this manager (engineer B).
+
+    import callbacks  # noqa: F401  (registers the page callbacks with dash.callback)
+    import config
+    from callbacks._cache import cache
+    # Background callbacks (refresh and import from the UI) run in child processes via this manager.
     manager = dash.DiskcacheManager(diskcache.Cache(str(config.load().cache_dir / "background")))
     # Bootstrap's CSS is served from assets/00_bootstrap.min.css: nothing is fetched from a CDN at run time.
     app = Dash(__name__, use_pages=True, pages_folder="layouts", title="Sales Forecasting",
@@ -38,23 +43,17 @@ def create_app() -> Dash:
     ])
     cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
                                        "CACHE_DEFAULT_TIMEOUT": 3600})
-    callbacks.attach_to_new_app()
     return app
 
 
-@lru_cache(maxsize=1)
-def _default_app() -> Dash:
-    return create_app()
-
-
 def __getattr__(name: str):
-    """`app.server` builds the default app lazily, so importing this module does no work."""
+    """`app.server` builds the app lazily, so importing this module does no work."""
     if name == "server":
-        return _default_app().server
+        return create_app().server
     raise AttributeError(f"module 'app' has no attribute {name!r}")
 
 
-if __name__ == "__main__":  # `python app.py` serves like `python cli.py serve` (without importing the CLI)
+if __name__ == "__main__":  # `python app.py` serves like `python cli.py serve`
     import config
-    _settings = config.load()
-    create_app().run(host=_settings.host, port=_settings.port, debug=_settings.debug)
+    settings = config.load()
+    create_app().run(host=settings.host, port=settings.port, debug=settings.debug)

@@ -62,3 +62,30 @@ class Frames:
     SEASONALITY = "seasonality"
     NODE_SUMMARY = "node_summary"
     QUALITY_REPORT = "quality_report"  # level "all": the data-quality report as JSON
+
+
+# --- importer fields -----------------------------------------------------------------------------------------
+# The fields of `cli.py ingest csv --map field=COLUMN,...` (and of the upload form), and of `--stores-map`.
+IMPORT_FIELDS = ("date", "sales", "store", "product", "category", "region", "promo", "promo_intensity", "holiday",
+                 "open", "temperature", "precipitation", "price", "units")
+REQUIRED_FIELDS = ("date", "sales")
+STORE_FIELDS = ("store", "name", "region", "type", "size")
+# The fields the upload form offers, in its order, with their labels (required ones marked *).
+FIELD_LABELS = {"date": "Date *", "sales": "Sales *", "store": "Store", "product": "Product", "category": "Category",
+                "region": "Region", "promo": "Promotion flag", "holiday": "Holiday flag", "open": "Open flag",
+                "temperature": "Temperature (°C)", "precipitation": "Precipitation (mm)", "price": "Price"}
+# Normalised column names (lower case, letters and digits only) that suggest each field; the first match wins.
+FIELD_SYNONYMS = {
+    "date": ("date", "ds", "day", "week", "weekdate", "orderdate", "period"),
+    "sales": ("sales", "weeklysales", "y", "revenue", "amount", "turnover", "netsales", "value"),
+    "store": ("store", "storeid", "storenbr", "shop", "location", "outlet"),
+    "product": ("product", "productid", "item", "itemid", "sku", "dept", "department", "article"),
+    "category": ("category", "family", "productcategory", "group", "categoryname"),
+    "region": ("region", "state", "area", "storetype", "type"),
+    "promo": ("promo", "promotion", "onpromotion", "promoflag", "ispromo"),
+    "holiday": ("holiday", "isholiday", "stateholiday", "schoolholiday"),
+    "open": ("open", "isopen", "storeopen"),
+    "temperature": ("temperature", "temp", "tempc", "temperaturec"),
+    "precipitation": ("precipitation", "precip", "precipmm", "rain", "rainfall"),
+    "price": ("price", "unitprice", "sellprice"),
+}

@@ -193,6 +193,44 @@ def _stack_rows(parts: list[pd.DataFrame], rows: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out_t.T, columns=names, copy=False)
 
 
+def _post_promo_flag(df: pd.DataFrame, post_promo: int) -> np.ndarray:
+    """1.0 on the rows up to ``post_promo`` steps after a promotion of the same series, except promotion rows
+    (``df`` sorted by series and date)."""
+    p = df["promo"].fillna(0).to_numpy() > 0
+    recent = np.zeros(len(df), dtype=bool)
+    same = df["series_id"].to_numpy()
+    for lag in range(1, post_promo + 1):
+        shifted = np.r_[np.zeros(lag, dtype=bool), p[:-lag]]
+        same_series = np.r_[np.zeros(lag, dtype=bool), same[lag:] == same[:-lag]]
+        recent |= shifted & same_series
+    return (recent & ~p).astype(float)
+
+
+def _weather_parts(df: pd.DataFrame, weather: str | None, valid: np.ndarray, bins: dict) -> list[pd.DataFrame]:
+    """Design columns of temperature and precipitation (linear, or dummies per bin against a reference bin).
+
+    Rows without the variable are removed from ``valid`` (in place) and each binned variable's edges, reference
+    bin and counts are recorded in ``bins``.
+    """
+    parts = []
+    for col, unit_edges in (("temp_c", None), ("precip_mm", PRECIP_EDGES)):
+        if not weather or not usable(df, col):
+            continue
+        v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        valid &= np.isfinite(v)
+        if weather == "linear":
+            parts.append(pd.DataFrame({col: np.nan_to_num(v)}))
+            continue
+        edges = np.array(unit_edges) if unit_edges is not None else temperature_bins(v[valid])
+        idx = np.clip(np.searchsorted(edges, v[valid], side="right") - 1, 0, len(edges) - 2)
+        ref = 0 if col == "precip_mm" else int(np.clip(np.searchsorted(edges, np.median(v[valid]),
+                                                                       side="right") - 1, 0, len(edges) - 2))
+        counts = np.bincount(idx, minlength=len(edges) - 1)
+        bins[col] = {"edges": edges, "reference": ref, "counts": counts}
+        parts.append(bin_dummies(np.nan_to_num(v), edges, col, ref))
+    return parts
+
+
 def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = None, *,
                   promo: str | None = "binary", weather: str | None = "linear", season_by: str | None = None,
                   window: tuple[int, int] | None = None, fourier_k: int | None = None,
@@ -247,14 +285,7 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
             raise ValueError("holiday_design needs the frame sorted by series_id, ds")
         df = df.iloc[order].reset_index(drop=True)
     if promo == "binary" and post_promo > 0 and "promo" in df:
-        p = df["promo"].fillna(0).to_numpy() > 0
-        recent = np.zeros(len(df), dtype=bool)
-        same = df["series_id"].to_numpy()
-        for lag in range(1, post_promo + 1):
-            shifted = np.r_[np.zeros(lag, dtype=bool), p[:-lag]]
-            same_series = np.r_[np.zeros(lag, dtype=bool), same[lag:] == same[:-lag]]
-            recent |= shifted & same_series
-        df["post_promo"] = (recent & ~p).astype(float)
+        df["post_promo"] = _post_promo_flag(df, post_promo)
     hol, hmeta = holiday_design if holiday_design is not None else holiday_dummies(df, events, freq, window)
     closed = (df["is_open"].fillna(1).to_numpy() == 0) if "is_open" in df else np.zeros(len(df), bool)
     hol_values = hol.to_numpy()  # 0/1 dummies; closed rows are few, so count on them instead of a product
@@ -293,21 +324,7 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
             parts.append(pd.DataFrame({"promo_era": era}))
         info["n_promo_rows"] = int(((pr > 0) & valid).sum())
 
-    for col, unit_edges in (("temp_c", None), ("precip_mm", PRECIP_EDGES)):
-        if not weather or not usable(df, col):
-            continue
-        v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-        valid &= np.isfinite(v)
-        if weather == "linear":
-            parts.append(pd.DataFrame({col: np.nan_to_num(v)}))
-            continue
-        edges = np.array(unit_edges) if unit_edges is not None else temperature_bins(v[valid])
-        idx = np.clip(np.searchsorted(edges, v[valid], side="right") - 1, 0, len(edges) - 2)
-        ref = 0 if col == "precip_mm" else int(np.clip(np.searchsorted(edges, np.median(v[valid]),
-                                                                       side="right") - 1, 0, len(edges) - 2))
-        counts = np.bincount(idx, minlength=len(edges) - 1)
-        info["bins"][col] = {"edges": edges, "reference": ref, "counts": counts}
-        parts.append(bin_dummies(np.nan_to_num(v), edges, col, ref))
+    parts += _weather_parts(df, weather, valid, info["bins"])
 
     group = df[season_by].astype(str).to_numpy() if season_by and season_by in df else None
     if fourier_k is None:

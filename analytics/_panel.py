@@ -142,6 +142,9 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
                weights: np.ndarray | None = None, overwrite_x: bool = False) -> PanelFit:
     """Regress ``y`` on ``X`` with series fixed effects and two-way (series, date) clustered errors.
 
+    Long because the one n x k array is demeaned, weighted and turned into scores in place, and every other
+    step works on k x k matrices: split into functions, the steps would have to hand that array around.
+
     Parameters
     ----------
     y : ndarray

@@ -16,7 +16,3 @@ def effect_row(kind: str, group: str, name: str, est: tuple[float, float, float]
     lo, hi = sorted(est[1:])
     return {"kind": kind, "group": str(group), "name": name, "estimate": est[0], "ci_low": lo, "ci_high": hi,
             "unit": unit, "n": int(n), "truth": None}
-
-
-def empty_effects() -> pd.DataFrame:
-    return pd.DataFrame(columns=EFFECT_COLUMNS)

@@ -103,11 +103,6 @@ def ols_hac(y: np.ndarray, X: np.ndarray, lags: int | None = None) -> tuple[np.n
     return beta, xtx_inv @ meat @ xtx_inv, resid
 
 
-def _fourier(t: np.ndarray, period: float, k: int, name: str) -> pd.DataFrame:
-    return pd.DataFrame({f"{name}_{f}{h}": fn(2 * np.pi * h * t / period)
-                         for h in range(1, k + 1) for f, fn in (("s", np.sin), ("c", np.cos))})
-
-
 def _holiday_window(frame: pd.DataFrame, index: pd.DatetimeIndex, freq: str) -> pd.DataFrame:
     """Dummies for the steps around holiday dates (pre-holiday ramps are events, not seasonality)."""
     out = pd.DataFrame(index=range(len(index)))
@@ -187,14 +182,6 @@ def detect_periods(frame: pd.DataFrame, freq: str, alpha: float = 0.01, band: in
     return pd.DataFrame(rows)
 
 
-def strength_summary(frame: pd.DataFrame, freq: str, detected: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row of Hyndman strengths from an (M)STL fit on the detected periods (defaults if none)."""
-    periods = None
-    if detected is not None and detected["detected"].any():
-        periods = tuple(int(round(p)) for p in detected.loc[detected["detected"], "period"])
-    return pd.DataFrame([strength(decompose(frame, freq, periods))])
-
-
 def seasonal_profiles(frame: pd.DataFrame, freq: str, level: float = 0.95) -> pd.DataFrame:
     """Day-of-week (daily data) and month-of-year indices of the series with confidence intervals.
 
@@ -255,3 +242,46 @@ def year_over_year(frame: pd.DataFrame) -> pd.DataFrame:
     out = out.merge(prev, on=["year", "month"], how="left")
     out["yoy_growth"] = out["y"] / out["y_prev"] - 1
     return out.drop(columns="y_prev")
+
+
+def infer_freq(frame: pd.DataFrame) -> str:
+    """``"D"`` or ``"W"`` from the median spacing of ``ds`` (daily when it cannot tell).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Has a ``ds`` column of dates.
+
+    Returns
+    -------
+    str
+        ``"D"`` when consecutive dates are at most a day apart (or there are fewer than two), else ``"W"``.
+    """
+    step = frame["ds"].sort_values().diff().median() if len(frame) > 1 else pd.Timedelta(days=1)
+    return "D" if pd.isna(step) or step <= pd.Timedelta(days=1) else "W"
+
+
+def decompose_history(frame: pd.DataFrame) -> pd.DataFrame:
+    """STL/MSTL components of a whole history, its frequency inferred, with the periods MSTL would keep.
+
+    statsmodels' MSTL silently drops a period unless the series is *more* than two cycles long, so only those
+    periods are passed (one year of daily data needs 731+ days for the yearly period).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``ds, y`` of one (summed) series, daily or weekly.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`decompose`: ``ds, observed, trend, seasonal_<p> ..., resid``; ``frame`` itself when empty, and
+        only ``ds, observed, trend, resid`` (no rows) when no period has more than two cycles.
+    """
+    if frame.empty:
+        return frame
+    freq = infer_freq(frame)
+    periods = tuple(p for p in ((7, 365) if freq == "D" else (52,)) if len(frame) > 2 * p)
+    if not periods:
+        return pd.DataFrame(columns=["ds", "observed", "trend", "resid"])
+    return decompose(frame, freq, periods)

@@ -230,3 +230,46 @@ def format_effects(result: dict) -> str:
         lines.append(f"Planted promotion lifts and temperature slopes inside their 95% CI: "
                      f"{cov['covered']}/{cov['total']}")
     return "\n".join(lines)
+
+
+def rank_holidays(study: pd.DataFrame | None) -> list[str]:
+    """Holidays of an event study, the largest absolute effect on the holiday itself first.
+
+    Parameters
+    ----------
+    study : DataFrame or None
+        The ``holiday_event_study`` frame: ``holiday, offset, estimate`` (one row per group and offset).
+
+    Returns
+    -------
+    list of str
+        Holiday names by decreasing mean ``|estimate|`` at offset 0 (over every offset when no row has offset 0);
+        empty when there is no study.
+    """
+    if study is None or study.empty:
+        return []
+    at0 = study[study["offset"] == 0] if (study["offset"] == 0).any() else study
+    ranked = at0.assign(size=at0["estimate"].abs()).groupby("holiday")["size"].mean().sort_values(ascending=False)
+    return [str(h) for h in ranked.index]
+
+
+def promo_rows(effects: pd.DataFrame) -> pd.DataFrame:
+    """The promotion-lift rows to show: the on/off lift, else the markdown-intensity response.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        The ``effects`` frame (``kind, group, name, estimate, ci_low, ci_high, ...``).
+
+    Returns
+    -------
+    DataFrame
+        The ``promo_lift`` rows named ``promotion`` if any, else those named ``promo_intensity``, else no rows
+        (the post-promotion dip is never included).
+    """
+    promo = effects[effects["kind"] == "promo_lift"]
+    for name in ("promotion", "promo_intensity"):
+        rows = promo[promo["name"] == name]
+        if len(rows):
+            return rows
+    return promo.iloc[0:0]

@@ -1,5 +1,5 @@
-"""Per-node summaries: mean, median, coefficient of variation, zero share, year-over-year growth, top and
-bottom movers, and ABC (share of revenue) / XYZ (variability) classes.
+"""Per-node summaries: mean, median, coefficient of variation, zero share, year-over-year growth, and ABC
+(share of revenue) / XYZ (variability) classes.
 
 ABC uses the usual Pareto cut-offs on cumulative revenue share (A up to 80%, B up to 95%, C the rest); XYZ
 uses the coefficient of variation of the series' monthly sales (X below 0.5, Y below 1.0, Z above), the
@@ -64,16 +64,3 @@ def node_summary(frame: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
             "xyz"]
     return out[cols].reset_index()
 
-
-def movers(summary: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    """The ``n`` nodes with the highest and the ``n`` with the lowest year-over-year growth.
-
-    Returns
-    -------
-    DataFrame
-        ``series_id, yoy_growth, total, direction`` (``top`` / ``bottom``).
-    """
-    s = summary.dropna(subset=["yoy_growth"]).sort_values("yoy_growth", ascending=False)
-    top = s.head(n).assign(direction="top")
-    bottom = s.tail(min(n, max(len(s) - len(top), 0))).iloc[::-1].assign(direction="bottom")
-    return pd.concat([top, bottom], ignore_index=True)[["series_id", "yoy_growth", "total", "direction"]]

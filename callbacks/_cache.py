@@ -44,8 +44,3 @@ def memo(fn, *args):
     backend.set(key, (value,))
     return value
 
-
-def short_error(exc: BaseException) -> str:
-    """The first line of an exception's message (SQL and tracebacks stay in the server log)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]

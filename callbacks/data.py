@@ -7,46 +7,17 @@ import json
 import re
 from pathlib import Path
 
-import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, html
+from dash import ALL, Input, Output, State, callback
 from dash.exceptions import PreventUpdate
 
 import config
 from data import store
+from data.column_mapping import guess_mapping
 from domain import Frames
 from layouts import components, ids
 
 QUALITY_NAME = Frames.QUALITY_REPORT  # analysis_results row (level "all") holding the report as JSON
-# Normalised column names that suggest each importer field (first match wins).
-SYNONYMS = {
-    "date": ["date", "ds", "day", "week", "weekdate", "orderdate", "period"],
-    "sales": ["sales", "weeklysales", "y", "revenue", "amount", "turnover", "netsales", "value"],
-    "store": ["store", "storeid", "storenbr", "shop", "location", "outlet"],
-    "product": ["product", "productid", "item", "itemid", "sku", "dept", "department", "article"],
-    "category": ["category", "family", "productcategory", "group", "categoryname"],
-    "region": ["region", "state", "area", "storetype", "type"],
-    "promo": ["promo", "promotion", "onpromotion", "promoflag", "ispromo"],
-    "holiday": ["holiday", "isholiday", "stateholiday", "schoolholiday"],
-    "open": ["open", "isopen", "storeopen"],
-    "temperature": ["temperature", "temp", "tempc", "temperaturec"],
-    "precipitation": ["precipitation", "precip", "precipmm", "rain", "rainfall"],
-    "price": ["price", "unitprice", "sellprice"],
-}
-
-
-def guess_mapping(columns: list[str]) -> dict:
-    """Pre-fill the mapping form: the first column whose normalised name matches each field's synonyms."""
-    norm = {re.sub(r"[^a-z0-9]", "", c.lower()): c for c in columns}
-    out, used = {}, set()
-    for field, names in SYNONYMS.items():
-        for name in names:
-            col = norm.get(name)
-            if col is not None and col not in used:
-                out[field] = col
-                used.add(col)
-                break
-    return out
 
 
 def save_upload(contents: str, filename: str) -> Path:
@@ -61,14 +32,6 @@ def save_upload(contents: str, filename: str) -> Path:
     path = folder / f"{hashlib.sha256(raw).hexdigest()[:16]}-{safe}"
     path.write_bytes(raw)
     return path
-
-
-def summary_report(summary: dict, dry_run: bool) -> html.Div:
-    """The importer's summary (the same text the CLI prints) under a success banner."""
-    from data import ingest
-    head = "Validation passed: nothing was written." if dry_run else "Import finished."
-    return html.Div([dbc.Alert(head, color="success" if not dry_run else "info", className="mb-2"),
-                     html.Pre(ingest.format_summary(summary), className="small bg-light p-2 border rounded")])
 
 
 @callback(Output(ids.Shell.URL, "search", allow_duplicate=True), Input(ids.Data.TAB, "active_tab"),
@@ -86,14 +49,7 @@ def render_store_summary(tab):
     s = store.data_summary()
     if not s["rows"]:
         return components.info_alert(components.EMPTY_DATA)
-    lv = s["levels"]
-    cards = [("rows", "Rows", f"{s['rows']:,}", "store x product x date facts"),
-             ("dates", "Dates", f"{s['start']} → {s['end']}", f"{s['days']:,} distinct dates"),
-             ("stores", "Stores", f"{lv.get('store', 0):,}", f"in {lv.get('region', 0):,} regions"),
-             ("products", "Products", f"{lv.get('product', 0):,}", f"in {lv.get('category', 0):,} categories"),
-             ("series", "Series", f"{lv.get('store_product', 0):,}", f"{sum(lv.values()):,} nodes in the hierarchy")]
-    return dbc.Row([dbc.Col(components.kpi_card(ids.data_kpi(k, "value"), ids.data_kpi(k, "detail"), t, v, d), md=True)
-                    for k, t, v, d in cards], className="g-2")
+    return components.store_summary(s, lambda k: ids.data_kpi(k, "value"), lambda k: ids.data_kpi(k, "detail"))
 
 
 @callback(Output(ids.Data.DATASETS, "children"), Input(ids.Data.TAB, "active_tab"))
@@ -104,13 +60,7 @@ def render_import_log(tab):
     ds = store.datasets()
     if ds.empty:
         return components.empty_state("Nothing imported yet.")
-    view = pd.DataFrame({
-        "Dataset": ds["name"], "Source": ds["source"].astype(str).str.slice(0, 60), "Freq": ds["frequency"],
-        "From": ds["start_date"].dt.strftime("%Y-%m-%d"), "To": ds["end_date"].dt.strftime("%Y-%m-%d"),
-        "Rows read": ds["rows_read"].map("{:,}".format), "Written": ds["rows_written"].map("{:,}".format),
-        "Rejected": ds["rows_rejected"].map("{:,}".format), "Duplicates": ds["duplicates"].map("{:,}".format),
-        "Imported (UTC)": ds["imported_at"].dt.strftime("%Y-%m-%d %H:%M")})
-    return components.frame_table(view)
+    return components.import_log(ds)
 
 
 @callback(Output(ids.Data.QUALITY, "children"), Input(ids.Data.TAB, "active_tab"),
@@ -158,8 +108,7 @@ def render_mapping_form(contents, filename):
     except ValueError as exc:
         return None, components.error_alert(str(exc), title="This file cannot be imported"), None, True, True, None
     columns = [str(c) for c in frame.columns]
-    info = html.P(f"{filename}: {len(frame):,} rows, {len(columns)} columns. Check the mapping, then validate.",
-                  className="small mb-1")
+    info = components.upload_info(filename, len(frame), len(columns))
     form = components.mapping_form(ids.data_map, ids.Data.EXTRA, ids.Data.DAYFIRST, columns,
                                    guess_mapping(columns))
     return {"path": str(path), "name": filename}, info, form, False, False, None
@@ -174,19 +123,19 @@ _FORM = dict(file=State(ids.Data.FILE, "data"), values=State(ids.data_map(ALL), 
              dayfirst=State(ids.Data.DAYFIRST, "value"))
 
 
-def run_import(file, values, fields, extra, dayfirst, dry_run: bool):
-    """Call the CLI's importer (``data.ingest.ingest_csv``) on the uploaded file; its errors become alerts."""
+def run_import(file, values, fields, extra, dayfirst, dry_run: bool) -> tuple[bool, object]:
+    """``(ok, report)``: the CLI's importer (``data.ingest.ingest_csv``) on the uploaded file; errors become alerts."""
     from data import ingest
     if not file:
-        return components.error_alert("upload a file first")
+        return False, components.error_alert("upload a file first")
     mapping = _mapping(fields, values)
     try:
         summary = ingest.ingest_csv(file["path"], mapping, extra=",".join(extra or []),
                                     dayfirst="dayfirst" in (dayfirst or []), dataset_name=file.get("name"),
                                     dry_run=dry_run)
     except ValueError as exc:
-        return components.error_alert(str(exc), title="Validation failed" if dry_run else "Import failed")
-    return summary_report(summary, dry_run)
+        return False, components.error_alert(str(exc), title="Validation failed" if dry_run else "Import failed")
+    return True, components.import_summary(ingest.format_summary(summary), dry_run)
 
 
 @callback(output=Output(ids.Data.REPORT, "children", allow_duplicate=True),
@@ -195,7 +144,7 @@ def render_validation_report(n, file, values, fields, extra, dayfirst):
     """On "Validate", dry-run the importer with the chosen mapping and show its summary or its error."""
     if not n:
         raise PreventUpdate
-    return run_import(file, values, fields, extra, dayfirst, dry_run=True)
+    return run_import(file, values, fields, extra, dayfirst, dry_run=True)[1]
 
 
 @callback(output=Output(ids.Data.REPORT, "children", allow_duplicate=True),
@@ -211,11 +160,11 @@ def render_import_result(set_progress, n, file, values, fields, extra, dayfirst)
     if not n:
         raise PreventUpdate
     set_progress((30, "validating…"))
-    checked = run_import(file, values, fields, extra, dayfirst, dry_run=True)
-    if isinstance(checked, dbc.Alert) and checked.color == "danger":
+    ok, checked = run_import(file, values, fields, extra, dayfirst, dry_run=True)
+    if not ok:
         set_progress((100, "failed"))
         return checked
     set_progress((60, "writing and rebuilding aggregates…"))
-    result = run_import(file, values, fields, extra, dayfirst, dry_run=False)
+    _, result = run_import(file, values, fields, extra, dayfirst, dry_run=False)
     set_progress((100, "done"))
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dash import Input, Output, callback
 from dash.exceptions import PreventUpdate
 
+from analytics.effects import promo_rows, rank_holidays
 from callbacks._cache import memo
 from data import store
 from domain import Frames
@@ -21,25 +22,6 @@ NO_EFFECTS = "No effects computed yet: run `python cli.py effects`"
 
 def _frame(name: str, level: str):
     return memo(store.load_frame, name, level)
-
-
-def rank_holidays(study) -> list[str]:
-    """Holidays of the event study, largest absolute effect on the holiday itself (offset 0) first."""
-    if study is None or study.empty:
-        return []
-    at0 = study[study["offset"] == 0] if (study["offset"] == 0).any() else study
-    ranked = at0.assign(size=at0["estimate"].abs()).groupby("holiday")["size"].mean().sort_values(ascending=False)
-    return [str(h) for h in ranked.index]
-
-
-def promo_rows(effects):
-    """The promotion-lift rows to chart: the on/off lift, or the markdown-intensity response when that is all."""
-    promo = effects[effects["kind"] == "promo_lift"]
-    for name in ("promotion", "promo_intensity"):
-        rows = promo[promo["name"] == name]
-        if len(rows):
-            return rows
-    return promo.iloc[0:0]
 
 
 @callback(Output(ids.Shell.URL, "search", allow_duplicate=True), Input(ids.Drivers.LEVEL, "value"),

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, ctx, html
+from dash import ALL, Input, Output, State, callback, ctx
 from dash.exceptions import PreventUpdate
 
 from analytics import decomposition
-from callbacks._cache import memo, peek, short_error
+from callbacks._cache import memo, peek
+from callbacks._errors import guarded, short_error
 from data import store
 from layouts import components, figures, ids
 
+NO_SELECTION = "Pick filters that match some data"
 CHILD_NAMES = {"region": "region", "store": "store", "store_category": "category", "product": "product",
                "store_product": "product"}
 
@@ -25,16 +27,19 @@ def _options(values: list, selected) -> list[dict]:
     return out
 
 
+@guarded(lambda _msg: {"regions": [], "categories": [], "stores": [], "products": []})
+def _filter_options() -> dict:
+    """The store's filter choices; none when the store cannot be read (empty or missing)."""
+    return memo(store.filter_options)
+
+
 @callback(Output(ids.Explore.REGION, "options"), Output(ids.Explore.CATEGORY, "options"),
           Output(ids.Explore.STORES, "options"), Output(ids.Explore.PRODUCTS, "options"),
           Input(ids.Explore.REGION, "value"), Input(ids.Explore.CATEGORY, "value"),
           State(ids.Explore.STORES, "value"), State(ids.Explore.PRODUCTS, "value"))
 def fill_explore_options(region, category, stores, products):
     """Load the filter choices; stores follow the region and products follow the category."""
-    try:
-        opts = memo(store.filter_options)
-    except Exception:  # noqa: BLE001 - an empty or missing store just means no choices
-        opts = {"regions": [], "categories": [], "stores": [], "products": []}
+    opts = _filter_options()
     st = [s for s in opts["stores"] if not region or s["region"] == region]
     pr = [p for p in opts["products"] if not category or p["category"] == category]
     return (_options(opts["regions"], region), _options(opts["categories"], category),
@@ -46,16 +51,14 @@ def fill_explore_options(region, category, stores, products):
                       region=Input(ids.Explore.REGION, "value"), stores=Input(ids.Explore.STORES, "value"),
                       category=Input(ids.Explore.CATEGORY, "value"), products=Input(ids.Explore.PRODUCTS, "value"),
                       gran=Input(ids.Explore.GRAN, "value")))
+@guarded(lambda msg: (None, components.error_alert(msg, title="Cannot show this selection")))
 def collect_explore_filters(start, end, region, stores, category, products, gran):
     """Resolve the filter controls into the selected nodes, their breakdown and the dates (one Store)."""
     filters = {"region": region or None, "stores": list(stores or []), "category": category or None,
                "products": list(products or []), "gran": gran if gran in ("D", "W", "M") else "D",
                "start": start, "end": end}
-    try:
-        sel = memo(store.selection_nodes, filters["region"], tuple(filters["stores"]), filters["category"],
-                   tuple(filters["products"]))
-    except Exception as exc:  # noqa: BLE001
-        return None, components.error_alert(short_error(exc), title="Cannot show this selection")
+    sel = memo(store.selection_nodes, filters["region"], tuple(filters["stores"]), filters["category"],
+               tuple(filters["products"]))
     if not sel["nodes"]:
         message = "The store is empty: run `python cli.py demo`." if sel["last"] is None \
             else "No series matches these filters: clear one of them."
@@ -148,17 +151,10 @@ def render_explore_breadcrumb(f):
     if not f:
         return [], "", "/forecast"
     crumbs = crumbs_for(f)
-    items = []
-    for i, (level, text) in enumerate(crumbs):
-        if i:
-            items.append(html.Span("›", className="sep"))
-        last = i == len(crumbs) - 1
-        items.append(html.Span(text, className="fw-semibold") if last else
-                     html.Button(text, id=ids.crumb(level), n_clicks=0, className="btn btn-link btn-sm"))
     n = len(f["nodes"])
     title = " › ".join(t for _, t in crumbs) + (f" (sum of {n} series)" if n > 1 else f" — {f['nodes'][0]}")
     href = "/forecast" + ids.to_search({"node": f["nodes"][0]}) if n == 1 else "/forecast"
-    return items, title, href
+    return components.breadcrumb(crumbs, ids.crumb), title, href
 
 
 def _window(f: dict) -> tuple[str, str, str]:
@@ -167,61 +163,57 @@ def _window(f: dict) -> tuple[str, str, str]:
     return (start - pd.DateOffset(years=1)).date().isoformat(), start.date().isoformat(), f["end_eff"]
 
 
+def _series_error(message: str):
+    return figures.empty_figure(f"Could not read the series: {message}")
+
+
 def _series(f: dict) -> pd.DataFrame:
     read_start, _, end = _window(f)
     return memo(store.nodes_series, tuple(f["nodes"]), read_start, end)
 
 
 @callback(Output(ids.Explore.SERIES, "figure"), Input(ids.Explore.FILTERS, "data"))
+@guarded(_series_error)
 def render_explore_series(f):
     """Redraw the selected series with its year-over-year overlay when the filters change."""
     if not f:
-        return figures.empty_figure("Pick filters that match some data")
-    try:
-        df = _series(f)
-    except Exception as exc:  # noqa: BLE001
-        return figures.empty_figure(f"Could not read the series: {short_error(exc)}")
+        return figures.empty_figure(NO_SELECTION)
+    df = _series(f)
     _, start, _ = _window(f)
     return figures.series_yoy(df, start, f["gran"])
 
 
 @callback(Output(ids.Explore.HEATMAP, "figure"), Input(ids.Explore.FILTERS, "data"))
+@guarded(_series_error)
 def render_explore_heatmap(f):
     """Redraw the seasonal heatmap of the selection when the filters change."""
     if not f:
-        return figures.empty_figure("Pick filters that match some data")
-    try:
-        df = _series(f)
-    except Exception as exc:  # noqa: BLE001
-        return figures.empty_figure(f"Could not read the series: {short_error(exc)}")
+        return figures.empty_figure(NO_SELECTION)
+    df = _series(f)
     _, start, _ = _window(f)
     return figures.seasonal_heatmap(df[df["ds"] >= pd.Timestamp(start)])
 
 
 @callback(Output(ids.Explore.HIST, "figure"), Input(ids.Explore.FILTERS, "data"))
+@guarded(_series_error)
 def render_explore_histogram(f):
     """Redraw the distribution of the selection's values when the filters change."""
     if not f:
-        return figures.empty_figure("Pick filters that match some data")
-    try:
-        df = _series(f)
-    except Exception as exc:  # noqa: BLE001
-        return figures.empty_figure(f"Could not read the series: {short_error(exc)}")
+        return figures.empty_figure(NO_SELECTION)
+    df = _series(f)
     _, start, _ = _window(f)
     return figures.value_histogram(df[df["ds"] >= pd.Timestamp(start)], f["gran"])
 
 
 @callback(Output(ids.Explore.BREAKDOWN, "figure"), Output(ids.Explore.GRID, "rowData"),
           Input(ids.Explore.FILTERS, "data"))
+@guarded(lambda msg: (figures.empty_figure(f"Could not read the breakdown: {msg}"), []))
 def render_explore_breakdown(f):
     """Redraw the clickable breakdown bars and the summary table when the filters change."""
     if not f:
-        return figures.empty_figure("Pick filters that match some data"), []
+        return figures.empty_figure(NO_SELECTION), []
     _, start, end = _window(f)
-    try:
-        df = memo(store.nodes_totals, tuple(f["children"] or f["nodes"]), start, end)
-    except Exception as exc:  # noqa: BLE001
-        return figures.empty_figure(f"Could not read the breakdown: {short_error(exc)}"), []
+    df = memo(store.nodes_totals, tuple(f["children"] or f["nodes"]), start, end)
     child = CHILD_NAMES.get(f.get("child_level"), "series")
     fig = figures.breakdown_bar(df if f["children"] else df.iloc[0:0], child)
     rows = df.astype(object).where(df.notna(), None).to_dict("records")
@@ -237,28 +229,13 @@ def export_explore_csv(n_clicks):
     return True
 
 
-def infer_freq(df: pd.DataFrame) -> str:
-    """"D" or "W" from the spacing of ``ds``."""
-    step = df["ds"].sort_values().diff().median() if len(df) > 1 else pd.Timedelta(days=1)
-    return "D" if pd.isna(step) or step <= pd.Timedelta(days=1) else "W"
-
-
 def decomposition_of(nodes: tuple) -> pd.DataFrame:
     """STL/MSTL components of the summed whole history of ``nodes`` (memoized by the caller)."""
-    df = store.nodes_series(nodes)
-    if df.empty:
-        return df
-    freq = infer_freq(df)
-    # statsmodels' MSTL silently drops a period unless the series is MORE than two cycles long, so only
-    # pass the periods it will keep (one year of daily data needs 731+ days).
-    periods = tuple(p for p in ((7, 365) if freq == "D" else (52,)) if len(df) > 2 * p)
-    if not periods:
-        return pd.DataFrame(columns=["ds", "observed", "trend", "resid"])
-    return decomposition.decompose(df, freq, periods)
+    return decomposition.decompose_history(store.nodes_series(nodes))
 
 
 def decomposition_is_slow(f: dict) -> bool:
-    """True when the decomposition needs MSTL with a yearly period on daily data (about 1 s per 3 years)."""
+    """True when the decomposition needs MSTL with a yearly period on daily data (slow enough to wait for a click)."""
     if f.get("freq", "D") != "D" or not f.get("first") or not f.get("last"):
         return False
     return (pd.Timestamp(f["last"]) - pd.Timestamp(f["first"])).days + 1 > 2 * 365
@@ -266,10 +243,11 @@ def decomposition_is_slow(f: dict) -> bool:
 
 @callback(Output(ids.Explore.DECOMP, "figure"),
           Input(ids.Explore.FILTERS, "data"), Input(ids.Explore.DECOMP_BTN, "n_clicks"))
+@guarded(lambda msg: figures.empty_figure(f"Could not decompose the series: {msg}"))
 def render_explore_decomposition(f, _clicks):
     """Redraw the trend/seasonal/remainder panels: at once when cheap or cached, else on the Decompose click."""
     if not f:
-        return figures.empty_figure("Pick filters that match some data")
+        return figures.empty_figure(NO_SELECTION)
     nodes = tuple(f["nodes"])
     if ctx.triggered_id != ids.Explore.DECOMP_BTN and decomposition_is_slow(f):
         cached, comp = peek(decomposition_of, nodes)
@@ -279,8 +257,6 @@ def render_explore_decomposition(f, _clicks):
         return figures.decomposition_chart(comp)
     try:
         comp = memo(decomposition_of, nodes)
-    except ValueError as exc:
+    except ValueError as exc:  # too little data to decompose: not an error of the page
         return figures.empty_figure(f"No decomposition: {short_error(exc)}")
-    except Exception as exc:  # noqa: BLE001
-        return figures.empty_figure(f"Could not decompose the series: {short_error(exc)}")
     return figures.decomposition_chart(comp)

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback
 from dash.exceptions import PreventUpdate
 
-from callbacks._cache import memo, short_error
+from callbacks._cache import memo
+from callbacks._errors import guarded
 from data import store
-from layouts import figures, ids
+from layouts import components, figures, ids
 
 STALE_AFTER_DAYS = 14  # data older than this (against today) is flagged as stale
 
@@ -62,27 +62,35 @@ def kpi_texts(s: dict) -> dict:
     return out
 
 
-def alerts_for(s: dict) -> list:
-    """The notices of the Overview page: empty store, no forecasts, failed refresh, stale data or forecasts."""
+def notices_for(s: dict) -> list[tuple[str, str]]:
+    """(message, colour) of the Overview notices: empty store, no forecasts, failed refresh, stale data or forecasts."""
     if s.get("last_date") is None:
-        return [dbc.Alert("The store is empty: run `python cli.py demo` or `python cli.py ingest walmart DIR`.",
-                          color="info")]
+        return [(components.EMPTY_DATA, "info")]
     out = []
     if s.get("last_run_status") == "failed":
-        out.append(dbc.Alert(f"The last refresh ({s['last_run_started_at']:%d %b %H:%M}) failed: "
-                             f"{(s.get('last_run_error') or 'no message')[:300]}. The forecasts shown are from "
-                             "the previous successful run.", color="danger"))
+        out.append((f"The last refresh ({s['last_run_started_at']:%d %b %H:%M}) failed: "
+                    f"{(s.get('last_run_error') or 'no message')[:300]}. The forecasts shown are from "
+                    "the previous successful run.", "danger"))
     if s.get("run_id") is None:
-        out.append(dbc.Alert("No forecasts yet: run `python cli.py refresh`.", color="warning"))
+        out.append((components.EMPTY_FORECASTS, "warning"))
     elif s.get("imported_at") is not None and s.get("run_finished_at") is not None \
             and s["imported_at"] > s["run_finished_at"]:
-        out.append(dbc.Alert("Data was imported after the current forecasts were made: run `python cli.py "
-                             "refresh` to update them.", color="warning"))
+        out.append(("Data was imported after the current forecasts were made: run `python cli.py "
+                    "refresh` to update them.", "warning"))
     age = (pd.Timestamp(dt.date.today()) - s["last_date"]).days
     if age > STALE_AFTER_DAYS:
-        out.append(dbc.Alert(f"Stale data: the latest sale is from {s['last_date']:%d %b %Y}, {age} days ago.",
-                             color="secondary"))
+        out.append((f"Stale data: the latest sale is from {s['last_date']:%d %b %Y}, {age} days ago.", "secondary"))
     return out
+
+
+def _kpi_error(message: str) -> list:
+    names = ids.Overview.KPI_NAMES
+    alert = components.notices([(f"Could not read the store: {message}", "danger")])
+    return ["–"] * len(names) + [""] * len(names) + [alert]
+
+
+def _chart_error(message: str):
+    return figures.empty_figure(f"Could not read the store: {message}")
 
 
 @callback(Output(ids.Shell.URL, "search", allow_duplicate=True),
@@ -97,29 +105,24 @@ def sync_overview_url(period, level):
           + [Output(ids.kpi_detail(n), "children") for n in ids.Overview.KPI_NAMES]
           + [Output(ids.Overview.ALERTS, "children")],
           Input(ids.Overview.PERIOD, "value"))
+@guarded(_kpi_error)
 def render_overview_kpis(period):
     """Fill the KPI cards and the alerts when the period changes."""
     if not period:
         raise PreventUpdate
-    try:
-        summary = memo(store.overview_summary, int(period))
-    except Exception as exc:  # noqa: BLE001 - shown to the user as an alert, never as a traceback
-        alert = dbc.Alert(f"Could not read the store: {short_error(exc)}", color="danger")
-        return ["–"] * len(ids.Overview.KPI_NAMES) + [""] * len(ids.Overview.KPI_NAMES) + [[alert]]
+    summary = memo(store.overview_summary, int(period))
     texts = kpi_texts(summary)
     names = ids.Overview.KPI_NAMES
-    return [texts[n][0] for n in names] + [texts[n][1] for n in names] + [alerts_for(summary)]
+    return [texts[n][0] for n in names] + [texts[n][1] for n in names] + [components.notices(notices_for(summary))]
 
 
 @callback(Output(ids.Overview.FAN, "figure"), Input(ids.Overview.PERIOD, "value"))
+@guarded(_chart_error)
 def render_overview_fan(period):
     """Redraw the total sales history and forecast fan when the period changes."""
     if not period:
         raise PreventUpdate
-    try:
-        hist, fc = memo(store.history_and_forecast, "total", max(365, 4 * int(period)))
-    except Exception as exc:  # noqa: BLE001
-        return figures.empty_figure(f"Could not read the store: {short_error(exc)}")
+    hist, fc = memo(store.history_and_forecast, "total", max(365, 4 * int(period)))
     if hist.empty:
         return figures.empty_figure("The store is empty: run `python cli.py demo`")
     return figures.fan_chart(hist, fc, title=None if len(fc) else "No forecasts yet: run `python cli.py refresh`")
@@ -127,12 +130,9 @@ def render_overview_fan(period):
 
 @callback(Output(ids.Overview.MOVERS, "figure"),
           Input(ids.Overview.PERIOD, "value"), Input(ids.Overview.MOVERS_LEVEL, "value"))
+@guarded(_chart_error)
 def render_overview_movers(period, level):
     """Redraw the top/bottom movers when the period or the level (stores/products) changes."""
     if not period or level not in ("store", "product"):
         raise PreventUpdate
-    try:
-        df = memo(store.movers, level, int(period), 5)
-    except Exception as exc:  # noqa: BLE001
-        return figures.empty_figure(f"Could not read the store: {short_error(exc)}")
-    return figures.movers_bar(df)
+    return figures.movers_bar(memo(store.movers, level, int(period), 5))

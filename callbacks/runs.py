@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, State, callback, no_update
 from dash.exceptions import PreventUpdate
 
 import config
@@ -59,8 +58,7 @@ def _current_card(runs):
              ("Series", f"{int(r['n_series']):,}" if r["n_series"] == r["n_series"] else "–"),
              ("Models", params.get("models") or "all"), ("Horizon", params.get("horizon") or "default"),
              ("Accuracy", _fmt_metrics(r["metrics"]) or "–")]
-    return html.Dl([x for k, v in items for x in (html.Dt(k, className="col-4"), html.Dd(str(v), className="col-8"))],
-                   className="row small mb-0")
+    return components.facts(items)
 
 
 @callback(Output(ids.Shell.URL, "search", allow_duplicate=True), Input(ids.Runs.STATUS, "value"),
@@ -134,19 +132,9 @@ def render_schedule(_):
         upcoming = next_runs(cron, dt.datetime.now(dt.timezone.utc))
     except ValueError as exc:
         return components.error_alert(f"SALES_SCHEDULE={cron!r} is not a crontab expression ({exc})")
-    notes = []
     fields = cron.split()
-    if len(fields) == 5 and any(ch.isdigit() for ch in fields[4]):
-        # APScheduler 3 numbers weekdays from Monday = 0, unlike crontab (Sunday = 0): names are unambiguous.
-        notes.append(components.info_alert("The day-of-week field is numeric: APScheduler counts Monday as 0, "
-                                           "crontab counts Sunday as 0. Use names (mon-fri) to be sure; the "
-                                           "times below are what the scheduler will do.", color="warning"))
-    return html.Div([
-        html.P([html.Code(cron), " — `python cli.py schedule --cron \"", cron, "\"` refreshes on this schedule "
-                "and skips when the data has not changed."], className="small mb-1"),
-        *notes,
-        html.Ul([html.Li(f"{t:%a %Y-%m-%d %H:%M %Z}") for t in upcoming], className="small mb-0"),
-    ])
+    numeric_weekdays = len(fields) == 5 and any(ch.isdigit() for ch in fields[4])
+    return components.schedule_view(cron, upcoming, numeric_weekdays)
 
 
 @callback(Output(ids.Runs.START_RESULT, "children"), Input(ids.Runs.START, "n_clicks"),
@@ -169,4 +157,4 @@ def start_refresh(n_clicks):
         text += f" in {summary['duration_s']:.1f} s"
     if summary.get("error"):
         text += f" ({summary['error']})"
-    return dbc.Badge(text, color=color, className="p-2")
+    return components.status_badge(text, color)

@@ -17,16 +17,14 @@ import pandas as pd
 from data.ingest import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
                          where)
 from data.schema import ALL
+from domain import IMPORT_FIELDS, REQUIRED_FIELDS, STORE_FIELDS
 
-FIELDS = ("date", "sales", "store", "product", "category", "region", "promo", "promo_intensity", "holiday", "open",
-          "temperature", "precipitation", "price", "units")
-STORE_FIELDS = ("store", "name", "region", "type", "size")
 TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 FALSE = {"0", "0.0", "false", "f", "no", "n"}
 ALL_ID = "all"  # store/product id used when the file has no such column
 
 
-def parse_mapping(mapping, allowed=FIELDS, required=("date", "sales"), what="--map") -> dict[str, str]:
+def parse_mapping(mapping, allowed=IMPORT_FIELDS, required=REQUIRED_FIELDS, what="--map") -> dict[str, str]:
     """``"date=Date,sales=Sales"`` (or a dict) -> ``{"date": "Date", "sales": "Sales"}``, checked."""
     if isinstance(mapping, dict):
         pairs = {str(k).strip(): str(v).strip() for k, v in mapping.items() if v not in (None, "")}
@@ -227,7 +225,7 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
     path : str or Path
         ``.csv``, ``.csv.gz`` or ``.parquet`` file with one row per (store, product, date).
     mapping : str or dict
-        ``field=COLUMN`` pairs; ``date`` and ``sales`` are required (see :data:`FIELDS`).
+        ``field=COLUMN`` pairs; ``date`` and ``sales`` are required (see :data:`domain.IMPORT_FIELDS`).
     extra : str or list of str
         Extra numeric columns kept as covariates.
     dayfirst : bool

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import dcc, html
 
+from domain import FIELD_LABELS
 from layouts import figures
 
 EMPTY_DATA = "The store is empty: run `python cli.py demo` or `python cli.py ingest walmart DIR`."
@@ -62,20 +64,25 @@ def page_header(title: str, subtitle: str) -> html.Div:
                     className="page-header mb-2")
 
 
-# --- drivers/data/runs ---
-# The importer's mapping fields (`cli.py ingest csv --map field=COLUMN,...`); date and sales are required.
-MAP_FIELDS = {"date": "Date *", "sales": "Sales *", "store": "Store", "product": "Product", "category": "Category",
-              "region": "Region", "promo": "Promotion flag", "holiday": "Holiday flag", "open": "Open flag",
-              "temperature": "Temperature (°C)", "precipitation": "Precipitation (mm)", "price": "Price"}
+def notices(items: list[tuple[str, str]]) -> list[dbc.Alert]:
+    """One Bootstrap alert per ``(message, colour)``: the notices above a page."""
+    return [dbc.Alert(message, color=color) for message, color in items]
 
 
+def kpi_row(cards: list[tuple], value_id, detail_id) -> dbc.Row:
+    """A row of KPI cards from ``(key, title, value, detail)``; the IDs are ``value_id(key)``/``detail_id(key)``."""
+    return dbc.Row([dbc.Col(kpi_card(value_id(k), detail_id(k), t, v, d), md=True) for k, t, v, d in cards],
+                   className="g-2")
+
+
+# --- data page ---
 def mapping_form(field_id, extra_id: str, dayfirst_id: str, columns: list[str], guesses: dict) -> html.Div:
     """The column-mapping form of an uploaded file: one dropdown per importer field (ID ``field_id(field)``),
     pre-filled with ``guesses``, plus the extra-covariates picker and the day-first switch."""
     options = [{"label": c, "value": c} for c in columns]
     rows = [labeled(label, dcc.Dropdown(id=field_id(field), options=options, value=guesses.get(field),
                                         placeholder="(none)"), width=3)
-            for field, label in MAP_FIELDS.items()]
+            for field, label in FIELD_LABELS.items()]
     used = set(guesses.values())
     extras = labeled("Extra numeric columns kept as covariates", dcc.Dropdown(
         id=extra_id, options=[o for o in options if o["value"] not in used], multi=True, value=[]), width=6)
@@ -90,6 +97,41 @@ def frame_table(df, table_id: str | None = None, max_rows: int = 200) -> dbc.Tab
     kwargs = {"id": table_id} if table_id else {}
     return dbc.Table.from_dataframe(df.head(max_rows), striped=True, bordered=False, hover=True, size="sm",
                                     responsive=True, className="small", **kwargs)
+
+
+def upload_info(filename: str, n_rows: int, n_columns: int) -> html.P:
+    """One line on the uploaded file under the upload box."""
+    return html.P(f"{filename}: {n_rows:,} rows, {n_columns} columns. Check the mapping, then validate.",
+                  className="small mb-1")
+
+
+def import_summary(text: str, dry_run: bool) -> html.Div:
+    """The importer's summary (the same text the CLI prints) under a success banner."""
+    head = "Validation passed: nothing was written." if dry_run else "Import finished."
+    return html.Div([dbc.Alert(head, color="success" if not dry_run else "info", className="mb-2"),
+                     html.Pre(text, className="small bg-light p-2 border rounded")])
+
+
+def store_summary(s: dict, value_id, detail_id) -> dbc.Row:
+    """KPI cards of ``store.data_summary()``: rows, dates, stores, products and series."""
+    lv = s["levels"]
+    cards = [("rows", "Rows", f"{s['rows']:,}", "store x product x date facts"),
+             ("dates", "Dates", f"{s['start']} → {s['end']}", f"{s['days']:,} distinct dates"),
+             ("stores", "Stores", f"{lv.get('store', 0):,}", f"in {lv.get('region', 0):,} regions"),
+             ("products", "Products", f"{lv.get('product', 0):,}", f"in {lv.get('category', 0):,} categories"),
+             ("series", "Series", f"{lv.get('store_product', 0):,}", f"{sum(lv.values()):,} nodes in the hierarchy")]
+    return kpi_row(cards, value_id, detail_id)
+
+
+def import_log(ds: pd.DataFrame) -> dbc.Table:
+    """The import log (``store.datasets()``, one row per import) as a table."""
+    view = pd.DataFrame({
+        "Dataset": ds["name"], "Source": ds["source"].astype(str).str.slice(0, 60), "Freq": ds["frequency"],
+        "From": ds["start_date"].dt.strftime("%Y-%m-%d"), "To": ds["end_date"].dt.strftime("%Y-%m-%d"),
+        "Rows read": ds["rows_read"].map("{:,}".format), "Written": ds["rows_written"].map("{:,}".format),
+        "Rejected": ds["rows_rejected"].map("{:,}".format), "Duplicates": ds["duplicates"].map("{:,}".format),
+        "Imported (UTC)": ds["imported_at"].dt.strftime("%Y-%m-%d %H:%M")})
+    return frame_table(view)
 
 
 def _cell(value) -> str:
@@ -108,7 +150,6 @@ def _cell(value) -> str:
 def quality_view(report: dict) -> html.Div:
     """The data-quality report (``analytics.quality.quality_report``): headline numbers, the issues found, then
     one accordion item per check with its figures and its worst series/stores as tables."""
-    import pandas as pd
     scalars = {k: v for k, v in report.items() if not isinstance(v, (dict, list))}
     head = html.P(" · ".join(f"{k.replace('_', ' ')}: {_cell(v)}" for k, v in scalars.items()),
                   className="small text-muted mb-2")
@@ -136,3 +177,89 @@ def quality_view(report: dict) -> html.Div:
                                        title=key.replace("_", " ").capitalize()))
     return html.Div([head, *alerts, dbc.Accordion(items, start_collapsed=True, always_open=True,
                                                   className="mt-2")])
+
+
+# --- explore page ---
+def breadcrumb(crumbs: list[tuple[str, str]], crumb_id) -> list:
+    """``Total › Region N › ...`` from ``(level, text)``: every crumb but the last is a button ``crumb_id(level)``."""
+    items = []
+    for i, (level, text) in enumerate(crumbs):
+        if i:
+            items.append(html.Span("›", className="sep"))
+        last = i == len(crumbs) - 1
+        items.append(html.Span(text, className="fw-semibold") if last else
+                     html.Button(text, id=crumb_id(level), n_clicks=0, className="btn btn-link btn-sm"))
+    return items
+
+
+# --- forecast page ---
+METRIC_LABELS = {"wape": "WAPE", "mase": "MASE", "rmse": "RMSE", "smape": "sMAPE", "bias": "Bias",
+                 "coverage_80": "Cover 80", "coverage_95": "Cover 95"}
+PERCENT_METRICS = {"wape", "smape", "coverage_80", "coverage_95"}
+
+
+def _metric(name: str, value) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    if name in PERCENT_METRICS:
+        return f"{value * 100:.1f}%"
+    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def models_table(df: pd.DataFrame) -> html.Div | dbc.Table:
+    """The backtest comparison (``store.model_comparison``) with the chosen model's row highlighted."""
+    if df.empty:
+        return empty_state("No backtest for this series yet: run `python cli.py refresh`.")
+    head = html.Thead(html.Tr([html.Th("Model"), html.Th("Folds")] + [html.Th(v) for v in METRIC_LABELS.values()]))
+    rows = []
+    for r in df.to_dict("records"):
+        cells = [html.Td([html.Span("●", style={"color": figures.model_color(r["model"])}), f" {r['model']}"]
+                         + ([" ", dbc.Badge("chosen", color="primary")] if r["chosen"] else [])),
+                 html.Td(int(r["folds"]))]
+        cells += [html.Td(_metric(m, r.get(m))) for m in METRIC_LABELS]
+        rows.append(html.Tr(cells, className="chosen" if r["chosen"] else None))
+    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, responsive=True, className="mb-0")
+
+
+def ljung_box_summary(diag: pd.DataFrame):
+    """A sentence reading the Ljung-Box p-value, bias and residual spread of the chosen model."""
+    if diag.empty or diag["ljung_box_p"].isna().all():
+        return empty_state("No diagnostics for this series yet: run `python cli.py refresh`.")
+    r = diag.iloc[0]
+    p = float(r["ljung_box_p"])
+    verdict = ("the residuals are autocorrelated (p < 0.05): the model leaves structure unexplained and its "
+               "intervals may be too narrow" if p < 0.05 else
+               "no evidence of leftover autocorrelation (p ≥ 0.05): the residuals look like noise")
+    return html.Div([
+        html.Div([html.Span("p = ", className="text-muted"), html.Span(f"{p:.3f}", className="kpi-value")]),
+        html.P(f"Model {r['model']}: {verdict}.", className="small mb-1"),
+        html.P(f"Mean residual (bias) {r['bias']:,.2f}; residual standard deviation {r['resid_std']:,.2f}.",
+               className="small text-muted mb-0") if pd.notna(r["bias"]) and pd.notna(r["resid_std"]) else None,
+    ])
+
+
+# --- runs page ---
+def facts(items: list[tuple[str, object]]) -> html.Dl:
+    """A two-column list of ``(label, value)`` facts (the current run's card)."""
+    return html.Dl([x for k, v in items for x in (html.Dt(k, className="col-4"), html.Dd(str(v), className="col-8"))],
+                   className="row small mb-0")
+
+
+def schedule_view(cron: str, upcoming: list, numeric_weekdays: bool) -> html.Div:
+    """The refresh schedule: the crontab line, the command that runs it, and the next fire times."""
+    notes = []
+    if numeric_weekdays:  # APScheduler 3 numbers weekdays from Monday = 0, unlike crontab (Sunday = 0)
+        notes.append(info_alert("The day-of-week field is numeric: APScheduler counts Monday as 0, crontab counts "
+                                "Sunday as 0. Use names (mon-fri) to be sure; the times below are what the "
+                                "scheduler will do.", color="warning"))
+    return html.Div([
+        html.P([html.Code(cron), " — `python cli.py schedule --cron \"", cron, "\"` refreshes on this schedule "
+                "and skips when the data has not changed."], className="small mb-1"),
+        *notes,
+        html.Ul([html.Li(f"{t:%a %Y-%m-%d %H:%M %Z}") for t in upcoming], className="small mb-0"),
+    ])
+
+
+def status_badge(text: str, color: str) -> dbc.Badge:
+    """A coloured badge with the outcome of an action started from the page."""
+    return dbc.Badge(text, color=color, className="p-2")

@@ -1,4 +1,8 @@
-"""Pure figure functions (DataFrame -> go.Figure) with the dashboard's one theme and colour maps."""
+"""Pure figure functions (DataFrame -> figure) with the dashboard's one theme and colour maps.
+
+A figure is plotly's figure dict when built from trace dicts (the fast path of most charts) or a ``go.Figure``
+when built with plotly's helpers (subplots, reference lines); ``dcc.Graph`` takes either.
+"""
 from __future__ import annotations
 
 import zlib
@@ -8,6 +12,8 @@ import pandas as pd
 import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+Figure = dict | go.Figure  # what the builders return and dcc.Graph accepts
 
 # ----------------------------------------------------------------------------- theme and colours
 
@@ -74,16 +80,14 @@ HEAT_SCALE = [[i / (len(pc.sequential.Blues) - 1), c] for i, c in enumerate(pc.s
 _TEMPLATE_JSON = {"layout": TEMPLATE.layout.to_plotly_json()}
 
 
-def _fast(data: list[dict], **layout) -> go.Figure:
-    """A themed figure from trace and layout dicts, built without plotly's per-property validation.
+def _fast(data: list[dict], **layout) -> dict:
+    """A themed figure as plotly's figure dict (``{"data", "layout"}``, which ``dcc.Graph`` takes as is).
 
-    Validation costs 10-50 ms per figure and these dicts are fixed by the functions below (a test rebuilds
-    every figure with validation on), so callbacks stay fast.
+    Building a ``go.Figure`` validates every property, several times the cost of the dict, and these dicts are
+    fixed by the functions below (a test validates every figure with ``go.Figure(fig)``), so callbacks stay fast.
     """
     layout = {k: v for k, v in layout.items() if v is not None}
-    fig = go.Figure({"data": data, "layout": {"template": _TEMPLATE_JSON, **layout}}, _validate=False)
-    fig._validate = fig.layout._validate = True  # later edits (update_layout, add_trace) are validated
-    return fig
+    return {"data": data, "layout": {"template": _TEMPLATE_JSON, **layout}}
 
 
 def _scatter(n_points: int) -> str:
@@ -105,7 +109,7 @@ def _values(series) -> np.ndarray:
     return np.asarray(series)
 
 
-def empty_figure(message: str = "No data for this selection") -> go.Figure:
+def empty_figure(message: str = "No data for this selection") -> Figure:
     """A blank figure carrying a centred message (the empty state of every chart)."""
     note = {"text": message, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper", "showarrow": False,
             "font": {"size": 14, "color": MUTED}}
@@ -123,7 +127,7 @@ def resample(df: pd.DataFrame, gran: str, value: str = "y") -> pd.DataFrame:
 # ----------------------------------------------------------------------------- forecasts
 
 def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str = "final",
-              title: str | None = None) -> go.Figure:
+              title: str | None = None) -> Figure:
     """History (``ds, y``) followed by a forecast (``ds, yhat, yhat_lo/hi_80/95``) with 80% and 95% bands."""
     if history.empty and forecast.empty:
         return empty_figure("No history or forecast for this series")
@@ -151,7 +155,7 @@ def fan_chart(history: pd.DataFrame, forecast: pd.DataFrame, model: str = "final
                  shapes=shapes)
 
 
-def past_runs_chart(actuals: pd.DataFrame, past: pd.DataFrame) -> go.Figure:
+def past_runs_chart(actuals: pd.DataFrame, past: pd.DataFrame) -> Figure:
     """Forecasts of earlier runs (``run_id, ds, yhat``) against what actually happened (``ds, y``)."""
     if past.empty:
         return empty_figure("No earlier run overlaps the history yet: forecasts are compared once actuals arrive")
@@ -164,7 +168,7 @@ def past_runs_chart(actuals: pd.DataFrame, past: pd.DataFrame) -> go.Figure:
     return _fast(data, yaxis={"title": {"text": "Sales"}})
 
 
-def acf_bars(acf: list[float], n_obs: int) -> go.Figure:
+def acf_bars(acf: list[float], n_obs: int) -> Figure:
     """Residual autocorrelation by lag with the ±1.96/√n band (bars outside it suggest missed structure)."""
     if acf is None or len(acf) == 0:
         return empty_figure("No residual diagnostics for this series")
@@ -178,7 +182,7 @@ def acf_bars(acf: list[float], n_obs: int) -> go.Figure:
                  yaxis={"title": {"text": "Autocorrelation"}}, showlegend=False, hovermode="closest")
 
 
-def residual_histogram(residuals: list[float]) -> go.Figure:
+def residual_histogram(residuals: list[float]) -> Figure:
     """Distribution of in-sample residuals (centred on 0 when the model is unbiased)."""
     if residuals is None or len(residuals) == 0:
         return empty_figure("No residuals stored for this series")
@@ -190,7 +194,7 @@ def residual_histogram(residuals: list[float]) -> go.Figure:
 
 # ----------------------------------------------------------------------------- overview
 
-def movers_bar(movers: pd.DataFrame) -> go.Figure:
+def movers_bar(movers: pd.DataFrame) -> Figure:
     """Growth (%) of the top and bottom nodes, green up / red down (``label, growth``)."""
     if movers.empty:
         return empty_figure("Not enough history to compare periods")
@@ -204,7 +208,7 @@ def movers_bar(movers: pd.DataFrame) -> go.Figure:
 
 # ----------------------------------------------------------------------------- explore
 
-def breakdown_bar(df: pd.DataFrame, child_label: str) -> go.Figure:
+def breakdown_bar(df: pd.DataFrame, child_label: str) -> Figure:
     """Total sales of each child node (``node_id, label, sales, category``); click a bar to drill into it."""
     if df.empty:
         return empty_figure("Nothing below this level: this is a single store x product series")
@@ -218,7 +222,7 @@ def breakdown_bar(df: pd.DataFrame, child_label: str) -> go.Figure:
                  hovermode="closest", yaxis={"type": "category", "automargin": True}, clickmode="event")
 
 
-def series_yoy(df: pd.DataFrame, start, gran: str, title: str = "") -> go.Figure:
+def series_yoy(df: pd.DataFrame, start, gran: str, title: str = "") -> Figure:
     """The series from ``start`` on with the same dates one year earlier overlaid (dashed)."""
     if df.empty:
         return empty_figure()
@@ -237,7 +241,7 @@ def series_yoy(df: pd.DataFrame, start, gran: str, title: str = "") -> go.Figure
     return _fast(data, title={"text": title} if title else None, yaxis={"title": {"text": "Sales"}})
 
 
-def seasonal_heatmap(df: pd.DataFrame, freq: str | None = None) -> go.Figure:
+def seasonal_heatmap(df: pd.DataFrame, freq: str | None = None) -> Figure:
     """Mean sales by day of week x ISO week (daily data) or by month x year (weekly data).
 
     ``freq`` ("D"/"W") is inferred from the spacing of ``ds`` when not given.
@@ -263,7 +267,7 @@ def seasonal_heatmap(df: pd.DataFrame, freq: str | None = None) -> go.Figure:
     return _fast([heat], xaxis={"title": {"text": xlab}}, hovermode="closest", yaxis={"type": "category"})
 
 
-def decomposition_chart(comp: pd.DataFrame) -> go.Figure:
+def decomposition_chart(comp: pd.DataFrame) -> Figure:
     """Stacked panels of the observed series and its trend, seasonal components and remainder."""
     if comp is None or comp.empty:
         return empty_figure("Not enough history for a decomposition (needs two full seasonal cycles)")
@@ -278,7 +282,7 @@ def decomposition_chart(comp: pd.DataFrame) -> go.Figure:
     return _themed(fig, showlegend=False, margin=dict(l=50, r=20, t=30, b=30), hovermode="x")
 
 
-def value_histogram(df: pd.DataFrame, gran: str) -> go.Figure:
+def value_histogram(df: pd.DataFrame, gran: str) -> Figure:
     """Distribution of the series' values at the chosen granularity, with the mean marked."""
     if df.empty:
         return empty_figure()
@@ -295,7 +299,6 @@ def value_histogram(df: pd.DataFrame, gran: str) -> go.Figure:
 
 
 # ----------------------------------------------------------------------------- drivers/data/runs
-# (engineer B appends the Drivers, Data and Runs figure functions below)
 # Effects are relative changes (0.25 = +25%) with 95% CIs, as written by `python cli.py effects`.
 
 def _pct_axis(fig: go.Figure, axis: str = "x") -> go.Figure:
@@ -304,7 +307,7 @@ def _pct_axis(fig: go.Figure, axis: str = "x") -> go.Figure:
 
 
 def effect_bars(df: pd.DataFrame, label: str = "group", x_title: str = "Relative change (+20% = a fifth more)",
-                color_by_group: bool = True) -> go.Figure:
+                color_by_group: bool = True) -> Figure:
     """Point estimates with 95% CI error bars, one row per ``label``, sorted by estimate.
 
     Needs ``estimate, ci_low, ci_high``; each row takes its group's colour (or one colour when
@@ -332,7 +335,7 @@ def effect_bars(df: pd.DataFrame, label: str = "group", x_title: str = "Relative
                              yaxis=dict(type="category", automargin=True, gridcolor=GRID)))
 
 
-def event_study(df: pd.DataFrame, holiday: str, max_groups: int = 10) -> go.Figure:
+def event_study(df: pd.DataFrame, holiday: str, max_groups: int = 10) -> Figure:
     """Effect by offset from one holiday (``group, holiday, offset, estimate, ci_low, ci_high``), a line per group.
 
     At most ``max_groups`` groups are drawn: those with the largest effect on the holiday itself.
@@ -360,7 +363,7 @@ def event_study(df: pd.DataFrame, holiday: str, max_groups: int = 10) -> go.Figu
 
 
 def response_curve(df: pd.DataFrame, x: str, x_title: str, max_groups: int = 10,
-                   empty: str = "No weather effects to show") -> go.Figure:
+                   empty: str = "No weather effects to show") -> Figure:
     """A binned response curve: ``estimate`` with its 95% band (``ci_low, ci_high``) against ``x``, per ``group``.
 
     At most ``max_groups`` groups are drawn: those whose response varies most across the bins.
@@ -387,7 +390,7 @@ def response_curve(df: pd.DataFrame, x: str, x_title: str, max_groups: int = 10,
     return _pct_axis(_themed(fig, xaxis_title=x_title, hovermode="closest"), "y")
 
 
-def correlation_heatmap(df: pd.DataFrame) -> go.Figure:
+def correlation_heatmap(df: pd.DataFrame) -> Figure:
     """Correlation matrix from long rows (``var1, var2, r`` and optionally ``p``) as a diverging heatmap.
 
     Cells whose ``p`` is 0.05 or more are labelled "(ns)": not significant at the 5% level.
@@ -416,7 +419,7 @@ def correlation_heatmap(df: pd.DataFrame) -> go.Figure:
 RUN_STATUS_COLORS = {"success": UP, "failed": DOWN, "running": HIGHLIGHT, "cancelled": MUTED, "skipped": "#ca8a04"}
 
 
-def run_durations(df: pd.DataFrame) -> go.Figure:
+def run_durations(df: pd.DataFrame) -> Figure:
     """Wall time of each refresh (``started_at, duration_s, status``), coloured by its outcome."""
     if df is None or df.empty or df["duration_s"].isna().all():
         return empty_figure("No finished refresh yet: run `python cli.py refresh` or press the button")

@@ -104,8 +104,7 @@ class Fcst:
     RUN_INFO = "fcst-run-info"
 
 
-# ----------------------------------------------------------------------------- engineer B's pages
-# (classes Drivers, Data, Runs are added below by engineer B)
+# ----------------------------------------------------------------------------- drivers, data and runs pages
 
 class Drivers:
     LEVEL = "drivers-level-radio"

@@ -4,9 +4,10 @@ import shutil
 
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from analytics import decomposition, effects
-from data import store
+from data import demo, store
 
 pytestmark = pytest.mark.slow
 
@@ -51,15 +52,39 @@ def test_every_planted_promotion_lift_inside_its_ci(demo_result):
     assert promo["inside"].all(), promo
 
 
-@pytest.mark.xfail(strict=False, reason="chance, not bias: seed 42's Apparel temperature slope is -1.063%/°C (95% CI "
-                   "-1.103% to -1.023%) against a planted -1.000% (z = -3.0), so 7 of 8 are covered. Over seeds 1-14 "
-                   "and 42 the 120 promotion-lift and temperature-slope CIs cover 95.8% (115/120), z mean +0.03, "
-                   "s.d. 0.89; Apparel's slope has z mean -0.15 over the 14 other seeds. With calibrated 95% CIs all "
-                   "8 are covered in only 0.95**8 = 66% of seeds (measured 10 of 15)")
-def test_promotion_and_temperature_coverage_at_least_90_percent(demo_result):
-    cov = effects.coverage(pd.DataFrame(demo_result[0]["effects"]), kinds=("promo_lift", "temperature"))
-    assert cov["total"] == 8
-    assert cov["share"] >= 0.9
+CALIBRATION_SEEDS = range(1, 17)
+
+
+def _calibration_effects(seed: int, folder) -> pd.DataFrame:
+    """Category-level effects with their planted truth on a small demo (4 stores x 8 products x 2 years).
+
+    The same estimator as ``cli.py effects`` (``analytics.effects.estimate_effects`` on the bottom-level panel
+    with each series' category), without the response curves and per-store lifts it does not need here.
+    """
+    url = f"sqlite:///{folder / f'seed{seed}.db'}"
+    demo.generate(seed=seed, n_stores=4, n_products=8, years=2, url=url, progress=False)
+    panel = store.bottom_frame(url=url)
+    cats = store.nodes(store.BOTTOM_LEVEL, url=url)[["node_id", "category"]].rename(columns={"node_id": "series_id"})
+    panel = panel.merge(cats, on="series_id", how="left")
+    frames = effects.estimate_effects(panel, store.frequency(url), store.calendar_events(url),
+                                      group_col="category", detail=False)
+    return effects.attach_truth(frames["effects"], store.demo_truth(url)).assign(seed=seed)
+
+
+def test_promotion_and_temperature_cis_are_calibrated(tmp_path):
+    """Over 16 seeds, at least 90% of the 128 planted promotion lifts and temperature slopes (4 categories x 2
+    x 16) lie inside their 95% CIs.
+
+    One seed's 8 intervals are all covered in only 0.95**8 = 66% of seeds even when the CIs are exact, so the
+    check pools seeds. The demo is small to keep the test fast: a CI's coverage does not depend on the sample
+    size (a smaller demo gives wider intervals, not a different coverage). With exact 95% CIs the chance of
+    fewer than 116 of 128 covered is about 1%; the seeds are fixed, so the outcome is too.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):  # many mid-sized regressions: threads only contend
+        eff = pd.concat([_calibration_effects(seed, tmp_path) for seed in CALIBRATION_SEEDS], ignore_index=True)
+    cov = effects.coverage(eff, kinds=("promo_lift", "temperature"))
+    assert cov["total"] == 8 * len(CALIBRATION_SEEDS)
+    assert cov["share"] >= 0.9, cov
 
 
 def test_planted_effects_coverage(demo_result):

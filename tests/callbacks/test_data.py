@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from callbacks import data as cb
+from data.column_mapping import guess_mapping
 from data import store
 
 FIELDS = [{"type": "data-map", "field": f} for f in ("date", "sales", "store", "product", "promo")]
@@ -39,10 +40,10 @@ def cache_dir(tmp_path, monkeypatch):
 
 
 def test_guess_mapping_recognises_common_names():
-    got = cb.guess_mapping(["Store", "Dept", "Date", "Weekly_Sales", "IsHoliday", "Temperature"])
+    got = guess_mapping(["Store", "Dept", "Date", "Weekly_Sales", "IsHoliday", "Temperature"])
     assert got == {"date": "Date", "sales": "Weekly_Sales", "store": "Store", "product": "Dept",
                    "holiday": "IsHoliday", "temperature": "Temperature"}
-    assert cb.guess_mapping(["a", "b"]) == {}
+    assert guess_mapping(["a", "b"]) == {}
 
 
 def test_empty_store_summary(tmp_db):

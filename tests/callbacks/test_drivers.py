@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
+from analytics.effects import promo_rows
 from callbacks import drivers as cb
 from data import store
 
@@ -42,8 +44,8 @@ def test_empty_state_before_effects_are_computed(tmp_db):
     assert "No effects computed yet: run `python cli.py effects`" in str(cb.render_drivers_status("category"))
     for render in (cb.render_promo_lift_chart, cb.render_promo_store_chart, cb.render_temperature_chart,
                    cb.render_precipitation_chart, cb.render_correlation_chart):
-        assert render("category").layout.annotations[0].text == cb.NO_EFFECTS
-    assert cb.render_event_study_chart("category", None).layout.annotations[0].text == cb.NO_EFFECTS
+        assert go.Figure(render("category")).layout.annotations[0].text == cb.NO_EFFECTS
+    assert go.Figure(cb.render_event_study_chart("category", None)).layout.annotations[0].text == cb.NO_EFFECTS
     assert cb.render_holiday_options("category") == []
 
 
@@ -54,30 +56,30 @@ def test_charts_read_the_saved_effects(tmp_db):
     assert "computed" in status and "category" in status
     assert "run `python cli.py effects --level store`" in str(cb.render_drivers_status("store"))
 
-    promo = cb.render_promo_lift_chart("category")
+    promo = go.Figure(cb.render_promo_lift_chart("category"))
     est = promo.data[0]
     assert list(est.y) == ["Snacks", "Beverages"] and list(est.x) == pytest.approx([0.15, 0.30])  # the dip row is left out
     assert list(est.error_x.array) == pytest.approx([0.05, 0.05])
     assert promo.data[1].name == "planted truth"
 
     assert [o["value"] for o in cb.render_holiday_options("category")] == ["Christmas", "Labor Day"]
-    default = cb.render_event_study_chart("category", None)
+    default = go.Figure(cb.render_event_study_chart("category", None))
     assert default.layout.title.text == "Christmas" and {t.name for t in default.data} == {"Beverages", "Snacks"}
-    labor = cb.render_event_study_chart("category", "Labor Day")
+    labor = go.Figure(cb.render_event_study_chart("category", "Labor Day"))
     assert labor.layout.title.text == "Labor Day" and [t.name for t in labor.data] == ["Beverages"]
 
-    temp = cb.render_temperature_chart("category")
+    temp = go.Figure(cb.render_temperature_chart("category"))
     assert list(temp.data[-1].x) == [5, 15, 25] and temp.data[-1].name == "Beverages"
-    assert cb.render_precipitation_chart("category").layout.annotations[0].text == cb.NO_EFFECTS
-    heat = cb.render_correlation_chart("category")
+    assert go.Figure(cb.render_precipitation_chart("category")).layout.annotations[0].text == cb.NO_EFFECTS
+    heat = go.Figure(cb.render_correlation_chart("category"))
     assert heat.data[0].z[0][1] == pytest.approx(0.4) and heat.data[0].z[1][0] == pytest.approx(0.4)
     assert "(ns)" in heat.data[0].text[0][2]  # temp_c vs log sales, p = 0.3
-    assert list(cb.render_promo_store_chart("category").data[0].y) == ["1", "2"]
+    assert list(go.Figure(cb.render_promo_store_chart("category")).data[0].y) == ["1", "2"]
 
 
 def test_markdown_intensity_is_shown_when_there_is_no_promo_flag():
     eff = EFFECTS.assign(name=EFFECTS["name"].replace({"promotion": "promo_intensity"}))
-    assert list(cb.promo_rows(eff)["name"].unique()) == ["promo_intensity"]
+    assert list(promo_rows(eff)["name"].unique()) == ["promo_intensity"]
 
 
 def test_level_and_holiday_go_to_the_url():
@@ -90,7 +92,7 @@ def test_on_the_demo_effects(small_demo_db):
     from jobs import effects_job
     effects_job.run_effects(level="category", save=True, extras=False)
     assert "computed" in str(cb.render_drivers_status("category"))
-    promo = cb.render_promo_lift_chart("category")
+    promo = go.Figure(cb.render_promo_lift_chart("category"))
     assert len(promo.data[0].x) >= 1 and min(promo.data[0].error_x.arrayminus) >= 0
     assert cb.render_holiday_options("category")
-    assert cb.render_event_study_chart("category", None).data
+    assert go.Figure(cb.render_event_study_chart("category", None)).data

@@ -6,6 +6,7 @@ from contextvars import copy_context
 from urllib.parse import parse_qsl
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
@@ -75,6 +76,7 @@ def test_breadcrumb_climbs_back_up():
 def test_breakdown_totals_add_up_to_the_selected_series(small_demo_db):
     f = filters(stores=["01"])
     fig, rows = cb.render_explore_breakdown(f)
+    fig = go.Figure(fig)
     series = store.nodes_series(tuple(f["nodes"]), f["start_eff"], f["end_eff"])
     assert sum(r["sales"] for r in rows) == pytest.approx(series["y"].sum(), rel=1e-9)
     assert sum(r["share"] for r in rows) == pytest.approx(1.0)
@@ -83,7 +85,7 @@ def test_breakdown_totals_add_up_to_the_selected_series(small_demo_db):
 
 def test_series_chart_shows_this_period_and_last_year(small_demo_db):
     f = filters(category="Garden", gran="W")
-    fig = cb.render_explore_series(f)
+    fig = go.Figure(cb.render_explore_series(f))
     names = {t.name: t for t in fig.data}
     assert set(names) == {"This period", "Last year"}
     daily = store.series("category=Garden", start=f["start_eff"], end=f["end_eff"])
@@ -93,16 +95,16 @@ def test_series_chart_shows_this_period_and_last_year(small_demo_db):
 
 def test_heatmap_histogram_and_decomposition_render(small_demo_db):
     f = filters(products=["P001"])
-    assert cb.render_explore_heatmap(f).data[0].type == "heatmap"
-    assert cb.render_explore_histogram(f).data[0].type == "histogram"
-    dec = run_with_trigger(f"{ids.Explore.FILTERS}.data", f, cb.render_explore_decomposition, f, None)
+    assert go.Figure(cb.render_explore_heatmap(f)).data[0].type == "heatmap"
+    assert go.Figure(cb.render_explore_histogram(f)).data[0].type == "histogram"
+    dec = go.Figure(run_with_trigger(f"{ids.Explore.FILTERS}.data", f, cb.render_explore_decomposition, f, None))
     assert {t.name for t in dec.data} >= {"observed", "trend", "resid"}
 
 
 def test_bad_filter_shows_a_message_not_an_error(small_demo_db):
     data, error = cb.collect_explore_filters(None, None, None, ["no-such-store"], None, [], "D")
     assert data is None and "No series matches" in str(error.children)
-    assert cb.render_explore_series(None).layout.annotations
+    assert go.Figure(cb.render_explore_series(None)).layout.annotations
 
 
 def test_filters_round_trip_through_the_url(small_demo_db):
@@ -127,7 +129,7 @@ def test_slow_decomposition_waits_for_the_button(small_demo_db):
     assert not cb.decomposition_is_slow(f)  # two years of daily data: weekly STL only, computed at once
     slow = {**f, "first": "2021-01-01", "last": "2023-12-31"}
     assert cb.decomposition_is_slow(slow) and not cb.decomposition_is_slow({**slow, "freq": "W"})
-    fig = run_with_trigger(f"{ids.Explore.FILTERS}.data", slow, cb.render_explore_decomposition, slow, None)
+    fig = go.Figure(run_with_trigger(f"{ids.Explore.FILTERS}.data", slow, cb.render_explore_decomposition, slow, None))
     assert "Decompose" in fig.layout.annotations[0].text
-    fig = run_with_trigger(f"{ids.Explore.DECOMP_BTN}.n_clicks", 1, cb.render_explore_decomposition, slow, 1)
+    fig = go.Figure(run_with_trigger(f"{ids.Explore.DECOMP_BTN}.n_clicks", 1, cb.render_explore_decomposition, slow, 1))
     assert {t.name for t in fig.data} >= {"observed", "trend", "resid"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from callbacks import forecast as cb
@@ -12,10 +13,12 @@ from tests.dash_helpers import find_values, page_layout, publish_fake_run
 
 def test_without_a_run_the_page_says_how_to_get_forecasts(small_demo_db):
     fig, info = cb.render_fcst_chart("total", "final")
+    fig = go.Figure(fig)
     assert [t.name for t in fig.data] == ["Actual"]
     assert "python cli.py refresh" in info
     assert "refresh" in str(cb.render_fcst_models_table("total").children)
     acf, hist, text = cb.render_fcst_diagnostics("total")
+    acf, hist = go.Figure(acf), go.Figure(hist)
     assert acf.layout.annotations and hist.layout.annotations
     assert cb.fill_fcst_models("total", "ets") == ([{"label": "final (published)", "value": "final"}], "final")
 
@@ -24,6 +27,7 @@ def test_chart_shows_the_chosen_models_forecast_and_bands(small_demo_db):
     run = publish_fake_run(small_demo_db, horizon=14)
     node = "store=01/product=P001"
     fig, info = cb.render_fcst_chart(node, "final")
+    fig = go.Figure(fig)
     traces = {t.name: t for t in fig.data}
     fc = store.forecast(node)
     assert list(traces["Forecast (final)"].y) == pytest.approx(list(fc["yhat"]))
@@ -46,6 +50,7 @@ def test_model_table_highlights_the_chosen_model(small_demo_db):
 def test_diagnostics_read_the_stored_residuals(small_demo_db):
     publish_fake_run(small_demo_db)
     acf, hist, text = cb.render_fcst_diagnostics("category=Garden")
+    acf, hist = go.Figure(acf), go.Figure(hist)
     diag = store.diagnostics("category=Garden").iloc[0]
     assert list(acf.data[0].y) == pytest.approx(diag["acf"][1:])  # lag 0 (always 1) is dropped
     assert list(hist.data[0].x) == pytest.approx(diag["residuals"])
@@ -55,7 +60,7 @@ def test_diagnostics_read_the_stored_residuals(small_demo_db):
 def test_past_runs_are_compared_with_actuals(small_demo_db):
     publish_fake_run(small_demo_db, run_id="run-old", horizon=14, shift_days=14)  # entirely inside the history
     publish_fake_run(small_demo_db, run_id="run-new", horizon=14)
-    fig = cb.render_fcst_past("total")
+    fig = go.Figure(cb.render_fcst_past("total"))
     names = [t.name for t in fig.data]
     assert names == ["run run-old", "Actual"]
 

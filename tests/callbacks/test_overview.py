@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from callbacks import overview as cb
 from data import store
@@ -20,8 +21,8 @@ def test_empty_store_shows_empty_states(tmp_db):
     values, details, alerts = _kpis(cb.render_overview_kpis(28))
     assert set(values.values()) == {"–"}
     assert "empty" in alerts[0].children
-    assert "empty" in cb.render_overview_fan(28).layout.annotations[0].text
-    assert cb.render_overview_movers(28, "store").layout.annotations  # a message, not an error
+    assert "empty" in go.Figure(cb.render_overview_fan(28)).layout.annotations[0].text
+    assert go.Figure(cb.render_overview_movers(28, "store")).layout.annotations  # a message, not an error
 
 
 def test_kpis_match_the_store(small_demo_db):
@@ -45,7 +46,7 @@ def test_kpis_read_the_current_run(small_demo_db):
     assert cb.fmt_money(fc["yhat_lo_80"].sum()) in details["forecast"]
     assert values["accuracy"] == "11.0%"  # mean WAPE of the chosen model (0.10, 0.11, 0.12)
     assert not any("No forecasts yet" in str(a.children) for a in alerts)
-    fig = cb.render_overview_fan(28)
+    fig = go.Figure(cb.render_overview_fan(28))
     names = [t.name for t in fig.data]
     assert "Actual" in names and "Forecast (final)" in names and "80% interval" in names
 
@@ -62,7 +63,7 @@ def test_movers_are_sorted_by_growth(small_demo_db):
     df = store.movers("product", 28, 2)
     assert list(df["rank"]) == ["top", "top", "bottom", "bottom"]
     assert df["growth"].is_monotonic_decreasing
-    fig = cb.render_overview_movers(28, "product")
+    fig = go.Figure(cb.render_overview_movers(28, "product"))
     assert sorted(fig.data[0].customdata) == sorted(df["node_id"])
 
 

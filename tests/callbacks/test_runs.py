@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import plotly.graph_objects as go
 import pytest
 
 from callbacks import runs as cb
@@ -26,6 +27,7 @@ def _run(run_id: str, url: str, outcome: str, **kw) -> None:
 def test_empty_store_shows_empty_states(tmp_db):
     store.init_db(tmp_db)
     table, fig, current = cb.render_run_history("all", "")
+    fig = go.Figure(fig)
     assert "No refresh has run yet" in str(table)
     assert "No forecasts yet" in str(current)
     assert fig.layout.annotations[0].text.startswith("No finished refresh")
@@ -38,6 +40,7 @@ def test_history_filter_current_and_durations(tmp_db):
     _run("r2", tmp_db, "failed")
     _run("r3", tmp_db, "success", duration=4.0)
     table, fig, current = cb.render_run_history("all", "x")
+    fig = go.Figure(fig)
     text = str(table)
     assert text.index("r3") < text.index("r2") < text.index("r1")  # newest first
     assert "success (current)" in text and "backtest WAPE lgbm 12.3%, seasonal_naive 20.0%; chosen: lgbm (9), seasonal_naive (3)" in text and "boom: the model diverged" in text

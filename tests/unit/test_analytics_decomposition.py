@@ -64,3 +64,20 @@ def test_year_over_year():
     assert len(yoy) == 24
     assert yoy.loc[yoy["year"] == 2022, "yoy_growth"].to_numpy() == pytest.approx(np.full(12, 0.1))
     assert yoy.loc[yoy["year"] == 2021, "yoy_growth"].isna().all()
+
+
+def test_infer_freq_from_the_spacing_of_dates():
+    days = pd.DataFrame({"ds": pd.date_range("2021-01-01", periods=5)})
+    weeks = pd.DataFrame({"ds": pd.date_range("2021-01-03", periods=5, freq="W")})
+    assert D.infer_freq(days) == "D" and D.infer_freq(weeks) == "W"
+    assert D.infer_freq(days.head(1)) == "D"  # cannot tell: daily
+
+
+def test_decompose_history_keeps_only_periods_with_more_than_two_cycles():
+    two_years = _series(days=731)
+    comp = D.decompose_history(two_years)
+    assert {"observed", "trend", "seasonal_7", "seasonal_365", "resid"} <= set(comp.columns)
+    short = D.decompose_history(_series(days=730))  # exactly two yearly cycles: the yearly period is dropped
+    assert "seasonal_365" not in short.columns and "seasonal_7" in short.columns
+    assert list(D.decompose_history(_series(days=14)).columns) == ["ds", "observed", "trend", "resid"]
+    assert D.decompose_history(_series(days=731).iloc[0:0]).empty

@@ -48,3 +48,19 @@ def test_records_and_report():
     text = effects.format_effects({"dataset": "demo", "level": "category", "seconds": 1.0,
                                    "effects": effects.records(eff.assign(ci_high=0.3))})
     assert "+20.00%" in text and "+25.00%" in text and "yes" in text
+
+
+def test_rank_holidays_by_the_size_of_the_effect_on_the_day():
+    study = pd.DataFrame({"holiday": ["A", "A", "B", "B", "C"], "offset": [0, -1, 0, -1, 0],
+                          "estimate": [0.1, 0.9, -0.5, 0.0, 0.3]})
+    assert effects.rank_holidays(study) == ["B", "C", "A"]
+    assert effects.rank_holidays(study.assign(offset=-1)) == ["A", "C", "B"]  # no offset 0: every offset
+    assert effects.rank_holidays(None) == [] and effects.rank_holidays(study.iloc[0:0]) == []
+
+
+def test_promo_rows_prefer_the_on_off_lift():
+    eff = pd.DataFrame({"kind": ["promo_lift"] * 3 + ["holiday"],
+                        "name": ["post_promotion_dip", "promo_intensity", "promotion", "promotion"]})
+    assert list(effects.promo_rows(eff).index) == [2]
+    assert list(effects.promo_rows(eff.iloc[:2])["name"]) == ["promo_intensity"]
+    assert effects.promo_rows(eff.iloc[:1]).empty

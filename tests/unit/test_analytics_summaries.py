@@ -1,4 +1,4 @@
-"""Node summaries, ABC/XYZ classes and movers on hand-built series."""
+"""Node summaries and ABC/XYZ classes on hand-built series."""
 import numpy as np
 import pandas as pd
 
@@ -25,13 +25,6 @@ def test_summary_statistics_and_classes():
     assert s.loc["big", "abc"] == "A" and s.loc["tiny", "abc"] == "C"
     assert s.loc["mid", "xyz"] == "X" and s.loc["lumpy", "xyz"] == "Z"
     assert list(s.index)[0] == "big"  # sorted by total
-
-
-def test_movers():
-    s = S.node_summary(_frame())
-    m = S.movers(s, n=1)
-    assert list(m["direction"]) == ["top", "bottom"]
-    assert m.iloc[0]["series_id"] == "big" and m.iloc[1]["series_id"] == "tiny"
 
 
 def pytest_approx(v):

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.ingest import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
-                         where)
+from data.ingest_common import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
+                                where)
 from data.schema import ALL
 
 FIELDS = ("date", "sales", "store", "product", "category", "region", "promo", "promo_intensity", "holiday", "open",

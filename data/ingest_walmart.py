@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.ingest import IngestError, Prepared, bad_rows_error, check_file, file_hash
+from data.ingest_common import IngestError, Prepared, bad_rows_error, check_file, file_hash
 from data.schema import ALL
 
 FILES = ("train", "features", "stores")

@@ -6,6 +6,7 @@ from dash import ALL, Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
 from analytics import decomposition
+from callbacks import _views
 from callbacks._cache import memo, peek, short_error
 from data import store
 from layouts import components, figures, ids
@@ -52,7 +53,7 @@ def collect_explore_filters(start, end, region, stores, category, products, gran
                "products": list(products or []), "gran": gran if gran in ("D", "W", "M") else "D",
                "start": start, "end": end}
     try:
-        sel = memo(store.selection_nodes, filters["region"], tuple(filters["stores"]), filters["category"],
+        sel = memo(_views.selection_nodes, filters["region"], tuple(filters["stores"]), filters["category"],
                    tuple(filters["products"]))
     except Exception as exc:  # noqa: BLE001
         return None, components.error_alert(short_error(exc), title="Cannot show this selection")

@@ -8,6 +8,7 @@ import pandas as pd
 from dash import Input, Output, callback
 from dash.exceptions import PreventUpdate
 
+from callbacks import _views
 from callbacks._cache import memo, short_error
 from data import store
 from layouts import figures, ids
@@ -102,7 +103,7 @@ def render_overview_kpis(period):
     if not period:
         raise PreventUpdate
     try:
-        summary = memo(store.overview_summary, int(period))
+        summary = memo(_views.overview_summary, int(period))
     except Exception as exc:  # noqa: BLE001 - shown to the user as an alert, never as a traceback
         alert = dbc.Alert(f"Could not read the store: {short_error(exc)}", color="danger")
         return ["–"] * len(ids.Overview.KPI_NAMES) + [""] * len(ids.Overview.KPI_NAMES) + [[alert]]
@@ -132,7 +133,7 @@ def render_overview_movers(period, level):
     if not period or level not in ("store", "product"):
         raise PreventUpdate
     try:
-        df = memo(store.movers, level, int(period), 5)
+        df = memo(_views.movers, level, int(period), 5)
     except Exception as exc:  # noqa: BLE001
         return figures.empty_figure(f"Could not read the store: {short_error(exc)}")
     return figures.movers_bar(df)

@@ -222,6 +222,9 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
             frequency=None) -> Prepared:
     """Read, parse and validate a long-format sales file; return the frames to write.
 
+    One linear pass over the mapped columns; kept in one function so the order of the checks, which decides
+    the first error a user sees, reads top to bottom.
+
     Parameters
     ----------
     path : str or Path

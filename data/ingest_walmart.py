@@ -90,6 +90,9 @@ def _bool(df: pd.DataFrame, col: str, path: Path) -> pd.Series:
 def prepare(directory) -> Prepared:
     """Read and validate the three Walmart files; return the frames to write.
 
+    One linear pass over the three files (read, validate, join, derive); kept in one function so the order of
+    the checks, which decides the first error a user sees, reads top to bottom.
+
     Parameters
     ----------
     directory : str or Path

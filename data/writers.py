@@ -82,8 +82,8 @@ def _sqlite_column(col, values: pd.Series) -> list:
 def _sqlite_upsert(session: Session, tbl, df: pd.DataFrame, cols: list[str], pk: list[str], chunk: int) -> int:
     """Fast path of :func:`upsert_frame` for SQLite: one driver-level executemany of tuples per chunk.
 
-    Building SQLAlchemy parameter dicts cost about 3/4 of an import (Walmart: 421k rows); the values written
-    are the same (dates as ISO text, as SQLAlchemy's SQLite types store them).
+    Building SQLAlchemy parameter dicts dominates the time of a large import; the values written are the same
+    (dates as ISO text, as SQLAlchemy's SQLite types store them).
     """
     # SQLAlchemy fills Python-side scalar defaults (e.g. region "all") for absent columns; so do we.
     defaults = {c.name: c.default.arg for c in tbl.columns

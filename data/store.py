@@ -9,18 +9,18 @@ facts), :mod:`data.series` (series readers), :mod:`data.aggregates` (nodes and `
 from __future__ import annotations
 
 from data.aggregates import rebuild_aggregates
-from data.engine import db_exists, get_engine, has_table, init_db, read_frame, resolve_url, session_scope
+from data.engine import db_exists, get_engine, init_db, resolve_url, session_scope
 from data.facts import (QUALITY_COLUMNS, calendar_events, counts, covariates, data_hash, data_summary, dataset_name,
                         datasets, date_bounds, demo_truth, frequency, latest_dataset, nodes, products, sales_columns,
                         sales_facts, stores, weather)
 from data.frames import analysis_index, load_frame, save_frame
-from data.keys import node_id, parse_node_id, split_nodes
+from data.keys import node_id, parse_node_id
 from data.locks import acquire_lock, lock_info, refresh_lock, release_lock
 from data.results import (METRIC_COLS, backtest_metrics, diagnostics, forecast, forecast_history, forecast_models,
                           forecasts_for_level, model_summary, selection, selections, tuning_trials,
                           write_run_results)
 from data.runs import (abandon_running_runs, create_run, current_run, mark_failed, prune_runs, publish_run,
-                       run_info, run_or_current, runs, update_progress)
+                       run_info, runs, update_progress)
 from data.series import bottom_frame, level_frame, nodes_series, nodes_totals, series
 from data.version import data_version
 from data.views import (chosen_model_wape, filter_options, has_nodes, history_and_forecast, level_period_sales,
@@ -34,12 +34,12 @@ __all__ = [
     "calendar_events", "chosen_model_wape", "clear_facts", "counts", "covariates", "create_run", "current_run",
     "data_hash", "data_summary", "data_version", "dataset_name", "datasets", "date_bounds", "db_exists",
     "demo_truth", "diagnostics", "filter_options", "forecast", "forecast_history", "forecast_models",
-    "forecasts_for_level", "frequency", "get_engine", "has_nodes", "has_table", "history_and_forecast",
+    "forecasts_for_level", "frequency", "get_engine", "has_nodes", "history_and_forecast",
     "init_db", "latest_dataset", "level_frame", "level_period_sales", "load_frame", "lock_info", "mark_failed",
     "model_comparison", "model_summary", "node_id", "node_ids", "nodes", "nodes_series", "nodes_totals",
     "parse_node_id", "past_forecasts", "period_totals", "products", "prune_runs", "publish_run",
-    "read_frame", "rebuild_aggregates", "refresh_lock", "release_lock", "resolve_url", "run_info",
-    "run_or_current", "runs", "sales_columns", "sales_facts", "save_frame", "search_nodes", "selection",
-    "selections", "series", "session_scope", "split_nodes", "stores", "tuning_trials", "update_progress",
+    "rebuild_aggregates", "refresh_lock", "release_lock", "resolve_url", "run_info",
+    "runs", "sales_columns", "sales_facts", "save_frame", "search_nodes", "selection",
+    "selections", "series", "session_scope", "stores", "tuning_trials", "update_progress",
     "upsert_frame", "weather", "write_run_results",
 ]

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DASH_FAMILY = {"dash", "dash_bootstrap_components", "dash_ag_grid", "plotly", "flask", "flask_caching"}
-ANALYTICS_ALLOWED = {"pandas", "numpy", "scipy", "statsmodels", "sklearn", "analytics", "__future__"}
+ANALYTICS_ALLOWED = {"pandas", "numpy", "scipy", "statsmodels", "sklearn", "analytics", "domain", "__future__"}
 ID_CALLS = {"Input", "Output", "State"}
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from data import schema
 from data.engine import frame_from
-from data.keys import node_id
+from data.keys import node_id, node_keys
 from data.writers import bulk_insert
 from domain import BOTTOM_LEVEL
 
@@ -15,16 +15,10 @@ _SALES = schema.Sale.__table__
 _STORES = schema.StoreDim.__table__
 _PRODUCTS = schema.ProductDim.__table__
 
-# Per aggregate level: the grouping columns (selected as they are named) and how they make the node's key.
-_GROUPS = {
-    "total": ((), lambda df: pd.Series("total", index=df.index, dtype=object)),
-    "region": ((_STORES.c.region,), lambda df: "region=" + df["region"].astype(str)),
-    "store": ((_SALES.c.store_id,), lambda df: "store=" + df["store_id"].astype(str)),
-    "category": ((_PRODUCTS.c.category,), lambda df: "category=" + df["category"].astype(str)),
-    "product": ((_SALES.c.product_id,), lambda df: "product=" + df["product_id"].astype(str)),
-    "store_category": ((_SALES.c.store_id, _PRODUCTS.c.category),
-                       lambda df: "store=" + df["store_id"].astype(str) + "/category=" + df["category"].astype(str)),
-}
+# Per aggregate level: the columns that make its node keys (selected under their key-part names).
+_GROUPS = {"total": (), "region": (_STORES.c.region,), "store": (_SALES.c.store_id,),
+           "category": (_PRODUCTS.c.category,), "product": (_SALES.c.product_id,),
+           "store_category": (_SALES.c.store_id, _PRODUCTS.c.category)}
 
 
 def _facts_with_dims():
@@ -62,13 +56,13 @@ def rebuild_aggregates(session: Session) -> int:
     store_daily = _attach_exog(store_daily, wx, ev)
 
     written = 0
-    for level, (group, key_of) in _GROUPS.items():
+    for level, group in _GROUPS.items():
         stmt = (select(*group, s.date, func.sum(s.sales).label("sales"), func.sum(s.units).label("units"),
                        func.avg(cast(s.promo, Float)).label("promo_share"),
                        func.avg(cast(s.is_open, Float)).label("open_share"), func.count().label("n_rows"))
                 .select_from(_facts_with_dims()).group_by(*group, s.date))
         agg = frame_from(conn, stmt)
-        agg.insert(0, "node_id", key_of(agg))
+        agg.insert(0, "node_id", node_keys(level, agg))
         agg = agg[["node_id", "date", "sales", "units", "promo_share", "open_share", "n_rows"]].assign(level=level)
         agg = agg.merge(_node_exog(level, store_daily, dims), on=["node_id", "date"], how="left")
         agg["is_holiday"] = agg["is_holiday"].fillna(0).astype(int)
@@ -127,20 +121,20 @@ def _node_exog(level: str, store_daily: pd.DataFrame, dims: pd.DataFrame) -> pd.
     if level == "total":
         sd = sd.assign(node_id="total")
     elif level == "region":
-        sd = sd.assign(node_id="region=" + sd["region"].astype(str))
+        sd = sd.assign(node_id=node_keys("region", sd))
     elif level in ("store", "store_category"):
-        sd = sd.assign(node_id="store=" + sd["store_id"].astype(str))
+        sd = sd.assign(node_id=node_keys("store", sd))
     else:  # category / product: the stores that sell it
         col = "category" if level == "category" else "product_id"
         pairs = dims[["store_id", col]].drop_duplicates()
         sd = sd.merge(pairs, on="store_id")
-        sd = sd.assign(node_id=f"{level}=" + sd[col].astype(str))
+        sd = sd.assign(node_id=node_keys(level, sd))
     out = sd.groupby(["node_id", "date"], as_index=False).agg(
         temp_c=("temp_c", "mean"), precip_mm=("precip_mm", "mean"), is_holiday=("is_holiday", "max"))
     if level == "store_category":
         cats = dims[["store_id", "category"]].drop_duplicates()
-        cats["store_key"] = "store=" + cats["store_id"].astype(str)
-        cats["key"] = cats["store_key"] + "/category=" + cats["category"].astype(str)
+        cats["store_key"] = node_keys("store", cats)
+        cats["key"] = node_keys("store_category", cats)
         out = out.merge(cats[["store_key", "key"]], left_on="node_id", right_on="store_key")
         out = out.drop(columns=["node_id", "store_key"]).rename(columns={"key": "node_id"})
     return out

@@ -2,6 +2,8 @@
 and the bottom level ``store=S/product=P`` (the levels themselves live in :mod:`domain`)."""
 from __future__ import annotations
 
+import pandas as pd
+
 from domain import BOTTOM_LEVEL
 
 # The key parts of each level, in key order.
@@ -9,6 +11,7 @@ _PARTS = {"region": ("region",), "store": ("store_id",), "category": ("category"
           "store_category": ("store_id", "category"), BOTTOM_LEVEL: ("store_id", "product_id")}
 _LEVEL_OF = {parts: level for level, parts in _PARTS.items()}
 STORE_PREFIX = "store="
+STORE_RANGE_END = "store>"  # sorts after every "store=..." key, so store keys are one key range
 
 
 def node_id(level: str, **parts: str) -> str:
@@ -16,6 +19,17 @@ def node_id(level: str, **parts: str) -> str:
     if level == "total":
         return "total"
     return "/".join(f"{n.removesuffix('_id')}={parts[n]}" for n in _PARTS[level])
+
+
+def node_keys(level: str, parts: pd.DataFrame) -> pd.Series:
+    """Vectorised :func:`node_id`: the key of every row of ``parts`` (columns named like its keyword arguments)."""
+    if level == "total":
+        return pd.Series("total", index=parts.index, dtype=object)
+    out = None
+    for name in _PARTS[level]:
+        piece = f"{name.removesuffix('_id')}=" + parts[name].astype(str)
+        out = piece if out is None else out + "/" + piece
+    return out
 
 
 def parse_node_id(key: str) -> dict:

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, select
 from data import schema
 from data.engine import FIRST_DATE, LAST_DATE, as_date, date_bounds_of, read_frame
 from data.facts import date_bounds
-from data.keys import STORE_PREFIX, node_id, parse_node_id, split_nodes
+from data.keys import STORE_PREFIX, STORE_RANGE_END, node_id, node_keys, parse_node_id, split_nodes
 from domain import BOTTOM_LEVEL
 
 _SALES = schema.Sale.__table__
@@ -73,16 +73,16 @@ def bottom_frame(start=None, end=None, url: str | None = None) -> pd.DataFrame:
             "is_holiday", "temp_c", "precip_mm"]
     if facts.empty:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "ds" else object) for c in cols})
-    # Store nodes are a primary-key range ("store=" .. "store>"); the store id is the key after its prefix.
+    # Store nodes are one primary-key range; the store id is the key after its prefix.
     by_store = read_frame(select(a.node_id.label("store_id"), a.date.label("ds"), a.is_holiday, a.temp_c,
                                  a.precip_mm)
-                          .where(a.node_id >= STORE_PREFIX, a.node_id < "store>", a.level == "store",
+                          .where(a.node_id >= STORE_PREFIX, a.node_id < STORE_RANGE_END, a.level == "store",
                                  a.date.between(lo, hi)), url)
     by_store["store_id"] = by_store["store_id"].str.slice(len(STORE_PREFIX))
     out = facts.merge(by_store, on=["store_id", "ds"], how="left", sort=False)
     out["is_holiday"] = out["is_holiday"].fillna(0).astype(int)
     out["ds"] = pd.to_datetime(out["ds"], format="ISO8601")
-    out["series_id"] = "store=" + out["store_id"].astype(str) + "/product=" + out["product_id"].astype(str)
+    out["series_id"] = node_keys(BOTTOM_LEVEL, out)
     return out[cols]
 
 
@@ -142,7 +142,7 @@ def _bottom_totals(stores_: list[str], products_: list[str], s: dt.date, e: dt.d
             .where(f.store_id.in_(stores_), f.product_id.in_(products_), f.date.between(ps, e))
             .group_by(f.store_id, f.product_id))
     part = read_frame(stmt, url)
-    part.insert(0, "node_id", "store=" + part["store_id"].astype(str) + "/product=" + part["product_id"].astype(str))
+    part.insert(0, "node_id", node_keys(BOTTOM_LEVEL, part))
     return part.drop(columns=["store_id", "product_id"])
 
 

@@ -24,6 +24,11 @@ def dialect_insert(session_or_conn):
     return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
+def driver_fast_path(session: Session) -> bool:
+    """True when the writers hand tuples straight to the SQLite driver instead of using portable Core statements."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def upsert_frame(session: Session, table: type[schema.Base], df: pd.DataFrame, chunk: int = 50_000) -> int:
     """Insert rows of ``df`` into ``table``, replacing rows with the same primary key. Returns rows written.
 
@@ -36,7 +41,7 @@ def upsert_frame(session: Session, table: type[schema.Base], df: pd.DataFrame, c
     pk = [c.name for c in tbl.primary_key.columns]
     dialect = session.get_bind().dialect.name
     on_conflict_insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-    if dialect == "sqlite" and not any(c.default is not None and not c.default.is_scalar for c in tbl.columns):
+    if driver_fast_path(session) and not any(c.default is not None and not c.default.is_scalar for c in tbl.columns):
         return _sqlite_upsert(session, tbl, df, cols, pk, chunk)
     frame = df[cols].astype(object).where(df[cols].notna(), None)
     for c in cols:  # SQLAlchemy's Date type wants date objects, not Timestamps
@@ -128,7 +133,7 @@ def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, ch
         return 0
     tbl = table.__table__
     cols = [c.name for c in tbl.columns if c.name in df.columns]
-    if session.get_bind().dialect.name != "sqlite":
+    if not driver_fast_path(session):
         frame = df[cols].astype(object).where(df[cols].notna(), None)
         for c in cols:
             if isinstance(tbl.columns[c].type, schema.Date):

@@ -175,3 +175,17 @@ def test_node_ids_filter_the_hierarchy(tiny):
     assert store.node_ids("store", region="S", url=tiny) == ["store=2"]
     assert store.node_ids("store_product", stores=["1"], products=["b"], url=tiny) == ["store=1/product=b"]
     assert store.node_ids("product", category="Fruit", url=tiny) == ["product=a"]
+
+
+def test_portable_writers_store_what_the_sqlite_fast_path_stores(tmp_path, monkeypatch):
+    from data import writers
+    fast = str(tmp_path / "fast.db")
+    _load_tiny(fast)
+    monkeypatch.setattr(writers, "driver_fast_path", lambda session: False)
+    portable = str(tmp_path / "portable.db")
+    _load_tiny(portable)
+    assert_frame_equal(store.sales_facts(url=portable), store.sales_facts(url=fast))
+    for level in ("total", "region", "store_category"):
+        assert_frame_equal(store.level_frame(level, url=portable), store.level_frame(level, url=fast))
+    assert_frame_equal(store.bottom_frame(url=portable), store.bottom_frame(url=fast))
+    assert_frame_equal(store.nodes(url=portable), store.nodes(url=fast))

@@ -6,7 +6,7 @@ from dash import ALL, Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
 from analytics import decomposition
-from callbacks import _views
+import callbacks._views as _views
 from callbacks._cache import memo, peek, short_error
 from data import store
 from layouts import components, figures, ids

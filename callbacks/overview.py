@@ -8,7 +8,7 @@ import pandas as pd
 from dash import Input, Output, callback
 from dash.exceptions import PreventUpdate
 
-from callbacks import _views
+import callbacks._views as _views
 from callbacks._cache import memo, short_error
 from data import store
 from layouts import figures, ids

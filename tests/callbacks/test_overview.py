@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from callbacks import _views
+import callbacks._views as _views
 from callbacks import overview as cb
 from data import store
 from layouts import ids

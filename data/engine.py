@@ -141,7 +141,7 @@ def as_date(value) -> dt.date | None:
     return pd.Timestamp(value).date()
 
 
-def date_bounds_of(start, end) -> tuple[dt.date, dt.date]:
+def closed_range(start, end) -> tuple[dt.date, dt.date]:
     """``(start, end)`` as dates, open ends replaced by :data:`FIRST_DATE` / :data:`LAST_DATE`."""
     return as_date(start) or FIRST_DATE, as_date(end) or LAST_DATE
 

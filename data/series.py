@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import and_, case, func, select
 
 from data import schema
-from data.engine import FIRST_DATE, LAST_DATE, as_date, date_bounds_of, read_frame
+from data.engine import FIRST_DATE, LAST_DATE, as_date, closed_range, read_frame
 from data.facts import date_bounds
 from data.keys import STORE_PREFIX, STORE_RANGE_END, node_id, node_keys, parse_node_id, split_nodes
 from domain import BOTTOM_LEVEL
@@ -34,7 +34,7 @@ def series(key: str, start=None, end=None, url: str | None = None) -> pd.DataFra
     the pre-aggregated ``agg_sales`` table.
     """
     info = parse_node_id(key)
-    lo, hi = date_bounds_of(start, end)
+    lo, hi = closed_range(start, end)
     if info["level"] == BOTTOM_LEVEL:
         s, a = _SALES.c, _AGG.c
         store_key = node_id("store", store_id=info["store_id"])
@@ -53,7 +53,7 @@ def level_frame(level: str, start=None, end=None, url: str | None = None) -> pd.
     """All series of one aggregate level in long format (``series_id, ds, y, ...``) from ``agg_sales``."""
     if level == BOTTOM_LEVEL:
         return bottom_frame(start, end, url)
-    lo, hi = date_bounds_of(start, end)
+    lo, hi = closed_range(start, end)
     a = _AGG.c
     stmt = (select(a.node_id.label("series_id"), *_agg_columns())
             .where(a.level == level, a.date.between(lo, hi)).order_by(a.node_id, a.date))
@@ -62,7 +62,7 @@ def level_frame(level: str, start=None, end=None, url: str | None = None) -> pd.
 
 def bottom_frame(start=None, end=None, url: str | None = None) -> pd.DataFrame:
     """Every store x product series in long format with store-level weather and holidays attached."""
-    lo, hi = date_bounds_of(start, end)
+    lo, hi = closed_range(start, end)
     s, a = _SALES.c, _AGG.c
     # Two key-ordered scans joined in pandas: the SQL join (an agg_sales lookup per fact row, and the series key
     # built per row in SQL) is several times slower.
@@ -93,7 +93,7 @@ def nodes_series(node_ids, start=None, end=None, url: str | None = None) -> pd.D
     store x product pairs (bottom selections are always a stores x products cross product).
     """
     agg, stores_, products_ = split_nodes(node_ids)
-    lo, hi = date_bounds_of(start, end)
+    lo, hi = closed_range(start, end)
     s, a = _SALES.c, _AGG.c
     frames = []
     if agg:

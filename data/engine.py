@@ -103,28 +103,33 @@ def has_table(name: str, url: str | None = None) -> bool:
     return inspect(get_engine(url)).has_table(name)
 
 
-def read_frame(stmt, url: str | None = None, parse_dates=None, typed: bool = False) -> pd.DataFrame:
-    """Run a SQLAlchemy Core ``select`` and return its rows as a DataFrame (``parse_dates`` columns as datetimes).
+def read_frame(stmt, url: str | None = None, parse_dates=None, typed: bool = False,
+               params: dict | None = None) -> pd.DataFrame:
+    """Run a SQLAlchemy Core ``select`` (with ``params`` for its named ``bindparam``s) and return its rows as a
+    DataFrame (``parse_dates`` columns as datetimes).
+
+    Hot readers pass a statement built once at import with named parameters: SQLAlchemy then reuses its
+    compiled form without rebuilding and re-keying the statement on every call.
 
     ``typed=True`` passes every value through SQLAlchemy's type processing even on SQLite (``Date`` columns as
     dates, so a parsed date column has pandas' day-based unit); the default takes SQLite's raw values.
     """
     with get_engine(url).connect() as conn:
-        df = frame_from(conn, stmt, typed)
+        df = frame_from(conn, stmt, typed, params)
     for col in parse_dates or ():
         if col in df:
             df[col] = pd.to_datetime(df[col])
     return df
 
 
-def frame_from(conn: Connection, stmt, typed: bool = False) -> pd.DataFrame:
+def frame_from(conn: Connection, stmt, typed: bool = False, params: dict | None = None) -> pd.DataFrame:
     """The rows of ``stmt`` run on ``conn`` (a connection or ``session.connection()``) as a DataFrame.
 
     On SQLite the rows are taken from the DBAPI cursor as plain tuples: SQLAlchemy has already bound the
     parameters, and skipping its per-row result processing matters for frames of hundreds of thousands of rows
     (dates then arrive as ISO text, which callers parse). Other back ends go through the Core result.
     """
-    result = conn.execute(stmt)
+    result = conn.execute(stmt, params or {})
     columns = list(result.keys())
     if conn.dialect.name == "sqlite" and not typed:
         rows = result.cursor.fetchall()

@@ -16,6 +16,7 @@ QUALITY_COLUMNS = ("store_id", "product_id", "date", "sales", "promo", "is_open"
 _SALES = schema.Sale.__table__
 _AGG = schema.AggSales.__table__
 _NODES = schema.Node.__table__
+_DATE_BOUNDS = select(func.min(_AGG.c.date), func.max(_AGG.c.date)).where(_AGG.c.node_id == "total")
 
 
 def datasets(url: str | None = None) -> pd.DataFrame:
@@ -156,8 +157,7 @@ def date_bounds(url: str | None = None) -> tuple[pd.Timestamp | None, pd.Timesta
     if not has_table("agg_sales", url):
         return None, None
     with get_engine(url).connect() as conn:
-        lo, hi = conn.execute(select(func.min(_AGG.c.date), func.max(_AGG.c.date))
-                              .where(_AGG.c.node_id == "total")).one()
+        lo, hi = conn.execute(_DATE_BOUNDS).one()
     return (pd.Timestamp(lo), pd.Timestamp(hi)) if lo else (None, None)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from data import schema
@@ -23,6 +23,11 @@ _FORECASTS = schema.Forecast.__table__
 _METRICS = schema.BacktestMetric.__table__
 _SELECTIONS = schema.Selection.__table__
 _NODES = schema.Node.__table__
+# Built once: every page reads a node's forecast (see :func:`data.engine.read_frame`).
+_NODE_FORECAST = (select(*[_FORECASTS.c[c] for c in FORECAST_COLS])
+                  .where(_FORECASTS.c.run_id == bindparam("rid"), _FORECASTS.c.series_id == bindparam("sid"),
+                         _FORECASTS.c.model == bindparam("model"))
+                  .order_by(_FORECASTS.c.ds))
 
 
 def write_run_results(session: Session, run_id: str, forecasts: pd.DataFrame | None = None,
@@ -58,10 +63,8 @@ def forecast(series_id: str, run_id: str | None = None, model: str = "final", ur
     rid = run_or_current(run_id, url)
     if rid is None:
         return pd.DataFrame(columns=FORECAST_COLS)
-    f = schema.Forecast
-    stmt = select(*[getattr(f, c) for c in FORECAST_COLS]).where(
-        f.run_id == rid, f.series_id == series_id, f.model == model).order_by(f.ds)
-    return read_frame(stmt, url, parse_dates=["ds"], typed=True)
+    return read_frame(_NODE_FORECAST, url, parse_dates=["ds"], typed=True,
+                      params={"rid": rid, "sid": series_id, "model": model})
 
 
 def forecast_models(series_id: str, run_id: str | None = None, url: str | None = None) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Date, and_, bindparam, case, func, select
 
 from data import schema
 from data.engine import FIRST_DATE, LAST_DATE, as_date, closed_range, read_frame
@@ -21,10 +21,44 @@ _AGG = schema.AggSales.__table__
 _NODES = schema.Node.__table__
 
 
+def _dates():
+    """Named ``start`` and ``end`` date parameters (both ends included)."""
+    return bindparam("start", type_=Date()), bindparam("end", type_=Date())
+
+
 def _agg_columns():
     a = _AGG.c
     return (a.date.label("ds"), a.sales.label("y"), a.promo_share.label("promo"), a.open_share.label("is_open"),
             a.is_holiday, a.temp_c, a.precip_mm, a.n_rows)
+
+
+def _bottom_series():
+    """One store x product's facts with its store's weather and holidays (``agg_sales`` of the store node)."""
+    s, a = _SALES.c, _AGG.c
+    return (select(s.date.label("ds"), s.sales.label("y"), s.promo, s.promo_intensity, s.is_open, s.price,
+                   func.coalesce(a.is_holiday, 0).label("is_holiday"), a.temp_c, a.precip_mm)
+            .select_from(_SALES.outerjoin(_AGG, and_(a.node_id == bindparam("store_key"), a.date == s.date)))
+            .where(s.store_id == bindparam("store_id"), s.product_id == bindparam("product_id"),
+                   s.date.between(*_dates()))
+            .order_by(s.date))
+
+
+# The hot readers' statements, built once (see :func:`data.engine.read_frame`).
+_BOTTOM_SERIES = _bottom_series()
+_NODE_SERIES = (select(*_agg_columns()).where(_AGG.c.node_id == bindparam("node"), _AGG.c.date.between(*_dates()))
+                .order_by(_AGG.c.date))
+_LEVEL_FRAME = (select(_AGG.c.node_id.label("series_id"), *_agg_columns())
+                .where(_AGG.c.level == bindparam("level"), _AGG.c.date.between(*_dates()))
+                .order_by(_AGG.c.node_id, _AGG.c.date))
+_FACTS = (select(_SALES.c.store_id, _SALES.c.product_id, _SALES.c.date.label("ds"), _SALES.c.sales.label("y"),
+                 _SALES.c.promo, _SALES.c.promo_intensity, _SALES.c.price, _SALES.c.is_open)
+          .where(_SALES.c.date.between(*_dates()))
+          .order_by(_SALES.c.store_id, _SALES.c.product_id, _SALES.c.date))
+# Store nodes are one primary-key range; the store id is the key after its prefix.
+_STORE_EXOG = (select(_AGG.c.node_id.label("store_id"), _AGG.c.date.label("ds"), _AGG.c.is_holiday, _AGG.c.temp_c,
+                      _AGG.c.precip_mm)
+               .where(_AGG.c.node_id >= STORE_PREFIX, _AGG.c.node_id < STORE_RANGE_END, _AGG.c.level == "store",
+                      _AGG.c.date.between(*_dates())))
 
 
 def series(key: str, start=None, end=None, url: str | None = None) -> pd.DataFrame:
@@ -36,17 +70,10 @@ def series(key: str, start=None, end=None, url: str | None = None) -> pd.DataFra
     info = parse_node_id(key)
     lo, hi = closed_range(start, end)
     if info["level"] == BOTTOM_LEVEL:
-        s, a = _SALES.c, _AGG.c
-        store_key = node_id("store", store_id=info["store_id"])
-        stmt = (select(s.date.label("ds"), s.sales.label("y"), s.promo, s.promo_intensity, s.is_open, s.price,
-                       func.coalesce(a.is_holiday, 0).label("is_holiday"), a.temp_c, a.precip_mm)
-                .select_from(_SALES.outerjoin(_AGG, and_(a.node_id == store_key, a.date == s.date)))
-                .where(s.store_id == info["store_id"], s.product_id == info["product_id"], s.date.between(lo, hi))
-                .order_by(s.date))
-    else:
-        stmt = (select(*_agg_columns()).where(_AGG.c.node_id == key, _AGG.c.date.between(lo, hi))
-                .order_by(_AGG.c.date))
-    return read_frame(stmt, url, parse_dates=["ds"])
+        params = {"store_key": node_id("store", store_id=info["store_id"]), "store_id": info["store_id"],
+                  "product_id": info["product_id"], "start": lo, "end": hi}
+        return read_frame(_BOTTOM_SERIES, url, parse_dates=["ds"], params=params)
+    return read_frame(_NODE_SERIES, url, parse_dates=["ds"], params={"node": key, "start": lo, "end": hi})
 
 
 def level_frame(level: str, start=None, end=None, url: str | None = None) -> pd.DataFrame:
@@ -54,30 +81,20 @@ def level_frame(level: str, start=None, end=None, url: str | None = None) -> pd.
     if level == BOTTOM_LEVEL:
         return bottom_frame(start, end, url)
     lo, hi = closed_range(start, end)
-    a = _AGG.c
-    stmt = (select(a.node_id.label("series_id"), *_agg_columns())
-            .where(a.level == level, a.date.between(lo, hi)).order_by(a.node_id, a.date))
-    return read_frame(stmt, url, parse_dates=["ds"])
+    return read_frame(_LEVEL_FRAME, url, parse_dates=["ds"], params={"level": level, "start": lo, "end": hi})
 
 
 def bottom_frame(start=None, end=None, url: str | None = None) -> pd.DataFrame:
     """Every store x product series in long format with store-level weather and holidays attached."""
-    lo, hi = closed_range(start, end)
-    s, a = _SALES.c, _AGG.c
+    dates = dict(zip(("start", "end"), closed_range(start, end)))
     # Two key-ordered scans joined in pandas: the SQL join (an agg_sales lookup per fact row, and the series key
     # built per row in SQL) is several times slower.
-    facts = read_frame(select(s.store_id, s.product_id, s.date.label("ds"), s.sales.label("y"), s.promo,
-                              s.promo_intensity, s.price, s.is_open)
-                       .where(s.date.between(lo, hi)).order_by(s.store_id, s.product_id, s.date), url)
+    facts = read_frame(_FACTS, url, params=dates)
     cols = ["series_id", "store_id", "product_id", "ds", "y", "promo", "promo_intensity", "price", "is_open",
             "is_holiday", "temp_c", "precip_mm"]
     if facts.empty:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "ds" else object) for c in cols})
-    # Store nodes are one primary-key range; the store id is the key after its prefix.
-    by_store = read_frame(select(a.node_id.label("store_id"), a.date.label("ds"), a.is_holiday, a.temp_c,
-                                 a.precip_mm)
-                          .where(a.node_id >= STORE_PREFIX, a.node_id < STORE_RANGE_END, a.level == "store",
-                                 a.date.between(lo, hi)), url)
+    by_store = read_frame(_STORE_EXOG, url, params=dates)
     by_store["store_id"] = by_store["store_id"].str.slice(len(STORE_PREFIX))
     out = facts.merge(by_store, on=["store_id", "ds"], how="left", sort=False)
     out["is_holiday"] = out["is_holiday"].fillna(0).astype(int)

@@ -6,6 +6,7 @@ from dash import ALL, Input, Output, State, callback, ctx
 from dash.exceptions import PreventUpdate
 
 from analytics import decomposition
+import callbacks._views as _views
 from callbacks._cache import memo, peek
 from callbacks._errors import guarded, short_error
 from data import store
@@ -57,7 +58,7 @@ def collect_explore_filters(start, end, region, stores, category, products, gran
     filters = {"region": region or None, "stores": list(stores or []), "category": category or None,
                "products": list(products or []), "gran": gran if gran in ("D", "W", "M") else "D",
                "start": start, "end": end}
-    sel = memo(store.selection_nodes, filters["region"], tuple(filters["stores"]), filters["category"],
+    sel = memo(_views.selection_nodes, filters["region"], tuple(filters["stores"]), filters["category"],
                tuple(filters["products"]))
     if not sel["nodes"]:
         message = "The store is empty: run `python cli.py demo`." if sel["last"] is None \

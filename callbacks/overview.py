@@ -7,6 +7,7 @@ import pandas as pd
 from dash import Input, Output, callback
 from dash.exceptions import PreventUpdate
 
+import callbacks._views as _views
 from callbacks._cache import memo
 from callbacks._errors import guarded
 from data import store
@@ -34,7 +35,7 @@ def fmt_change(cur, ref) -> str:
 
 
 def kpi_texts(s: dict) -> dict:
-    """(value, detail) text of every KPI card from :func:`data.store.overview_summary`."""
+    """(value, detail) text of every KPI card from :func:`callbacks._views.overview_summary`."""
     out = {}
     if s.get("last_date") is None:
         return {name: ("–", "no data yet") for name in ids.Overview.KPI_NAMES}
@@ -110,7 +111,7 @@ def render_overview_kpis(period):
     """Fill the KPI cards and the alerts when the period changes."""
     if not period:
         raise PreventUpdate
-    summary = memo(store.overview_summary, int(period))
+    summary = memo(_views.overview_summary, int(period))
     texts = kpi_texts(summary)
     names = ids.Overview.KPI_NAMES
     return [texts[n][0] for n in names] + [texts[n][1] for n in names] + [components.notices(notices_for(summary))]
@@ -135,4 +136,4 @@ def render_overview_movers(period, level):
     """Redraw the top/bottom movers when the period or the level (stores/products) changes."""
     if not period or level not in ("store", "product"):
         raise PreventUpdate
-    return figures.movers_bar(memo(store.movers, level, int(period), 5))
+    return figures.movers_bar(memo(_views.movers, level, int(period), 5))

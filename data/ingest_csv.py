@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.ingest import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
-                         where)
+from data.ingest_common import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
+                                where)
 from data.schema import ALL
 from domain import IMPORT_FIELDS, REQUIRED_FIELDS, STORE_FIELDS
 
@@ -219,6 +219,9 @@ def _read_stores(stores_file, stores_map) -> tuple[pd.DataFrame, Path]:
 def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_map=None, dataset_name=None,
             frequency=None) -> Prepared:
     """Read, parse and validate a long-format sales file; return the frames to write.
+
+    One linear pass over the mapped columns; kept in one function so the order of the checks, which decides
+    the first error a user sees, reads top to bottom.
 
     Parameters
     ----------

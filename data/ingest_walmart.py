@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.ingest import IngestError, Prepared, bad_rows_error, check_file, file_hash
+from data.ingest_common import IngestError, Prepared, bad_rows_error, check_file, file_hash
 from data.schema import ALL
 
 FILES = ("train", "features", "stores")
@@ -89,6 +89,9 @@ def _bool(df: pd.DataFrame, col: str, path: Path) -> pd.Series:
 
 def prepare(directory) -> Prepared:
     """Read and validate the three Walmart files; return the frames to write.
+
+    One linear pass over the three files (read, validate, join, derive); kept in one function so the order of
+    the checks, which decides the first error a user sees, reads top to bottom.
 
     Parameters
     ----------

@@ -12,8 +12,7 @@ from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Index, Integ
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# Sentinel used in key columns where a value applies to every store/product ("all").
-ALL = "*"
+from domain import ALL  # noqa: F401 - the key columns' "every store/product" sentinel, re-exported for importers
 
 
 class Base(DeclarativeBase):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+import callbacks._views as _views
 from callbacks import overview as cb
 from data import store
 from layouts import ids
@@ -60,7 +61,7 @@ def test_failed_refresh_raises_an_alert(small_demo_db):
 
 
 def test_movers_are_sorted_by_growth(small_demo_db):
-    df = store.movers("product", 28, 2)
+    df = _views.movers("product", 28, 2)
     assert list(df["rank"]) == ["top", "top", "bottom", "bottom"]
     assert df["growth"].is_monotonic_decreasing
     fig = go.Figure(cb.render_overview_movers(28, "product"))

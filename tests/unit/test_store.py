@@ -127,3 +127,65 @@ def test_db_exists_does_not_create_a_file(tmp_path):
     path = tmp_path / "none.db"
     assert not store.db_exists(str(path))
     assert not path.exists()
+
+
+def test_data_version_changes_with_imports_runs_and_effects(tiny):
+    seen = [store.data_version(tiny)]
+
+    def changed() -> None:
+        seen.append(store.data_version(tiny))
+        assert seen[-1] != seen[-2]
+        assert store.data_version(tiny) == seen[-1]  # stable while nothing is written
+
+    with store.session_scope(url=tiny) as s:
+        store.upsert_frame(s, schema.Dataset, pd.DataFrame([{
+            "name": "tiny", "source": "test", "frequency": "D", "content_hash": "x",
+            "imported_at": pd.Timestamp("2022-03-05")}]))
+    changed()  # an import
+    store.create_run("r1", {}, None, "test", url=tiny)
+    changed()  # a refresh starts
+    store.publish_run("r1", 1, 1.0, url=tiny)
+    changed()  # ... and is published
+    store.create_run("r2", {}, None, "test", url=tiny)
+    changed()
+    store.mark_failed("r2", "boom", url=tiny)
+    changed()  # a failed refresh
+    with store.session_scope(url=tiny) as s:
+        store.save_frame(s, "effects", "category", pd.DataFrame({"a": [1]}))
+    changed()  # an effects run
+
+
+def test_data_version_of_an_empty_database(tmp_path):
+    url = str(tmp_path / "empty.db")
+    before = store.data_version(url)
+    store.init_db(url)
+    assert store.data_version(url) != before
+
+
+def test_resolve_url_follows_sales_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("SALES_DB", str(tmp_path / "a.db"))
+    assert store.resolve_url() == f"sqlite:///{tmp_path / 'a.db'}"
+    monkeypatch.setenv("SALES_DB", str(tmp_path / "b.db"))
+    assert store.resolve_url() == f"sqlite:///{tmp_path / 'b.db'}"
+    assert store.resolve_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_node_ids_filter_the_hierarchy(tiny):
+    assert store.node_ids("store", url=tiny) == ["store=1", "store=2"]
+    assert store.node_ids("store", region="S", url=tiny) == ["store=2"]
+    assert store.node_ids("store_product", stores=["1"], products=["b"], url=tiny) == ["store=1/product=b"]
+    assert store.node_ids("product", category="Fruit", url=tiny) == ["product=a"]
+
+
+def test_portable_writers_store_what_the_sqlite_fast_path_stores(tmp_path, monkeypatch):
+    from data import writers
+    fast = str(tmp_path / "fast.db")
+    _load_tiny(fast)
+    monkeypatch.setattr(writers, "driver_fast_path", lambda session: False)
+    portable = str(tmp_path / "portable.db")
+    _load_tiny(portable)
+    assert_frame_equal(store.sales_facts(url=portable), store.sales_facts(url=fast))
+    for level in ("total", "region", "store_category"):
+        assert_frame_equal(store.level_frame(level, url=portable), store.level_frame(level, url=fast))
+    assert_frame_equal(store.bottom_frame(url=portable), store.bottom_frame(url=fast))
+    assert_frame_equal(store.nodes(url=portable), store.nodes(url=fast))

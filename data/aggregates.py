@@ -1,0 +1,140 @@
+"""Aggregates: rebuild the hierarchy ``nodes`` and the pre-aggregated ``agg_sales`` from the facts after an import."""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Float, cast, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from data import schema
+from data.engine import frame_from
+from data.keys import node_id, node_keys
+from data.writers import bulk_insert
+from domain import BOTTOM_LEVEL
+
+_SALES = schema.Sale.__table__
+_STORES = schema.StoreDim.__table__
+_PRODUCTS = schema.ProductDim.__table__
+
+# Per aggregate level: the columns that make its node keys (selected under their key-part names).
+_GROUPS = {"total": (), "region": (_STORES.c.region,), "store": (_SALES.c.store_id,),
+           "category": (_PRODUCTS.c.category,), "product": (_SALES.c.product_id,),
+           "store_category": (_SALES.c.store_id, _PRODUCTS.c.category)}
+
+
+def _facts_with_dims():
+    """``sales`` joined to its store and product rows."""
+    return _SALES.join(_STORES, _STORES.c.store_id == _SALES.c.store_id).join(
+        _PRODUCTS, _PRODUCTS.c.product_id == _SALES.c.product_id)
+
+
+def rebuild_aggregates(session: Session) -> int:
+    """Recompute ``nodes`` and ``agg_sales`` from the facts (call inside the importer's transaction).
+
+    Weather per node is the mean over its stores (store weather, else the store's region weather);
+    ``is_holiday`` marks dates with an event of scope "all" or one matching the node's region/store.
+    """
+    session.execute(delete(schema.AggSales.__table__))
+    session.execute(delete(schema.Node.__table__))
+    conn = session.connection()
+    s, st, p = _SALES.c, _STORES.c, _PRODUCTS.c
+    # Node list from dimensions actually present in the facts.
+    dims = frame_from(conn, select(s.store_id, s.product_id, st.region, p.category, st.name.label("store_name"),
+                                   p.name.label("product_name")).select_from(_facts_with_dims()).distinct())
+    if len(dims):
+        session.execute(insert(schema.Node.__table__), _node_rows(dims))
+
+    # Store-level weather and holidays as a small frame, then node-level means.
+    store_daily = frame_from(conn, select(s.store_id, st.region, s.date)
+                             .select_from(_SALES.join(_STORES, st.store_id == s.store_id))
+                             .group_by(s.store_id, st.region, s.date))
+    w = schema.Weather.__table__.c
+    wx = frame_from(conn, select(w.scope, w.scope_id, w.date, w.temp_c, w.precip_mm))
+    # NULLs arrive as None (object columns), which sends the groupby means below to a per-group Python path.
+    wx[["temp_c", "precip_mm"]] = wx[["temp_c", "precip_mm"]].astype(float)
+    e = schema.CalendarEvent.__table__.c
+    ev = frame_from(conn, select(e.date, e.scope, e.scope_id).where(e.kind.in_(["holiday", "closure"])).distinct())
+    store_daily = _attach_exog(store_daily, wx, ev)
+
+    written = 0
+    for level, group in _GROUPS.items():
+        stmt = (select(*group, s.date, func.sum(s.sales).label("sales"), func.sum(s.units).label("units"),
+                       func.avg(cast(s.promo, Float)).label("promo_share"),
+                       func.avg(cast(s.is_open, Float)).label("open_share"), func.count().label("n_rows"))
+                .select_from(_facts_with_dims()).group_by(*group, s.date))
+        agg = frame_from(conn, stmt)
+        agg.insert(0, "node_id", node_keys(level, agg))
+        agg = agg[["node_id", "date", "sales", "units", "promo_share", "open_share", "n_rows"]].assign(level=level)
+        agg = agg.merge(_node_exog(level, store_daily, dims), on=["node_id", "date"], how="left")
+        agg["is_holiday"] = agg["is_holiday"].fillna(0).astype(int)
+        written += bulk_insert(session, schema.AggSales, agg)  # agg_sales was emptied above: plain insert
+    return written
+
+
+def _node_rows(dims: pd.DataFrame) -> list[dict]:
+    rows = [{"node_id": "total", "level": "total", "label": "Total", "region": None, "store_id": None,
+             "category": None, "product_id": None}]
+    seen = set()
+
+    def add(level, label, **parts):
+        key = node_id(level, **parts)
+        if key not in seen:
+            seen.add(key)
+            rows.append({"node_id": key, "level": level, "label": label, "region": parts.get("region"),
+                         "store_id": parts.get("store_id"), "category": parts.get("category"),
+                         "product_id": parts.get("product_id")})
+
+    for r in dims.itertuples(index=False):
+        add("region", r.region, region=r.region)
+        add("store", r.store_name, store_id=r.store_id, region=r.region)
+        add("category", r.category, category=r.category)
+        add("product", r.product_name, product_id=r.product_id, category=r.category)
+        add("store_category", f"{r.store_name} / {r.category}", store_id=r.store_id, region=r.region,
+            category=r.category)
+        add(BOTTOM_LEVEL, f"{r.store_name} / {r.product_name}", store_id=r.store_id, region=r.region,
+            category=r.category, product_id=r.product_id)
+    return rows
+
+
+def _attach_exog(store_daily: pd.DataFrame, wx: pd.DataFrame, ev: pd.DataFrame) -> pd.DataFrame:
+    """Per store and date: temperature, precipitation and holiday flag."""
+    out = store_daily.copy()
+    for scope, key in (("store", "store_id"), ("region", "region")):
+        part = wx[wx["scope"] == scope].rename(columns={"scope_id": key, "temp_c": f"t_{scope}",
+                                                        "precip_mm": f"p_{scope}"})
+        out = out.merge(part[[key, "date", f"t_{scope}", f"p_{scope}"]], on=[key, "date"], how="left")
+    out["temp_c"] = out["t_store"].fillna(out["t_region"])
+    out["precip_mm"] = out["p_store"].fillna(out["p_region"])
+    hol = pd.Series(False, index=out.index)
+    dates_all = set(ev.loc[ev["scope"] == "all", "date"])
+    hol |= out["date"].isin(dates_all)
+    for scope, key in (("region", "region"), ("store", "store_id")):
+        pairs = set(map(tuple, ev.loc[ev["scope"] == scope, ["scope_id", "date"]].to_numpy()))
+        if pairs:
+            hol |= pd.Series([(k, d) in pairs for k, d in zip(out[key], out["date"])], index=out.index)
+    out["is_holiday"] = hol.astype(int)
+    return out[["store_id", "region", "date", "temp_c", "precip_mm", "is_holiday"]]
+
+
+def _node_exog(level: str, store_daily: pd.DataFrame, dims: pd.DataFrame) -> pd.DataFrame:
+    """Mean weather and any-holiday over the stores under each node of ``level``."""
+    sd = store_daily
+    if level == "total":
+        sd = sd.assign(node_id="total")
+    elif level == "region":
+        sd = sd.assign(node_id=node_keys("region", sd))
+    elif level in ("store", "store_category"):
+        sd = sd.assign(node_id=node_keys("store", sd))
+    else:  # category / product: the stores that sell it
+        col = "category" if level == "category" else "product_id"
+        pairs = dims[["store_id", col]].drop_duplicates()
+        sd = sd.merge(pairs, on="store_id")
+        sd = sd.assign(node_id=node_keys(level, sd))
+    out = sd.groupby(["node_id", "date"], as_index=False).agg(
+        temp_c=("temp_c", "mean"), precip_mm=("precip_mm", "mean"), is_holiday=("is_holiday", "max"))
+    if level == "store_category":
+        cats = dims[["store_id", "category"]].drop_duplicates()
+        cats["store_key"] = node_keys("store", cats)
+        cats["key"] = node_keys("store_category", cats)
+        out = out.merge(cats[["store_key", "key"]], left_on="node_id", right_on="store_key")
+        out = out.drop(columns=["node_id", "store_key"]).rename(columns={"key": "node_id"})
+    return out

@@ -1,0 +1,156 @@
+"""Engine and sessions: URL resolution, the cached engine with its SQLite PRAGMAs, sessions and the frame reader.
+
+Every other ``data`` module reaches the database through :func:`get_engine`, :func:`session_scope` or
+:func:`read_frame`; readers return pandas DataFrames (dates as tz-naive ``datetime64``), never ORM objects.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Iterator
+
+import pandas as pd
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+import config
+from data import schema
+
+# Open date bounds for "no start" / "no end" filters, so every date filter is one BETWEEN on an index.
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(9999, 12, 31)
+
+
+@lru_cache(maxsize=64)
+def _url_for(value: str | None, _cwd: str) -> str:
+    return config.database_url(value)
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The database URL: an explicit URL or path, else ``SALES_DB``, else ``data/sales.db``.
+
+    Only ``SALES_DB`` is read (not the whole configuration), and the conversion is memoized on its value: this
+    runs on every memoized dashboard read. The working directory is part of the key because a relative path
+    resolves against it.
+    """
+    value = url or os.environ.get("SALES_DB")
+    relative = bool(value) and "://" not in value and not os.path.isabs(value)
+    return _url_for(value, os.getcwd() if relative else "")
+
+
+@lru_cache(maxsize=16)
+def _engine_for(url: str) -> Engine:
+    kwargs = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    engine = create_engine(url, future=True, **kwargs)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001 - DBAPI callback
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            # WAL lets the dashboard read while a refresh writes. Switching an existing WAL file is a no-op.
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+    return engine
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """A lazily created, cached engine for ``url`` (see :func:`resolve_url`)."""
+    return _engine_for(resolve_url(url))
+
+
+@contextmanager
+def session_scope(read_only: bool = False, url: str | None = None) -> Iterator[Session]:
+    """A session that commits on success (unless read_only) and rolls back on any exception."""
+    session = Session(get_engine(url), future=True)
+    try:
+        yield session
+        if read_only:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def init_db(url: str | None = None) -> None:
+    """Create any missing table (idempotent)."""
+    schema.Base.metadata.create_all(get_engine(url))
+
+
+def db_exists(url: str | None = None) -> bool:
+    """True when the database has the sales table (without creating anything)."""
+    resolved = resolve_url(url)
+    if resolved.startswith("sqlite:///"):
+        path = resolved[len("sqlite:///"):]
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            return False
+    return has_table("sales", url)
+
+
+def has_table(name: str, url: str | None = None) -> bool:
+    """True when the database has table ``name`` (readers of optional tables return empty frames otherwise)."""
+    return inspect(get_engine(url)).has_table(name)
+
+
+def read_frame(stmt, url: str | None = None, parse_dates=None, typed: bool = False,
+               params: dict | None = None) -> pd.DataFrame:
+    """Run a SQLAlchemy Core ``select`` (with ``params`` for its named ``bindparam``s) and return its rows as a
+    DataFrame (``parse_dates`` columns as datetimes).
+
+    Hot readers pass a statement built once at import with named parameters: SQLAlchemy then reuses its
+    compiled form without rebuilding and re-keying the statement on every call.
+
+    ``typed=True`` passes every value through SQLAlchemy's type processing even on SQLite (``Date`` columns as
+    dates, so a parsed date column has pandas' day-based unit); the default takes SQLite's raw values.
+    """
+    with get_engine(url).connect() as conn:
+        df = frame_from(conn, stmt, typed, params)
+    for col in parse_dates or ():
+        if col in df:
+            df[col] = pd.to_datetime(df[col])
+    return df
+
+
+def frame_from(conn: Connection, stmt, typed: bool = False, params: dict | None = None) -> pd.DataFrame:
+    """The rows of ``stmt`` run on ``conn`` (a connection or ``session.connection()``) as a DataFrame.
+
+    On SQLite the rows are taken from the DBAPI cursor as plain tuples: SQLAlchemy has already bound the
+    parameters, and skipping its per-row result processing matters for frames of hundreds of thousands of rows
+    (dates then arrive as ISO text, which callers parse). Other back ends go through the Core result.
+    """
+    result = conn.execute(stmt, params or {})
+    columns = list(result.keys())
+    if conn.dialect.name == "sqlite" and not typed:
+        rows = result.cursor.fetchall()
+    else:
+        rows = [tuple(r) for r in result.fetchall()]  # plain tuples: pandas builds frames from Rows slowly
+    result.close()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def as_date(value) -> dt.date | None:
+    """``value`` (str, date, Timestamp) as a ``date``; None for None or an empty string."""
+    if value is None or value == "":
+        return None
+    return pd.Timestamp(value).date()
+
+
+def closed_range(start, end) -> tuple[dt.date, dt.date]:
+    """``(start, end)`` as dates, open ends replaced by :data:`FIRST_DATE` / :data:`LAST_DATE`."""
+    return as_date(start) or FIRST_DATE, as_date(end) or LAST_DATE
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC as a naive datetime (the database stores naive UTC)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,130 @@
+"""Refresh runs: create, follow, publish or fail a run, the run history, and pruning old runs' results.
+
+Status updates commit at once in their own short transaction so the UI can follow a refresh. A run becomes
+visible only when :func:`publish_run` flips ``is_current`` in one transaction, so no reader ever sees a
+half-written run.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from sqlalchemy import delete, insert, select
+
+from data import schema
+from data.engine import has_table, init_db, read_frame, session_scope, utcnow
+
+_RUNS = schema.Run.__table__
+
+
+def create_run(run_id: str, params: dict, data_hash_: str | None, code_version: str | None,
+               status: str = "running", url: str | None = None) -> None:
+    """Insert a new run row (own transaction), not current; ``params`` is stored as JSON."""
+    init_db(url)
+    with session_scope(url=url) as s:
+        s.execute(insert(schema.Run.__table__).values(
+            run_id=run_id, started_at=utcnow(), status=status, is_current=False, data_hash=data_hash_,
+            params=json.dumps(params, sort_keys=True, default=str), code_version=code_version, progress=0.0,
+            progress_msg=status))
+
+
+def update_progress(run_id: str, fraction: float, message: str | None = None, url: str | None = None) -> None:
+    """Record a running refresh's progress (0..1) and a short message in its own short transaction."""
+    with session_scope(url=url) as s:
+        s.execute(schema.Run.__table__.update().where(schema.Run.__table__.c.run_id == run_id).values(
+            progress=float(min(max(fraction, 0.0), 1.0)), progress_msg=(message or "")[:300]))
+
+
+def publish_run(run_id: str, n_series: int, duration_s: float, metrics: dict | None = None,
+                url: str | None = None) -> None:
+    """In one transaction: mark ``run_id`` successful and current, and the previous current run not current."""
+    runs_t = schema.Run.__table__
+    with session_scope(url=url) as s:
+        status = s.execute(select(runs_t.c.status).where(runs_t.c.run_id == run_id)).scalar_one_or_none()
+        if status != "running":
+            raise ValueError(f"cannot publish run {run_id!r}: its status is {status!r}, expected 'running'")
+        s.execute(runs_t.update().where(runs_t.c.is_current.is_(True)).values(is_current=False))
+        s.execute(runs_t.update().where(runs_t.c.run_id == run_id).values(
+            status="success", is_current=True, finished_at=utcnow(), n_series=int(n_series),
+            duration_s=float(duration_s), metrics=json.dumps(metrics or {}, default=float), progress=1.0,
+            progress_msg="published"))
+
+
+def mark_failed(run_id: str, error: str, status: str = "failed", duration_s: float | None = None,
+                url: str | None = None) -> None:
+    """End a run that will not be published (status failed, cancelled or skipped); it never becomes current."""
+    runs_t = schema.Run.__table__
+    with session_scope(url=url) as s:
+        s.execute(runs_t.update().where(runs_t.c.run_id == run_id).values(
+            status=status, is_current=False, finished_at=utcnow(), error=(error or "")[:4000],
+            duration_s=duration_s, progress_msg=status))
+
+
+def abandon_running_runs(reason: str, url: str | None = None) -> list[str]:
+    """Mark every run still ``running`` as failed with ``reason``; call only while holding the refresh lock,
+    when no other refresh can be running (so these were left by a process that was killed or crashed)."""
+    runs_t = schema.Run.__table__
+    with session_scope(url=url) as s:
+        ids = list(s.execute(select(runs_t.c.run_id).where(runs_t.c.status == "running")).scalars())
+        if ids:
+            s.execute(runs_t.update().where(runs_t.c.run_id.in_(ids)).values(
+                status="failed", is_current=False, finished_at=utcnow(), error=reason, progress_msg="failed"))
+    return ids
+
+
+def _run_records(df: pd.DataFrame) -> pd.DataFrame:
+    for col in ("params", "metrics"):
+        if col in df:
+            df[col] = df[col].map(lambda v: json.loads(v) if isinstance(v, str) and v else {})
+    if "is_current" in df:
+        df["is_current"] = df["is_current"].astype(bool)
+    return df
+
+
+def runs(limit: int = 100, url: str | None = None) -> pd.DataFrame:
+    """The refresh history, newest first (``params`` and ``metrics`` parsed from JSON into dicts)."""
+    if not has_table("runs", url):
+        return pd.DataFrame(columns=[c.name for c in schema.Run.__table__.columns])
+    stmt = select(schema.Run.__table__).order_by(schema.Run.started_at.desc()).limit(int(limit))
+    return _run_records(read_frame(stmt, url, parse_dates=["started_at", "finished_at"]))
+
+
+def run_info(run_id: str, url: str | None = None) -> dict | None:
+    """One run as a dict (JSON fields parsed), or None."""
+    df = _run_records(read_frame(select(schema.Run.__table__).where(schema.Run.run_id == run_id), url,
+                            parse_dates=["started_at", "finished_at"]))
+    return df.iloc[0].to_dict() if len(df) else None
+
+
+def current_run(url: str | None = None) -> dict | None:
+    """The published run the dashboard shows, as a dict, or None when there is none yet."""
+    if not has_table("runs", url):
+        return None
+    df = _run_records(read_frame(select(schema.Run.__table__).where(schema.Run.is_current.is_(True)), url,
+                            parse_dates=["started_at", "finished_at"]))
+    return df.iloc[0].to_dict() if len(df) else None
+
+
+def run_or_current(run_id: str | None, url: str | None = None) -> str | None:
+    """``run_id`` itself, else the current run's id (None when there is no published run)."""
+    if run_id:
+        return run_id
+    cur = current_run(url)
+    return cur["run_id"] if cur else None
+
+
+def prune_runs(keep: int = 5, url: str | None = None) -> int:
+    """Delete forecasts, metrics and diagnostics of all but the newest ``keep`` successful runs (and the current
+    one) and of every unpublished run; the run rows stay as history. Returns the number of runs pruned."""
+    runs_t = schema.Run.__table__
+    with session_scope(url=url) as s:
+        keep_ids = set(s.execute(select(runs_t.c.run_id).where(runs_t.c.status == "success")
+                                 .order_by(runs_t.c.started_at.desc()).limit(int(keep))).scalars().all())
+        keep_ids |= set(s.execute(select(runs_t.c.run_id).where(
+            (runs_t.c.is_current.is_(True)) | (runs_t.c.status == "running"))).scalars().all())
+        drop = [r for r in s.execute(select(runs_t.c.run_id)).scalars().all() if r not in keep_ids]
+        for table in (schema.Forecast, schema.BacktestMetric, schema.Selection, schema.Diagnostic,
+                      schema.TuningTrial):
+            for start in range(0, len(drop), 500):
+                s.execute(delete(table.__table__).where(table.__table__.c.run_id.in_(drop[start:start + 500])))
+    return len(drop)

@@ -1,0 +1,49 @@
+"""The data version: a cheap token that changes with every import, run start, publish or failure and effects run,
+so memoized dashboard reads are keyed on it and a new run is never hidden by the cache."""
+from __future__ import annotations
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import DBAPIError
+
+from data import schema
+from data.engine import get_engine
+
+_DATASETS = schema.Dataset.__table__
+_RUNS = schema.Run.__table__
+_RESULTS = schema.AnalysisResult.__table__
+
+
+def _scalar(expr, table, *where):
+    return select(expr).select_from(table).where(*where).limit(1).scalar_subquery()
+
+
+# One round trip of scalar subqueries over small tables: the latest import, the run history (a new run, and any
+# run that finishes, publishes or fails), the current run and its status, and the latest saved analysis frame.
+_VERSION = select(
+    _scalar(func.max(_DATASETS.c.id), _DATASETS),
+    _scalar(func.count(), _RUNS),
+    _scalar(func.max(_RUNS.c.started_at), _RUNS),
+    _scalar(func.max(_RUNS.c.finished_at), _RUNS),
+    _scalar(_RUNS.c.run_id, _RUNS, _RUNS.c.is_current.is_(True)),
+    _scalar(_RUNS.c.status, _RUNS, _RUNS.c.is_current.is_(True)),
+    _scalar(func.max(_RESULTS.c.computed_at), _RESULTS),
+)
+
+
+def data_version(url: str | None = None) -> str:
+    """A token that changes with every import, refresh (start, publish, failure) and effects run.
+
+    One query on the happy path; a database without the tables (never imported into) gets a token that names
+    the tables it has, so creating them changes it too.
+    """
+    engine = get_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(_VERSION).one()
+    except DBAPIError:
+        wanted = {_DATASETS.name, _RUNS.name, _RESULTS.name}
+        present = wanted & set(inspect(engine).get_table_names())
+        if present == wanted:
+            raise
+        return "tables:" + ",".join(sorted(present))
+    return "|".join(str(v) for v in row)

@@ -1,0 +1,165 @@
+"""Bulk writers for importers, the demo generator and the refresh: upserts, plain inserts and the facts reset.
+
+Each writer takes a ``session`` so the caller owns the transaction. SQLite gets a driver-level
+``executemany`` fast path behind a dialect check; other back ends use the portable SQLAlchemy Core statements.
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import delete, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from data import schema
+
+# Every table an import rebuilds, children before parents (the ``datasets`` log, runs and results are kept).
+FACT_TABLES = (schema.Sale, schema.Covariate, schema.Weather, schema.CalendarEvent, schema.DemoTruth,
+               schema.AggSales, schema.Node, schema.StoreDim, schema.ProductDim)
+
+
+def dialect_insert(session_or_conn):
+    """The ``insert`` construct with ``ON CONFLICT`` support of the session's (or connection's) dialect."""
+    name = session_or_conn.get_bind().dialect.name if isinstance(session_or_conn, Session) \
+        else session_or_conn.dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
+def driver_fast_path(session: Session) -> bool:
+    """True when the writers hand tuples straight to the SQLite driver instead of using portable Core statements."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def upsert_frame(session: Session, table: type[schema.Base], df: pd.DataFrame, chunk: int = 50_000) -> int:
+    """Insert rows of ``df`` into ``table``, replacing rows with the same primary key. Returns rows written.
+
+    Uses the dialect's ``ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL), so re-importing a file is idempotent.
+    """
+    if df.empty:
+        return 0
+    tbl = table.__table__
+    cols = [c.name for c in tbl.columns if c.name in df.columns]
+    pk = [c.name for c in tbl.primary_key.columns]
+    dialect = session.get_bind().dialect.name
+    on_conflict_insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+    if driver_fast_path(session) and not any(c.default is not None and not c.default.is_scalar for c in tbl.columns):
+        return _sqlite_upsert(session, tbl, df, cols, pk, chunk)
+    frame = df[cols].astype(object).where(df[cols].notna(), None)
+    for c in cols:  # SQLAlchemy's Date type wants date objects, not Timestamps
+        if isinstance(tbl.columns[c].type, schema.Date) and len(frame):
+            frame[c] = pd.to_datetime(frame[c]).dt.date.astype(object)
+    records = frame.to_dict("records")
+    written = 0
+    for start in range(0, len(records), chunk):
+        part = records[start:start + chunk]
+        if on_conflict_insert is not None:
+            stmt = on_conflict_insert(tbl)
+            update_cols = {c: stmt.excluded[c] for c in cols if c not in pk}
+            stmt = stmt.on_conflict_do_update(index_elements=pk, set_=update_cols) if update_cols \
+                else stmt.on_conflict_do_nothing(index_elements=pk)
+            session.execute(stmt, part)
+        else:
+            session.execute(insert(tbl), part)
+        written += len(part)
+    return written
+
+
+def _sqlite_column(col, values: pd.Series) -> list:
+    """One column as DBAPI values in SQLAlchemy's SQLite storage format (ISO dates, ints, floats, None for NA)."""
+    kind = col.type
+    if isinstance(kind, schema.DateTime):
+        ts = pd.to_datetime(values)
+        return ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f").where(ts.notna(), None).tolist()
+    if isinstance(kind, schema.Date):
+        ts = pd.to_datetime(values)
+        return ts.dt.strftime("%Y-%m-%d").where(ts.notna(), None).tolist()
+    na = values.isna().to_numpy()
+    if isinstance(kind, (schema.Integer, schema.Boolean)):
+        out = pd.to_numeric(values.where(~na, 0)).astype("int64").tolist()
+    elif isinstance(kind, schema.Float):
+        out = pd.to_numeric(values).astype("float64").tolist()
+    else:
+        out = values.astype(object).tolist()
+    if na.any():
+        out = [None if m else v for v, m in zip(out, na)]
+    return out
+
+
+def _sqlite_upsert(session: Session, tbl, df: pd.DataFrame, cols: list[str], pk: list[str], chunk: int) -> int:
+    """Fast path of :func:`upsert_frame` for SQLite: one driver-level executemany of tuples per chunk.
+
+    Building SQLAlchemy parameter dicts dominates the time of a large import; the values written are the same
+    (dates as ISO text, as SQLAlchemy's SQLite types store them).
+    """
+    # SQLAlchemy fills Python-side scalar defaults (e.g. region "all") for absent columns; so do we.
+    defaults = {c.name: c.default.arg for c in tbl.columns
+                if c.name not in cols and c.default is not None and c.default.is_scalar}
+    update = [c for c in cols if c not in pk]  # as SQLAlchemy's set_: defaults never overwrite on conflict
+    if defaults:
+        df = df.assign(**defaults)
+        cols = cols + list(defaults)
+    q = '"{}"'.format
+    conflict = (f"ON CONFLICT ({', '.join(map(q, pk))}) DO UPDATE SET "
+                + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in update)) if update \
+        else f"ON CONFLICT ({', '.join(map(q, pk))}) DO NOTHING"
+    if not set(pk) <= set(cols):  # e.g. an autoincrement id left out: plain insert
+        conflict = ""
+    sql = (f"INSERT INTO {q(tbl.name)} ({', '.join(map(q, cols))}) VALUES ({', '.join('?' * len(cols))}) "
+           f"{conflict}")
+    conn = session.connection()
+    written = 0
+    for start in range(0, len(df), chunk):
+        part = df.iloc[start:start + chunk]
+        rows = list(zip(*(_sqlite_column(tbl.columns[c], part[c]) for c in cols)))
+        conn.exec_driver_sql(sql, rows)
+        written += len(rows)
+    return written
+
+
+def clear_facts(session: Session) -> None:
+    """Delete all facts, dimensions, aggregates and demo truth (children before parents), inside the caller's
+    transaction. The ``datasets`` log, runs, forecasts and analysis results are kept."""
+    for table in FACT_TABLES:
+        session.execute(delete(table.__table__))
+
+
+def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, chunk: int = 250_000) -> int:
+    """Plain INSERT of every row of ``df`` into ``table`` (no upsert: the rows must be new). Returns rows written.
+
+    For millions of rows into freshly emptied tables (the demo generator). On SQLite it hands tuples to the
+    DBAPI's ``executemany`` on the session's own connection, so it joins the caller's transaction; dates are
+    written as ISO strings, the format SQLAlchemy's ``Date`` uses on SQLite. Other back ends use Core inserts.
+    """
+    if df.empty:
+        return 0
+    tbl = table.__table__
+    cols = [c.name for c in tbl.columns if c.name in df.columns]
+    if not driver_fast_path(session):
+        frame = df[cols].astype(object).where(df[cols].notna(), None)
+        for c in cols:
+            if isinstance(tbl.columns[c].type, schema.Date):
+                frame[c] = pd.to_datetime(frame[c]).dt.date.astype(object)
+        records = frame.to_dict("records")
+        for start in range(0, len(records), chunk):
+            session.execute(insert(tbl), records[start:start + chunk])
+        return len(records)
+    columns = []
+    for c in cols:
+        col = df[c]
+        if isinstance(tbl.columns[c].type, schema.Date):
+            codes, uniques = pd.factorize(pd.to_datetime(col))  # format each distinct date once
+            labels = pd.DatetimeIndex(uniques).strftime("%Y-%m-%d").to_numpy(dtype=object)
+            values = labels[codes].tolist()
+        elif col.hasnans:
+            values = col.astype(object).where(col.notna(), None).tolist()
+        else:
+            values = col.tolist()
+        columns.append(values)
+    placeholders = ", ".join("?" for _ in cols)
+    quoted = ", ".join(f'"{c}"' for c in cols)  # quoted: demo_truth has a column named "group"
+    sql = f'INSERT INTO "{tbl.name}" ({quoted}) VALUES ({placeholders})'
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:  # executemany consumes the row iterator lazily, so no list of millions of tuples is built
+        cursor.executemany(sql, zip(*columns))
+    finally:
+        cursor.close()
+    return len(df)

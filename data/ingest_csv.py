@@ -216,12 +216,84 @@ def _read_stores(stores_file, stores_map) -> tuple[pd.DataFrame, Path]:
     return out.reset_index(drop=True), path
 
 
+def _parse_columns(df, m, extras, path, is_csv, dayfirst) -> tuple[pd.DataFrame, list[str]]:
+    """Every mapped column parsed and checked (dates, ids, numbers, flags), plus the warnings it gives."""
+    out = pd.DataFrame(index=df.index)
+    out["date"] = _dates(df, m["date"], path, is_csv, dayfirst)
+    out["store_id"] = _ids(df, m["store"], path, is_csv, "store") if "store" in m else ALL_ID
+    out["product_id"] = _ids(df, m["product"], path, is_csv, "product") if "product" in m else ALL_ID
+    out["sales"] = _numbers(df, m["sales"], path, is_csv)
+    out["promo"], promo_value = _flags(df, m["promo"], path, is_csv) if "promo" in m else (0, None)
+    if "promo_intensity" in m:
+        out["promo_intensity"] = _numbers(df, m["promo_intensity"], path, is_csv)
+    elif promo_value is not None and not promo_value.dropna().isin([0.0, 1.0]).all():
+        out["promo_intensity"] = promo_value  # a numeric promo column (e.g. discount depth) is also the intensity
+    else:
+        out["promo_intensity"] = np.nan
+    out["is_open"], open_value = _flags(df, m["open"], path, is_csv) if "open" in m else (1, None)
+    warnings = []
+    if open_value is not None and open_value.isna().any():
+        out.loc[open_value.isna(), "is_open"] = 1
+        warnings.append(f"{int(open_value.isna().sum())} rows have no open flag: treated as open")
+    for fld in ("price", "units", "temperature", "precipitation"):
+        out[fld] = _numbers(df, m[fld], path, is_csv) if fld in m else np.nan
+    for col in extras:
+        out[col] = _numbers(df, col, path, is_csv)
+    out["holiday"] = _holidays(df, m["holiday"]) if "holiday" in m else np.nan
+    for fld in ("category", "region"):
+        out[fld] = df[m[fld]].astype("string").str.strip().astype(object) if fld in m else np.nan
+    return out, warnings
+
+
+def _drop_duplicates(out, m, path, is_csv) -> tuple[pd.DataFrame, int]:
+    """Exact duplicate rows dropped (and counted); two rows for one key with different values raise."""
+    keys = ["store_id", "product_id", "date"]
+    value_cols = [c for c in out.columns if c not in keys]
+    ident = out.astype({c: object for c in value_cols}).fillna({c: "<NA>" for c in value_cols}).duplicated(
+        keys + value_cols)
+    duplicates = int(ident.sum())
+    out = out[~ident]
+    clash = out.duplicated(keys, keep=False)
+    if clash.any():
+        first = out[clash].iloc[0]
+        same = out[clash & (out["store_id"] == first["store_id"]) & (out["product_id"] == first["product_id"])
+                   & (out["date"] == first["date"])]
+        a, b = same.iloc[0], same.iloc[1]
+        diff = next(c for c in value_cols if not (a[c] == b[c] or (pd.isna(a[c]) and pd.isna(b[c]))))
+        col = m.get({"is_open": "open", "holiday": "holiday"}.get(diff, diff), diff)
+        raise IngestError(f"{where(path, is_csv, same.index[1], col)}: conflicting duplicate of "
+                          f"{where(path, is_csv, same.index[0]).split(': ')[-1]} (store {a['store_id']}, product "
+                          f"{a['product_id']}, date {a['date'].date()}) with a different value: {_show(a[diff])} vs {_show(b[diff])}")
+    return out, duplicates
+
+
+def _merge_store_file(stores, store_ids, stores_file, stores_map, warnings: list[str]):
+    """Store attributes from ``stores_file`` merged over the ones derived from the sales file.
+
+    Returns the merged stores, the file's path (it joins the content hash) and the store -> region map when the
+    store file maps a region (else None: the sales file's regions stay).
+    """
+    attrs, spath = _read_stores(stores_file, stores_map)
+    stores = stores[["store_id", "name", "region"]].merge(attrs, on="store_id", how="left", suffixes=("", "_f"))
+    for fld in ("name", "region"):
+        if f"{fld}_f" in stores:
+            stores[fld] = stores[f"{fld}_f"].where(stores[f"{fld}_f"].notna(), stores[fld])
+    for fld in ("type", "size", "attrs"):
+        if fld not in stores:
+            stores[fld] = None
+    stores = stores[["store_id", "name", "region", "type", "size", "attrs"]]
+    unknown = sorted(set(store_ids) - set(attrs["store_id"]))
+    if unknown:
+        warnings.append(f"{len(unknown)} store(s) not in {spath.name}: {unknown[:5]}")
+    regions = None
+    if "region" in (parse_mapping(stores_map, STORE_FIELDS, ("store",), "--stores-map") if stores_map else {}):
+        regions = stores.set_index("store_id")["region"]
+    return stores, spath, regions
+
+
 def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_map=None, dataset_name=None,
             frequency=None) -> Prepared:
     """Read, parse and validate a long-format sales file; return the frames to write.
-
-    One linear pass over the mapped columns; kept in one function so the order of the checks, which decides
-    the first error a user sees, reads top to bottom.
 
     Parameters
     ----------
@@ -266,56 +338,15 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
         df = df[~blank]
     rows_read -= int(blank.sum())
 
-    out = pd.DataFrame(index=df.index)
-    out["date"] = _dates(df, m["date"], path, is_csv, dayfirst)
-    out["store_id"] = _ids(df, m["store"], path, is_csv, "store") if "store" in m else ALL_ID
-    out["product_id"] = _ids(df, m["product"], path, is_csv, "product") if "product" in m else ALL_ID
-    sales = _numbers(df, m["sales"], path, is_csv)
-    no_sales = sales.isna()
-    out["sales"] = sales
-    out["promo"], promo_value = _flags(df, m["promo"], path, is_csv) if "promo" in m else (0, None)
-    if "promo_intensity" in m:
-        out["promo_intensity"] = _numbers(df, m["promo_intensity"], path, is_csv)
-    elif promo_value is not None and not promo_value.dropna().isin([0.0, 1.0]).all():
-        out["promo_intensity"] = promo_value  # a numeric promo column (e.g. discount depth) is also the intensity
-    else:
-        out["promo_intensity"] = np.nan
-    out["is_open"], open_value = _flags(df, m["open"], path, is_csv) if "open" in m else (1, None)
-    warnings = []
-    if open_value is not None and open_value.isna().any():
-        out.loc[open_value.isna(), "is_open"] = 1
-        warnings.append(f"{int(open_value.isna().sum())} rows have no open flag: treated as open")
-    for fld in ("price", "units", "temperature", "precipitation"):
-        out[fld] = _numbers(df, m[fld], path, is_csv) if fld in m else np.nan
-    for col in extras:
-        out[col] = _numbers(df, col, path, is_csv)
-    out["holiday"] = _holidays(df, m["holiday"]) if "holiday" in m else np.nan
-    for fld in ("category", "region"):
-        out[fld] = df[m[fld]].astype("string").str.strip().astype(object) if fld in m else np.nan
-
+    out, warnings = _parse_columns(df, m, extras, path, is_csv, dayfirst)
+    no_sales = out["sales"].isna()
     if no_sales.any():
         rejected["missing sales value"] = int(no_sales.sum())
         out = out[~no_sales]
     if out.empty:
         raise IngestError(f"{path}: no row has a sales value (column {m['sales']!r})")
 
-    keys = ["store_id", "product_id", "date"]
-    value_cols = [c for c in out.columns if c not in keys]
-    ident = out.astype({c: object for c in value_cols}).fillna({c: "<NA>" for c in value_cols}).duplicated(
-        keys + value_cols)
-    duplicates = int(ident.sum())
-    out = out[~ident]
-    clash = out.duplicated(keys, keep=False)
-    if clash.any():
-        first = out[clash].iloc[0]
-        same = out[clash & (out["store_id"] == first["store_id"]) & (out["product_id"] == first["product_id"])
-                   & (out["date"] == first["date"])]
-        a, b = same.iloc[0], same.iloc[1]
-        diff = next(c for c in value_cols if not (a[c] == b[c] or (pd.isna(a[c]) and pd.isna(b[c]))))
-        col = m.get({"is_open": "open", "holiday": "holiday"}.get(diff, diff), diff)
-        raise IngestError(f"{where(path, is_csv, same.index[1], col)}: conflicting duplicate of "
-                          f"{where(path, is_csv, same.index[0]).split(': ')[-1]} (store {a['store_id']}, product "
-                          f"{a['product_id']}, date {a['date'].date()}) with a different value: {_show(a[diff])} vs {_show(b[diff])}")
+    out, duplicates = _drop_duplicates(out, m, path, is_csv)
 
     regions = _consistent(out["store_id"], out["region"], path, is_csv, "store", m["region"]) if "region" in m else None
     cats = _consistent(out["product_id"], out["category"], path, is_csv, "product", m["category"]) \
@@ -329,21 +360,10 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
                            "type": None, "size": np.nan, "attrs": None})
     hashed = [path]
     if stores_file:
-        attrs, spath = _read_stores(stores_file, stores_map)
+        stores, spath, file_regions = _merge_store_file(stores, store_ids, stores_file, stores_map, warnings)
         hashed.append(spath)
-        stores = stores[["store_id", "name", "region"]].merge(attrs, on="store_id", how="left", suffixes=("", "_f"))
-        for fld in ("name", "region"):
-            if f"{fld}_f" in stores:
-                stores[fld] = stores[f"{fld}_f"].where(stores[f"{fld}_f"].notna(), stores[fld])
-        for fld in ("type", "size", "attrs"):
-            if fld not in stores:
-                stores[fld] = None
-        stores = stores[["store_id", "name", "region", "type", "size", "attrs"]]
-        unknown = sorted(set(store_ids) - set(attrs["store_id"]))
-        if unknown:
-            warnings.append(f"{len(unknown)} store(s) not in {spath.name}: {unknown[:5]}")
-        if "region" in (parse_mapping(stores_map, STORE_FIELDS, ("store",), "--stores-map") if stores_map else {}):
-            regions = stores.set_index("store_id")["region"]
+        if file_regions is not None:
+            regions = file_regions
     product_ids = sorted(out["product_id"].unique())
     products = pd.DataFrame({"product_id": product_ids,
                              "name": ["All products" if p == ALL_ID else f"Product {p}" for p in product_ids],

@@ -87,25 +87,8 @@ def _bool(df: pd.DataFrame, col: str, path: Path) -> pd.Series:
     return text.isin(["TRUE", "1"])
 
 
-def prepare(directory) -> Prepared:
-    """Read and validate the three Walmart files; return the frames to write.
-
-    One linear pass over the three files (read, validate, join, derive); kept in one function so the order of
-    the checks, which decides the first error a user sees, reads top to bottom.
-
-    Parameters
-    ----------
-    directory : str or Path
-        Folder with ``train.csv[.gz]``, ``features.csv[.gz]`` and ``stores.csv[.gz]``.
-
-    Returns
-    -------
-    Prepared
-        Validated stores, products, weekly sales, covariates, weather and holiday events.
-    """
-    files = find_files(directory)
-    train, feats, stores = (_read(files[n], n) for n in FILES)
-
+def _parse_columns(train, feats, stores, files) -> None:
+    """Parse and check the typed columns of the three files in place (dates, numbers, flags, ids)."""
     train["date"] = _dates(train, files["train"])
     feats["date"] = _dates(feats, files["features"])
     train["sales"] = _numeric(train, "Weekly_Sales", files["train"], allow_na=False)
@@ -121,6 +104,49 @@ def prepare(directory) -> Prepared:
     train["product_id"] = train["Dept"].astype(int).astype(str)
     feats["store_id"] = feats["Store"].astype(int).astype(str)
     stores["store_id"] = stores["Store"].astype(int).astype(str)
+
+
+def _store_level_frames(train, feats, warnings: list[str]):
+    """Weather (°F -> °C per store), the store-level covariates and the holiday weeks as calendar events."""
+    weather = feats.loc[feats["Temperature"].notna(), ["store_id", "date", "Temperature"]].copy()
+    weather = pd.DataFrame({"scope": "store", "scope_id": weather["store_id"], "date": weather["date"],
+                            "temp_c": (weather["Temperature"] - 32.0) * 5.0 / 9.0, "precip_mm": np.nan})
+
+    covs = []
+    for col, name in (("Fuel_Price", "fuel_price"), ("CPI", "cpi"), ("Unemployment", "unemployment"),
+                      ("promo_intensity", "markdown_total")):
+        part = feats.loc[feats[col].notna(), ["store_id", "date", col]]
+        covs.append(pd.DataFrame({"name": name, "store_id": part["store_id"], "product_id": ALL,
+                                  "date": part["date"], "value": part[col]}))
+    covariates = pd.concat(covs, ignore_index=True)
+
+    hol_dates = pd.Series(pd.unique(pd.concat([train.loc[train["hol"], "date"], feats.loc[feats["hol"], "date"]])))
+    names = hol_dates.dt.month.map(HOLIDAY_BY_MONTH)
+    if names.isna().any():
+        odd = hol_dates[names.isna()].dt.date.astype(str).tolist()
+        warnings.append(f"holiday weeks outside Feb/Sep/Nov/Dec named 'Holiday week': {odd}")
+    events = pd.DataFrame({"date": hol_dates, "scope": "all", "scope_id": ALL,
+                           "name": names.fillna("Holiday week"), "kind": "holiday"})
+    return weather, covariates, events
+
+
+def prepare(directory) -> Prepared:
+    """Read and validate the three Walmart files; return the frames to write.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Folder with ``train.csv[.gz]``, ``features.csv[.gz]`` and ``stores.csv[.gz]``.
+
+    Returns
+    -------
+    Prepared
+        Validated stores, products, weekly sales, covariates, weather and holiday events.
+    """
+    files = find_files(directory)
+    train, feats, stores = (_read(files[n], n) for n in FILES)
+
+    _parse_columns(train, feats, stores, files)
 
     rows_read = len(train)
     keys = ["store_id", "product_id", "date"]
@@ -161,25 +187,7 @@ def prepare(directory) -> Prepared:
     depts = sorted(train["product_id"].unique(), key=int)
     product_dim = pd.DataFrame({"product_id": depts, "name": [f"Dept {d}" for d in depts], "category": CATEGORY})
 
-    weather = feats.loc[feats["Temperature"].notna(), ["store_id", "date", "Temperature"]].copy()
-    weather = pd.DataFrame({"scope": "store", "scope_id": weather["store_id"], "date": weather["date"],
-                            "temp_c": (weather["Temperature"] - 32.0) * 5.0 / 9.0, "precip_mm": np.nan})
-
-    covs = []
-    for col, name in (("Fuel_Price", "fuel_price"), ("CPI", "cpi"), ("Unemployment", "unemployment"),
-                      ("promo_intensity", "markdown_total")):
-        part = feats.loc[feats[col].notna(), ["store_id", "date", col]]
-        covs.append(pd.DataFrame({"name": name, "store_id": part["store_id"], "product_id": ALL,
-                                  "date": part["date"], "value": part[col]}))
-    covariates = pd.concat(covs, ignore_index=True)
-
-    hol_dates = pd.Series(pd.unique(pd.concat([train.loc[train["hol"], "date"], feats.loc[feats["hol"], "date"]])))
-    names = hol_dates.dt.month.map(HOLIDAY_BY_MONTH)
-    if names.isna().any():
-        odd = hol_dates[names.isna()].dt.date.astype(str).tolist()
-        warnings.append(f"holiday weeks outside Feb/Sep/Nov/Dec named 'Holiday week': {odd}")
-    events = pd.DataFrame({"date": hol_dates, "scope": "all", "scope_id": ALL,
-                           "name": names.fillna("Holiday week"), "kind": "holiday"})
+    weather, covariates, events = _store_level_frames(train, feats, warnings)
 
     content_hash = file_hash([files[n] for n in FILES], {"format": FORMAT_VERSION})
     return Prepared(

@@ -75,7 +75,7 @@ class Recorder(BaseForecaster):
         Recorder.calls.append(("fit", df["ds"].max(), sorted(df.columns)))
         self.last_y_ = df.groupby("series_id")["y"].last()
 
-    def _predict(self, h, X_future):
+    def _predict(self, h, X_future, levels):
         Recorder.calls.append(("predict", X_future["ds"].min(), sorted(X_future.columns)))
         out = X_future[["series_id", "ds"]].copy()
         out["yhat"] = out["series_id"].map(self.last_y_)

@@ -36,8 +36,6 @@ _TEST_PARAMS: dict[str, dict] = {
     "rf": {"n_estimators": 20, "max_depth": 8, "num_threads": 1},
 }
 
-LOCAL_MODELS = [n for n, c in MODELS.items() if not c.is_global]
-GLOBAL_MODELS = [n for n, c in MODELS.items() if c.is_global]
 DEFAULT_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "lgbm"]
 
 

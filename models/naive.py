@@ -1,4 +1,4 @@
-"""Seasonal-naive baseline (and the naive/mean fallbacks every local model uses for short series)."""
+"""Seasonal-naive baseline, its denoised variant pooled over groups of series (SeasonalSVD), and the naive/mean fallbacks of every local model."""
 from __future__ import annotations
 
 import numpy as np

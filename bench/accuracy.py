@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from models import registry  # noqa: E402
 from models.backtest import rolling_origin  # noqa: E402
-from models.base import fill_gaps  # noqa: E402
+from models.refresh_inputs import regularize  # noqa: E402
 from models.metrics import compute_metrics, holiday_weights, wmae  # noqa: E402
 from models import combination  # noqa: E402
 from models.selection import select_best  # noqa: E402
@@ -50,9 +50,10 @@ def load_walmart(path: Path) -> pd.DataFrame:
     feats["temp_c"] = (feats["Temperature"] - 32) * 5 / 9
     df = train.merge(feats[["Store", "Date", "promo", "temp_c"]], on=["Store", "Date"], how="left")
     df["series_id"] = "store=" + df["Store"].astype(str) + "/product=" + df["Dept"].astype(str)
+    df["product_id"] = df["Dept"].astype(str)  # the seasonal_svd model pools the series of each product
     df = df.rename(columns={"Date": "ds", "Weekly_Sales": "y"})
     df["is_holiday"] = df["IsHoliday"].astype(float)
-    return df[["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]]
+    return df[["series_id", "ds", "y", "promo", "is_holiday", "temp_c", "product_id"]]
 
 
 def prepare_walmart(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -64,14 +65,12 @@ def prepare_walmart(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
     ends = df[df["series_id"].isin(train_ids)].groupby("series_id").head(1).copy()
     ends["ds"], ends["y"] = WALMART_TEST_END, np.nan
     tail = ends[~ends.set_index(["series_id", "ds"]).index.isin(df.set_index(["series_id", "ds"]).index)]
-    full = fill_gaps(pd.concat([df[df["series_id"].isin(train_ids)], tail], ignore_index=True), "W")
-    full["y"] = full["y"].fillna(0.0)
+    full = _regular(pd.concat([df[df["series_id"].isin(train_ids)], tail], ignore_index=True), "W")
     full["is_holiday"] = full["ds"].map(hol).fillna(0.0)
     feats_by_store = df.assign(store=df["series_id"].str.split("/").str[0]).groupby(["store", "ds"])[
         ["promo", "temp_c"]].first()
     key = pd.MultiIndex.from_arrays([full["series_id"].str.split("/").str[0], full["ds"]])
     full[["promo", "temp_c"]] = feats_by_store.reindex(key).to_numpy()
-    full = fill_gaps(full, "W")  # ffill exog within series
     full[["promo", "temp_c"]] = full[["promo", "temp_c"]].fillna(0.0)
     return full[full["ds"] <= WALMART_TRAIN_END], full, scored
 
@@ -80,12 +79,21 @@ def prepare_db(url: str, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     """Bottom-level frame from a store database; the last ``horizon`` periods are the holdout."""
     from data import store
     freq = store.frequency(url)
-    df = store.bottom_frame(url=url)[["series_id", "ds", "y", "promo", "is_holiday", "temp_c", "precip_mm"]]
-    df = fill_gaps(df, freq)
+    df = store.bottom_frame(url=url)[["series_id", "ds", "y", "promo", "is_holiday", "temp_c", "precip_mm",
+                                      "product_id"]]
+    df = _regular(df, freq)
     cutoff = df["ds"].max() - pd.Timedelta(days=1 if freq == "D" else 7) * horizon
     active = set(df.loc[df["ds"] == cutoff, "series_id"])
     df = df[df["series_id"].isin(active)]
     return df[df["ds"] <= cutoff], df, df[df["ds"] > cutoff], freq
+
+
+def _regular(df: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Every series of ``df`` on a regular grid from its first date to the frame's last date (as a refresh
+    does: missing sales are 0, exogenous gaps filled within the series), with ``df``'s columns."""
+    out = regularize(df, freq, df["ds"].max())
+    product = df.groupby("series_id")["product_id"].first()
+    return out.assign(product_id=out["series_id"].map(product))[list(df.columns)]
 
 
 def cpu_seconds() -> float:

@@ -59,7 +59,17 @@ def load_history(levels, freq: str, url: str | None = None) -> tuple[dict[str, p
     if not nonempty:
         raise ValueError("the store holds no sales: run `python cli.py demo` or `python cli.py ingest` first")
     end = max(nonempty)
-    return {lv: regularize(f, freq, end) for lv, f in frames.items() if len(f)}, end
+    return {lv: with_product(regularize(f, freq, end)) for lv, f in frames.items() if len(f)}, end
+
+
+def with_product(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``product_id``, the product of each series' key (missing above the product level).
+
+    The column the ``seasonal_svd`` model pools series by (its ``group_col``), so models never parse keys.
+    """
+    ids = df["series_id"].unique()
+    product = {sid: store.parse_node_id(sid).get("product_id") for sid in ids}
+    return df.assign(product_id=df["series_id"].map(product))
 
 
 def _holiday_dates(events: pd.DataFrame, future: pd.DatetimeIndex, country: str) -> pd.DataFrame:

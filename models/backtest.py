@@ -16,11 +16,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from models.base import EXOG_COLS, OPTIONAL_EXOG, freq_step
+from domain import EXOG_COLS, FORECAST_COLS, OPTIONAL_EXOG, freq_step
 from models.metrics import METRIC_KEYS, mase_scales, metrics_by_series
 from models.registry import make_model
-
-FCST_COLS = ["series_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
 
 
 def fold_cutoffs(last_date, freq: str, h: int, folds: int = 3, step: int | None = None) -> list[pd.Timestamp]:
@@ -39,7 +37,7 @@ def _empty_metrics() -> pd.DataFrame:
 
 
 def _empty_fcst() -> pd.DataFrame:
-    cols = FCST_COLS + ["cutoff", "y", "model", "fold"]
+    cols = FORECAST_COLS + ["cutoff", "y", "model", "fold"]
     return pd.DataFrame({c: pd.Series(dtype="float") for c in cols})
 
 

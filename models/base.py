@@ -3,23 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from sklearn.base import BaseEstimator
 
-EXOG_COLS = ("promo", "is_holiday", "temp_c")
-OPTIONAL_EXOG = ("precip_mm",)
-OUT_COLS = ["series_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
-FREQ_STEP = {"D": pd.Timedelta(days=1), "W": pd.Timedelta(days=7)}
-DEFAULT_SEASON = {"D": 7, "W": 52}
-YEAR_LENGTH = {"D": 365, "W": 52}
-Z80, Z95 = float(stats.norm.ppf(0.9)), float(stats.norm.ppf(0.975))  # once: ppf costs ~0.2 ms a call
+# DEFAULT_SEASON, OPTIONAL_EXOG and freq_step are re-exported for callers that import them from here.
+from domain import DEFAULT_LEVELS, DEFAULT_SEASON, EXOG_COLS, OPTIONAL_EXOG, freq_step  # noqa: F401
+from models.intervals import as_levels, forecast_columns
 
-
-def freq_step(freq: str) -> pd.Timedelta:
-    """The time between two observations for ``freq`` ('D' or 'W')."""
-    try:
-        return FREQ_STEP[freq]
-    except KeyError:
-        raise ValueError(f"freq must be 'D' (daily) or 'W' (weekly), got {freq!r}") from None
+DEFAULT_HORIZON = {"D": 42, "W": 6}  # six weeks: the refresh's default horizon and the tree models' default
 
 
 def exog_columns(df: pd.DataFrame) -> list[str]:
@@ -33,54 +23,23 @@ def future_dates(last: pd.Timestamp, h: int, freq: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([last + step * (k + 1) for k in range(h)])
 
 
-def fill_gaps(df: pd.DataFrame, freq: str, fill_y: float = 0.0) -> pd.DataFrame:
-    """Make every series regular: add missing dates between its first and last date.
+class BaseForecaster(BaseEstimator):
+    """Base class of every model: subclasses set ``name``, ``uses_exog``, ``is_global`` and write ``_fit``/``_predict``.
+
+    Follows the scikit-learn estimator conventions: ``__init__`` takes every hyperparameter as an explicit
+    keyword argument and stores it unchanged under the same name (no validation there), so ``get_params``,
+    ``set_params`` and ``sklearn.base.clone`` work by introspection and a misspelt name is an error. Learned
+    state ends in ``_``; fitting twice gives the same result as fitting once. ``fit`` validates the long
+    frame (``series_id`` str, ``ds`` datetime, ``y`` float, exogenous columns when ``uses_exog``) and
+    ``predict`` returns ``series_id, ds, yhat`` and the interval columns of the requested coverage levels,
+    with ``lo_95 <= lo_80 <= yhat <= hi_80 <= hi_95`` (a model breaking that order raises).
 
     Parameters
     ----------
-    df : DataFrame
-        Long frame ``series_id, ds, y`` (+ exogenous columns).
-    freq : {'D', 'W'}
+    freq : {'D', 'W'}, default 'D'
         Spacing of the dates.
-    fill_y : float, default 0.0
-        Value for ``y`` on added dates (no recorded sale means no sale).
-
-    Returns
-    -------
-    DataFrame
-        The same columns, one row per series and date, sorted; exogenous gaps are forward/back filled.
-    """
-    step = freq_step(freq)
-    parts = []
-    for sid, g in df.sort_values(["series_id", "ds"]).groupby("series_id", sort=False):
-        full = pd.date_range(g["ds"].iloc[0], g["ds"].iloc[-1], freq=step)
-        if len(full) == len(g):
-            parts.append(g)
-            continue
-        g2 = g.set_index("ds").reindex(full)
-        g2.index.name = "ds"
-        g2["series_id"] = sid
-        g2["y"] = g2["y"].fillna(fill_y)
-        other = [c for c in g2.columns if c not in ("series_id", "y")]
-        g2[other] = g2[other].ffill().bfill()
-        parts.append(g2.reset_index()[g.columns])
-    return pd.concat(parts, ignore_index=True) if parts else df.copy()
-
-
-def normal_intervals(yhat: np.ndarray, sigma: np.ndarray) -> dict[str, np.ndarray]:
-    """80% and 95% Gaussian intervals around ``yhat`` with standard deviation ``sigma``."""
-    z80, z95 = Z80, Z95
-    sigma = np.nan_to_num(np.asarray(sigma, dtype=float), nan=0.0)
-    return {"yhat_lo_80": yhat - z80 * sigma, "yhat_hi_80": yhat + z80 * sigma,
-            "yhat_lo_95": yhat - z95 * sigma, "yhat_hi_95": yhat + z95 * sigma}
-
-
-class BaseForecaster:
-    """Base class: subclasses set ``name``, ``uses_exog``, ``is_global`` and write ``_fit``/``_predict``.
-
-    ``__init__`` only stores hyperparameters; learned state ends in ``_``. ``fit`` validates the long
-    frame (``series_id`` str, ``ds`` datetime, ``y`` float, exogenous columns when ``uses_exog``) and
-    ``predict`` returns exactly :data:`OUT_COLS` with ``lo_95 <= lo_80 <= yhat <= hi_80 <= hi_95``.
+    season_length : int, optional
+        Season length ``m``; default 7 for daily and 52 for weekly data (:data:`domain.DEFAULT_SEASON`).
     """
 
     name: str = "base"
@@ -88,22 +47,15 @@ class BaseForecaster:
     is_global: bool = False
     horizon_aware: bool = False  # True when hyperparameter ``horizon`` must cover the forecast horizon
 
-    def __init__(self, freq: str = "D", season_length: int | None = None, **hyperparams):
+    def __init__(self, freq: str = "D", season_length: int | None = None):
         self.freq = freq
         self.season_length = season_length
-        self.hyperparams = hyperparams
 
     # ------------------------------------------------------------------ helpers for subclasses
     @property
     def m(self) -> int:
         """The season length (default 7 for daily, 52 for weekly data)."""
         return int(self.season_length or DEFAULT_SEASON.get(self.freq, 1))
-
-    def get_params(self) -> dict:
-        return {"freq": self.freq, "season_length": self.season_length, **self.hyperparams}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
     # ------------------------------------------------------------------ validation
     def _check_frame(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +81,7 @@ class BaseForecaster:
             raise ValueError(f"{self.name}: column y must be numeric") from None
         if out["y"].isna().any() or not np.isfinite(out["y"]).all():
             raise ValueError(f"{self.name}: y has {int((~np.isfinite(out['y'])).sum())} missing/infinite values; "
-                             "fill gaps first (models.base.fill_gaps)")
+                             "fill gaps first (one row per series and date)")
         if out.duplicated(["series_id", "ds"]).any():
             raise ValueError(f"{self.name}: duplicate (series_id, ds) rows; aggregate them first")
         out = out.sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
@@ -184,7 +136,7 @@ class BaseForecaster:
         Parameters
         ----------
         df : DataFrame
-            One row per series and date, regular spacing (see :func:`fill_gaps`).
+            One row per series and date, regular spacing.
 
         Returns
         -------
@@ -197,7 +149,7 @@ class BaseForecaster:
         self.is_fitted_ = True
         return self
 
-    def predict(self, h: int, X_future: pd.DataFrame | None = None, level=(80, 95)) -> pd.DataFrame:
+    def predict(self, h: int, X_future: pd.DataFrame | None = None, level=DEFAULT_LEVELS) -> pd.DataFrame:
         """Forecast ``h`` periods after each series' last training date.
 
         Parameters
@@ -207,23 +159,29 @@ class BaseForecaster:
         X_future : DataFrame, optional
             ``series_id, ds`` and the exogenous columns for those periods; required when ``uses_exog``.
             Must not contain ``y``.
-        level : tuple, default (80, 95)
-            Interval levels; the output always carries the 80% and 95% intervals.
+        level : int or list of int, default (80, 95)
+            Coverage levels in percent (like statsforecast's ``level=[80, 95]``), e.g. ``[50, 80, 99]``.
 
         Returns
         -------
         DataFrame
-            ``series_id, ds, yhat, yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95``, ``h`` rows per series.
+            ``series_id, ds, yhat`` and ``yhat_lo_<level>, yhat_hi_<level>`` for each level (ascending),
+            ``h`` rows per series; the default levels give :data:`domain.FORECAST_COLS`.
+
+        Raises
+        ------
+        ValueError
+            When the model is not fitted, ``h`` or ``level`` is invalid, ``X_future`` does not cover the
+            horizon, or the model returns intervals in the wrong order.
         """
         if not getattr(self, "is_fitted_", False):
             raise ValueError(f"{self.name}: this model is not fitted yet; call fit first")
         if not isinstance(h, (int, np.integer)) or h < 1:
             raise ValueError(f"{self.name}: h must be a positive integer, got {h!r}")
-        if tuple(sorted(level)) != (80, 95):
-            raise ValueError(f"{self.name}: level must be (80, 95); other levels are not stored")
+        levels = as_levels(level)
         xf = self._check_future(int(h), X_future)
-        out = self._predict(int(h), xf)
-        return self._enforce_output(out, int(h))
+        out = self._predict(int(h), xf, levels)
+        return self._enforce_output(out, int(h), levels)
 
     def fitted_values(self) -> pd.DataFrame:
         """In-sample one-step fits ``series_id, ds, y, yhat`` (NaN where undefined) for residual diagnostics."""
@@ -233,95 +191,44 @@ class BaseForecaster:
             raise ValueError(f"{self.name} does not provide in-sample fitted values")
         return self.fitted_values_[["series_id", "ds", "y", "yhat"]].reset_index(drop=True)
 
-    def _enforce_output(self, out: pd.DataFrame, h: int) -> pd.DataFrame:
-        missing = [c for c in OUT_COLS if c not in out.columns]
+    def _enforce_output(self, out: pd.DataFrame, h: int, levels: tuple[int, ...]) -> pd.DataFrame:
+        cols = forecast_columns(levels)
+        missing = [c for c in cols if c not in out.columns]
         if missing:
             raise ValueError(f"{self.name}._predict returned no column(s) {missing}")
-        out = out[OUT_COLS].copy()
+        out = out[cols].copy()
         out["series_id"] = out["series_id"].astype(str)
         out["ds"] = pd.to_datetime(out["ds"])
-        num = OUT_COLS[2:]
-        out[num] = out[num].astype(float)
+        out[cols[2:]] = out[cols[2:]].astype(float)
         if out["yhat"].isna().any():
             raise ValueError(f"{self.name}: produced missing point forecasts")
-        y = out["yhat"].to_numpy()
-        lo80 = np.fmin(out["yhat_lo_80"].fillna(out["yhat"]).to_numpy(), y)
-        hi80 = np.fmax(out["yhat_hi_80"].fillna(out["yhat"]).to_numpy(), y)
-        out["yhat_lo_80"], out["yhat_hi_80"] = lo80, hi80
-        out["yhat_lo_95"] = np.fmin(out["yhat_lo_95"].fillna(out["yhat_lo_80"]).to_numpy(), lo80)
-        out["yhat_hi_95"] = np.fmax(out["yhat_hi_95"].fillna(out["yhat_hi_80"]).to_numpy(), hi80)
+        # A bound the model cannot give (NaN) collapses onto the next narrower one (the point for the narrowest).
+        inner_lo = inner_hi = "yhat"
+        for lv in levels:
+            lo, hi = f"yhat_lo_{lv}", f"yhat_hi_{lv}"
+            out[lo] = out[lo].fillna(out[inner_lo])
+            out[hi] = out[hi].fillna(out[inner_hi])
+            self._check_order(out, lo, inner_lo)
+            self._check_order(out, inner_hi, hi)
+            inner_lo, inner_hi = lo, hi
         expected = self._future_index(h)
         if len(out) != len(expected) or not expected.merge(out[["series_id", "ds"]], how="inner").shape[0] == len(out):
             raise ValueError(f"{self.name}._predict must return exactly {h} rows per fitted series "
                              f"({len(expected)} rows), got {len(out)}")
         return out.sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
 
+    def _check_order(self, out: pd.DataFrame, below: str, above: str) -> None:
+        """Raise when column ``below`` exceeds column ``above`` anywhere (intervals must nest around yhat)."""
+        bad = (out[below] > out[above]).to_numpy()
+        if bad.any():
+            row = out.loc[bad].iloc[0]
+            raise ValueError(f"{self.name}: prediction intervals out of order for series {row['series_id']} at "
+                             f"{row['ds'].date()}: {below}={row[below]:.6g} > {above}={row[above]:.6g} "
+                             f"({int(bad.sum())} rows); every model must give lo_95 <= lo_80 <= yhat <= hi_80 <= hi_95")
+
     def _fit(self, df: pd.DataFrame) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _predict(self, h: int, X_future: pd.DataFrame | None) -> pd.DataFrame:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class LocalForecaster(BaseForecaster):
-    """A model fitted independently per series; subclasses write ``_fit_one`` and ``_predict_one``.
-
-    A series whose own fit fails or is too short (fewer than ``min_length()`` points) falls back to the
-    seasonal-naive/naive/mean rules of :mod:`models.naive`; the series ids that fell back are in ``fallbacks_``.
-    """
-
-    def min_length(self) -> int:
-        return 2 * self.m
-
-    def _fit(self, df: pd.DataFrame) -> None:
-        from models.naive import naive_state
-        self.states_, self.fallbacks_ = {}, []
-        fitted = {"series_id": [], "ds": [], "y": [], "yhat": []}
-        for sid, g in df.groupby("series_id", sort=True):
-            g = g.reset_index(drop=True)
-            state = None
-            if len(g) >= self.min_length():
-                try:
-                    state = self._fit_one(g)
-                except (ValueError, np.linalg.LinAlgError, IndexError, ZeroDivisionError):
-                    state = None
-            if state is None:
-                self.fallbacks_.append(sid)
-                state = ("fallback", naive_state(g["y"].to_numpy(), self.m))
-            self.states_[sid] = state
-            fitted["series_id"].append(np.full(len(g), sid, dtype=object))
-            fitted["ds"].append(g["ds"].to_numpy())
-            fitted["y"].append(g["y"].to_numpy())
-            fitted["yhat"].append(np.asarray(self._fitted_one(state, g), dtype=float))
-        self.fitted_values_ = pd.DataFrame({k: np.concatenate(v) for k, v in fitted.items()})
-
-    def _predict(self, h: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
-        from models.naive import naive_forecast
-        cols = {c: [] for c in OUT_COLS}
-        groups = dict(tuple(X_future.groupby("series_id", sort=False))) if X_future is not None else {}
-        for sid, state in self.states_.items():
-            xf = groups.get(sid)
-            if isinstance(state, tuple) and state and state[0] == "fallback":
-                res = naive_forecast(state[1], h)
-            else:
-                res = self._predict_one(state, h, None if xf is None else xf.sort_values("ds").reset_index(drop=True))
-            cols["series_id"].append(np.full(h, sid, dtype=object))
-            cols["ds"].append(future_dates(self.last_ds_[sid], h, self.freq).to_numpy())
-            for c in OUT_COLS[2:]:
-                cols[c].append(np.asarray(res[c], dtype=float))
-        return pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
-
-    def _fitted_one(self, state, g: pd.DataFrame) -> np.ndarray:
-        from models.naive import naive_fitted
-        if isinstance(state, tuple) and state and state[0] == "fallback":
-            return naive_fitted(state[1])
-        return self._fitted_values_one(state, g)
-
-    def _fitted_values_one(self, state, g: pd.DataFrame) -> np.ndarray:
-        return np.full(len(g), np.nan)
-
-    def _fit_one(self, g: pd.DataFrame):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _predict_one(self, state, h: int, xf: pd.DataFrame | None) -> dict:  # pragma: no cover - abstract
+    def _predict(self, h: int, X_future: pd.DataFrame | None,
+                 levels: tuple[int, ...]) -> pd.DataFrame:  # pragma: no cover - abstract
         raise NotImplementedError

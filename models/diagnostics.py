@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from models.intervals import z_value
+
 
 def residual_diagnostics(residuals, lags: int = 10) -> dict:
     """Is what the model left over white noise?
@@ -31,7 +33,7 @@ def residual_diagnostics(residuals, lags: int = 10) -> dict:
     if n < 4:
         return out
     mean, std = float(np.mean(r)), float(np.std(r, ddof=1))
-    half = 1.959963984540054 * std / np.sqrt(n)
+    half = z_value(95) * std / np.sqrt(n)
     out.update(bias=mean, bias_ci95=[float(mean - half), float(mean + half)], resid_std=std)
     k = int(max(1, min(lags, n // 2 - 1)))
     out["lags"] = k

@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from models.base import Z80, Z95, LocalForecaster
+from models.intervals import z_value
+from models.local import LocalForecaster
 
 # (trend, damped) candidates; error and season are additive (analytic prediction intervals, robust to zeros).
 CANDIDATES = ((None, False), ("add", True))
@@ -18,36 +19,55 @@ class ETSForecaster(LocalForecaster):
     A series with at least ``2 * m + 2`` points gets the seasonal state-space model. A shorter one with more
     than one full season (e.g. two years of weekly data against a 52-week season) cannot initialise 52
     seasonal states, so it is *deseasonalised* instead: seasonal indices come from a least-squares fit of a
-    trend plus one index per season position (:func:`seasonal_indices`), a non-seasonal ETS is fitted to the adjusted series and
-    the indices are added back to its forecast (intervals add the indices' estimation variance). Shorter
-    series fall back to the seasonal-naive/naive/mean rules. Hyperparameters: ``maxiter`` (default 100),
-    ``trends`` (candidate list of (trend, damped)).
+    trend plus one index per season position (:func:`seasonal_indices`), a non-seasonal ETS is fitted to the
+    adjusted series and the indices are added back to its forecast (intervals add the indices' estimation
+    variance). Shorter series fall back to the seasonal-naive/naive/mean rules.
+
+    Parameters
+    ----------
+    freq : {'D', 'W'}, default 'D'
+    season_length : int, optional
+        Season length ``m`` (default 7 daily, 52 weekly).
+    maxiter : int, default 100
+        Optimiser iterations per candidate: enough for these few-parameter models to converge.
+    trends : tuple of (trend, damped), default :data:`CANDIDATES`
+        Candidate trend forms compared by AIC.
+    max_train : int, optional
+        Fit on at most the last ``max_train`` points (default: the whole history).
     """
 
     name = "ets"
     uses_exog = False
     is_global = False
 
+    def __init__(self, freq: str = "D", season_length: int | None = None, maxiter: int = 100,
+                 trends: tuple = CANDIDATES, max_train: int | None = None):
+        super().__init__(freq=freq, season_length=season_length)
+        self.maxiter = maxiter
+        self.trends = trends
+        self.max_train = max_train
+
     def min_length(self) -> int:
+        """A season plus a quarter of one (at least 4 points): enough for deseasonalised ETS."""
         return self.m + max(self.m // 4, 4) if self.m > 1 else 2 * self.m + 2
 
     def _fit_one(self, g: pd.DataFrame):
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
         y = pd.Series(g["y"].to_numpy(dtype=float))
-        max_train = self.hyperparams.get("max_train")
+        max_train = self.max_train
         if max_train and len(y) > max_train:
             y = y.iloc[-int(max_train):].reset_index(drop=True)
         seasonal = self.m > 1 and len(y) >= 2 * self.m + 2
         index = seasonal_indices(y.to_numpy(), self.m) if self.m > 1 and not seasonal else np.zeros(1)
         adjusted = y - _repeat(index, np.arange(len(y)))
         best = None
-        for trend, damped in self.hyperparams.get("trends", CANDIDATES):
+        for trend, damped in self.trends:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = ETSModel(adjusted, error="add", trend=trend, damped_trend=damped,
                                  seasonal="add" if seasonal else None,
                                  seasonal_periods=self.m if seasonal else None, initialization_method="heuristic")
-                res = model.fit(disp=False, maxiter=int(self.hyperparams.get("maxiter", 100)))
+                res = model.fit(disp=False, maxiter=int(self.maxiter))
             if not np.isfinite(res.aic):
                 continue
             if best is None or res.aic < best.aic:
@@ -56,26 +76,25 @@ class ETSForecaster(LocalForecaster):
             raise ValueError("no ETS candidate converged")
         return {"res": best, "n": len(y), "offset": len(g) - len(y), "index": index}
 
-    def _predict_one(self, state, h: int, xf) -> dict:
+    def _predict_one(self, state, h: int, xf, levels: tuple[int, ...]) -> dict:
         res, n = state["res"], state["n"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pred = res.get_prediction(start=n, end=n + h - 1)
-            f80 = pred.summary_frame(alpha=0.2)
-            f95 = pred.summary_frame(alpha=0.05)
+            frames = {lv: pred.summary_frame(alpha=(100 - lv) / 100) for lv in levels}
         season = _repeat(state["index"], np.arange(n, n + h))
-        mean = f80["mean"].to_numpy()
+        mean = frames[levels[0]]["mean"].to_numpy()
         # Deseasonalised fits: each index is a mean of only n / m seasons, an error the ETS intervals do not
-        # know about; add its variance, sigma^2 / (n / m) (as models.ses does). Without it 95% intervals
-        # covered 81% on the Walmart holdout.
+        # know about; add its variance, sigma^2 / (n / m) (as models.ses does), or the intervals are too narrow.
         extra = 0.0
         if len(state["index"]) > 1:
             extra = float(np.mean(np.asarray(state["res"].resid, dtype=float) ** 2)) / max(n / self.m, 1.0)
         out = {"yhat": mean + season}
-        for frame, z, lo, hi in ((f80, Z80, "yhat_lo_80", "yhat_hi_80"), (f95, Z95, "yhat_lo_95", "yhat_hi_95")):
+        for lv, frame in frames.items():
+            z = z_value(lv)
             below = np.sqrt((mean - frame["pi_lower"].to_numpy()) ** 2 + z ** 2 * extra)
             above = np.sqrt((frame["pi_upper"].to_numpy() - mean) ** 2 + z ** 2 * extra)
-            out[lo], out[hi] = mean - below + season, mean + above + season
+            out[f"yhat_lo_{lv}"], out[f"yhat_hi_{lv}"] = mean - below + season, mean + above + season
         return out
 
     def _fitted_values_one(self, state, g: pd.DataFrame) -> np.ndarray:

@@ -12,6 +12,9 @@ YEAR_LAGS = {"D": (364,), "W": (51, 52, 53)}
 YEAR_AGO = {"D": pd.Timedelta(days=364), "W": pd.Timedelta(weeks=52)}  # the main year lag
 ROLL_WINDOWS = {"D": (7, 28, 91), "W": (4, 13, 52)}
 MAX_SERIES_CODES = 500
+# Steps to/since the nearest holiday are capped: beyond about a month (daily) or two months (weekly) a holiday no
+# longer moves sales, and a cap keeps the feature's range the same for every series.
+HOLIDAY_DISTANCE_CAP = {"D": 30, "W": 8}
 
 
 def lag_set(horizon: int, m: int, freq: str) -> list[int]:
@@ -164,7 +167,7 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
             feats[col] = df[col].to_numpy(dtype=float)
     if "is_holiday" in df.columns:
         flag = df["is_holiday"].fillna(0).to_numpy() > 0
-        cap = 30 if freq == "D" else 8
+        cap = HOLIDAY_DISTANCE_CAP.get(freq, HOLIDAY_DISTANCE_CAP["W"])
         feats["steps_to_holiday"] = _steps_to_event(flag, np.flatnonzero(starts_mask), True, cap)
         feats["steps_since_holiday"] = _steps_to_event(flag, np.flatnonzero(starts_mask), False, cap)
     feats.update(calendar_event_features(ds, freq))

@@ -7,51 +7,43 @@ mean absolute value, so one model serves big and small series.
 
 Intervals are split-conformal: a calibration model is fitted on everything but the last ``horizon``
 steps of each series, its scaled errors on those steps are standardised by a per-series spread (shrunk
-to the pooled spread) and their empirical 2.5/10/90/97.5% quantiles give the 80%/95% bounds of the
-final model, fitted on all data.
+to the pooled spread) and their empirical quantiles (2.5/10/90/97.5% for the 80%/95% intervals) give the
+bounds of the final model, fitted on all data.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from models.base import BaseForecaster, exog_columns, freq_step
+from domain import freq_step
+from models.base import DEFAULT_HORIZON, BaseForecaster, exog_columns
 from models.features import build_features
-
-QUANTILES = {"yhat_lo_95": 0.025, "yhat_lo_80": 0.1, "yhat_hi_80": 0.9, "yhat_hi_95": 0.975}
-LGBM_DEFAULTS = {"n_estimators": 150, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
-                 "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
-                 "objective": "l2", "num_threads": 2, "seed": 0, "conformal": True, "horizon": None,
-                 "weight_by_scale": True, "max_bin": 63}
-RF_DEFAULTS = {"n_estimators": 100, "max_depth": 14, "min_samples_leaf": 5, "max_samples": 0.5,
-               "max_features": 0.5, "num_threads": 2, "seed": 0, "conformal": True, "horizon": None,
-               "weight_by_scale": True}
+from models.intervals import nest_intervals, tail
 
 
 class GlobalTreeForecaster(BaseForecaster):
-    """Shared machinery of the global tree models; subclasses write ``_train`` and ``_raw_predict``."""
+    """Shared machinery of the global tree models; subclasses write ``__init__``, ``_train`` and ``_raw_predict``.
+
+    The shared hyperparameters are documented on :class:`LGBMForecaster`.
+    """
 
     uses_exog = True
     is_global = True
     horizon_aware = True
-    _defaults: dict = {}
-
-    def _hp(self, key):
-        return self.hyperparams.get(key, self._defaults.get(key))
 
     @property
-    def horizon(self) -> int:
-        h = self._hp("horizon")
-        return int(h) if h else {"D": 42, "W": 6}.get(self.freq, 6)
+    def horizon_steps(self) -> int:
+        """The largest horizon the model is fitted for (``horizon``, default six weeks)."""
+        return int(self.horizon) if self.horizon else DEFAULT_HORIZON.get(self.freq, 6)
 
     def _features(self, df: pd.DataFrame) -> pd.DataFrame:
-        X = build_features(df, self.horizon, self.m, self.freq, self.scale_)
+        X = build_features(df, self.horizon_steps, self.m, self.freq, self.scale_)
         for c, cats in self.categories_.items():
             X[c] = pd.Categorical(X[c].astype(str), categories=cats)
         return X[self.feature_names_]
 
     def _fit(self, df: pd.DataFrame) -> None:
-        H = self.horizon
+        H = self.horizon_steps
         cols = ["series_id", "ds", "y", *exog_columns(df)]
         self.history_ = df[cols].reset_index(drop=True)
         scale = df.groupby("series_id")["y"].apply(lambda s: float(np.mean(np.abs(s))))
@@ -67,8 +59,8 @@ class GlobalTreeForecaster(BaseForecaster):
                              f"observations (got at most {int(df.groupby('series_id').size().max())})")
         # Weighting rows by the series scale makes the squared error on scaled targets track errors in
         # sales units (what WAPE/WMAE score), instead of letting tiny, noisy series dominate.
-        self.weights_ = sc / np.mean(sc) if self._hp("weight_by_scale") else np.ones(len(sc))
-        self.spread_, self.zq_ = self._calibrate(X, target, usable)
+        self.weights_ = sc / np.mean(sc) if self.weight_by_scale else np.ones(len(sc))
+        self.spread_, self.calibration_z_ = self._calibrate(X, target, usable)
         self.model_ = self._train(X[usable], target[usable], self.weights_[usable])
         self.fitted_values_ = None  # computed on first use: backtest folds never need them
 
@@ -76,7 +68,7 @@ class GlobalTreeForecaster(BaseForecaster):
         """In-sample fits, predicted on demand (predicting every training row costs about a fifth of a fit)."""
         if getattr(self, "is_fitted_", False) and self.fitted_values_ is None:
             X = self._features(self.history_)
-            usable = X[f"lag_{self.horizon}"].notna().to_numpy()
+            usable = X[f"lag_{self.horizon_steps}"].notna().to_numpy()
             sc = self.history_["series_id"].map(self.scale_).to_numpy()
             fitted = np.full(len(X), np.nan)
             fitted[usable] = self._raw_predict(self.model_, X[usable]) * sc[usable]
@@ -84,14 +76,14 @@ class GlobalTreeForecaster(BaseForecaster):
         return super().fitted_values()
 
     def _calibrate(self, X: pd.DataFrame, target: np.ndarray, usable: np.ndarray):
-        """Split-conformal spread per series and standardised residual quantiles."""
-        H = self.horizon
+        """Split-conformal spread per series and the standardised calibration residuals."""
+        H = self.horizon_steps
         hist = self.history_
         last = hist["series_id"].map(self.last_ds_)
         cal = (hist["ds"] > last - freq_step(self.freq) * H).to_numpy()
         train = usable & ~cal
         test = usable & cal
-        if self._hp("conformal") and train.sum() >= 50 and test.sum() >= 10:
+        if self.conformal and train.sum() >= self.min_calibration_train and test.sum() >= self.min_calibration_test:
             model = self._train(X[train], target[train], self.weights_[train])
             resid = target[test] - self._raw_predict(model, X[test])
             sids = hist["series_id"].to_numpy()[test]
@@ -102,16 +94,14 @@ class GlobalTreeForecaster(BaseForecaster):
         r = pd.DataFrame({"sid": sids, "r2": resid ** 2})
         pooled = float(np.mean(r["r2"])) if len(r) else 1.0
         agg = r.groupby("sid")["r2"].agg(["sum", "count"])
-        k = 5.0  # shrink each series' spread toward the pooled spread with k pseudo-observations
+        k = float(self.spread_shrinkage)  # each series' spread is shrunk toward the pooled one with k pseudo-observations
         spread = np.sqrt((agg["sum"] + k * pooled) / (agg["count"] + k))
         spread = spread.reindex(self.scale_.index).fillna(np.sqrt(pooled)).clip(lower=1e-9)
-        z = resid / spread.reindex(sids).to_numpy()
-        zq = {col: float(np.quantile(z, q)) if len(z) else 0.0 for col, q in QUANTILES.items()}
-        return spread, zq
+        return spread, resid / spread.reindex(sids).to_numpy()
 
-    def _predict(self, h: int, X_future: pd.DataFrame | None) -> pd.DataFrame:
-        if h > self.horizon:
-            raise ValueError(f"{self.name} was fitted for horizon {self.horizon}; refit with horizon={h} "
+    def _predict(self, h: int, X_future: pd.DataFrame | None, levels: tuple[int, ...]) -> pd.DataFrame:
+        if h > self.horizon_steps:
+            raise ValueError(f"{self.name} was fitted for horizon {self.horizon_steps}; refit with horizon={h} "
                              f"(make_model('{self.name}', freq, horizon={h})) to forecast {h} steps")
         fut = X_future.copy()
         fut["y"] = np.nan
@@ -124,38 +114,146 @@ class GlobalTreeForecaster(BaseForecaster):
         pred = self._raw_predict(self.model_, X)
         out = rows.assign(yhat=pred * sc)
         spread = rows["series_id"].map(self.spread_).to_numpy()
-        for col, zq in self.zq_.items():
-            out[col] = (pred + zq * spread) * sc
+        z = self.calibration_z_
+        for lv in levels:
+            for side, q in (("lo", tail(lv)), ("hi", 1 - tail(lv))):
+                zq = float(np.quantile(z, q)) if len(z) else 0.0
+                out[f"yhat_{side}_{lv}"] = (pred + zq * spread) * sc
+        # The conformal bounds are quantiles of the calibration model's errors: when those errors are biased
+        # (e.g. the calibration window was a growth spurt), yhat can fall outside a narrow interval. Widen the
+        # intervals to contain yhat and each narrower interval.
+        nest_intervals(out, levels)
         return out
 
 
 class LGBMForecaster(GlobalTreeForecaster):
-    """Global LightGBM regressor (deterministic, fixed seed, ``num_threads`` threads)."""
+    """Global LightGBM regressor over all series (deterministic: fixed seed, ``num_threads`` threads).
+
+    Parameters
+    ----------
+    freq : {'D', 'W'}, default 'D'
+    season_length : int, optional
+        Season length ``m`` (default 7 daily, 52 weekly).
+    horizon : int, optional
+        Largest step ahead the model will forecast; every lag feature is at least this far back (default
+        42 daily, 6 weekly). ``make_model`` sets it to the refresh's horizon.
+    n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM boosting settings
+        Defaults 150, 0.1, 31, 20: LightGBM's usual leaf size with a short, fast boosting run; ``--tune``
+        searches them.
+    feature_fraction, bagging_fraction, bagging_freq : float, float, int
+        Defaults 0.8, 0.8, 1: row and feature subsampling per tree, a little randomness against overfitting.
+    lambda_l2 : float, default 1.0
+        L2 penalty of the leaf values (mild).
+    objective : str, default 'l2'
+        The loss on the scaled targets.
+    max_bin : int, default 63
+        Histogram bins per feature: a quarter of LightGBM's 255, nearly as accurate and faster to build.
+    max_cat_to_onehot : int, default 4
+        Categoricals with at most this many values are one-hot split (LightGBM's default).
+    cat_smooth : float, default 10.0
+        Smoothing of the categorical split statistics (LightGBM's default).
+    num_threads : int, default 2
+        Threads of training and prediction.
+    seed : int, default 0
+    conformal : bool, default True
+        Split-conformal intervals from a calibration fit; False: from in-sample residuals (too narrow).
+    weight_by_scale : bool, default True
+        Weight rows by their series' scale, so the squared error on scaled targets tracks errors in sales
+        units (what WAPE/WMAE score) instead of letting tiny, noisy series dominate.
+    spread_shrinkage : float, default 5.0
+        Pseudo-observations shrinking each series' calibration spread toward the pooled spread: a series
+        has only ``horizon`` calibration errors, too few for its own spread.
+    min_calibration_train, min_calibration_test : int, default 50, 10
+        Fewest usable training and calibration rows for a conformal calibration; below, in-sample residuals.
+    """
 
     name = "lgbm"
-    _defaults = LGBM_DEFAULTS
+
+    def __init__(self, freq: str = "D", season_length: int | None = None, horizon: int | None = None,
+                 n_estimators: int = 150, learning_rate: float = 0.1, num_leaves: int = 31, min_child_samples: int = 20,
+                 feature_fraction: float = 0.8, bagging_fraction: float = 0.8, bagging_freq: int = 1,
+                 lambda_l2: float = 1.0, objective: str = "l2", max_bin: int = 63, max_cat_to_onehot: int = 4,
+                 cat_smooth: float = 10.0, num_threads: int = 2, seed: int = 0, conformal: bool = True,
+                 weight_by_scale: bool = True, spread_shrinkage: float = 5.0, min_calibration_train: int = 50,
+                 min_calibration_test: int = 10):
+        super().__init__(freq=freq, season_length=season_length)
+        self.horizon = horizon
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.feature_fraction = feature_fraction
+        self.bagging_fraction = bagging_fraction
+        self.bagging_freq = bagging_freq
+        self.lambda_l2 = lambda_l2
+        self.objective = objective
+        self.max_bin = max_bin
+        self.max_cat_to_onehot = max_cat_to_onehot
+        self.cat_smooth = cat_smooth
+        self.num_threads = num_threads
+        self.seed = seed
+        self.conformal = conformal
+        self.weight_by_scale = weight_by_scale
+        self.spread_shrinkage = spread_shrinkage
+        self.min_calibration_train = min_calibration_train
+        self.min_calibration_test = min_calibration_test
 
     def _train(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray):
         import lightgbm as lgb
-        params = {"objective": self._hp("objective"), "learning_rate": self._hp("learning_rate"),
-                  "num_leaves": int(self._hp("num_leaves")), "min_child_samples": int(self._hp("min_child_samples")),
-                  "feature_fraction": self._hp("feature_fraction"), "bagging_fraction": self._hp("bagging_fraction"),
-                  "bagging_freq": int(self._hp("bagging_freq")), "lambda_l2": self._hp("lambda_l2"),
-                  "num_threads": int(self._hp("num_threads")), "seed": int(self._hp("seed")),
+        params = {"objective": self.objective, "learning_rate": self.learning_rate,
+                  "num_leaves": int(self.num_leaves), "min_child_samples": int(self.min_child_samples),
+                  "feature_fraction": self.feature_fraction, "bagging_fraction": self.bagging_fraction,
+                  "bagging_freq": int(self.bagging_freq), "lambda_l2": self.lambda_l2,
+                  "num_threads": int(self.num_threads), "seed": int(self.seed),
                   "deterministic": True, "force_row_wise": True, "verbosity": -1,
-                  "max_cat_to_onehot": 4, "cat_smooth": 10.0, "max_bin": int(self._hp("max_bin") or 255)}
+                  "max_cat_to_onehot": self.max_cat_to_onehot, "cat_smooth": self.cat_smooth,
+                  "max_bin": int(self.max_bin or 255)}
         data = lgb.Dataset(X, label=y, weight=w, categorical_feature=list(self.categories_), free_raw_data=True)
-        return lgb.train(params, data, num_boost_round=int(self._hp("n_estimators")))
+        return lgb.train(params, data, num_boost_round=int(self.n_estimators))
 
     def _raw_predict(self, model, X: pd.DataFrame) -> np.ndarray:
-        return model.predict(X, num_threads=int(self._hp("num_threads")))
+        return model.predict(X, num_threads=int(self.num_threads))
 
 
 class RFForecaster(GlobalTreeForecaster):
-    """Global scikit-learn RandomForest on the same features (categoricals as integer codes)."""
+    """Global scikit-learn RandomForest on the same features as :class:`LGBMForecaster` (categoricals as codes).
+
+    Parameters
+    ----------
+    freq, season_length, horizon, num_threads, seed, conformal, weight_by_scale, spread_shrinkage,
+    min_calibration_train, min_calibration_test
+        As for :class:`LGBMForecaster`.
+    n_estimators : int, default 100
+        Trees: beyond about a hundred the forecast barely changes while the cost grows linearly.
+    max_depth : int, default 14
+        Depth limit, which bounds the model's size and fit time on hundreds of thousands of rows.
+    min_samples_leaf : int, default 5
+        Smallest leaf: averages a few rows, against fitting single noisy weeks.
+    max_samples, max_features : float, default 0.5, 0.5
+        Share of rows and of features each tree sees: decorrelates the trees and halves their cost.
+    """
 
     name = "rf"
-    _defaults = RF_DEFAULTS
+
+    def __init__(self, freq: str = "D", season_length: int | None = None, horizon: int | None = None,
+                 n_estimators: int = 100, max_depth: int | None = 14, min_samples_leaf: int = 5,
+                 max_samples: float = 0.5, max_features: float = 0.5, num_threads: int = 2, seed: int = 0,
+                 conformal: bool = True, weight_by_scale: bool = True, spread_shrinkage: float = 5.0,
+                 min_calibration_train: int = 50, min_calibration_test: int = 10):
+        super().__init__(freq=freq, season_length=season_length)
+        self.horizon = horizon
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.max_samples = max_samples
+        self.max_features = max_features
+        self.num_threads = num_threads
+        self.seed = seed
+        self.conformal = conformal
+        self.weight_by_scale = weight_by_scale
+        self.spread_shrinkage = spread_shrinkage
+        self.min_calibration_train = min_calibration_train
+        self.min_calibration_test = min_calibration_test
 
     def _codes(self, X: pd.DataFrame) -> np.ndarray:
         X = X.copy()
@@ -166,10 +264,9 @@ class RFForecaster(GlobalTreeForecaster):
     def _train(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray):
         from sklearn.ensemble import RandomForestRegressor
         model = RandomForestRegressor(
-            n_estimators=int(self._hp("n_estimators")), max_depth=self._hp("max_depth"),
-            min_samples_leaf=int(self._hp("min_samples_leaf")), max_samples=self._hp("max_samples"),
-            max_features=self._hp("max_features"), n_jobs=int(self._hp("num_threads")),
-            random_state=int(self._hp("seed")))
+            n_estimators=int(self.n_estimators), max_depth=self.max_depth,
+            min_samples_leaf=int(self.min_samples_leaf), max_samples=self.max_samples,
+            max_features=self.max_features, n_jobs=int(self.num_threads), random_state=int(self.seed))
         return model.fit(self._codes(X), y, sample_weight=w)
 
     def _raw_predict(self, model, X: pd.DataFrame) -> np.ndarray:

@@ -1,11 +1,13 @@
-"""Seasonal-naive baseline (and the naive/mean fallbacks every local model uses for short series)."""
+"""Seasonal-naive baseline, its denoised variant pooled over groups of series (SeasonalSVD), and the naive/mean fallbacks of every local model."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from models.base import BaseForecaster, normal_intervals
+from domain import DEFAULT_LEVELS
+from models.base import BaseForecaster
 from models.events import event_flags, recurring_events
+from models.intervals import normal_intervals
 
 
 def naive_state(y: np.ndarray, m: int) -> dict:
@@ -40,8 +42,8 @@ def naive_state(y: np.ndarray, m: int) -> dict:
     return {"kind": kind, "m": lag, "y": y, "sigma": sigma}
 
 
-def naive_forecast(state: dict, h: int) -> dict:
-    """Point forecasts and Gaussian 80/95% intervals for ``h`` steps from :func:`naive_state`.
+def naive_forecast(state: dict, h: int, levels=DEFAULT_LEVELS) -> dict:
+    """Point forecasts and Gaussian intervals at coverage ``levels`` for ``h`` steps from :func:`naive_state`.
 
     The seasonal naive repeats the last season; its h-step standard deviation is
     ``sigma * sqrt(floor((h - 1) / m) + 1)`` (Hyndman & Athanasopoulos, FPP3 5.5). The naive method
@@ -59,7 +61,7 @@ def naive_forecast(state: dict, h: int) -> dict:
     else:
         yhat = np.full(h, float(np.mean(y)) if len(y) else 0.0)
         sd = np.full(h, sigma * np.sqrt(1 + 1 / max(len(y), 1)))
-    return {"yhat": yhat, **normal_intervals(yhat, sd)}
+    return {"yhat": yhat, **normal_intervals(yhat, sd, levels)}
 
 
 def naive_fitted(state: dict) -> np.ndarray:
@@ -78,12 +80,21 @@ class SeasonalNaive(BaseForecaster):
 
     Each series is independent (seasonal naive, or naive/mean when it is too short: :func:`naive_state`), but
     all are fitted in one pass over the sorted frame rather than as a local model per series: that costs
-    milliseconds instead of the ~10 ms per series the per-series machinery adds (30 s on Walmart's 3,500).
+    milliseconds instead of the per-series machinery's overhead, which adds up over thousands of series.
+
+    Parameters
+    ----------
+    freq : {'D', 'W'}, default 'D'
+    season_length : int, optional
+        The lag repeated (default 7 daily, 52 weekly).
     """
 
     name = "seasonal_naive"
     uses_exog = False
     is_global = True
+
+    def __init__(self, freq: str = "D", season_length: int | None = None):
+        super().__init__(freq=freq, season_length=season_length)
 
     def _fit(self, df: pd.DataFrame) -> None:
         sids = df["series_id"].to_numpy()
@@ -99,9 +110,9 @@ class SeasonalNaive(BaseForecaster):
             fitted[lo:hi] = naive_fitted(state)
         self.fitted_values_ = df[["series_id", "ds", "y"]].assign(yhat=fitted)
 
-    def _predict(self, h: int, X_future) -> pd.DataFrame:
+    def _predict(self, h: int, X_future, levels: tuple[int, ...]) -> pd.DataFrame:
         idx = self._future_index(h)
-        parts = [naive_forecast(self.states_[sid], h) for sid in self.last_ds_.index]
+        parts = [naive_forecast(self.states_[sid], h, levels) for sid in self.last_ds_.index]
         return idx.assign(**{c: np.concatenate([p[c] for p in parts]) for c in parts[0]})
 
 
@@ -141,47 +152,87 @@ def event_effects(mat: np.ndarray, dates: pd.DatetimeIndex, m: int, freq: str, n
 
 
 class SeasonalSVD(BaseForecaster):
-    """Seasonal naive on a denoised history: a global model pooling series of the same product.
+    """Seasonal naive on a denoised history: a global model pooling the series of each group (e.g. product).
 
-    The series are grouped by the ``product=`` part of their key (all series in one group otherwise); each
-    group's series x time matrix over the last ``2 * m`` periods is replaced by its best rank-``rank``
-    approximation (default 5), which keeps the shared seasonal shape and drops store-specific noise (the
-    SVD preprocessing of the winning Kaggle Walmart solution). The forecast repeats the denoised last
-    season plus ``level_weight`` x the change between the last ``ceil(m/4)`` periods and the same periods
-    one season earlier (default 0.5 weekly, 0 daily). Moving events (``events``, default ``('easter',)``,
-    see :mod:`models.events`) seen at least twice in the window are taken out of the repeated season and
-    put back on the future dates they fall on, each with its per-series effect from a least-squares fit of
-    the denoised window on seasonal positions and event flags (:func:`event_effects`). Intervals:
-    seasonal-naive Gaussian intervals from the residuals ``y_t - forecast_t``.
+    The series are grouped by the column ``group_col`` of the training frame (one group when the frame
+    has no such column; series whose value is missing form one group together); each group's series x time
+    matrix over the last ``n_seasons * m`` periods is replaced by its best rank-``rank`` approximation,
+    which keeps the shared seasonal shape and drops store-specific noise (the SVD preprocessing of the
+    winning Kaggle Walmart solution). The forecast repeats the denoised last season plus ``level_weight`` x
+    the change between the last ``level_window`` periods and the same periods one season earlier. Moving
+    events (``events``, see :mod:`models.events`) seen at least twice in the window are taken out of the
+    repeated season and put back on the future dates they fall on, each with its per-series effect from a
+    least-squares fit of the denoised window on seasonal positions and event flags (:func:`event_effects`).
+    Intervals: seasonal-naive Gaussian intervals from the residuals ``y_t - forecast_t``.
+
+    Parameters
+    ----------
+    freq : {'D', 'W'}, default 'D'
+    season_length : int, optional
+        Season length ``m`` (default 7 daily, 52 weekly).
+    rank : int, default 5
+        Components kept per group: a few shared seasonal shapes; more let store-level noise back in,
+        fewer flatten real differences between stores. A group with at most ``rank`` series is kept as is.
+    level_weight : float, optional
+        Weight of the recent level change added to the repeated season. Default 0.5 for weekly data (a
+        year-ago season misses half of this year's drift) and 0 for daily data (a week-ago season already
+        carries the current level).
+    events : tuple of str, default ('easter',)
+        Moving events of :data:`models.events.MOVING_EVENTS` to move to their dates; ``()`` for none.
+    group_col : str or None, default 'product_id'
+        Column of the training frame whose value (constant per series) defines the pooling groups; the
+        model never reads the series keys. None: one group.
+    n_seasons : int, default 2
+        Seasons of history denoised: two is the fewest that separate a seasonal shape from one season's noise,
+        and older seasons would pull in stale levels.
+    level_window : int, optional
+        Periods whose mean defines the recent level (default ``ceil(m / 4)``: a month of weeks, two days of a week).
     """
 
     name = "seasonal_svd"
     uses_exog = False
     is_global = True
 
+    def __init__(self, freq: str = "D", season_length: int | None = None, rank: int = 5,
+                 level_weight: float | None = None, events: tuple = ("easter",), group_col: str | None = "product_id",
+                 n_seasons: int = 2, level_window: int | None = None):
+        super().__init__(freq=freq, season_length=season_length)
+        self.rank = rank
+        self.level_weight = level_weight
+        self.events = events
+        self.group_col = group_col
+        self.n_seasons = n_seasons
+        self.level_window = level_window
+
+    def _groups(self, df: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+        """The pooling group of each series of ``ids`` (``'*'`` without a group column or value)."""
+        if self.group_col is None or self.group_col not in df.columns:
+            return np.full(len(ids), "*", dtype=object)
+        first = df.groupby("series_id", sort=False)[self.group_col].first().reindex(ids)
+        return np.asarray([("*" if pd.isna(v) else str(v)) for v in first], dtype=object)
+
     def _fit(self, df: pd.DataFrame) -> None:
         m = self.m
-        rank = int(self.hyperparams.get("rank", 5))
-        lw = float(self.hyperparams.get("level_weight", 0.5 if self.freq == "W" else 0.0))
+        lw = float(self.level_weight if self.level_weight is not None else (0.5 if self.freq == "W" else 0.0))
+        window = int(self.n_seasons) * m
         wide = df.pivot(index="series_id", columns="ds", values="y").sort_index()
-        wide = wide.iloc[:, -2 * m:] if wide.shape[1] > 2 * m else wide
+        wide = wide.iloc[:, -window:] if wide.shape[1] > window else wide
         mat = wide.to_numpy(dtype=float)
         observed = np.isfinite(mat)
         mat = np.where(observed, mat, 0.0)
         ids = wide.index.to_numpy()
-        parts = pd.Series(ids).str.extract(r"product=([^/]+)")[0].fillna("*").to_numpy()
+        parts = self._groups(df, ids)
         den = np.empty_like(mat)
         for grp in np.unique(parts):
             idx = np.flatnonzero(parts == grp)
-            den[idx] = _svd_denoise(mat[idx], rank)
-        k = max(1, int(np.ceil(m / 4)))
+            den[idx] = _svd_denoise(mat[idx], int(self.rank))
+        k = int(self.level_window) if self.level_window else max(1, int(np.ceil(m / 4)))
         if mat.shape[1] >= m + k:
             level = lw * (den[:, -k:].mean(axis=1) - den[:, -m - k:-m].mean(axis=1))
         else:
             level = np.zeros(len(ids))
         dates = pd.DatetimeIndex(wide.columns)
-        self.events_, self.event_coef_ = event_effects(
-            den, dates, m, self.freq, self.hyperparams.get("events", ("easter",)))
+        self.events_, self.event_coef_ = event_effects(den, dates, m, self.freq, self.events)
         if self.events_:  # the repeated season without last year's events (added back where they recur)
             flags = event_flags(dates[-m:], self.freq)
             den = den.copy()
@@ -204,7 +255,7 @@ class SeasonalSVD(BaseForecaster):
                                         "y": y_full, "yhat": fv}))
         self.fitted_values_ = pd.concat(fitted, ignore_index=True)
 
-    def _predict(self, h: int, X_future) -> pd.DataFrame:
+    def _predict(self, h: int, X_future, levels: tuple[int, ...]) -> pd.DataFrame:
         idx = self._future_index(h)
         steps = np.arange(1, h + 1)
         sids = list(self.last_ds_.index)
@@ -217,5 +268,6 @@ class SeasonalSVD(BaseForecaster):
             coef = np.stack([self.season_[sid][2] for sid in sids])
             for k, e in enumerate(self.events_):
                 yhat = yhat + coef[:, [k]] * flags[e].reshape(len(sids), h)
-        cols = {"yhat": yhat, **normal_intervals(yhat, sigma[:, None] * np.sqrt((steps - 1) // m + 1)[None, :])}
+        sd = sigma[:, None] * np.sqrt((steps - 1) // m + 1)[None, :]
+        cols = {"yhat": yhat, **normal_intervals(yhat, sd, levels)}
         return idx.assign(**{c: v.ravel() for c, v in cols.items()})

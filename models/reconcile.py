@@ -10,7 +10,7 @@ Every method returns coherent forecasts: on every date each aggregate equals the
 
 Both OLS and MinT are computed with the equivalent constraint form ``y~_b = y^_b - (W U)_b (U'W U)^-1 U'y^``
 with ``U' = [I, -C]`` (one row per aggregate), so only ``n x n_agg`` matrices are formed and the full
-``n x n`` covariance never is (the Walmart hierarchy has ~3,600 nodes but only ~300 aggregates).
+``n x n`` covariance never is (a hierarchy of thousands of nodes typically has only hundreds of aggregates).
 
 Intervals. Sums of bottom quantiles are not quantiles of the sum, so intervals are not summed. Each node keeps
 its own base model's interval offsets (``lo - yhat``, ``hi - yhat``) moved to the reconciled mean. A node
@@ -25,11 +25,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from domain import AGG_LEVELS
+from domain import AGG_LEVELS, BOTTOM_LEVEL, FORECAST_COLS, interval_columns
 
 METHODS = ("bottom_up", "ols", "mint_shrink")
-BOUNDS = ("yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95")
-OUT_COLS = ["series_id", "ds", "yhat", *BOUNDS]
+BOUNDS = tuple(interval_columns())
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,7 @@ class Hierarchy:
 
     @property
     def n_agg(self) -> int:
+        """The number of aggregate nodes (they come first in ``nodes``)."""
         return len(self.nodes) - len(self.bottom)
 
     @property
@@ -114,7 +114,7 @@ def build_hierarchy(bottom: pd.DataFrame, levels=AGG_LEVELS) -> Hierarchy:
     rows.extend(n_agg + np.arange(len(b)))
     cols.extend(range(len(b)))
     nodes.extend(bottom_ids)
-    node_levels.extend(["store_product"] * len(b))
+    node_levels.extend([BOTTOM_LEVEL] * len(b))
     S = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(nodes), len(b)))
     return Hierarchy(S=S, nodes=tuple(nodes), levels=tuple(node_levels), bottom=bottom_ids)
 
@@ -219,10 +219,10 @@ def reconcile(base: pd.DataFrame, hier: Hierarchy, method: str = "bottom_up",
     """
     if method not in METHODS:
         raise ValueError(f"unknown reconciliation method {method!r}; choose from {list(METHODS)}")
-    missing = [c for c in OUT_COLS if c not in base.columns]
+    missing = [c for c in FORECAST_COLS if c not in base.columns]
     if missing:
         raise ValueError(f"reconcile: base forecasts lack column(s) {missing}")
-    frame = base[OUT_COLS].copy()
+    frame = base[FORECAST_COLS].copy()
     frame["series_id"] = frame["series_id"].astype(str)
     frame["ds"] = pd.to_datetime(frame["ds"])
     dates = pd.DatetimeIndex(sorted(frame["ds"].unique()))

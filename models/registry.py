@@ -1,7 +1,8 @@
-"""Model registry: name -> class, sane defaults per frequency, small test parameters and the default model set."""
+"""Model registry: name -> class, the factory ``make_model``, small test parameters and the default model set."""
 from __future__ import annotations
 
-from models.base import DEFAULT_SEASON, BaseForecaster
+from domain import DEFAULT_SEASON
+from models.base import DEFAULT_HORIZON, BaseForecaster
 from models.arima import ARIMAForecaster
 from models.ets import ETSForecaster
 from models.gbm import LGBMForecaster, RFForecaster
@@ -20,11 +21,8 @@ MODELS: dict[str, type[BaseForecaster]] = {
     "rf": RFForecaster,
 }
 
-# Hyperparameters per model and frequency ('*' = any frequency).
-_DEFAULTS: dict[str, dict[str, dict]] = {
-    "seasonal_naive": {"*": {}},
-    "prophet": {"*": {"uncertainty_samples": 100}},
-}
+# Run settings the orchestration passes to every model alike; a model without such a parameter ignores them.
+RUN_SETTINGS = ("horizon", "num_threads")
 
 # Small, fast parameters for the contract tests (sktime's get_test_params).
 _TEST_PARAMS: dict[str, dict] = {
@@ -38,10 +36,7 @@ _TEST_PARAMS: dict[str, dict] = {
     "rf": {"n_estimators": 20, "max_depth": 8, "num_threads": 1},
 }
 
-LOCAL_MODELS = [n for n, c in MODELS.items() if not c.is_global]
-GLOBAL_MODELS = [n for n, c in MODELS.items() if c.is_global]
 DEFAULT_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "lgbm"]
-DEFAULT_HORIZON = {"D": 42, "W": 6}
 
 
 def default_horizon(freq: str) -> int:
@@ -52,6 +47,7 @@ def default_horizon(freq: str) -> int:
 
 
 def model_class(name: str) -> type[BaseForecaster]:
+    """The class registered as ``name`` (ValueError listing the names when unknown)."""
     try:
         return MODELS[name]
     except KeyError:
@@ -59,36 +55,43 @@ def model_class(name: str) -> type[BaseForecaster]:
 
 
 def make_model(name: str, freq: str = "D", **overrides) -> BaseForecaster:
-    """An unfitted model with the registry's defaults for ``freq``, updated by ``overrides``.
+    """An unfitted model ``name`` for ``freq`` with hyperparameters ``overrides`` (class defaults otherwise).
 
     Parameters
     ----------
     name : str
         A key of :data:`MODELS`.
     freq : {'D', 'W'}
-        Data frequency; sets the season length (7 daily, 52 weekly) unless overridden.
+        Data frequency; sets the season length (7 daily, 52 weekly) unless ``season_length`` is given.
     **overrides
-        Hyperparameters. ``horizon`` is passed only to models whose class has ``horizon_aware``
-        (e.g. the global LightGBM model, whose lags must be at least the horizon) and ignored by others.
+        Hyperparameters of the model's class (its ``__init__`` arguments). The run settings of
+        :data:`RUN_SETTINGS` (``horizon``, ``num_threads``) are passed only to models that take them, so a
+        caller may set them for every model alike. Prophet gets ``country`` from the configuration unless given.
 
     Returns
     -------
     BaseForecaster
+
+    Raises
+    ------
+    ValueError
+        For an unknown model, frequency or hyperparameter name (e.g. a misspelt ``n_estimatorz``).
     """
     cls = model_class(name)
     if freq not in DEFAULT_SEASON:
         raise ValueError(f"freq must be 'D' or 'W', got {freq!r}")
-    params = dict(_DEFAULTS.get(name, {}).get("*", {}))
-    params.update(_DEFAULTS.get(name, {}).get(freq, {}))
-    params.update(overrides)
-    if name == "prophet" and "country" not in params:
-        import config  # read the country only when a Prophet model is made, never at import
-        params["country"] = config.load().country
-    if not cls.horizon_aware:
-        params.pop("horizon", None)
-    season = params.pop("season_length", None) or DEFAULT_SEASON[freq]
+    accepted = cls._get_param_names()
+    params = {k: v for k, v in overrides.items() if k in accepted or k not in RUN_SETTINGS}
     params.pop("freq", None)
-    return cls(freq=freq, season_length=season, **params)
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"model {name!r} has no hyperparameter(s) {unknown}; "
+                         f"its hyperparameters are {[p for p in accepted if p != 'freq']}")
+    if "country" in accepted and "country" not in params:
+        import config  # read the country only when a model that needs it is made, never at import
+        params["country"] = config.load().country
+    params["season_length"] = params.get("season_length") or DEFAULT_SEASON[freq]
+    return cls(freq=freq, **params)
 
 
 def test_params(name: str) -> dict:

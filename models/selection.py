@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from domain import FORECAST_COLS
 from models.metrics import LOWER_IS_BETTER
 
-INTERVAL_COLS = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+INTERVAL_COLS = FORECAST_COLS[2:]  # the point forecast and its bounds, averaged by an ensemble
 
 
 def _scores(metrics_df: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.base import BaseForecaster, freq_step, normal_intervals
+from domain import freq_step
+from models.base import BaseForecaster
 from models.events import event_flags, recurring_events
+from models.intervals import forecast_columns, normal_intervals
 from models.naive import naive_forecast, naive_fitted, naive_state
 
 ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
-YEARLY_HARMONICS = 4  # daily data: yearly shape as Fourier terms (the weekly season is the index)
+SMOOTH_GRID = tuple(float(w) for w in np.round(np.arange(0.0, 1.01, 0.1), 1))
 
 
 class SeasonalSES(BaseForecaster):
@@ -18,24 +20,58 @@ class SeasonalSES(BaseForecaster):
     For each series, ``y_t = index[t % m] + trend * t (+ yearly Fourier terms on daily data) + sum_e
     beta_e * event_e(t) + noise`` is fitted by least squares (every series of the same span in one matrix
     solve); the series minus its seasonal and event terms is smoothed by SES, whose smoothing weight is the
-    one of :data:`ALPHAS` with the smallest in-sample one-step squared error. Forecast = last level +
+    one of ``alphas`` with the smallest in-sample one-step squared error. Forecast = last level +
     seasonal index + event terms of the future dates; intervals are the ETS(A,N,N) ones,
     ``sigma^2 (1 + (h - 1) alpha^2)``, plus ``sigma^2 / seasons seen`` for the indices' own estimation error.
 
     With a long season and little history (two years of weekly data: each of 52 indices is the mean of two
     weeks) the raw indices are noisy, so they are shrunk toward their circular 3-period moving average with
-    weight ``smooth``: by default (``'auto'``, for m >= 26; 0 for shorter seasons) the weight that best
-    predicts a held-out season (:func:`cross_season_smoothing`). ``events`` (default ``('easter',)``) adds the
-    moving-event regressors of :data:`models.events.MOVING_EVENTS` when the history holds at least two occurrences.
-    Series shorter than ``m + max(m // 4, 4)`` use the seasonal-naive/naive/mean rules.
-    Hyperparameters: ``smooth``, ``events``, ``alphas``.
+    weight ``smooth``. Series shorter than ``m + max(m // 4, 4)`` use the seasonal-naive/naive/mean rules.
+
+    Parameters
+    ----------
+    freq : {'D', 'W'}, default 'D'
+    season_length : int, optional
+        Season length ``m`` (default 7 daily, 52 weekly).
+    smooth : float or 'auto', default 'auto'
+        Shrinkage weight of the seasonal indices. 'auto': for seasons of at least ``smooth_min_season``
+        periods, the weight of ``smooth_grid`` that best predicts a held-out season
+        (:func:`cross_season_smoothing`), because the right amount depends on how noisy and how sharp the
+        seasonal shape is; 0 for shorter seasons, whose indices average many periods each.
+    events : tuple of str, default ('easter',)
+        Moving events of :data:`models.events.MOVING_EVENTS` added as regressors when the history holds at
+        least two occurrences; ``()`` for none.
+    alphas : tuple of float, default :data:`ALPHAS`
+        Candidate SES smoothing weights: from very stable levels (0.02) to fast-moving ones (0.8).
+    yearly_harmonics : int, default 4
+        Sine/cosine pairs of the yearly shape on daily data with two years or more (the weekly season is the
+        index): enough for a smooth yearly curve with a holiday-season bump, few enough not to fit noise.
+    smooth_min_season : int, default 26
+        Shortest season for which 'auto' smoothing is estimated (half a year of weeks).
+    smooth_grid : tuple of float, default :data:`SMOOTH_GRID`
+        Weights 'auto' chooses from (0, 0.1, ..., 1).
+    warmup : int, default 4
+        Points averaged to start the SES level; they are not scored.
     """
 
     name = "seasonal_ses"
     uses_exog = False
     is_global = True  # one vectorised fit over all series (no parameters are shared between them)
 
+    def __init__(self, freq: str = "D", season_length: int | None = None, smooth="auto", events: tuple = ("easter",),
+                 alphas: tuple = ALPHAS, yearly_harmonics: int = 4, smooth_min_season: int = 26,
+                 smooth_grid: tuple = SMOOTH_GRID, warmup: int = 4):
+        super().__init__(freq=freq, season_length=season_length)
+        self.smooth = smooth
+        self.events = events
+        self.alphas = alphas
+        self.yearly_harmonics = yearly_harmonics
+        self.smooth_min_season = smooth_min_season
+        self.smooth_grid = smooth_grid
+        self.warmup = warmup
+
     def min_length(self) -> int:
+        """The shortest history fitted: a season plus a quarter of one (at least 4 points) for the level."""
         return self.m + max(self.m // 4, 4) if self.m > 1 else 8
 
     def _fit(self, df: pd.DataFrame) -> None:
@@ -68,7 +104,7 @@ class SeasonalSES(BaseForecaster):
         cols = []
         if self.freq == "D" and n >= 2 * 365:
             year = 365.25
-            for k in range(1, YEARLY_HARMONICS + 1):
+            for k in range(1, int(self.yearly_harmonics) + 1):
                 cols += [np.sin(2 * np.pi * k * t / year), np.cos(2 * np.pi * k * t / year)]
         flags = event_flags(dates, self.freq) if flags is None else flags
         cols += [flags[e] for e in events]
@@ -78,7 +114,7 @@ class SeasonalSES(BaseForecaster):
         m, n = self.m, mat.shape[1]
         t = np.arange(n, dtype=float)
         flags = event_flags(dates, self.freq)
-        events = recurring_events(flags, self.hyperparams.get("events", ("easter",)))
+        events = recurring_events(flags, self.events)
         extra = self._terms(dates, t, n, events, flags)
         design = np.zeros((n, m + 1 + extra.shape[1]))
         design[np.arange(n), np.arange(n) % m] = 1.0
@@ -86,28 +122,28 @@ class SeasonalSES(BaseForecaster):
         design[:, m + 1:] = extra
         coef = np.linalg.lstsq(design, mat.T, rcond=None)[0]
         index = coef[:m].T - coef[:m].T.mean(axis=1, keepdims=True)
-        smooth = self.hyperparams.get("smooth", "auto")
+        smooth = self.smooth
         if smooth == "auto":
-            smooth = cross_season_smoothing(mat, m) if m >= 26 else 0.0
+            smooth = cross_season_smoothing(mat, m, self.smooth_grid) if m >= self.smooth_min_season else 0.0
         index = _smooth(index, float(smooth))
         extra_coef = coef[m + 1:].T
         season = index[:, np.arange(n) % m] + extra_coef @ extra.T
-        level, alpha, sigma, one_step = _ses(mat - season, np.asarray(self.hyperparams.get("alphas", ALPHAS)))
+        level, alpha, sigma, one_step = _ses(mat - season, np.asarray(self.alphas), int(self.warmup))
         return {"index": index, "extra_coef": extra_coef, "level": level, "alpha": alpha, "sigma": sigma,
                 "fitted": one_step + season,
                 "span": (dates[0], n, tuple(events))}
 
     # ------------------------------------------------------------------ forecasting
-    def _predict(self, h: int, X_future) -> pd.DataFrame:
+    def _predict(self, h: int, X_future, levels: tuple[int, ...]) -> pd.DataFrame:
         idx = self._future_index(h)
         steps = np.arange(1, h + 1)
         sids = list(self.last_ds_.index)
-        out = {c: np.empty((len(sids), h)) for c in ("yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95")}
+        out = {c: np.empty((len(sids), h)) for c in forecast_columns(levels)[2:]}
         blocks: dict = {}
         for row, sid in enumerate(sids):
             kind, st = self.states_[sid]
             if kind == "fallback":
-                for c, v in naive_forecast(st, h).items():
+                for c, v in naive_forecast(st, h, levels).items():
                     out[c][row] = v
             else:
                 blocks.setdefault(st["span"], []).append(row)
@@ -123,12 +159,10 @@ class SeasonalSES(BaseForecaster):
             sigma = np.array([st["sigma"] for st in sts])[:, None]
             seasons_seen = max(n / self.m, 1.0)
             sd = sigma * np.sqrt(1 + (steps[None, :] - 1) * alpha ** 2 + 1 / seasons_seen)
-            for c, v in {"yhat": yhat, **normal_intervals(yhat, sd)}.items():
+            for c, v in {"yhat": yhat, **normal_intervals(yhat, sd, levels)}.items():
                 out[c][rows] = v
         return idx.assign(**{c: v.ravel() for c, v in out.items()})
 
-
-SMOOTH_GRID = np.round(np.arange(0.0, 1.01, 0.1), 1)
 
 
 def _smooth(index: np.ndarray, weight: float) -> np.ndarray:
@@ -139,14 +173,13 @@ def _smooth(index: np.ndarray, weight: float) -> np.ndarray:
     return (1 - weight) * index + weight * neighbours
 
 
-def cross_season_smoothing(mat: np.ndarray, m: int) -> float:
-    """The smoothing weight of :data:`SMOOTH_GRID` whose indices best predict a held-out season.
+def cross_season_smoothing(mat: np.ndarray, m: int, grid=SMOOTH_GRID) -> float:
+    """The smoothing weight of ``grid`` whose indices best predict a held-out season.
 
     Leave-one-season-out over the last full seasons of every series of the block (pooled): each season's
     values minus their mean are predicted by the smoothed mean of the other seasons' demeaned values, and
     the weight with the smallest total absolute error wins. With fewer than two full seasons: 0. Chosen
-    from the data because the right amount depends on how noisy and how sharp the seasonal shape is (and
-    on no one data set: on Walmart it picks 0.2).
+    from the data because the right amount depends on how noisy and how sharp the seasonal shape is.
     """
     k = mat.shape[1] // m
     if k < 2:
@@ -154,23 +187,23 @@ def cross_season_smoothing(mat: np.ndarray, m: int) -> float:
     seasons = [mat[:, mat.shape[1] - (j + 1) * m: mat.shape[1] - j * m] for j in range(k)]
     demeaned = [x - x.mean(axis=1, keepdims=True) for x in seasons]
     errors = []
-    for w in SMOOTH_GRID:
+    for w in grid:
         err = 0.0
         for j in range(k):
             others = np.mean([demeaned[i] for i in range(k) if i != j], axis=0)
             err += float(np.abs(demeaned[j] - _smooth(others, w)).sum())
         errors.append(err)
-    return float(SMOOTH_GRID[int(np.argmin(errors))])
+    return float(grid[int(np.argmin(errors))])
 
 
-def _ses(z: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, ...]:
+def _ses(z: np.ndarray, alphas: np.ndarray, warmup: int = 4) -> tuple[np.ndarray, ...]:
     """Simple exponential smoothing of every row of ``z``, each with its best smoothing weight of ``alphas``.
 
     Returns the final level, the chosen weight, the RMS one-step error and the one-step fits per row. The
-    level starts at the mean of the first four points, which are not scored.
+    level starts at the mean of the first ``warmup`` points, which are not scored.
     """
     rows, n = z.shape
-    warm = min(4, n - 1)
+    warm = min(warmup, n - 1)
 
     def run(alpha: np.ndarray, keep: bool):
         level = z[:, :warm].mean(axis=1)

@@ -75,7 +75,7 @@ class Recorder(BaseForecaster):
         Recorder.calls.append(("fit", df["ds"].max(), sorted(df.columns)))
         self.last_y_ = df.groupby("series_id")["y"].last()
 
-    def _predict(self, h, X_future):
+    def _predict(self, h, X_future, levels):
         Recorder.calls.append(("predict", X_future["ds"].min(), sorted(X_future.columns)))
         out = X_future[["series_id", "ds"]].copy()
         out["yhat"] = out["series_id"].map(self.last_y_)
@@ -92,8 +92,8 @@ class Peeker(Recorder):
         self.seen_ = df[["series_id", "ds", "y"]].copy()
         super()._fit(df)
 
-    def _predict(self, h, X_future):
-        out = super()._predict(h, X_future)
+    def _predict(self, h, X_future, levels):
+        out = super()._predict(h, X_future, levels)
         source = X_future if "y" in X_future.columns else self.seen_
         found = out[["series_id", "ds"]].merge(source[["series_id", "ds", "y"]], how="left")
         out["yhat"] = found["y"].fillna(out["yhat"]).to_numpy()  # no future y found: last value
@@ -121,7 +121,8 @@ def test_peeking_model_gets_no_future(frame, monkeypatch):
     leaky = Peeker(freq="D")
     leaky.fit(frame[frame["ds"] <= cutoff])
     leaky.seen_ = frame  # what a leaky backtest would hand over
-    cheat = leaky._predict(H, frame[frame["ds"] > cutoff][["series_id", "ds", "promo", "is_holiday", "temp_c"]])
+    cheat = leaky._predict(H, frame[frame["ds"] > cutoff][["series_id", "ds", "promo", "is_holiday", "temp_c"]],
+                           (80, 95))
     truth = frame[frame["ds"] > cutoff]
     assert np.allclose(cheat["yhat"].to_numpy(), truth["y"].to_numpy())
     # The real backtest: the cheat finds nothing and scores exactly like the honest last-value model.
@@ -155,8 +156,8 @@ def test_backdated_forecasts_are_rejected(frame, monkeypatch):
     class Backdater(Recorder):
         name = "backdater"
 
-        def _predict(self, h, X_future):
-            out = super()._predict(h, X_future)
+        def _predict(self, h, X_future, levels):
+            out = super()._predict(h, X_future, levels)
             out["ds"] = out["ds"] - pd.Timedelta(days=h)  # "forecasts" of dates it has seen
             return out
 

@@ -66,6 +66,27 @@ def test_seasonal_svd_denoises_a_shared_pattern():
     assert err_svd < 0.6 * err_naive
 
 
+def test_seasonal_svd_pools_by_the_group_column_not_by_the_series_keys():
+    rng = np.random.default_rng(1)
+    ds = pd.date_range("2022-01-03", periods=28)
+    rows = []
+    for product, pattern in enumerate(([5, 6, 9, 14, 20, 12, 7], [20, 3, 3, 3, 3, 3, 20])):
+        for store in range(4):
+            y = np.tile(pattern, 4) * (1 + store / 10) + rng.normal(0, 1.0, 28)
+            rows.append(pd.DataFrame({"series_id": f"s{product}{store}", "ds": ds, "y": y, "product_id": str(product)}))
+    df = pd.concat(rows, ignore_index=True)
+
+    def fc(frame, **params):
+        return registry.make_model("seasonal_svd", "D", rank=1, **params).fit(frame).predict(7)["yhat"].to_numpy()
+
+    grouped, pooled = fc(df), fc(df, group_col=None)
+    assert not np.allclose(grouped, pooled)  # one rank-1 shape cannot fit both products
+    assert np.allclose(fc(df.drop(columns="product_id")), pooled)  # no group column: one group
+    assert np.array_equal(fc(df.rename(columns={"product_id": "sku"}), group_col="sku"), grouped)
+    keyed = df.assign(series_id="product=9" + df["series_id"].str[1] + "/store=" + df["series_id"].str[2])
+    assert np.array_equal(fc(keyed.drop(columns="product_id")), pooled)  # the keys' product part is never read
+
+
 def test_lgbm_in_sample_fits_follow_the_series_and_are_computed_only_on_demand():
     df = synth(n_series=3, n=120)
     model = registry.make_model("lgbm", "D", horizon=7, **registry.test_params("lgbm")).fit(df)

@@ -5,7 +5,6 @@ import pytest
 from scipy import stats
 
 from models import registry
-from models.base import fill_gaps
 from models.naive import naive_forecast, naive_state
 from tests.unit.model_data import future_exog, synth
 
@@ -36,10 +35,8 @@ def test_short_series_fall_back_to_naive_and_mean():
     assert out.loc[out["series_id"] == "short", "yhat"].tolist() == [7.0, 7.0, 7.0]
 
 
-def test_fill_gaps_makes_series_regular():
+def test_missing_values_must_be_filled_first():
     df = _frame([1.0, 2.0, 3.0]).drop(index=1)
-    out = fill_gaps(df, "D")
-    assert out["y"].tolist() == [1.0, 0.0, 3.0] and len(out) == 3
     with pytest.raises(ValueError, match="fill gaps first"):
         registry.make_model("seasonal_naive", "D").fit(df.assign(y=[1.0, np.nan]))
 

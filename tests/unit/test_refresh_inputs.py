@@ -1,0 +1,21 @@
+"""Refresh inputs: regular history frames and the pooling column the SVD model groups by."""
+import numpy as np
+import pandas as pd
+
+from models.refresh_inputs import regularize, with_product
+
+
+def test_regularize_makes_series_regular_up_to_the_shared_end():
+    df = pd.DataFrame({"series_id": "a", "ds": pd.to_datetime(["2022-01-03", "2022-01-05"]), "y": [1.0, 3.0],
+                       "promo": [1.0, 0.0]})
+    out = regularize(df, "D", pd.Timestamp("2022-01-06"))
+    assert out["ds"].dt.day.tolist() == [3, 4, 5, 6]
+    assert out["y"].tolist() == [1.0, 0.0, 3.0, 0.0]
+    assert out["promo"].tolist() == [1.0, 1.0, 0.0, 0.0]  # exogenous gaps filled forward
+
+
+def test_with_product_names_the_product_of_each_key():
+    df = pd.DataFrame({"series_id": ["store=1/product=7", "product=7", "total", "store=2/category=x"]})
+    out = with_product(df)
+    assert out["product_id"].tolist()[:2] == ["7", "7"] and out["product_id"].iloc[2:].isna().all()
+    assert np.array_equal(out["series_id"], df["series_id"])

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from models import registry  # noqa: E402
 from models.backtest import rolling_origin  # noqa: E402
-from models.refresh_inputs import regularize  # noqa: E402
+from jobs.refresh_inputs import regularize  # noqa: E402
 from models.metrics import compute_metrics, holiday_weights, wmae  # noqa: E402
 from models import combination  # noqa: E402
 from models.selection import select_best  # noqa: E402

@@ -13,7 +13,7 @@ MOVING_EVENTS = {"easter": (("easter_pre", -7, -1), ("easter", 0, 6))}
 
 def event_flags(dates: pd.DatetimeIndex, freq: str) -> dict[str, np.ndarray]:
     """0/1 per date and moving-event window: a period ``[ds - 6 days, ds]`` (weekly) or the day ``ds``
-    (daily) is flagged when it overlaps the window (the weekly convention of :mod:`models.refresh_inputs`)."""
+    (daily) is flagged when it overlaps the window (the weekly convention of :mod:`jobs.refresh_inputs`)."""
     dates = pd.DatetimeIndex(dates)
     width = 6 if freq == "W" else 0
     years = range(dates.min().year - 1, dates.max().year + 2)

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from models.refresh_inputs import regularize, with_product
+from jobs.refresh_inputs import regularize, with_product
 
 
 def test_regularize_makes_series_regular_up_to_the_shared_end():

@@ -16,6 +16,8 @@ LEVELS = (*AGG_LEVELS, BOTTOM_LEVEL)
 ALL = "*"
 # Scope of a calendar event or weather row that applies everywhere (``calendar_events.scope``).
 SCOPE_ALL = "all"
+# The one store, product, region or category of data that has no such column (a real member, named "All ...").
+DEFAULT_MEMBER = "all"
 
 # --- long frames ---------------------------------------------------------------------------------------------
 EXOG_COLS = ("promo", "is_holiday", "temp_c")

@@ -9,7 +9,7 @@ from data import schema
 from data.engine import frame_from
 from data.keys import node_id, node_keys
 from data.writers import bulk_insert
-from domain import BOTTOM_LEVEL
+from domain import BOTTOM_LEVEL, SCOPE_ALL
 
 _SALES = schema.Sale.__table__
 _STORES = schema.StoreDim.__table__
@@ -105,7 +105,7 @@ def _attach_exog(store_daily: pd.DataFrame, wx: pd.DataFrame, ev: pd.DataFrame) 
     out["temp_c"] = out["t_store"].fillna(out["t_region"])
     out["precip_mm"] = out["p_store"].fillna(out["p_region"])
     hol = pd.Series(False, index=out.index)
-    dates_all = set(ev.loc[ev["scope"] == "all", "date"])
+    dates_all = set(ev.loc[ev["scope"] == SCOPE_ALL, "date"])
     hol |= out["date"].isin(dates_all)
     for scope, key in (("region", "region"), ("store", "store_id")):
         pairs = set(map(tuple, ev.loc[ev["scope"] == scope, ["scope_id", "date"]].to_numpy()))

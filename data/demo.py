@@ -19,6 +19,7 @@ import pandas as pd
 
 from data import demo_spec as spec
 from data import schema, store
+from domain import ALL, SCOPE_ALL
 
 
 def _log(progress: bool, msg: str) -> None:
@@ -96,7 +97,7 @@ def _calendar(dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, np.ndarray, np.nda
                 closed[i] = True
             else:
                 log_eff[i] += math.log1p(effect)
-            rows.append({"date": pd.Timestamp(day), "scope": "all", "scope_id": schema.ALL, "name": name,
+            rows.append({"date": pd.Timestamp(day), "scope": SCOPE_ALL, "scope_id": ALL, "name": name,
                          "kind": "closure" if name in spec.CLOSED_HOLIDAYS else "holiday"})
     return pd.DataFrame(rows, columns=["date", "scope", "scope_id", "name", "kind"]), log_eff, closed
 

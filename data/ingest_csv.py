@@ -16,12 +16,10 @@ import pandas as pd
 
 from data.ingest_common import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
                                 where)
-from data.schema import ALL
-from domain import IMPORT_FIELDS, REQUIRED_FIELDS, STORE_FIELDS
+from domain import ALL, DEFAULT_MEMBER, IMPORT_FIELDS, REQUIRED_FIELDS, SCOPE_ALL, STORE_FIELDS
 
 TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 FALSE = {"0", "0.0", "false", "f", "no", "n"}
-ALL_ID = "all"  # store/product id used when the file has no such column
 
 
 def parse_mapping(mapping, allowed=IMPORT_FIELDS, required=REQUIRED_FIELDS, what="--map") -> dict[str, str]:
@@ -125,7 +123,7 @@ def _show(value) -> str:
 
 def _consistent(keys: pd.Series, values: pd.Series, path, is_csv, key_col, val_col) -> pd.Series:
     """One value per key (e.g. one region per store); returns key -> value, or raises naming two lines."""
-    frame = pd.DataFrame({"k": keys, "v": values.fillna(ALL_ID)})
+    frame = pd.DataFrame({"k": keys, "v": values.fillna(DEFAULT_MEMBER)})
     pairs = frame.drop_duplicates()
     clash = pairs["k"].duplicated(keep=False)
     if clash.any():
@@ -139,7 +137,7 @@ def _consistent(keys: pd.Series, values: pd.Series, path, is_csv, key_col, val_c
 
 def _scoped(per_store: pd.DataFrame, value_cols: list[str], regions: pd.Series | None) -> tuple[pd.DataFrame, str]:
     """Values per (store, date) -> the coarsest scope where they are constant: ("all"), ("region") or ("store")."""
-    if per_store["store_id"].nunique() == 1 and per_store["store_id"].iloc[0] == ALL_ID:
+    if per_store["store_id"].nunique() == 1 and per_store["store_id"].iloc[0] == DEFAULT_MEMBER:
         return per_store.rename(columns={"store_id": "scope_id"}), "store"
     for scope, key in (("region", "region"),):
         if regions is None:
@@ -158,7 +156,7 @@ def _events(sd: pd.DataFrame, regions: pd.Series | None) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     agree = sd.groupby("date")["name"].nunique(dropna=False) == 1
     all_dates = sd[sd["date"].isin(agree[agree].index)].drop_duplicates("date").dropna(subset=["name"])
-    out = [pd.DataFrame({"date": all_dates["date"], "scope": "all", "scope_id": ALL, "name": all_dates["name"]})]
+    out = [pd.DataFrame({"date": all_dates["date"], "scope": SCOPE_ALL, "scope_id": ALL, "name": all_dates["name"]})]
     rest = sd[~sd["date"].isin(agree[agree].index)]
     if len(rest):
         scoped, scope = _scoped(rest[["store_id", "date", "name"]], ["name"], regions)
@@ -220,8 +218,8 @@ def _parse_columns(df, m, extras, path, is_csv, dayfirst) -> tuple[pd.DataFrame,
     """Every mapped column parsed and checked (dates, ids, numbers, flags), plus the warnings it gives."""
     out = pd.DataFrame(index=df.index)
     out["date"] = _dates(df, m["date"], path, is_csv, dayfirst)
-    out["store_id"] = _ids(df, m["store"], path, is_csv, "store") if "store" in m else ALL_ID
-    out["product_id"] = _ids(df, m["product"], path, is_csv, "product") if "product" in m else ALL_ID
+    out["store_id"] = _ids(df, m["store"], path, is_csv, "store") if "store" in m else DEFAULT_MEMBER
+    out["product_id"] = _ids(df, m["product"], path, is_csv, "product") if "product" in m else DEFAULT_MEMBER
     out["sales"] = _numbers(df, m["sales"], path, is_csv)
     out["promo"], promo_value = _flags(df, m["promo"], path, is_csv) if "promo" in m else (0, None)
     if "promo_intensity" in m:
@@ -355,8 +353,8 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
 
     store_ids = sorted(out["store_id"].unique())
     stores = pd.DataFrame({"store_id": store_ids,
-                           "name": ["All stores" if s == ALL_ID else f"Store {s}" for s in store_ids],
-                           "region": [regions.get(s, ALL_ID) if regions is not None else ALL_ID for s in store_ids],
+                           "name": ["All stores" if s == DEFAULT_MEMBER else f"Store {s}" for s in store_ids],
+                           "region": [regions.get(s, DEFAULT_MEMBER) if regions is not None else DEFAULT_MEMBER for s in store_ids],
                            "type": None, "size": np.nan, "attrs": None})
     hashed = [path]
     if stores_file:
@@ -366,8 +364,8 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
             regions = file_regions
     product_ids = sorted(out["product_id"].unique())
     products = pd.DataFrame({"product_id": product_ids,
-                             "name": ["All products" if p == ALL_ID else f"Product {p}" for p in product_ids],
-                             "category": [cats.get(p, ALL_ID) if cats is not None else ALL_ID for p in product_ids]})
+                             "name": ["All products" if p == DEFAULT_MEMBER else f"Product {p}" for p in product_ids],
+                             "category": [cats.get(p, DEFAULT_MEMBER) if cats is not None else DEFAULT_MEMBER for p in product_ids]})
 
     per_store = out.groupby(["store_id", "date"], as_index=False).agg(
         name=("holiday", "first"), temp_c=("temperature", "mean"), precip_mm=("precipitation", "mean"))

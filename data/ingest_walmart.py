@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from data.ingest_common import IngestError, Prepared, bad_rows_error, check_file, file_hash
-from data.schema import ALL
+from domain import ALL, SCOPE_ALL
 
 FILES = ("train", "features", "stores")
 COLUMNS = {"train": ["Store", "Dept", "Date", "Weekly_Sales", "IsHoliday"],
@@ -125,7 +125,7 @@ def _store_level_frames(train, feats, warnings: list[str]):
     if names.isna().any():
         odd = hol_dates[names.isna()].dt.date.astype(str).tolist()
         warnings.append(f"holiday weeks outside Feb/Sep/Nov/Dec named 'Holiday week': {odd}")
-    events = pd.DataFrame({"date": hol_dates, "scope": "all", "scope_id": ALL,
+    events = pd.DataFrame({"date": hol_dates, "scope": SCOPE_ALL, "scope_id": ALL,
                            "name": names.fillna("Holiday week"), "kind": "holiday"})
     return weather, covariates, events
 

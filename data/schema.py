@@ -12,7 +12,7 @@ from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Index, Integ
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from domain import ALL  # noqa: F401 - the key columns' "every store/product" sentinel, re-exported for importers
+from domain import DEFAULT_MEMBER
 
 
 class Base(DeclarativeBase):
@@ -44,7 +44,7 @@ class StoreDim(Base):
     __tablename__ = "stores"
     store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    region: Mapped[str] = mapped_column(String(100), default="all")
+    region: Mapped[str] = mapped_column(String(100), default=DEFAULT_MEMBER)
     type: Mapped[str | None] = mapped_column(String(50))
     size: Mapped[float | None] = mapped_column(Float)
     attrs: Mapped[str | None] = mapped_column(Text)  # JSON of free attributes
@@ -54,7 +54,7 @@ class ProductDim(Base):
     __tablename__ = "products"
     product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(100), default="all")
+    category: Mapped[str] = mapped_column(String(100), default=DEFAULT_MEMBER)
 
 
 class Sale(Base):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from data import schema, store
+from domain import ALL
 from jobs import runner, stages
 
 FAST_LGBM = {"lgbm": {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 5}}
@@ -40,7 +41,7 @@ def make_store(url: str, days: int = 120, seed: int = 0) -> None:
             "scope": "region", "scope_id": np.repeat(["N", "S"], days), "date": list(dates) * 2,
             "temp_c": np.tile(5 + 0.1 * t, 2), "precip_mm": 0.5}))
         store.upsert_frame(s, schema.CalendarEvent, pd.DataFrame({"date": [dates[40]], "scope": "all",
-                                                                  "scope_id": schema.ALL, "name": "Fest",
+                                                                  "scope_id": ALL, "name": "Fest",
                                                                   "kind": "holiday"}))
         store.rebuild_aggregates(s)
 

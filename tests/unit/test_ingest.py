@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from data import ingest, store
-from data.schema import ALL
+from domain import ALL
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SHOP = DATA / "shop_daily.csv"

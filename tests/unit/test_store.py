@@ -6,6 +6,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from data import schema, store
+from domain import ALL
 
 
 def _load_tiny(url: str) -> None:
@@ -26,7 +27,7 @@ def _load_tiny(url: str) -> None:
             {"scope": ["region"] * 8, "scope_id": ["N"] * 4 + ["S"] * 4, "date": list(dates) * 2,
              "temp_c": [10.0] * 4 + [20.0] * 4, "precip_mm": [0.0] * 8}))
         store.upsert_frame(s, schema.CalendarEvent, pd.DataFrame(
-            {"date": [dates[1]], "scope": ["all"], "scope_id": [schema.ALL], "name": ["Fest"], "kind": ["holiday"]}))
+            {"date": [dates[1]], "scope": ["all"], "scope_id": [ALL], "name": ["Fest"], "kind": ["holiday"]}))
         store.rebuild_aggregates(s)
 
 

@@ -11,6 +11,9 @@ import pandas as pd
 BOTTOM_LEVEL = "store_product"
 AGG_LEVELS = ("total", "region", "store", "category", "product", "store_category")
 LEVELS = (*AGG_LEVELS, BOTTOM_LEVEL)
+# The columns naming the members a series belongs to (one per part of a series key), in alphabetical order: the
+# order the global tree models use them as categorical features.
+HIERARCHY_COLS = ("category", "product_id", "region", "store_id")
 
 # Key columns hold ALL where a row applies to every store or product (store-level covariates, national holidays).
 ALL = "*"

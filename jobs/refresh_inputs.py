@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from data import store
-from domain import freq_step
+from domain import HIERARCHY_COLS, freq_step
 
 EXOG = ["promo", "is_holiday", "temp_c", "precip_mm"]
 KEEP = ["series_id", "ds", "y", *EXOG]
@@ -59,17 +59,19 @@ def load_history(levels, freq: str, url: str | None = None) -> tuple[dict[str, p
     if not nonempty:
         raise ValueError("the store holds no sales: run `python cli.py demo` or `python cli.py ingest` first")
     end = max(nonempty)
-    return {lv: with_product(regularize(f, freq, end)) for lv, f in frames.items() if len(f)}, end
+    return {lv: with_hierarchy(regularize(f, freq, end)) for lv, f in frames.items() if len(f)}, end
 
 
-def with_product(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with ``product_id``, the product of each series' key (missing above the product level).
+def with_hierarchy(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the hierarchy columns (``domain.HIERARCHY_COLS``) of each series, read from its key.
 
-    The column the ``seasonal_svd`` model pools series by (its ``group_col``), so models never parse keys.
+    ``"store=3/product=7"`` gets ``store_id`` 3 and ``product_id`` 7; a part the key lacks is missing (None),
+    e.g. ``product_id`` above the product level. The models get these columns instead of parsing keys: the
+    global tree models use them as categorical features, ``seasonal_svd`` pools series by ``product_id``.
     """
-    ids = df["series_id"].unique()
-    product = {sid: store.parse_node_id(sid).get("product_id") for sid in ids}
-    return df.assign(product_id=df["series_id"].map(product))
+    parts = {sid: store.parse_node_id(sid) for sid in df["series_id"].unique()}
+    return df.assign(**{col: df["series_id"].map({sid: p.get(col) for sid, p in parts.items()})
+                        for col in HIERARCHY_COLS})
 
 
 def _holiday_dates(events: pd.DataFrame, future: pd.DatetimeIndex, country: str) -> pd.DataFrame:

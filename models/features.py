@@ -1,4 +1,4 @@
-"""Leakage-free features for the global tree models: lags >= horizon, rolling statistics, calendar, exogenous, series codes."""
+"""Leakage-free features for the global tree models: lags >= horizon, rolling statistics, calendar, exogenous, codes."""
 from __future__ import annotations
 
 import math
@@ -77,22 +77,40 @@ def _steps_to_event(flag: np.ndarray, starts: np.ndarray, forward: bool, cap: in
     return out
 
 
-def series_codes(series_ids: pd.Series) -> pd.DataFrame:
-    """Categorical codes for the series id and for each ``name=value`` part of hierarchical keys.
+def hierarchy_codes(df: pd.DataFrame, cols) -> pd.DataFrame:
+    """Each series' members (e.g. its store and product) from the hierarchy columns ``cols`` of ``df``.
 
-    ``"store=3/product=7"`` gives columns ``key_store`` and ``key_product`` (so a global model can learn
-    what one product does across stores). ``series_code`` is added only up to ``MAX_SERIES_CODES`` series.
+    Parameters
+    ----------
+    df : DataFrame
+        ``series_id`` and any of ``cols``; missing values mean the series has no such member (an aggregate).
+    cols : iterable of str
+        Hierarchy columns; a column absent from ``df`` or missing for every series is left out.
+
+    Returns
+    -------
+    DataFrame
+        Index ``series_id``, one string column per used hierarchy column in the order of ``cols``, ``""``
+        where a series has no such member. The features of :func:`build_features` map series to these values,
+        so the future rows of a forecast get them too.
+    """
+    used = [c for c in cols if c in df.columns and df[c].notna().any()]
+    first = df.groupby(df["series_id"].astype(str), sort=False)[used].first()  # first non-missing value
+    return first.apply(lambda col: col.map(lambda v: "" if pd.isna(v) else str(v))) if used else first
+
+
+def series_codes(series_ids: pd.Series, hierarchy: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Categorical values for the series id and for each member of the series (``hier_<column>``).
+
+    ``hierarchy`` (from :func:`hierarchy_codes`) gives e.g. columns ``hier_product_id`` and ``hier_store_id``
+    (so a global model can learn what one product does across stores). ``series_code`` is added only up to
+    ``MAX_SERIES_CODES`` series.
     """
     sid = series_ids.astype(str)
-    uniq = pd.Series(sid.unique())
-    # A categorical with thousands of levels is slow in LightGBM and overfits; hierarchical parts suffice then.
-    out = pd.DataFrame({"series_code": sid} if len(uniq) <= MAX_SERIES_CODES else {}, index=series_ids.index)
-    parts = uniq.str.split("/")
-    names = sorted({p.split("=", 1)[0] for ps in parts for p in ps if "=" in p})
-    for name in names:
-        mapping = {u: next((p.split("=", 1)[1] for p in ps if p.startswith(name + "=")), "")
-                   for u, ps in zip(uniq, parts)}
-        out[f"key_{name}"] = sid.map(mapping)
+    # A categorical with thousands of levels is slow in LightGBM and overfits; hierarchy members suffice then.
+    out = pd.DataFrame({"series_code": sid} if sid.nunique() <= MAX_SERIES_CODES else {}, index=series_ids.index)
+    for col in ([] if hierarchy is None else hierarchy.columns):
+        out[f"hier_{col}"] = sid.map(hierarchy[col])
     return out
 
 
@@ -113,7 +131,8 @@ def calendar_event_features(ds: pd.Series, freq: str) -> dict[str, np.ndarray]:
     return out
 
 
-def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.Series) -> pd.DataFrame:
+def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.Series,
+                   hierarchy: pd.DataFrame | None = None) -> pd.DataFrame:
     """The feature matrix for every row of ``df`` (history rows and future rows with ``y`` NaN).
 
     Parameters
@@ -128,6 +147,8 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
     freq : {'D', 'W'}
     scale : Series
         Per-series scale (index series_id); y is divided by it so one model fits big and small series.
+    hierarchy : DataFrame, optional
+        Each series' members (index series_id, from :func:`hierarchy_codes`), one categorical feature each.
 
     Returns
     -------
@@ -173,7 +194,7 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
     feats.update(calendar_event_features(ds, freq))
     feats["log_scale"] = np.log1p(np.abs(sc))
     out = pd.DataFrame(feats, index=df.index)
-    codes = series_codes(df["series_id"])
+    codes = series_codes(df["series_id"], hierarchy)
     for c in codes.columns:
         out[c] = codes[c].astype("category")
     return out

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from domain import freq_step
+from domain import HIERARCHY_COLS, freq_step
 from models.base import DEFAULT_HORIZON, BaseForecaster, exog_columns
-from models.features import build_features
+from models.features import build_features, hierarchy_codes
 from models.intervals import nest_intervals, tail
 
 
@@ -37,7 +37,7 @@ class GlobalTreeForecaster(BaseForecaster):
         return int(self.horizon) if self.horizon else DEFAULT_HORIZON.get(self.freq, 6)
 
     def _features(self, df: pd.DataFrame) -> pd.DataFrame:
-        X = build_features(df, self.horizon_steps, self.m, self.freq, self.scale_)
+        X = build_features(df, self.horizon_steps, self.m, self.freq, self.scale_, self.hierarchy_)
         for c, cats in self.categories_.items():
             X[c] = pd.Categorical(X[c].astype(str), categories=cats)
         return X[self.feature_names_]
@@ -48,7 +48,8 @@ class GlobalTreeForecaster(BaseForecaster):
         self.history_ = df[cols].reset_index(drop=True)
         scale = df.groupby("series_id")["y"].apply(lambda s: float(np.mean(np.abs(s))))
         self.scale_ = scale.where(scale > 0, 1.0)
-        X = build_features(self.history_, H, self.m, self.freq, self.scale_)
+        self.hierarchy_ = hierarchy_codes(df, self.hierarchy_cols)
+        X = build_features(self.history_, H, self.m, self.freq, self.scale_, self.hierarchy_)
         self.categories_ = {c: list(X[c].cat.categories) for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)}
         self.feature_names_ = list(X.columns)
         sc = self.history_["series_id"].map(self.scale_).to_numpy()
@@ -165,6 +166,11 @@ class LGBMForecaster(GlobalTreeForecaster):
         has only ``horizon`` calibration errors, too few for its own spread.
     min_calibration_train, min_calibration_test : int, default 50, 10
         Fewest usable training and calibration rows for a conformal calibration; below, in-sample residuals.
+    hierarchy_cols : tuple of str, default ``domain.HIERARCHY_COLS``
+        Columns of the training frame naming each series' members (``category, product_id, region,
+        store_id``): each becomes a categorical feature, in this order, ``""`` where a series has no such
+        member (missing value); a column absent from the frame, or missing for every series, is left out.
+        The model never reads the series keys: without these columns it knows a series only by its id.
     """
 
     name = "lgbm"
@@ -175,7 +181,7 @@ class LGBMForecaster(GlobalTreeForecaster):
                  lambda_l2: float = 1.0, objective: str = "l2", max_bin: int = 63, max_cat_to_onehot: int = 4,
                  cat_smooth: float = 10.0, num_threads: int = 2, seed: int = 0, conformal: bool = True,
                  weight_by_scale: bool = True, spread_shrinkage: float = 5.0, min_calibration_train: int = 50,
-                 min_calibration_test: int = 10):
+                 min_calibration_test: int = 10, hierarchy_cols: tuple = HIERARCHY_COLS):
         super().__init__(freq=freq, season_length=season_length)
         self.horizon = horizon
         self.n_estimators = n_estimators
@@ -197,6 +203,7 @@ class LGBMForecaster(GlobalTreeForecaster):
         self.spread_shrinkage = spread_shrinkage
         self.min_calibration_train = min_calibration_train
         self.min_calibration_test = min_calibration_test
+        self.hierarchy_cols = hierarchy_cols
 
     def _train(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray):
         import lightgbm as lgb
@@ -221,7 +228,7 @@ class RFForecaster(GlobalTreeForecaster):
     Parameters
     ----------
     freq, season_length, horizon, num_threads, seed, conformal, weight_by_scale, spread_shrinkage,
-    min_calibration_train, min_calibration_test
+    min_calibration_train, min_calibration_test, hierarchy_cols
         As for :class:`LGBMForecaster`.
     n_estimators : int, default 100
         Trees: beyond about a hundred the forecast barely changes while the cost grows linearly.
@@ -239,7 +246,8 @@ class RFForecaster(GlobalTreeForecaster):
                  n_estimators: int = 100, max_depth: int | None = 14, min_samples_leaf: int = 5,
                  max_samples: float = 0.5, max_features: float = 0.5, num_threads: int = 2, seed: int = 0,
                  conformal: bool = True, weight_by_scale: bool = True, spread_shrinkage: float = 5.0,
-                 min_calibration_train: int = 50, min_calibration_test: int = 10):
+                 min_calibration_train: int = 50, min_calibration_test: int = 10,
+                 hierarchy_cols: tuple = HIERARCHY_COLS):
         super().__init__(freq=freq, season_length=season_length)
         self.horizon = horizon
         self.n_estimators = n_estimators
@@ -254,6 +262,7 @@ class RFForecaster(GlobalTreeForecaster):
         self.spread_shrinkage = spread_shrinkage
         self.min_calibration_train = min_calibration_train
         self.min_calibration_test = min_calibration_test
+        self.hierarchy_cols = hierarchy_cols
 
     def _codes(self, X: pd.DataFrame) -> np.ndarray:
         X = X.copy()

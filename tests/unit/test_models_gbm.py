@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from models import registry
-from models.features import build_features, lag_set, series_codes
+from models.features import build_features, hierarchy_codes, lag_set, series_codes
 from tests.unit.model_data import future_exog, synth
 
 
@@ -24,13 +24,46 @@ def test_features_use_only_values_at_least_h_back():
     last = changed["ds"] > changed["ds"].max() - pd.Timedelta(days=7)
     changed.loc[last, "y"] *= 100  # the last 7 days must not move any feature of the last 7 days
     b = build_features(changed, 7, 7, "D", scale)
-    cols = [c for c in a.columns if not c.startswith("key_") and c != "series_code"]
+    cols = [c for c in a.columns if not c.startswith("hier_") and c != "series_code"]
     pd.testing.assert_frame_equal(a.loc[last, cols], b.loc[last, cols])
 
 
-def test_series_codes_parse_hierarchical_keys():
-    codes = series_codes(pd.Series(["store=1/product=7", "store=2/product=7"]))
-    assert codes["key_product"].tolist() == ["7", "7"] and codes["key_store"].tolist() == ["1", "2"]
+def test_hierarchy_codes_come_from_the_columns_given_never_from_the_keys():
+    df = pd.DataFrame({"series_id": ["b", "a", "c", "c"], "store_id": ["1", "2", None, None],
+                       "product_id": ["7", "7", None, None], "region": None})
+    hier = hierarchy_codes(df, ("product_id", "region", "store_id", "category"))
+    assert list(hier.columns) == ["product_id", "store_id"]  # absent or all-missing columns are left out
+    assert hier.loc[["a", "b", "c"]].to_numpy().tolist() == [["7", "2"], ["7", "1"], ["", ""]]
+    codes = series_codes(pd.Series(["c", "a", "store=9/product=9"]), hier.reindex(["c", "a", "store=9/product=9"]))
+    assert list(codes.columns) == ["series_code", "hier_product_id", "hier_store_id"]
+    assert codes["hier_store_id"].tolist()[:2] == ["", "2"] and codes["hier_store_id"].isna().iloc[2]
+    assert list(series_codes(pd.Series(["store=1/product=7"])).columns) == ["series_code"]  # keys are not parsed
+
+
+@pytest.mark.parametrize("name", ["lgbm", "rf"])
+def test_tree_models_never_read_the_series_keys(name):
+    df = synth(n_series=4, n=120, seed=3)  # keys store=i%2/product=i
+    members = df["series_id"].str.extract(r"store=(?P<store_id>\d+)/product=(?P<product_id>\d+)")
+    df = pd.concat([df, members], axis=1)
+    xf = future_exog(df, 7)
+
+    def fc(frame, future, **params):
+        model = registry.make_model(name, "D", horizon=7, **registry.test_params(name), **params).fit(frame)
+        return model, model.predict(7, future)["yhat"].to_numpy()
+
+    model, keyed = fc(df, xf)
+    assert [c for c in model.feature_names_ if c.startswith("hier_")] == ["hier_product_id", "hier_store_id"]
+    # the same members under opaque ids (same sort order): the very same forecasts
+    opaque = {sid: f"s{i}" for i, sid in enumerate(sorted(df["series_id"].unique()))}
+    _, renamed = fc(df.assign(series_id=df["series_id"].map(opaque)),
+                    xf.assign(series_id=xf["series_id"].map(opaque)))
+    assert np.array_equal(keyed, renamed)
+    # without the hierarchy columns (or with none named) the keys' parts are not read: only the id is known
+    bare, _ = fc(df.drop(columns=["store_id", "product_id"]), xf)
+    named_none, without = fc(df, xf, hierarchy_cols=())
+    assert bare.feature_names_ == named_none.feature_names_ and "series_code" in bare.feature_names_
+    assert not any(c.startswith("hier_") for c in bare.feature_names_)
+    assert np.array_equal(without, fc(df.drop(columns=["store_id", "product_id"]), xf)[1])
 
 
 def test_lgbm_horizon_guard_and_promo_effect():

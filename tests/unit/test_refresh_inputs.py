@@ -1,8 +1,8 @@
-"""Refresh inputs: regular history frames and the pooling column the SVD model groups by."""
+"""Refresh inputs: regular history frames and the hierarchy columns the models read instead of the keys."""
 import numpy as np
 import pandas as pd
 
-from jobs.refresh_inputs import regularize, with_product
+from jobs.refresh_inputs import regularize, with_hierarchy
 
 
 def test_regularize_makes_series_regular_up_to_the_shared_end():
@@ -14,8 +14,12 @@ def test_regularize_makes_series_regular_up_to_the_shared_end():
     assert out["promo"].tolist() == [1.0, 1.0, 0.0, 0.0]  # exogenous gaps filled forward
 
 
-def test_with_product_names_the_product_of_each_key():
-    df = pd.DataFrame({"series_id": ["store=1/product=7", "product=7", "total", "store=2/category=x"]})
-    out = with_product(df)
+def test_with_hierarchy_names_the_members_of_each_key():
+    df = pd.DataFrame({"series_id": ["store=1/product=7", "product=7", "total", "store=2/category=x", "region=N"]})
+    out = with_hierarchy(df)
+    assert list(out.columns) == ["series_id", "category", "product_id", "region", "store_id"]
     assert out["product_id"].tolist()[:2] == ["7", "7"] and out["product_id"].iloc[2:].isna().all()
+    assert out["store_id"].tolist()[::3] == ["1", "2"] and out["store_id"].iloc[[1, 2, 4]].isna().all()
+    assert out["category"].iloc[3] == "x" and out["region"].iloc[4] == "N"
+    assert out["category"].drop(index=3).isna().all() and out["region"].iloc[:4].isna().all()
     assert np.array_equal(out["series_id"], df["series_id"])

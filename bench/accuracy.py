@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from models import registry  # noqa: E402
 from models.backtest import rolling_origin  # noqa: E402
-from jobs.refresh_inputs import regularize  # noqa: E402
+from domain import HIERARCHY_COLS  # noqa: E402
+from jobs.refresh_inputs import regularize, with_hierarchy  # noqa: E402
 from models.metrics import compute_metrics, holiday_weights, wmae  # noqa: E402
 from models import combination  # noqa: E402
 from models.selection import select_best  # noqa: E402
@@ -50,10 +51,9 @@ def load_walmart(path: Path) -> pd.DataFrame:
     feats["temp_c"] = (feats["Temperature"] - 32) * 5 / 9
     df = train.merge(feats[["Store", "Date", "promo", "temp_c"]], on=["Store", "Date"], how="left")
     df["series_id"] = "store=" + df["Store"].astype(str) + "/product=" + df["Dept"].astype(str)
-    df["product_id"] = df["Dept"].astype(str)  # the seasonal_svd model pools the series of each product
     df = df.rename(columns={"Date": "ds", "Weekly_Sales": "y"})
     df["is_holiday"] = df["IsHoliday"].astype(float)
-    return df[["series_id", "ds", "y", "promo", "is_holiday", "temp_c", "product_id"]]
+    return df[["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]]
 
 
 def prepare_walmart(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -79,8 +79,7 @@ def prepare_db(url: str, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     """Bottom-level frame from a store database; the last ``horizon`` periods are the holdout."""
     from data import store
     freq = store.frequency(url)
-    df = store.bottom_frame(url=url)[["series_id", "ds", "y", "promo", "is_holiday", "temp_c", "precip_mm",
-                                      "product_id"]]
+    df = store.bottom_frame(url=url)[["series_id", "ds", "y", "promo", "is_holiday", "temp_c", "precip_mm"]]
     df = _regular(df, freq)
     cutoff = df["ds"].max() - pd.Timedelta(days=1 if freq == "D" else 7) * horizon
     active = set(df.loc[df["ds"] == cutoff, "series_id"])
@@ -90,10 +89,10 @@ def prepare_db(url: str, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
 
 def _regular(df: pd.DataFrame, freq: str) -> pd.DataFrame:
     """Every series of ``df`` on a regular grid from its first date to the frame's last date (as a refresh
-    does: missing sales are 0, exogenous gaps filled within the series), with ``df``'s columns."""
-    out = regularize(df, freq, df["ds"].max())
-    product = df.groupby("series_id")["product_id"].first()
-    return out.assign(product_id=out["series_id"].map(product))[list(df.columns)]
+    does: missing sales are 0, exogenous gaps filled within the series), with ``df``'s columns and the
+    hierarchy columns the models read (e.g. ``product_id``, by which the seasonal_svd model pools series)."""
+    out = with_hierarchy(regularize(df, freq, df["ds"].max()))
+    return out[[*df.columns, *HIERARCHY_COLS]]
 
 
 def cpu_seconds() -> float:
@@ -104,7 +103,8 @@ def cpu_seconds() -> float:
 
 def _fit_predict(args) -> pd.DataFrame:
     name, freq, h, params, train, xf = args
-    model = registry.make_model(name, freq, horizon=h, **params)
+    horizon = {"horizon": h} if registry.accepts(name, "horizon") else {}
+    model = registry.make_model(name, freq, **horizon, **params)
     return model.fit(train).predict(h, xf if model.uses_exog else None)
 
 

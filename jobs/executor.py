@@ -22,7 +22,7 @@ import pandas as pd
 from models.backtest import backtest_series, rolling_origin
 from models.diagnostics import residual_diagnostics
 from models.metrics import LOWER_IS_BETTER
-from models.registry import make_model
+from models.registry import accepts, make_model
 
 BACKTEST_COLS = ["series_id", "ds", "fold", "model", "y", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
                  "yhat_hi_95"]
@@ -63,6 +63,11 @@ class SeriesResult:
     errors: list[str]
     models: dict = field(default_factory=dict)  # {model name: fitted model} when task.keep_models
     backtests: pd.DataFrame = field(default_factory=pd.DataFrame)  # out-of-sample fold forecasts (BACKTEST_COLS)
+
+
+def _horizon(name: str, h: int) -> dict:
+    """``{"horizon": h}`` for a model that takes a horizon (the tree models fit their lags to it), else ``{}``."""
+    return {"horizon": h} if accepts(name, "horizon") else {}
 
 
 def rank_models(metrics: pd.DataFrame, metric: str = "wape") -> list[str]:
@@ -151,7 +156,8 @@ def run_series(task: SeriesTask) -> SeriesResult:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = make_model(name, task.freq, **{"horizon": task.h, **task.params.get(name, {})}).fit(train)
+                params = {**_horizon(name, task.h), **task.params.get(name, {})}
+                model = make_model(name, task.freq, **params).fit(train)
                 fut = task.future[task.future["series_id"].isin(sids)] if model.uses_exog else None
                 fc = model.predict(task.h, fut)
         except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
@@ -208,7 +214,7 @@ def run_global(task: GlobalTask) -> SeriesResult:
         empty frames and the error in ``errors``.
     """
     ids = tuple(sorted(task.frame["series_id"].unique()))
-    mp = {"horizon": task.h, **task.params}
+    mp = {**_horizon(task.name, task.h), **task.params}
     empty = SeriesResult(ids, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [], [])
     try:
         with warnings.catch_warnings():

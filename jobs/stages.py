@@ -90,7 +90,7 @@ def plan_models(params: RefreshParams) -> ModelPlan:
     fallback = "seasonal_naive" if "seasonal_naive" in params.models else (local or list(params.models))[0]
     # One thread per global-model fit: on a shared machine LightGBM's OpenMP threads spin against the other
     # worker processes and a fit runs many times slower with two threads than with one.
-    model_params: dict = {name: {"num_threads": 1} for name in glob}
+    model_params: dict = {name: {"num_threads": 1} if registry.accepts(name, "num_threads") else {} for name in glob}
     for name, overrides in (params.model_params or {}).items():
         model_params.setdefault(name, {}).update(overrides)
     return ModelPlan(local, glob, fallback, model_params)
@@ -166,7 +166,7 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
 
 def reconcile(params: RefreshParams, inputs: Inputs, chosen: Chosen) -> tuple[pd.DataFrame, Hierarchy]:
     """Coherent forecasts of every node from the chosen ones (raises when the result does not add up)."""
-    hier = build_hierarchy(inputs.bottom_nodes)
+    hier = build_hierarchy(inputs.bottom_nodes, key=store.node_id)
     residuals = None
     if params.reconcile == "mint_shrink":
         residuals = pd.concat(chosen.resid_parts, ignore_index=True).merge(chosen.sel[["series_id", "model"]],

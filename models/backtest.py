@@ -18,7 +18,7 @@ import pandas as pd
 
 from domain import EXOG_COLS, FORECAST_COLS, OPTIONAL_EXOG, freq_step
 from models.metrics import METRIC_KEYS, mase_scales, metrics_by_series
-from models.registry import make_model
+from models.registry import accepts, make_model
 
 
 def fold_cutoffs(last_date, freq: str, h: int, folds: int = 3, step: int | None = None) -> list[pd.Timestamp]:
@@ -67,7 +67,8 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
     step : int, optional
         Periods between consecutive cutoffs (default ``h``: non-overlapping test windows).
     model_params : dict, optional
-        Hyperparameter overrides for :func:`models.registry.make_model` (``horizon`` is set to ``h``).
+        Hyperparameter overrides for :func:`models.registry.make_model` (``horizon`` is set to ``h`` for the
+        models that take it).
     only_folds : iterable of int, optional
         Run only these folds (numbered as in the full backtest), so that the folds of one expensive global
         model can run in parallel as separate tasks.
@@ -97,7 +98,8 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
     delta = freq_step(freq)
     exog = [c for c in (*EXOG_COLS, *OPTIONAL_EXOG) if c in data.columns]
     params = dict(model_params or {})
-    params["horizon"] = h
+    if accepts(model_name, "horizon"):  # a horizon-aware model is fitted for exactly the fold's horizon
+        params["horizon"] = h
     metric_rows, fcst_parts = [], []
     wanted = None if only_folds is None else set(only_folds)
     for fold, cutoff in enumerate(fold_cutoffs(data["ds"].max(), freq, h, folds, step), start=1):

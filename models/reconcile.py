@@ -20,6 +20,7 @@ offsets)``, which assumes independent bottom errors and is therefore narrow when
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from domain import AGG_LEVELS, BOTTOM_LEVEL, FORECAST_COLS, interval_columns
 
 METHODS = ("bottom_up", "ols", "mint_shrink")
 BOUNDS = tuple(interval_columns())
+_ATTRS = ("store_id", "product_id", "region", "category")  # the bottom attributes passed to the key function
 
 
 @dataclass(frozen=True)
@@ -60,21 +62,7 @@ class Hierarchy:
         return [self.bottom[j] for j in row.indices]
 
 
-def _key(level: str, r) -> str:
-    if level == "total":
-        return "total"
-    if level == "region":
-        return f"region={r.region}"
-    if level == "store":
-        return f"store={r.store_id}"
-    if level == "category":
-        return f"category={r.category}"
-    if level == "product":
-        return f"product={r.product_id}"
-    return f"store={r.store_id}/category={r.category}"
-
-
-def build_hierarchy(bottom: pd.DataFrame, levels=AGG_LEVELS) -> Hierarchy:
+def build_hierarchy(bottom: pd.DataFrame, levels=AGG_LEVELS, *, key: Callable[..., str]) -> Hierarchy:
     """Build the summing matrix from the bottom nodes and their attributes.
 
     Parameters
@@ -84,13 +72,17 @@ def build_hierarchy(bottom: pd.DataFrame, levels=AGG_LEVELS) -> Hierarchy:
         ``node_id`` or ``series_id`` (e.g. ``store.nodes("store_product")``).
     levels : iterable of str
         Aggregate levels to include, from ``total, region, store, category, product, store_category``.
+    key : callable
+        ``key(level, store_id=..., product_id=..., region=..., category=...) -> str``: the series key of the
+        aggregate node of ``level`` a bottom series with these attributes belongs to (the data layer's
+        ``node_id``); it must give the keys the base forecasts use. This module never builds keys itself.
 
     Returns
     -------
     Hierarchy
     """
     key_col = "node_id" if "node_id" in bottom.columns else "series_id"
-    need = [key_col, "store_id", "product_id", "region", "category"]
+    need = [key_col, *_ATTRS]
     missing = [c for c in need if c not in bottom.columns]
     if missing:
         raise ValueError(f"build_hierarchy needs bottom columns {need}; missing {missing}")
@@ -103,7 +95,7 @@ def build_hierarchy(bottom: pd.DataFrame, levels=AGG_LEVELS) -> Hierarchy:
     bottom_ids = tuple(b[key_col].astype(str))
     nodes, node_levels, rows, cols = [], [], [], []
     for level in (lv for lv in AGG_LEVELS if lv in levels):
-        keys = [_key(level, r) for r in b.itertuples(index=False)]
+        keys = [key(level, **dict(zip(_ATTRS, r))) for r in b[list(_ATTRS)].itertuples(index=False, name=None)]
         order = sorted(set(keys))
         index = {k: len(nodes) + i for i, k in enumerate(order)}
         nodes.extend(order)

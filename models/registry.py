@@ -21,9 +21,6 @@ MODELS: dict[str, type[BaseForecaster]] = {
     "rf": RFForecaster,
 }
 
-# Run settings the orchestration passes to every model alike; a model without such a parameter ignores them.
-RUN_SETTINGS = ("horizon", "num_threads")
-
 # Small, fast parameters for the contract tests (sktime's get_test_params).
 _TEST_PARAMS: dict[str, dict] = {
     "seasonal_naive": {},
@@ -54,6 +51,14 @@ def model_class(name: str) -> type[BaseForecaster]:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None
 
 
+def accepts(name: str, param: str) -> bool:
+    """Whether model ``name`` has the hyperparameter ``param`` (an argument of its class's ``__init__``).
+
+    Callers ask before passing run settings such as ``horizon`` or ``num_threads`` that only some models take.
+    """
+    return param in model_class(name)._get_param_names()
+
+
 def make_model(name: str, freq: str = "D", **overrides) -> BaseForecaster:
     """An unfitted model ``name`` for ``freq`` with hyperparameters ``overrides`` (class defaults otherwise).
 
@@ -64,9 +69,9 @@ def make_model(name: str, freq: str = "D", **overrides) -> BaseForecaster:
     freq : {'D', 'W'}
         Data frequency; sets the season length (7 daily, 52 weekly) unless ``season_length`` is given.
     **overrides
-        Hyperparameters of the model's class (its ``__init__`` arguments). The run settings of
-        :data:`RUN_SETTINGS` (``horizon``, ``num_threads``) are passed only to models that take them, so a
-        caller may set them for every model alike. Prophet gets ``country`` from the configuration unless given.
+        Hyperparameters of the model's class (its ``__init__`` arguments), each of which must exist: ask
+        :func:`accepts` before passing a setting such as ``horizon`` that only some models take. Prophet gets
+        ``country`` from the configuration unless given.
 
     Returns
     -------
@@ -81,7 +86,7 @@ def make_model(name: str, freq: str = "D", **overrides) -> BaseForecaster:
     if freq not in DEFAULT_SEASON:
         raise ValueError(f"freq must be 'D' or 'W', got {freq!r}")
     accepted = cls._get_param_names()
-    params = {k: v for k, v in overrides.items() if k in accepted or k not in RUN_SETTINGS}
+    params = dict(overrides)
     params.pop("freq", None)
     unknown = sorted(set(params) - set(accepted))
     if unknown:

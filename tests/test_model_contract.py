@@ -20,8 +20,14 @@ def frame():
     return synth(n_series=2, n=70)
 
 
+def _make(name, freq="D"):
+    """The model with its test parameters and, when it takes one, the horizon H."""
+    return make_model(name, freq, **({"horizon": H} if registry.accepts(name, "horizon") else {}),
+                      **registry.test_params(name))
+
+
 def _fit(name, frame):
-    model = make_model(name, "D", horizon=H, **registry.test_params(name))
+    model = _make(name)
     return model, model.fit(frame)
 
 
@@ -51,7 +57,7 @@ def test_contract(name, frame):
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_predict_before_fit_and_bad_input(name, frame):
-    model = make_model(name, "D", horizon=H, **registry.test_params(name))
+    model = _make(name)
     with pytest.raises(ValueError, match="call fit first"):
         model.predict(H)
     with pytest.raises(ValueError, match="lacks column"):
@@ -60,7 +66,7 @@ def test_predict_before_fit_and_bad_input(name, frame):
 
 @pytest.mark.parametrize("name", [n for n in sorted(MODELS) if MODELS[n].uses_exog])
 def test_exog_models_need_full_future(name, frame):
-    model = make_model(name, "D", horizon=H, **registry.test_params(name)).fit(frame)
+    model = _make(name).fit(frame)
     with pytest.raises(ValueError, match="X_future"):
         model.predict(H)
     short = future_exog(frame, H - 2)
@@ -92,7 +98,7 @@ def test_any_coverage_levels(name, frame):
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_sklearn_parameter_conventions(name):
-    model = make_model(name, "W", horizon=H, **registry.test_params(name))
+    model = _make(name, "W")
     params = model.get_params()
     assert params["freq"] == "W" and params["season_length"] == 52
     twin = clone(model)
@@ -108,8 +114,11 @@ def test_sklearn_parameter_conventions(name):
 def test_misspelt_hyperparameter_is_an_error():
     with pytest.raises(ValueError, match="n_estimatorz"):
         make_model("lgbm", "D", n_estimatorz=5)
-    assert make_model("seasonal_naive", "D", horizon=7, num_threads=1).get_params() == \
-        {"freq": "D", "season_length": 7}  # run settings reach only the models that take them
+    # no silent drops: a run setting a model does not take is an error too; callers ask ``accepts`` first
+    assert registry.accepts("lgbm", "num_threads") and not registry.accepts("seasonal_naive", "num_threads")
+    assert registry.accepts("rf", "horizon") and not registry.accepts("seasonal_naive", "horizon")
+    with pytest.raises(ValueError, match="no hyperparameter"):
+        make_model("seasonal_naive", "D", horizon=7)
 
 
 class CrossedIntervals(BaseForecaster):

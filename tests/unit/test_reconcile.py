@@ -16,9 +16,16 @@ BOTTOM = pd.DataFrame([
 DATES = pd.date_range("2024-01-01", periods=5)
 
 
+def key(level, store_id, product_id, region, category):
+    """The test's own node keys (the refresh passes the data layer's ``node_id``)."""
+    return {"total": "total", "region": f"region={region}", "store": f"store={store_id}",
+            "category": f"category={category}", "product": f"product={product_id}",
+            "store_category": f"store={store_id}/category={category}"}[level]
+
+
 @pytest.fixture
 def hier():
-    return rc.build_hierarchy(BOTTOM)
+    return rc.build_hierarchy(BOTTOM, key=key)
 
 
 def _base(hier, seed=0, noise=True):
@@ -35,6 +42,13 @@ def _base(hier, seed=0, noise=True):
             rows.append({"series_id": node, "ds": d, "yhat": y, "yhat_lo_80": y * 0.9, "yhat_hi_80": y * 1.1,
                          "yhat_lo_95": y * 0.8, "yhat_hi_95": y * 1.2})
     return pd.DataFrame(rows)
+
+
+def test_node_keys_come_from_the_key_function_given():
+    other = rc.build_hierarchy(BOTTOM, levels=("total", "region"),
+                               key=lambda level, **parts: "all" if level == "total" else "R:" + parts["region"])
+    assert other.nodes[:3] == ("all", "R:N", "R:S") and other.bottom == rc.build_hierarchy(BOTTOM, key=key).bottom
+    assert sorted(other.members("R:S")) == ["store=3/product=a", "store=3/product=b"]
 
 
 def _wide(fc, nodes):
@@ -167,4 +181,4 @@ def test_clear_errors(hier):
     with pytest.raises(ValueError, match="residuals"):
         rc.reconcile(base, hier, "mint_shrink")
     with pytest.raises(ValueError, match="unknown aggregate level"):
-        rc.build_hierarchy(BOTTOM, levels=("total", "country"))
+        rc.build_hierarchy(BOTTOM, levels=("total", "country"), key=key)

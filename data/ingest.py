@@ -82,7 +82,11 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dic
     if _check_against(prep, state, summary):
         return summary
     if dry_run:
-        summary["message"] = f"dry run: validated, nothing written ({len(prep.sales):,} rows would be written)"
+        if state and state["counts"]["rows"] > 0:
+            with store.session_scope(read_only=True, url=url) as session:
+                summary["rows_changed"] = guards.changed_facts(session, prep.sales)
+        summary["message"] = (f"dry run: validated, nothing written ({len(prep.sales):,} rows would be written, "
+                              f"{summary['rows_changed']:,} stored facts would change)")
         return summary
     store.init_db(url)
     details = {"rejected": prep.rejected, "duplicates": int(prep.duplicates), "options": prep.options,

@@ -81,3 +81,22 @@ def test_two_daily_imports_started_together_both_succeed(tmp_path):
     assert all("Traceback" not in err for _, err in results)
     freqs, n = _frequencies(db)
     assert freqs == {"D"} and n == 720
+
+
+def test_an_import_that_cannot_get_the_write_lock_gets_a_message(tmp_path):
+    """Another writer holds the database past the busy timeout: a one-line IngestError, not a traceback."""
+    from data import guards, ingest, store
+    daily, _, _ = _files(tmp_path)
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    ingest.ingest_csv(daily, "date=Date,sales=Sales,store=Store", url=url)
+    holder = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with store.session_scope(url=url) as session:
+            session.connection().exec_driver_sql("PRAGMA busy_timeout=100")
+            with pytest.raises(guards.WriteLockTimeout, match="another import or refresh is writing"):
+                guards.lock_for_import(session)
+            session.connection().exec_driver_sql("PRAGMA busy_timeout=30000")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

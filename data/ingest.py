@@ -2,7 +2,8 @@
 
 The two importers (:mod:`data.ingest_walmart`, :mod:`data.ingest_csv`) only *prepare* pandas frames and
 validate them; :func:`commit` then checks the target database (frequency, content hash) and writes everything
-in one ``store.session_scope()`` transaction. Nothing touches the database before validation has passed, so a
+in one ``store.session_scope()`` transaction, which first takes the database's write lock and checks again
+(:mod:`data.guards`), so two imports started at once never mix frequencies. Nothing touches the database before validation has passed, so a
 failed import leaves the database file byte-identical (and a new path is not even created).
 """
 from __future__ import annotations

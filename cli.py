@@ -25,7 +25,10 @@ class UserError(Exception):
 # ----------------------------------------------------------------------------- handlers
 
 def cmd_demo(args) -> int:
-    from data import demo
+    from data import demo, guards, store
+    lost = None if getattr(args, "force", False) else guards.imported_data()
+    if lost:
+        raise UserError(guards.describe_loss(lost, store.resolve_url()))
     t0 = time.perf_counter()
     summary = demo.generate(seed=args.seed, n_stores=args.stores, n_products=args.products, years=args.years,
                             progress=not args.json)
@@ -113,7 +116,7 @@ def cmd_setup_demo(args) -> int:
     from domain import Frames
     if not store.db_exists() or store.counts()["rows"] == 0:
         print("The store is empty: generating the demo data (python cli.py demo)...", flush=True)
-        cmd_demo(argparse.Namespace(seed=42, stores=10, products=20, years=3, json=False))
+        cmd_demo(argparse.Namespace(seed=42, stores=10, products=20, years=3, json=False, force=False))
     from jobs import effects_job, runner
     if not runner.has_current_run():
         print("No forecasts yet: running a first refresh (python cli.py refresh)...", flush=True)
@@ -180,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--stores", type=int, default=10)
     d.add_argument("--products", type=int, default=20)
     d.add_argument("--years", type=int, default=3)
+    d.add_argument("--force", action="store_true", help="replace a database that holds imported (non-demo) data")
     d.set_defaults(func=cmd_demo)
 
     ing = sub.add_parser("ingest", help="import sales data (walmart directory or any long CSV/Parquet)")

@@ -11,6 +11,7 @@ import callbacks._views as _views
 from callbacks._cache import memo
 from callbacks._errors import guarded
 from data import store
+from jobs import lock
 from layouts import components, figures, ids
 
 STALE_AFTER_DAYS = 14  # data older than this (against today) is flagged as stale
@@ -111,6 +112,7 @@ def render_overview_kpis(period):
     """Fill the KPI cards and the alerts when the period changes."""
     if not period:
         raise PreventUpdate
+    lock.reap_dead_refresh()  # the last-refresh alert shows a refresh whose process died as failed at once
     summary = memo(_views.overview_summary, int(period))
     texts = kpi_texts(summary)
     names = ids.Overview.KPI_NAMES

@@ -9,6 +9,7 @@ from dash.exceptions import PreventUpdate
 
 import config
 from data import store
+from jobs import lock
 from layouts import components, figures, ids
 
 
@@ -73,6 +74,7 @@ def sync_runs_url(status):
           Input(ids.Runs.STATUS, "value"), Input(ids.Runs.SIGNATURE, "data"))
 def render_run_history(status, _signature):
     """Redraw the history table, duration chart and current-run card when the filter or the latest run changes."""
+    lock.reap_dead_refresh()  # a run whose process died shows as failed (abandoned) now, not after the next refresh
     runs = store.runs(limit=200)
     if runs.empty:
         empty = components.empty_state("No refresh has run yet: run `python cli.py refresh` or press the button.")
@@ -89,6 +91,7 @@ def render_run_history(status, _signature):
           Input(ids.Runs.POLL, "n_intervals"), State(ids.Runs.SIGNATURE, "data"))
 def render_refresh_progress(_n, signature):
     """Every poll, show the latest run's progress (written by the runner) and signal when a run starts or ends."""
+    lock.reap_dead_refresh()
     latest = store.runs(limit=1)
     if latest.empty:
         return 0, "", False, "Idle: no refresh has run yet.", no_update if signature == "" else ""

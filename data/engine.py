@@ -14,6 +14,7 @@ from typing import Iterator
 import pandas as pd
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import config
@@ -84,8 +85,15 @@ def session_scope(read_only: bool = False, url: str | None = None) -> Iterator[S
 
 
 def init_db(url: str | None = None) -> None:
-    """Create any missing table (idempotent)."""
-    schema.Base.metadata.create_all(get_engine(url))
+    """Create any missing table (idempotent, and safe when two processes create a new database at once: a
+    table the other process created between the existence check and the CREATE is not an error)."""
+    for attempt in range(5):
+        try:
+            schema.Base.metadata.create_all(get_engine(url))
+            return
+        except OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == 4:
+                raise
 
 
 def db_exists(url: str | None = None) -> bool:

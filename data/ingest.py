@@ -2,7 +2,8 @@
 
 The two importers (:mod:`data.ingest_walmart`, :mod:`data.ingest_csv`) only *prepare* pandas frames and
 validate them; :func:`commit` then checks the target database (frequency, content hash) and writes everything
-in one ``store.session_scope()`` transaction. Nothing touches the database before validation has passed, so a
+in one ``store.session_scope()`` transaction, which first takes the database's write lock and checks again
+(:mod:`data.guards`), so two imports started at once never mix frequencies. Nothing touches the database before validation has passed, so a
 failed import leaves the database file byte-identical (and a new path is not even created).
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 
 from data import ingest_csv as _csv
 from data import ingest_walmart as _walmart
-from data import schema, store
+from data import guards, schema, store
 from data.ingest_common import IngestError, Prepared, read_table
 
 __all__ = ["IngestError", "Prepared", "read_table", "ingest_walmart", "ingest_csv", "commit", "summary_of",
@@ -76,24 +77,18 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dic
     hash equals the latest import's is reported as ``already_imported`` and writes nothing.
     """
     summary = summary_of(prep)
-    summary.update(dry_run=bool(dry_run), already_imported=False, rows_written=0, rows_new=0,
+    summary.update(dry_run=bool(dry_run), already_imported=False, rows_written=0, rows_new=0, rows_changed=0,
                    database=store.resolve_url(url))
     state = _existing_state(url)
-    if state and state["counts"]["rows"] > 0 and state["frequency"] != prep.frequency:
-        names = {"D": "daily (D)", "W": "weekly (W)"}
-        raise IngestError(
-            f"{prep.source}: frequency mismatch: this data is {names[prep.frequency]} but the database already "
-            f"holds {names.get(state['frequency'], state['frequency'])} data (dataset '{state['last_name']}'); "
-            "import it into another database with --db PATH")
-    if state and state["last_hash"] == prep.content_hash:
-        summary["already_imported"] = True
-        summary["message"] = "already imported (same content hash as the latest import): nothing changed"
+    if _check_against(prep, state, summary):
         return summary
     if dry_run:
-        summary["message"] = f"dry run: validated, nothing written ({len(prep.sales):,} rows would be written)"
+        if state and state["counts"]["rows"] > 0:
+            with store.session_scope(read_only=True, url=url) as session:
+                summary["rows_changed"] = guards.changed_facts(session, prep.sales)
+        summary["message"] = (f"dry run: validated, nothing written ({len(prep.sales):,} rows would be written, "
+                              f"{summary['rows_changed']:,} stored facts would change)")
         return summary
-    before = state["counts"]["rows"] if state else 0
-    stores_df, products_df = _merge_dims(prep, state)
     store.init_db(url)
     details = {"rejected": prep.rejected, "duplicates": int(prep.duplicates), "options": prep.options,
                "warnings": prep.warnings, "closed_rows": summary["closed_rows"]}
@@ -106,6 +101,15 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dic
         "content_hash": prep.content_hash, "imported_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
         "details": json.dumps(details, default=str)}])
     with store.session_scope(url=url) as session:
+        # Under the write lock, check again against what the database holds now: another import may have
+        # committed since the check above (two imports into a new database must not mix frequencies).
+        _lock(session)
+        state = _existing_state(url)
+        if _check_against(prep, state, summary):
+            return summary
+        before = state["counts"]["rows"] if state else 0
+        stores_df, products_df = _merge_dims(prep, state)
+        changed = guards.changed_facts(session, prep.sales) if before else 0
         store.upsert_frame(session, schema.StoreDim, stores_df)
         store.upsert_frame(session, schema.ProductDim, products_df)
         written = store.upsert_frame(session, schema.Sale, prep.sales)
@@ -117,8 +121,33 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dic
         store.rebuild_aggregates(session)
     summary["rows_written"] = int(written)
     summary["rows_new"] = int(store.counts(url)["rows"] - before)
+    summary["rows_changed"] = int(changed)
     summary["message"] = "imported"
     return summary
+
+
+def _check_against(prep: Prepared, state: dict | None, summary: dict) -> bool:
+    """Raise :class:`IngestError` when the database holds data of another frequency; True (and ``summary``
+    marked ``already_imported``) when its latest import has the same content hash, so nothing is to be written."""
+    if state and state["counts"]["rows"] > 0 and state["frequency"] != prep.frequency:
+        names = {"D": "daily (D)", "W": "weekly (W)"}
+        raise IngestError(
+            f"{prep.source}: frequency mismatch: this data is {names[prep.frequency]} but the database already "
+            f"holds {names.get(state['frequency'], state['frequency'])} data (dataset '{state['last_name']}'); "
+            "import it into another database with --db PATH")
+    if state and state["last_hash"] == prep.content_hash:
+        summary["already_imported"] = True
+        summary["message"] = "already imported (same content hash as the latest import): nothing changed"
+        return True
+    return False
+
+
+def _lock(session) -> None:
+    """The database's write lock for the import's transaction; a timeout becomes an :class:`IngestError`."""
+    try:
+        guards.lock_for_import(session)
+    except guards.WriteLockTimeout as exc:
+        raise IngestError(str(exc)) from None
 
 
 def _merge_dims(prep: Prepared, state: dict | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -145,7 +174,8 @@ def format_summary(summary: dict) -> str:
     lines.append(f"{head}Dataset '{summary.get('dataset')}' from {summary.get('source')}")
     lines.append(f"  rows read     {summary.get('rows_read', 0):>12,}")
     lines.append(f"  rows valid    {summary.get('rows_valid', 0):>12,}")
-    lines.append(f"  rows written  {summary.get('rows_written', 0):>12,}   (new facts: {summary.get('rows_new', 0):,})")
+    lines.append(f"  rows written  {summary.get('rows_written', 0):>12,}   (new facts: {summary.get('rows_new', 0):,}, "
+                 f"changed facts: {summary.get('rows_changed', 0):,})")
     lines.append(f"  rows rejected {summary.get('rows_rejected', 0):>12,}")
     for reason, n in (summary.get("rejected_reasons") or {}).items():
         lines.append(f"      {n:,} x {reason}")

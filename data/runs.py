@@ -72,6 +72,14 @@ def abandon_running_runs(reason: str, url: str | None = None) -> list[str]:
     return ids
 
 
+def running_run_ids(url: str | None = None) -> list[str]:
+    """The ids of the runs whose status is ``running`` (empty when there is no ``runs`` table)."""
+    if not has_table("runs", url):
+        return []
+    stmt = select(_RUNS.c.run_id).where(_RUNS.c.status == "running")
+    return read_frame(stmt, url)["run_id"].tolist()
+
+
 def _run_records(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("params", "metrics"):
         if col in df:

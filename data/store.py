@@ -20,7 +20,7 @@ from data.results import (METRIC_COLS, backtest_metrics, diagnostics, forecast, 
                           forecasts_for_level, model_summary, selection, selections, tuning_trials,
                           write_run_results)
 from data.runs import (abandon_running_runs, create_run, current_run, mark_failed, prune_runs, publish_run,
-                       run_info, runs, update_progress)
+                       run_info, running_run_ids, runs, update_progress)
 from data.series import bottom_frame, level_frame, nodes_series, nodes_totals, series
 from data.version import data_version
 from data.views import (chosen_model_wape, filter_options, has_nodes, history_and_forecast, level_period_sales,
@@ -38,7 +38,7 @@ __all__ = [
     "init_db", "latest_dataset", "level_frame", "level_period_sales", "load_frame", "lock_info", "mark_failed",
     "model_comparison", "model_summary", "node_id", "node_ids", "nodes", "nodes_series", "nodes_totals",
     "parse_node_id", "past_forecasts", "period_totals", "products", "prune_runs", "publish_run",
-    "rebuild_aggregates", "refresh_lock", "release_lock", "resolve_url", "run_info",
+    "rebuild_aggregates", "refresh_lock", "release_lock", "resolve_url", "run_info", "running_run_ids",
     "runs", "sales_columns", "sales_facts", "save_frame", "search_nodes", "selection",
     "selections", "series", "session_scope", "stores", "tuning_trials", "update_progress",
     "upsert_frame", "weather", "write_run_results",

@@ -18,14 +18,23 @@ LOCK_STALE_S = 900.0     # a refresh heartbeats at least every stage; 15 min of 
 HEARTBEAT_S = 30.0
 
 
+ABANDONED = ("abandoned: its refresh process ended without finishing (killed or crashed); "
+             "the previous run stayed current")
+
+
 def _pid_alive(pid: int) -> bool:
+    """True when process ``pid`` exists and is not a zombie (a killed child its parent has not reaped yet)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): os.kill's answer stands
 
 
 def holder_is_dead(owner: str) -> bool:
@@ -76,3 +85,25 @@ class RefreshLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def reap_dead_refresh(url: str | None = None, name: str = LOCK_NAME) -> list[str]:
+    """Mark the runs left ``running`` by a refresh whose process has died as failed (:data:`ABANDONED`), at once.
+
+    For the pages that show runs (call it before reading them): one query when no run is ``running``. When one
+    is and the lock's recorded holder (host:pid) is a process of this host that has exited, take the lock over
+    (so no live refresh can be running), mark the ``running`` runs and release it. A lock held by a live process
+    or by another host is left alone (a stale one is taken over by the next refresh). Returns the run ids marked.
+    """
+    if not store.running_run_ids(url):
+        return []
+    info = store.lock_info(name, url=url)
+    if info is None or not holder_is_dead(str(info["owner"])):
+        return []
+    lock = RefreshLock(url=url, name=name)
+    if not lock.acquire():
+        return []
+    try:
+        return store.abandon_running_runs(ABANDONED, url=url)
+    finally:
+        lock.release()

@@ -16,7 +16,7 @@ import config
 from data import store
 from domain import BOTTOM_LEVEL
 from jobs import stages
-from jobs.lock import RefreshLock
+from jobs.lock import ABANDONED, RefreshLock
 from jobs.params import RefreshParams
 from jobs.progress import Progress
 from jobs.summary import SUMMARY_METRICS, format_summary, metric_summary
@@ -98,8 +98,7 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
 def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, lock: RefreshLock, t0: float,
                 url: str | None) -> dict:
     """Under the lock: mark abandoned runs, skip an unchanged refresh, else run the stages and publish."""
-    store.abandon_running_runs("abandoned: its refresh process ended without finishing (killed or crashed); "
-                               "the previous run stayed current", url=url)
+    store.abandon_running_runs(ABANDONED, url=url)
     stored_params = params.to_dict()
     dhash = store.data_hash(url)
     cur = store.current_run(url)

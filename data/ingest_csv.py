@@ -16,6 +16,7 @@ import pandas as pd
 
 from data.ingest_common import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
                                 where)
+from data.validate import check_date_window, check_detached_dates, check_finite
 from domain import ALL, DEFAULT_MEMBER, IMPORT_FIELDS, REQUIRED_FIELDS, SCOPE_ALL, STORE_FIELDS
 
 TRUE = {"1", "1.0", "true", "t", "yes", "y"}
@@ -78,6 +79,8 @@ def _dates(df, col, path, is_csv, dayfirst) -> pd.Series:
     if timed.any():
         raise bad_rows_error(path, is_csv, timed, col, "has a time of day; aggregate the data to days or weeks first",
                              raw)
+    check_date_window(parsed, raw, path, is_csv, col)
+    check_detached_dates(parsed, raw, path, is_csv, col)
     return parsed.astype("datetime64[ns]")
 
 
@@ -88,6 +91,7 @@ def _numbers(df, col, path, is_csv) -> pd.Series:
     bad = (values.isna() & raw.notna()) | np.isinf(values)
     if bad.any():
         raise bad_rows_error(path, is_csv, bad, col, "not a number", raw)
+    check_finite(values, raw, path, is_csv, col)
     return values
 
 
@@ -102,6 +106,7 @@ def _flags(df, col, path, is_csv) -> tuple[pd.Series, pd.Series]:
     bad = raw.notna() & num.isna() & ~is_true & ~is_false
     if bad.any():
         raise bad_rows_error(path, is_csv, bad, col, "expected 0/1, true/false, yes/no or a number", raw)
+    check_finite(num, raw, path, is_csv, col)
     flag = (is_true | (num > 0)).fillna(False).astype(int)
     return flag, num.where(num.notna(), is_true.astype(float).where(raw.notna()))
 

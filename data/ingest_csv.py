@@ -342,6 +342,7 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
     rows_read -= int(blank.sum())
 
     out, warnings = _parse_columns(df, m, extras, path, is_csv, dayfirst)
+    warnings = list(df.attrs.get("warnings", [])) + warnings
     no_sales = out["sales"].isna()
     if no_sales.any():
         rejected["missing sales value"] = int(no_sales.sum())

@@ -149,7 +149,7 @@ def _parse_csv(p: Path, source, **options) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise IngestError(f"{p}: the file is empty (no header line)") from None
     except pd.errors.ParserError as exc:
-        raise IngestError(f"{p}: not a well-formed CSV file: {exc}") from None
+        raise IngestError(f"{p}: not a well-formed CSV file: {str(exc).strip()}") from None
     except UnicodeDecodeError:
         raise
     except (OSError, EOFError) as exc:
@@ -250,7 +250,13 @@ def bad_rows_error(path, is_csv: bool, mask: pd.Series, column: str, problem: st
     first = idx[0]
     more = len(idx) - 1
     tail = f" ({more} more line{'s' if more != 1 else ''} with the same problem)" if more else ""
-    return IngestError(f"{where(path, is_csv, first, column)}: {problem}: {values.loc[first]!r}{tail}")
+    return IngestError(f"{where(path, is_csv, first, column)}: {problem}: {_clip(values.loc[first])}{tail}")
+
+
+def _clip(value, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters so that a 10 MB cell still gives a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value)):,} characters)"
 
 
 # ----------------------------------------------------------------------------- frequency

@@ -66,9 +66,12 @@ def _dates(df, col, path, is_csv, dayfirst) -> pd.Series:
         text = raw.astype("string").str.strip()
         uniq = pd.Series(text.dropna().unique())  # parse each distinct value once
         kwargs = {"dayfirst": True} if dayfirst else {"format": "ISO8601"}
-        conv = pd.to_datetime(uniq, errors="coerce", **kwargs)
-        if getattr(conv.dt, "tz", None) is not None:
-            conv = conv.dt.tz_localize(None)
+        try:
+            conv = pd.to_datetime(uniq, errors="coerce", **kwargs)
+            if getattr(conv.dt, "tz", None) is not None:
+                conv = conv.dt.tz_localize(None)
+        except (ValueError, TypeError, OverflowError):  # mixed time zones (or naive and aware): one by one
+            conv = pd.Series([_one_date(v, kwargs) for v in uniq], dtype=object)
         lookup = pd.Series(conv.to_numpy(), index=uniq.to_numpy())
         parsed = pd.to_datetime(text.map(lookup))
     bad = parsed.isna()
@@ -82,6 +85,15 @@ def _dates(df, col, path, is_csv, dayfirst) -> pd.Series:
     check_date_window(parsed, raw, path, is_csv, col)
     check_detached_dates(parsed, raw, path, is_csv, col)
     return parsed.astype("datetime64[ns]")
+
+
+def _one_date(value, kwargs) -> pd.Timestamp:
+    """One date cell, its time zone dropped (wall time kept); NaT when it is not a date."""
+    try:
+        ts = pd.to_datetime(value, errors="coerce", **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    return ts.tz_localize(None) if getattr(ts, "tz", None) is not None else ts
 
 
 def _numbers(df, col, path, is_csv) -> pd.Series:

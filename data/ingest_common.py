@@ -187,8 +187,10 @@ def decode_lines(p: Path) -> tuple[str, list[str]]:
             odd.append(number)
     if not odd:
         return "".join(parts), []
-    more = f" and {len(odd) - 1} more line{'s' if len(odd) != 2 else ''} ({odd[1:6]}{'...' if len(odd) > 6 else ''})" \
-        if len(odd) > 1 else ""
+    more = ""
+    if len(odd) > 1:
+        listed = ", ".join(map(str, odd[1:6])) + (", ..." if len(odd) > 6 else "")
+        more = f" and {len(odd) - 1} more line{'s' if len(odd) > 2 else ''} ({listed})"
     warning = (f"{p}: line {odd[0]}{more}: not valid UTF-8, read as Windows-1252/Latin-1 (the other lines as "
                "UTF-8); check those values or save the file as UTF-8")
     return "".join(parts), [warning]

@@ -23,6 +23,7 @@ def hand_db(tmp_db, tmp_path, monkeypatch):
     return tmp_db
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_a_refresh_with_an_infinite_forecast_fails_and_keeps_the_previous_run(hand_db, monkeypatch):
     first = runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=1, progress=False)
     assert first["status"] == "success"

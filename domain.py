@@ -74,6 +74,14 @@ class Frames:
 IMPORT_FIELDS = ("date", "sales", "store", "product", "category", "region", "promo", "promo_intensity", "holiday",
                  "open", "temperature", "precipitation", "price", "units")
 REQUIRED_FIELDS = ("date", "sales")
+# Largest magnitude an imported number may have (sales, price, units, weather, covariates...). Sums over millions
+# of rows and their squares (variances, MinT covariances) must stay finite in float64: 1e308 sales were accepted
+# once and every aggregate became inf. 1e15 is far above any real sales figure yet leaves ~1e290 of headroom.
+MAX_ABS_VALUE = 1e15
+# Dates an import accepts: older or later dates are typos (or Excel's 1899/1900 epoch) and would make pandas'
+# nanosecond timestamps overflow (they end in 2262).
+DATE_MIN = pd.Timestamp("1900-01-01")
+DATE_MAX = pd.Timestamp("2100-12-31")
 STORE_FIELDS = ("store", "name", "region", "type", "size")
 # The fields the upload form offers, in its order, with their labels (required ones marked *).
 FIELD_LABELS = {"date": "Date *", "sales": "Sales *", "store": "Store", "product": "Product", "category": "Category",

@@ -5,12 +5,15 @@ this module, so the importers never import the dispatcher.
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import config
@@ -94,7 +97,10 @@ def read_table(path, dtype_str: bool = True) -> tuple[pd.DataFrame, bool]:
     """Read a CSV, CSV.gz or Parquet file. Returns ``(frame, is_csv)``.
 
     CSV cells are read as text (``dtype=str``) so that every value can be validated with its line number;
-    blank lines are kept as all-NA rows so that ``index + 2`` is the line number a user sees in an editor.
+    blank lines are kept as all-NA rows, and the frame's index is each record's physical line minus 2 (so
+    ``index + 2`` is the line an editor shows, also after quoted cells that span several lines). A file that is
+    not valid UTF-8 is decoded line by line: only the lines that are not UTF-8 are read as Windows-1252/Latin-1,
+    and ``frame.attrs["warnings"]`` names them.
     """
     p = check_file(path)
     if p.suffix.lower() == ".parquet" or p.name.lower().endswith(".parquet.gz"):
@@ -115,30 +121,114 @@ def read_table(path, dtype_str: bool = True) -> tuple[pd.DataFrame, bool]:
     sep = max([",", ";", "\t", "|"], key=first_line.count)
     if first_line.count(sep) == 0:
         sep = ","
-    last_exc: Exception | None = None
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            df = pd.read_csv(p, sep=sep, dtype=str if dtype_str else None, keep_default_na=False,
-                             na_values=["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"],
-                             skip_blank_lines=False, encoding=encoding, compression="infer", low_memory=False)
-            break
-        except UnicodeDecodeError as exc:
-            last_exc = exc
-            continue
-        except pd.errors.EmptyDataError:
-            raise IngestError(f"{p}: the file is empty (no header line)") from None
-        except pd.errors.ParserError as exc:
-            raise IngestError(f"{p}: not a well-formed CSV file: {exc}") from None
-        except (OSError, EOFError) as exc:
-            raise IngestError(f"{p}: cannot be read ({exc})") from None
-    else:  # pragma: no cover - latin-1 decodes any byte
-        raise IngestError(f"{p}: cannot decode the text ({last_exc})")
+    options = dict(sep=sep, dtype=str if dtype_str else None, keep_default_na=False,
+                   na_values=["", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"], skip_blank_lines=False,
+                   low_memory=False)
+    text, warnings = None, []
+    try:
+        df = _parse_csv(p, p, encoding="utf-8-sig", compression="infer", **options)
+    except UnicodeDecodeError:
+        text, warnings = decode_lines(p)
+        df = _parse_csv(p, io.StringIO(text), **options)
     df.columns = [str(c).strip() for c in df.columns]
     if len(df.columns) == 1 and df.columns[0] == "":
         raise IngestError(f"{p}: no header line")
     if df.dropna(how="all").empty:
         raise IngestError(f"{p}: the file has a header line but no data rows")
+    lines = record_lines(p, text, sep, len(df))
+    if lines is not None:
+        df.index = pd.Index(lines - 2)
+    df.attrs["warnings"] = warnings
     return df, True
+
+
+def _parse_csv(p: Path, source, **options) -> pd.DataFrame:
+    """``pd.read_csv`` with its errors as :class:`IngestError` (a UnicodeDecodeError passes: the caller decodes)."""
+    try:
+        return pd.read_csv(source, **options)
+    except pd.errors.EmptyDataError:
+        raise IngestError(f"{p}: the file is empty (no header line)") from None
+    except pd.errors.ParserError as exc:
+        raise IngestError(f"{p}: not a well-formed CSV file: {str(exc).strip()}") from None
+    except UnicodeDecodeError:
+        raise
+    except (OSError, EOFError) as exc:
+        raise IngestError(f"{p}: cannot be read ({exc})") from None
+
+
+def _open_bytes(p: Path):
+    """The file's bytes as a stream (decompressed when it is gzip)."""
+    with open(p, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(p, "rb") if magic == b"\x1f\x8b" else open(p, "rb")
+
+
+def decode_lines(p: Path) -> tuple[str, list[str]]:
+    """The text of a file that is not valid UTF-8, decoded line by line, and a warning naming the other lines.
+
+    Each line that is valid UTF-8 stays UTF-8 (a stray byte does not turn the whole file into mojibake); the
+    others are read as Windows-1252 (Latin-1 for the bytes it leaves undefined).
+    """
+    try:
+        with _open_bytes(p) as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise IngestError(f"{p}: cannot be read ({exc})") from None
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    parts, odd = [], []
+    for number, line in enumerate(raw.splitlines(keepends=True), start=1):
+        try:
+            parts.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                parts.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                parts.append(line.decode("latin-1"))
+            odd.append(number)
+    if not odd:
+        return "".join(parts), []
+    more = ""
+    if len(odd) > 1:
+        listed = ", ".join(map(str, odd[1:6])) + (", ..." if len(odd) > 6 else "")
+        more = f" and {len(odd) - 1} more line{'s' if len(odd) > 2 else ''} ({listed})"
+    warning = (f"{p}: line {odd[0]}{more}: not valid UTF-8, read as Windows-1252/Latin-1 (the other lines as "
+               "UTF-8); check those values or save the file as UTF-8")
+    return "".join(parts), [warning]
+
+
+def record_lines(p: Path, text: str | None, sep: str, n_records: int) -> np.ndarray | None:
+    """The physical line where each data record starts, or None when it is simply its position + 2.
+
+    Counting newlines is enough to know that no quoted cell spans lines; only then are the records walked with
+    the ``csv`` module, whose ``line_num`` counts physical lines. None also when ``csv`` and pandas disagree on
+    the number of records (the caller then keeps position + 2).
+    """
+    if text is None:
+        with _open_bytes(p) as fh:
+            newlines, last = 0, b""
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                newlines += block.count(b"\n")
+                last = block[-1:]
+    else:
+        newlines, last = text.count("\n"), text[-1:].encode()
+    physical = newlines + (1 if last not in (b"\n", b"") else 0)
+    if physical == n_records + 1:
+        return None
+    stream = io.StringIO(text, newline="") if text is not None else io.TextIOWrapper(
+        _open_bytes(p), encoding="utf-8-sig", newline="")
+    starts = []
+    with stream:
+        reader = csv.reader(stream, delimiter=sep)
+        previous = 0
+        try:
+            for _row in reader:
+                starts.append(previous + 1)
+                previous = reader.line_num
+        except (csv.Error, UnicodeDecodeError):
+            return None
+    if len(starts) - 1 != n_records:
+        return None
+    return np.asarray(starts[1:], dtype=np.int64)
 
 
 def _control_share(raw: bytes) -> float:
@@ -162,7 +252,13 @@ def bad_rows_error(path, is_csv: bool, mask: pd.Series, column: str, problem: st
     first = idx[0]
     more = len(idx) - 1
     tail = f" ({more} more line{'s' if more != 1 else ''} with the same problem)" if more else ""
-    return IngestError(f"{where(path, is_csv, first, column)}: {problem}: {values.loc[first]!r}{tail}")
+    return IngestError(f"{where(path, is_csv, first, column)}: {problem}: {_clip(values.loc[first])}{tail}")
+
+
+def _clip(value, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters so that a 10 MB cell still gives a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value)):,} characters)"
 
 
 # ----------------------------------------------------------------------------- frequency

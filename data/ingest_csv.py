@@ -16,6 +16,7 @@ import pandas as pd
 
 from data.ingest_common import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
                                 where)
+from data.validate import check_date_window, check_detached_dates, check_finite
 from domain import ALL, DEFAULT_MEMBER, IMPORT_FIELDS, REQUIRED_FIELDS, SCOPE_ALL, STORE_FIELDS
 
 TRUE = {"1", "1.0", "true", "t", "yes", "y"}
@@ -65,9 +66,12 @@ def _dates(df, col, path, is_csv, dayfirst) -> pd.Series:
         text = raw.astype("string").str.strip()
         uniq = pd.Series(text.dropna().unique())  # parse each distinct value once
         kwargs = {"dayfirst": True} if dayfirst else {"format": "ISO8601"}
-        conv = pd.to_datetime(uniq, errors="coerce", **kwargs)
-        if getattr(conv.dt, "tz", None) is not None:
-            conv = conv.dt.tz_localize(None)
+        try:
+            conv = pd.to_datetime(uniq, errors="coerce", **kwargs)
+            if getattr(conv.dt, "tz", None) is not None:
+                conv = conv.dt.tz_localize(None)
+        except (ValueError, TypeError, OverflowError):  # mixed time zones (or naive and aware): one by one
+            conv = pd.Series([_one_date(v, kwargs) for v in uniq], dtype=object)
         lookup = pd.Series(conv.to_numpy(), index=uniq.to_numpy())
         parsed = pd.to_datetime(text.map(lookup))
     bad = parsed.isna()
@@ -78,7 +82,18 @@ def _dates(df, col, path, is_csv, dayfirst) -> pd.Series:
     if timed.any():
         raise bad_rows_error(path, is_csv, timed, col, "has a time of day; aggregate the data to days or weeks first",
                              raw)
+    check_date_window(parsed, raw, path, is_csv, col)
+    check_detached_dates(parsed, raw, path, is_csv, col)
     return parsed.astype("datetime64[ns]")
+
+
+def _one_date(value, kwargs) -> pd.Timestamp:
+    """One date cell, its time zone dropped (wall time kept); NaT when it is not a date."""
+    try:
+        ts = pd.to_datetime(value, errors="coerce", **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    return ts.tz_localize(None) if getattr(ts, "tz", None) is not None else ts
 
 
 def _numbers(df, col, path, is_csv) -> pd.Series:
@@ -88,6 +103,7 @@ def _numbers(df, col, path, is_csv) -> pd.Series:
     bad = (values.isna() & raw.notna()) | np.isinf(values)
     if bad.any():
         raise bad_rows_error(path, is_csv, bad, col, "not a number", raw)
+    check_finite(values, raw, path, is_csv, col)
     return values
 
 
@@ -102,6 +118,7 @@ def _flags(df, col, path, is_csv) -> tuple[pd.Series, pd.Series]:
     bad = raw.notna() & num.isna() & ~is_true & ~is_false
     if bad.any():
         raise bad_rows_error(path, is_csv, bad, col, "expected 0/1, true/false, yes/no or a number", raw)
+    check_finite(num, raw, path, is_csv, col)
     flag = (is_true | (num > 0)).fillna(False).astype(int)
     return flag, num.where(num.notna(), is_true.astype(float).where(raw.notna()))
 
@@ -337,6 +354,7 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
     rows_read -= int(blank.sum())
 
     out, warnings = _parse_columns(df, m, extras, path, is_csv, dayfirst)
+    warnings = list(df.attrs.get("warnings", [])) + warnings
     no_sales = out["sales"].isna()
     if no_sales.any():
         rejected["missing sales value"] = int(no_sales.sum())

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from data.ingest_common import IngestError, Prepared, bad_rows_error, check_file, file_hash
+from data.validate import check_date_window, check_finite
 from domain import ALL, SCOPE_ALL
 
 FILES = ("train", "features", "stores")
@@ -65,6 +66,7 @@ def _dates(df: pd.DataFrame, path: Path) -> pd.Series:
     if bad.any():
         raise bad_rows_error(path, True, bad, "Date", "unparseable or impossible date (expected YYYY-MM-DD)",
                              df["Date"])
+    check_date_window(parsed, df["Date"], path, True, "Date")
     return parsed
 
 
@@ -73,6 +75,7 @@ def _numeric(df: pd.DataFrame, col: str, path: Path, allow_na: bool) -> pd.Serie
     bad = values.isna() & (df[col].notna() if allow_na else True)
     if bad.any():
         raise bad_rows_error(path, True, pd.Series(bad, index=df.index), col, "not a number", df[col])
+    check_finite(values, df[col], path, True, col)
     return values.astype(float)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 import config
@@ -191,12 +192,24 @@ def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFram
                         chosen.cands[~chosen.cands["series_id"].isin(bottom_ids)],
                         chosen.chosen[chosen.chosen["series_id"].isin(bottom_ids)]], ignore_index=True)
     stored = stored.drop_duplicates(["series_id", "model", "ds"])
+    _check_finite(stored)
     diag = selecting.diagnostics_frame(chosen.diag_rows, chosen.resid_parts, chosen.sel)
     with store.session_scope(url=url) as s:
         store.write_run_results(s, run_id, forecasts=stored, metrics=chosen.metrics, selections=chosen.sel,
                                 diagnostics=diag, trials=trials)
     artifact_dir = artifacts.save_run(run_id, params.to_dict(), chosen.sel, chosen.metrics, model_params, saved)
     return int(len(stored)), str(artifact_dir)
+
+
+def _check_finite(stored: pd.DataFrame) -> None:
+    """Raise (so the run fails and the previous one stays current) when any forecast value is NaN or infinite."""
+    values = stored[[c for c in stored.columns if c.startswith("yhat")]].to_numpy(dtype=float)
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        rows = stored[bad].sort_values("model", key=lambda m: m == "final", kind="stable")  # a base model first
+        sid, model = rows["series_id"].iloc[0], rows["model"].iloc[0]
+        raise ValueError(f"non-finite forecast (NaN or inf) for series {sid!r}, model {model!r} "
+                         f"({int(bad.sum())} rows, {rows['series_id'].nunique()} series): the run is not published")
 
 
 def publish(run_id: str, summary: dict, duration: float, url: str | None) -> int:

@@ -41,6 +41,8 @@ def create_app() -> Dash:
         _navbar(),
         dbc.Container(dash.page_container, id=ids.Shell.CONTENT, fluid=True, className="pb-4"),
     ])
+    # Refuse an oversized request before it is read: an upload arrives base64-encoded in JSON (see config.py).
+    app.server.config["MAX_CONTENT_LENGTH"] = config.load().max_request_bytes
     cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
                                        "CACHE_DEFAULT_TIMEOUT": 3600})
     return app

@@ -34,6 +34,13 @@ def parse_int(value: str | None, default: int, name: str) -> int:
         raise ValueError(f"{name}={value!r} is not an integer") from None
 
 
+def parse_positive_int(value: str | None, default: int, name: str) -> int:
+    number = parse_int(value, default, name)
+    if number < 1:
+        raise ValueError(f"{name}={value!r} must be at least 1")
+    return number
+
+
 def parse_cron(value: str | None, default: str) -> str:
     """A crontab expression from the environment: surrounding space removed, unset or blank means ``default``.
 
@@ -66,6 +73,17 @@ class Settings:
     cache_dir: Path
     models_dir: Path
     schedule: str = DEFAULT_SCHEDULE
+    upload_ttl_hours: int = 24
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Flask's ``MAX_CONTENT_LENGTH``: an upload reaches the server base64-encoded inside the callback's JSON,
+        4 bytes for every 3 of the file, so the limit is the file limit times 4/3 plus 1 MB for the rest."""
+        return -(-self.max_upload_bytes * 4 // 3) + 1024 * 1024
 
 
 def load() -> Settings:
@@ -84,4 +102,5 @@ def load() -> Settings:
         cache_dir=Path(env.get("SALES_CACHE_DIR") or ROOT / "data" / "cache"),
         models_dir=Path(env.get("SALES_MODELS_DIR") or ROOT / "data" / "models"),
         schedule=parse_cron(env.get("SALES_SCHEDULE"), DEFAULT_SCHEDULE),
+        upload_ttl_hours=parse_positive_int(env.get("SALES_UPLOAD_TTL_HOURS"), 24, "SALES_UPLOAD_TTL_HOURS"),
     )

@@ -1,37 +1,18 @@
 """Data page callbacks: store summary, import log, quality report, and CSV upload -> mapping -> validate -> import."""
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import re
-from pathlib import Path
 
 import pandas as pd
 from dash import ALL, Input, Output, State, callback
 from dash.exceptions import PreventUpdate
 
-import config
-from data import store
+from data import store, uploads
 from data.column_mapping import guess_mapping
 from domain import Frames
 from layouts import components, ids
 
 QUALITY_NAME = Frames.QUALITY_REPORT  # analysis_results row (level "all") holding the report as JSON
-
-
-def save_upload(contents: str, filename: str) -> Path:
-    """Decode a ``dcc.Upload`` data URL into ``<cache_dir>/uploads/<hash>-<name>`` (content-addressed)."""
-    try:
-        raw = base64.b64decode(contents.split(",", 1)[1])
-    except (IndexError, ValueError) as exc:
-        raise ValueError(f"{filename}: the upload could not be decoded ({exc})") from None
-    folder = config.load().cache_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename or "upload.csv").name)[-100:]
-    path = folder / f"{hashlib.sha256(raw).hexdigest()[:16]}-{safe}"
-    path.write_bytes(raw)
-    return path
 
 
 @callback(Output(ids.Shell.URL, "search", allow_duplicate=True), Input(ids.Data.TAB, "active_tab"),
@@ -97,21 +78,42 @@ def recompute_quality_report(n_clicks):
           Output(ids.Data.MAPPING, "children"), Output(ids.Data.VALIDATE, "disabled"),
           Output(ids.Data.IMPORT, "disabled"), Output(ids.Data.REPORT, "children", allow_duplicate=True),
           Input(ids.Data.UPLOAD, "contents"), State(ids.Data.UPLOAD, "filename"), prevent_initial_call=True)
-def render_mapping_form(contents, filename):
-    """After an upload, save the file, read its columns with the importer and show the pre-filled mapping form."""
+def save_uploaded_file(contents, filename):
+    """After an upload, keep the file on the server under a random id; the page holds only that id and the name."""
     if not contents:
+        raise PreventUpdate
+    try:
+        upload = uploads.save_data_url(contents, filename)
+    except ValueError as exc:
+        return None, components.error_alert(str(exc), title="This file cannot be imported"), None, True, True, None
+    return {"id": upload.id, "name": upload.name}, components.upload_reading(upload.name), None, True, True, None
+
+
+@callback(Output(ids.Data.UPLOAD_INFO, "children", allow_duplicate=True),
+          Output(ids.Data.MAPPING, "children", allow_duplicate=True),
+          Output(ids.Data.VALIDATE, "disabled", allow_duplicate=True),
+          Output(ids.Data.IMPORT, "disabled", allow_duplicate=True),
+          Input(ids.Data.FILE, "data"), background=True, prevent_initial_call=True)
+def render_mapping_form(file):
+    """When an upload is saved, read its columns with the importer (in a background process), show the mapping."""
+    if not file:
         raise PreventUpdate
     from data import ingest
     try:
-        path = save_upload(contents, filename)
-        frame, _is_csv = ingest.read_table(path)
+        upload = uploads.resolve(file.get("id") if isinstance(file, dict) else None)
+    except uploads.UploadError as exc:
+        return components.error_alert(str(exc), title="This file cannot be imported"), None, True, True
+    try:
+        frame, _is_csv = ingest.read_table(upload.path)
     except ValueError as exc:
-        return None, components.error_alert(str(exc), title="This file cannot be imported"), None, True, True, None
+        uploads.delete(upload.id)  # unreadable: nothing can be imported from it
+        message = uploads.shown(str(exc), upload)
+        return components.error_alert(message, title="This file cannot be imported"), None, True, True
     columns = [str(c) for c in frame.columns]
-    info = components.upload_info(filename, len(frame), len(columns))
+    info = components.upload_info(upload.name, len(frame), len(columns))
     form = components.mapping_form(ids.data_map, ids.Data.EXTRA, ids.Data.DAYFIRST, columns,
                                    guess_mapping(columns))
-    return {"path": str(path), "name": filename}, info, form, False, False, None
+    return info, form, False, False
 
 
 def _mapping(field_ids, values) -> dict:
@@ -121,40 +123,53 @@ def _mapping(field_ids, values) -> dict:
 _FORM = dict(file=State(ids.Data.FILE, "data"), values=State(ids.data_map(ALL), "value"),
              fields=State(ids.data_map(ALL), "id"), extra=State(ids.Data.EXTRA, "value"),
              dayfirst=State(ids.Data.DAYFIRST, "value"))
+_RUNNING = [(Output(ids.Data.IMPORT, "disabled"), True, False), (Output(ids.Data.VALIDATE, "disabled"), True, False),
+            (Output(ids.Data.IMPORT_PROGRESS, "style"), {"height": "18px", "visibility": "visible"},
+             {"height": "18px", "visibility": "hidden"})]
+_PROGRESS = [Output(ids.Data.IMPORT_PROGRESS, "value"), Output(ids.Data.IMPORT_PROGRESS, "label")]
 
 
 def run_import(file, values, fields, extra, dayfirst, dry_run: bool) -> tuple[bool, object]:
-    """``(ok, report)``: the CLI's importer (``data.ingest.ingest_csv``) on the uploaded file; errors become alerts."""
+    """``(ok, report)``: the CLI's importer (``data.ingest.ingest_csv``) on the upload the page's id names.
+
+    The id is resolved on the server (a path from the client is never used); errors become alerts naming the
+    user's file; a successful import deletes the upload.
+    """
     from data import ingest
     if not file:
         return False, components.error_alert("upload a file first")
-    mapping = _mapping(fields, values)
+    title = "Validation failed" if dry_run else "Import failed"
     try:
-        summary = ingest.ingest_csv(file["path"], mapping, extra=",".join(extra or []),
-                                    dayfirst="dayfirst" in (dayfirst or []), dataset_name=file.get("name"),
+        upload = uploads.resolve(file.get("id") if isinstance(file, dict) else None)
+    except uploads.UploadError as exc:
+        return False, components.error_alert(str(exc), title=title)
+    try:
+        summary = ingest.ingest_csv(upload.path, _mapping(fields, values), extra=",".join(extra or []),
+                                    dayfirst="dayfirst" in (dayfirst or []), dataset_name=upload.name,
                                     dry_run=dry_run)
     except ValueError as exc:
-        return False, components.error_alert(str(exc), title="Validation failed" if dry_run else "Import failed")
-    return True, components.import_summary(ingest.format_summary(summary), dry_run)
+        return False, components.error_alert(uploads.shown(str(exc), upload), title=title)
+    if not dry_run:
+        uploads.delete(upload.id)
+    return True, components.import_summary(uploads.shown(ingest.format_summary(summary), upload), dry_run)
 
 
 @callback(output=Output(ids.Data.REPORT, "children", allow_duplicate=True),
-          inputs=dict(n=Input(ids.Data.VALIDATE, "n_clicks"), **_FORM), prevent_initial_call=True)
-def render_validation_report(n, file, values, fields, extra, dayfirst):
-    """On "Validate", dry-run the importer with the chosen mapping and show its summary or its error."""
+          inputs=dict(n=Input(ids.Data.VALIDATE, "n_clicks"), **_FORM), prevent_initial_call=True,
+          background=True, running=_RUNNING, progress=_PROGRESS)
+def render_validation_report(set_progress, n, file, values, fields, extra, dayfirst):
+    """On "Validate", dry-run the importer in a background process and show its summary or its error."""
     if not n:
         raise PreventUpdate
-    return run_import(file, values, fields, extra, dayfirst, dry_run=True)[1]
+    set_progress((30, "validating…"))
+    ok, report = run_import(file, values, fields, extra, dayfirst, dry_run=True)
+    set_progress((100, "valid" if ok else "failed"))
+    return report
 
 
 @callback(output=Output(ids.Data.REPORT, "children", allow_duplicate=True),
           inputs=dict(n=Input(ids.Data.IMPORT, "n_clicks"), **_FORM), prevent_initial_call=True,
-          background=True,
-          running=[(Output(ids.Data.IMPORT, "disabled"), True, False),
-                   (Output(ids.Data.VALIDATE, "disabled"), True, False),
-                   (Output(ids.Data.IMPORT_PROGRESS, "style"), {"height": "18px", "visibility": "visible"},
-                    {"height": "18px", "visibility": "hidden"})],
-          progress=[Output(ids.Data.IMPORT_PROGRESS, "value"), Output(ids.Data.IMPORT_PROGRESS, "label")])
+          background=True, running=_RUNNING, progress=_PROGRESS)
 def render_import_result(set_progress, n, file, values, fields, extra, dayfirst):
     """On "Import", run the importer in a background process (validate, then write) and show its summary."""
     if not n:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import config
+from data import size_guard
 
 
 class IngestError(ValueError):
@@ -63,7 +64,7 @@ def file_hash(paths, extra: dict | None = None) -> str:
 # ----------------------------------------------------------------------------- file reading
 
 def check_file(path) -> Path:
-    """The file exists, is not empty and is under the configured size limit (``SALES_MAX_UPLOAD_MB``)."""
+    """The file exists, is not empty and is under ``SALES_MAX_UPLOAD_MB``, as stored and once decompressed."""
     p = Path(path)
     if not p.exists():
         raise IngestError(f"{p}: no such file")
@@ -76,6 +77,7 @@ def check_file(path) -> Path:
     if size > limit * 1024 * 1024:
         raise IngestError(f"{p}: the file is {size / 1024 / 1024:.1f} MB, over the limit of {limit} MB "
                           "(raise it with SALES_MAX_UPLOAD_MB)")
+    size_guard.check_expanded_size(p, limit, IngestError)  # gzip bombs: counts the bytes as they decompress
     return p
 
 

@@ -105,6 +105,11 @@ def upload_info(filename: str, n_rows: int, n_columns: int) -> html.P:
                   className="small mb-1")
 
 
+def upload_reading(filename: str) -> html.P:
+    """The line under the upload box while the saved file's columns are read."""
+    return html.P(f"{filename}: received, reading its columns…", className="small mb-1 text-muted")
+
+
 def import_summary(text: str, dry_run: bool) -> html.Div:
     """The importer's summary (the same text the CLI prints) under a success banner."""
     head = "Validation passed: nothing was written." if dry_run else "Import finished."

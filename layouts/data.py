@@ -5,19 +5,23 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+import config
 from layouts import components, ids
 
 dash.register_page(__name__, path="/data", name="Data", order=4, title="Data · Sales Forecasting")
 
 TABS = {"summary": "Summary", "quality": "Data quality", "upload": "Upload a CSV"}
 def _upload_tab() -> html.Div:
+    settings = config.load()
     return html.Div([
-        html.P("Upload a long-format file (one row per date, store and product): CSV, CSV.gz or Parquet. Map its "
+        html.P("Upload a long-format file (one row per date, store and product): CSV, CSV.gz or Parquet, up to "
+               f"{settings.max_upload_mb} MB (also once decompressed). Map its "
                "columns, validate (nothing is written), then import. This runs the same importer as "
                "`python cli.py ingest csv FILE --map ...` and shows the same error messages.",
                className="text-muted small"),
+        # max_size: the browser refuses a larger file before sending it (Flask's MAX_CONTENT_LENGTH backs it up)
         dcc.Upload(id=ids.Data.UPLOAD, children=html.Div(["Drag and drop or ", html.A("choose a file")]),
-                   className="upload-zone", multiple=False,
+                   className="upload-zone", multiple=False, max_size=settings.max_upload_bytes,
                    style={"borderWidth": "2px", "borderStyle": "dashed", "borderRadius": "8px", "padding": "24px",
                           "textAlign": "center", "cursor": "pointer"}),
         dcc.Store(id=ids.Data.FILE),

@@ -10,7 +10,7 @@ import pytest
 
 from callbacks import data as cb
 from data.column_mapping import guess_mapping
-from data import store
+from data import store, uploads
 
 FIELDS = [{"type": "data-map", "field": f} for f in ("date", "sales", "store", "product", "promo")]
 
@@ -54,14 +54,22 @@ def test_empty_store_summary(tmp_db):
         cb.render_store_summary("upload")
 
 
+def _saved(contents: str, filename: str) -> dict:
+    """The upload callback's store value: the server-side id and the display name only."""
+    file = cb.save_uploaded_file(contents, filename)[0]
+    assert set(file) == {"id", "name"}
+    return file
+
+
 def test_upload_validate_import_flow(tmp_db, tmp_path, cache_dir):
-    info = cb.render_mapping_form(_upload(_csv(tmp_path)), "sales.csv")
-    file, text, form, validate_disabled, import_disabled, _ = info
-    assert file["path"].startswith(str(cache_dir)) and not validate_disabled and not import_disabled
+    file = _saved(_upload(_csv(tmp_path)), "sales.csv")
+    assert file["name"] == "sales.csv" and str(cache_dir) not in json.dumps(file)  # no server path in the page
+    text, form, validate_disabled, import_disabled = cb.render_mapping_form(file)
+    assert not validate_disabled and not import_disabled
     assert "240 rows, 5 columns" in str(text)
     assert "'value': 'Revenue'" in str(form) or "value='Revenue'" in str(form)  # sales guessed from "Revenue"
     values = ["Date", "Revenue", "Shop", "Item", "Promo"]
-    report = cb.render_validation_report(1, file, values, FIELDS, [], [])
+    report = cb.render_validation_report(lambda p: None, 1, file, values, FIELDS, [], [])
     assert "Validation passed" in str(report) and "240" in str(report)
     assert not store.db_exists(tmp_db)  # a dry run writes nothing
     progress = []
@@ -74,9 +82,9 @@ def test_upload_validate_import_flow(tmp_db, tmp_path, cache_dir):
 
 
 def test_bad_values_show_the_importers_error_and_write_nothing(tmp_db, tmp_path, cache_dir):
-    file = cb.render_mapping_form(_upload(_csv(tmp_path, bad_row=7)), "sales.csv")[0]
+    file = _saved(_upload(_csv(tmp_path, bad_row=7)), "sales.csv")
     values = ["Date", "Revenue", "Shop", "Item", "Promo"]
-    alert = cb.render_validation_report(1, file, values, FIELDS, [], [])
+    alert = cb.render_validation_report(lambda p: None, 1, file, values, FIELDS, [], [])
     text = str(alert)
     assert "Validation failed" in text and "Revenue" in text and "9" in text  # row 7 = line 9 (header is line 1)
     result = cb.render_import_result(lambda p: None, 1, file, values, FIELDS, [], [])
@@ -85,14 +93,18 @@ def test_bad_values_show_the_importers_error_and_write_nothing(tmp_db, tmp_path,
 
 def test_binary_upload_is_refused_with_the_importers_message(tmp_db, cache_dir):
     garbage = "data:application/octet-stream;base64," + base64.b64encode(bytes(range(256)) * 8).decode()
-    file, text, form, validate_disabled, import_disabled, _ = cb.render_mapping_form(garbage, "x.csv")
-    assert file is None and form is None and validate_disabled and import_disabled
+    file = _saved(garbage, "x.csv")
+    text, form, validate_disabled, import_disabled = cb.render_mapping_form(file)
+    assert form is None and validate_disabled and import_disabled
+    with pytest.raises(uploads.UploadError):  # the unreadable upload is gone from the server
+        uploads.resolve(file["id"])
     assert "not a CSV" in str(text)
 
 
 def test_missing_mapped_column_is_reported(tmp_db, tmp_path, cache_dir):
-    file = cb.render_mapping_form(_upload(_csv(tmp_path)), "sales.csv")[0]
-    alert = str(cb.render_validation_report(1, file, ["Date", None, "Shop", "Item", None], FIELDS, [], []))
+    file = _saved(_upload(_csv(tmp_path)), "sales.csv")
+    alert = str(cb.render_validation_report(lambda p: None, 1, file, ["Date", None, "Shop", "Item", None], FIELDS,
+                                            [], []))
     assert "Validation failed" in alert and "sales" in alert
 
 

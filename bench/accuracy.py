@@ -29,6 +29,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from data.keys import node_keys  # noqa: E402
 from models import registry  # noqa: E402
 from models.backtest import rolling_origin  # noqa: E402
 from jobs.refresh_inputs import regularize  # noqa: E402
@@ -49,8 +50,8 @@ def load_walmart(path: Path) -> pd.DataFrame:
     feats["promo"] = (feats[mk].fillna(0).sum(axis=1) > 0).astype(float)
     feats["temp_c"] = (feats["Temperature"] - 32) * 5 / 9
     df = train.merge(feats[["Store", "Date", "promo", "temp_c"]], on=["Store", "Date"], how="left")
-    df["series_id"] = "store=" + df["Store"].astype(str) + "/product=" + df["Dept"].astype(str)
     df["product_id"] = df["Dept"].astype(str)  # the seasonal_svd model pools the series of each product
+    df["series_id"] = node_keys("store_product", df.assign(store_id=df["Store"]))
     df = df.rename(columns={"Date": "ds", "Weekly_Sales": "y"})
     df["is_holiday"] = df["IsHoliday"].astype(float)
     return df[["series_id", "ds", "y", "promo", "is_holiday", "temp_c", "product_id"]]

@@ -166,7 +166,7 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
 
 def reconcile(params: RefreshParams, inputs: Inputs, chosen: Chosen) -> tuple[pd.DataFrame, Hierarchy]:
     """Coherent forecasts of every node from the chosen ones (raises when the result does not add up)."""
-    hier = build_hierarchy(inputs.bottom_nodes)
+    hier = build_hierarchy(inputs.bottom_nodes, node_keys=store.node_keys)
     residuals = None
     if params.reconcile == "mint_shrink":
         residuals = pd.concat(chosen.resid_parts, ignore_index=True).merge(chosen.sel[["series_id", "model"]],

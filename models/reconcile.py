@@ -19,6 +19,7 @@ offsets)``, which assumes independent bottom errors and is therefore narrow when
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,21 +61,8 @@ class Hierarchy:
         return [self.bottom[j] for j in row.indices]
 
 
-def _key(level: str, r) -> str:
-    if level == "total":
-        return "total"
-    if level == "region":
-        return f"region={r.region}"
-    if level == "store":
-        return f"store={r.store_id}"
-    if level == "category":
-        return f"category={r.category}"
-    if level == "product":
-        return f"product={r.product_id}"
-    return f"store={r.store_id}/category={r.category}"
-
-
-def build_hierarchy(bottom: pd.DataFrame, levels=AGG_LEVELS) -> Hierarchy:
+def build_hierarchy(bottom: pd.DataFrame, levels=AGG_LEVELS, *,
+                    node_keys: Callable[[str, pd.DataFrame], pd.Series]) -> Hierarchy:
     """Build the summing matrix from the bottom nodes and their attributes.
 
     Parameters
@@ -84,6 +72,9 @@ def build_hierarchy(bottom: pd.DataFrame, levels=AGG_LEVELS) -> Hierarchy:
         ``node_id`` or ``series_id`` (e.g. ``store.nodes("store_product")``).
     levels : iterable of str
         Aggregate levels to include, from ``total, region, store, category, product, store_category``.
+    node_keys : callable
+        ``node_keys(level, bottom)``: the key of each bottom row's node of ``level`` (``data.keys.node_keys``,
+        passed in so the key scheme has one home and models never build or parse keys).
 
     Returns
     -------
@@ -103,7 +94,7 @@ def build_hierarchy(bottom: pd.DataFrame, levels=AGG_LEVELS) -> Hierarchy:
     bottom_ids = tuple(b[key_col].astype(str))
     nodes, node_levels, rows, cols = [], [], [], []
     for level in (lv for lv in AGG_LEVELS if lv in levels):
-        keys = [_key(level, r) for r in b.itertuples(index=False)]
+        keys = list(node_keys(level, b))
         order = sorted(set(keys))
         index = {k: len(nodes) + i for i, k in enumerate(order)}
         nodes.extend(order)

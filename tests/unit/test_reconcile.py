@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data.keys import node_keys
 from models import reconcile as rc
 
 # 3 stores in 2 regions, 3 products in 2 categories; store 3 does not sell product c.
@@ -18,7 +19,7 @@ DATES = pd.date_range("2024-01-01", periods=5)
 
 @pytest.fixture
 def hier():
-    return rc.build_hierarchy(BOTTOM)
+    return rc.build_hierarchy(BOTTOM, node_keys=node_keys)
 
 
 def _base(hier, seed=0, noise=True):
@@ -167,4 +168,4 @@ def test_clear_errors(hier):
     with pytest.raises(ValueError, match="residuals"):
         rc.reconcile(base, hier, "mint_shrink")
     with pytest.raises(ValueError, match="unknown aggregate level"):
-        rc.build_hierarchy(BOTTOM, levels=("total", "country"))
+        rc.build_hierarchy(BOTTOM, levels=("total", "country"), node_keys=node_keys)

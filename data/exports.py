@@ -5,7 +5,7 @@ Google Sheets (OWASP "CSV injection"); such a text cell gets a leading single qu
 text. Only exports are changed, never the stored value, and only text: numbers (a sales figure of -5) stay
 numbers. Every CSV the product writes goes through :func:`csv_safe` (the Forecast page's download, the run
 artifacts); the Explore table's in-browser export applies the same rule in ``assets/dashAgGridFunctions.js``
-(``neutraliseCsvCell``), which ``tests/test_hardening_ids.py`` checks against :func:`neutralise` .
+(``neutraliseCsvCell``), which ``tests/test_hardening_ids.py`` checks against :func:`neutralise`.
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ from layouts import ids
 ROOT = Path(__file__).resolve().parents[1]
 MAP = "date=Date,sales=Sales,store=Store,product=Product,category=Category,region=Region"
 # Ids that collide with the key scheme, URL syntax, CSV syntax, SQL or a spreadsheet, next to plain ones.
-HOSTILE = ["1", "1/product=B", "a=b", "50%off", "%2F", "%252F", "x y", "héllo ünïcode", "日本店", '"quoted"', "it's",
+HOSTILE = ["1", "1/product=B", "a=b", "50%off", "%2F", "%252F", "x y", "héllo ünïcode", "日本店", '"quoted"',
+           "it's",
            "'; DROP TABLE sales;--", "Robert'); DROP TABLE stores; --", "a,b", "a&b#c?d", "+plus", "back\\slash",
            "store>", "total", "=cmd|' /C calc'!A0", "-5", "@SUM(A1)", "a" * MAX_ID_LENGTH]
 FORMULA = "=cmd|' /C calc'!A0"
@@ -251,7 +252,8 @@ def test_neutralise_prefixes_formula_text_only(cell):
 
 def test_csv_safe_keeps_numbers_and_stored_frame():
     df = pd.DataFrame({"series_id": [FORMULA, "store=1"], "y": [-5.0, 3.0], "n": [-5, 1],
-                       "ds": pd.to_datetime(["2024-01-01", "2024-01-02"]), "s": pd.Series(["-x", None], dtype="string")})
+                       "ds": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+                       "s": pd.Series(["-x", None], dtype="string")})
     out = csv_safe(df)
     assert list(out["series_id"]) == ["'" + FORMULA, "store=1"]
     assert out["y"].tolist() == [-5.0, 3.0] and out["n"].tolist() == [-5, 1] and out["ds"].equals(df["ds"])

@@ -54,9 +54,9 @@ def node_keys(level: str, parts: pd.DataFrame) -> pd.Series:
     out = None
     for name in _PARTS[level]:
         text = parts[name].astype(str)
-        if text.str.contains(_SPECIAL).any():
-            for char, code in _ESCAPES:
-                text = text.str.replace(char, code, regex=False)
+        uniq = pd.unique(text)  # few distinct ids, many rows: check and escape each id once
+        if any(_SPECIAL.search(v) for v in uniq):
+            text = text.map({v: escape_part(v) for v in uniq})
         piece = f"{name.removesuffix('_id')}=" + text
         out = piece if out is None else out + "/" + piece
     return out

@@ -158,7 +158,7 @@ def test_plain_urls_are_unchanged():
         "?node=store=3/product=P001&stores=1,2"
 
 
-def test_explore_drill_and_forecast_link_keep_hostile_ids(hostile_db):
+def test_explore_drill_down_keeps_hostile_ids(hostile_db):
     from callbacks import explore as cb
     key = node_id("store", store_id="1/product=B")
     assert cb.drill_to(key, None, [], None, []) == (None, ["1/product=B"], None, [])

@@ -64,7 +64,8 @@ def cmd_quality(args) -> int:
         raise UserError(f"no sales data in {store.resolve_url()}: run `python cli.py demo` or `python cli.py ingest`")
     t0 = time.perf_counter()
     # Only the columns the report uses, read in chunks (sales_facts() needs ~2.5 GB at 3.3M rows, this ~1 GB).
-    report = quality.quality_report(store.sales_columns(), store.datasets(), frequency=store.frequency())
+    report = quality.quality_report(store.sales_columns(), store.datasets(), frequency=store.frequency(),
+                                    node_keys=store.node_keys)
     report["seconds"] = round(time.perf_counter() - t0, 2)
     if args.json:
         _print_json(report)

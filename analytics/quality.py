@@ -6,6 +6,7 @@ JSON-serialisable dict (``python cli.py quality --json``) and :func:`format_repo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,12 +18,12 @@ STEP_DAYS = {"D": 1, "W": 7}
 MIN_SCALE_OBS = 30      # promoted days get their own outlier scale only with at least this many residuals
 
 
-def _series_codes(df: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+def _series_codes(df: pd.DataFrame, node_keys: Callable) -> tuple[np.ndarray, pd.DataFrame]:
     """Integer code per (store, product) row and the key table indexed by code."""
     grouped = df.groupby(["store_id", "product_id"], sort=True, observed=True)
     codes = grouped.ngroup().to_numpy()
     keys = grouped.size().reset_index(name="rows")
-    keys["series_id"] = "store=" + keys["store_id"].astype(str) + "/product=" + keys["product_id"].astype(str)
+    keys["series_id"] = node_keys("store_product", keys)
     return codes, keys
 
 
@@ -168,7 +169,7 @@ def _datasets_part(datasets_df: pd.DataFrame | None) -> dict:
 
 
 def quality_report(facts_df: pd.DataFrame, datasets_df: pd.DataFrame | None = None, frequency: str = "D",
-                   mad_k: float = 5.0, window: int = 7, top: int = 10) -> dict:
+                   mad_k: float = 5.0, window: int = 7, top: int = 10, *, node_keys: Callable) -> dict:
     """Data-quality report of the fact table.
 
     Parameters
@@ -183,6 +184,8 @@ def quality_report(facts_df: pd.DataFrame, datasets_df: pd.DataFrame | None = No
         Outlier rule (see :func:`detect_outliers`).
     top : int
         How many worst series/examples to list.
+    node_keys : callable
+        ``data.keys.node_keys``: builds the series keys shown (passed in, so the key scheme has one home).
 
     Returns
     -------
@@ -205,7 +208,7 @@ def quality_report(facts_df: pd.DataFrame, datasets_df: pd.DataFrame | None = No
                 "coverage": {"grid_dates": 0, "overall": 0.0, "stores": [], "products": []},
                 "issues": ["no sales data"]}
     df = facts_df.reset_index(drop=True)
-    codes, keys = _series_codes(df)
+    codes, keys = _series_codes(df, node_keys)
     days = df["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     y = df["sales"].to_numpy(dtype=float)
     is_open = df["is_open"].fillna(1).to_numpy() if "is_open" in df else np.ones(len(df))

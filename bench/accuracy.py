@@ -29,6 +29,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from data.keys import node_keys  # noqa: E402
 from models import registry  # noqa: E402
 from models.backtest import rolling_origin  # noqa: E402
 from domain import HIERARCHY_COLS  # noqa: E402
@@ -50,7 +51,7 @@ def load_walmart(path: Path) -> pd.DataFrame:
     feats["promo"] = (feats[mk].fillna(0).sum(axis=1) > 0).astype(float)
     feats["temp_c"] = (feats["Temperature"] - 32) * 5 / 9
     df = train.merge(feats[["Store", "Date", "promo", "temp_c"]], on=["Store", "Date"], how="left")
-    df["series_id"] = "store=" + df["Store"].astype(str) + "/product=" + df["Dept"].astype(str)
+    df["series_id"] = node_keys("store_product", df.assign(store_id=df["Store"], product_id=df["Dept"].astype(str)))
     df = df.rename(columns={"Date": "ds", "Weekly_Sales": "y"})
     df["is_holiday"] = df["IsHoliday"].astype(float)
     return df[["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]]

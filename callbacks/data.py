@@ -66,7 +66,8 @@ def recompute_quality_report(n_clicks):
         raise PreventUpdate
     from analytics import quality
     # the same inputs as `cli.py quality`: only the columns the report uses, read in chunks to bound memory
-    report = quality.quality_report(store.sales_columns(), store.datasets(), frequency=store.frequency())
+    report = quality.quality_report(store.sales_columns(), store.datasets(), frequency=store.frequency(),
+                                    node_keys=store.node_keys)
     with store.session_scope() as session:
         store.save_frame(session, QUALITY_NAME, "all",
                          pd.DataFrame({"report": [json.dumps(report, default=str)]}))

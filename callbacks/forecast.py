@@ -8,6 +8,7 @@ from dash.exceptions import PreventUpdate
 from callbacks._cache import memo
 from callbacks._errors import guarded
 from data import store
+from data.exports import csv_safe
 from layouts import components, figures, ids
 
 
@@ -120,4 +121,4 @@ def download_fcst_csv(n_clicks, node, model):
     if df.empty:
         raise PreventUpdate
     name = "forecast_" + node.replace("/", "_").replace("=", "-") + f"_{model}.csv"
-    return dcc.send_data_frame(df.assign(model=model).to_csv, name, index=False)
+    return dcc.send_data_frame(csv_safe(df.assign(model=model)).to_csv, name, index=False)

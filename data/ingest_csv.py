@@ -17,7 +17,7 @@ import pandas as pd
 from data.ingest_common import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
                                 where)
 from data.validate import check_date_window, check_detached_dates, check_finite
-from domain import ALL, DEFAULT_MEMBER, IMPORT_FIELDS, REQUIRED_FIELDS, SCOPE_ALL, STORE_FIELDS
+from domain import ALL, DEFAULT_MEMBER, IMPORT_FIELDS, MAX_ID_LENGTH, REQUIRED_FIELDS, SCOPE_ALL, STORE_FIELDS
 
 TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 FALSE = {"0", "0.0", "false", "f", "no", "n"}
@@ -55,7 +55,27 @@ def _ids(df, col, path, is_csv, what) -> pd.Series:
     missing = text.isna() | (text == "")
     if missing.any():
         raise bad_rows_error(path, is_csv, missing, col, f"missing {what} id", df[col])
+    _check_ids(text, path, is_csv, col, what)
     return text.astype(str)
+
+
+def _names(df, col, path, is_csv, what) -> pd.Series:
+    """A category or region column (part of series keys, so checked like ids; empty cells stay missing)."""
+    text = df[col].astype("string").str.strip()
+    _check_ids(text, path, is_csv, col, what)
+    return text.astype(object)
+
+
+def _check_ids(text: pd.Series, path, is_csv, col, what) -> None:
+    """Refuse ids longer than ``MAX_ID_LENGTH`` or holding control characters (newline, tab, NUL, ...)."""
+    long_ = text.str.len().fillna(0) > MAX_ID_LENGTH
+    if long_.any():
+        shown = text.str.slice(0, 40) + "..."  # the message quotes the start of the id, never all of it
+        raise bad_rows_error(path, is_csv, long_, col, f"{what} id longer than {MAX_ID_LENGTH} characters", shown)
+    control = text.str.contains(r"[\x00-\x1f\x7f]", regex=True).fillna(False).astype(bool)
+    if control.any():
+        raise bad_rows_error(path, is_csv, control, col, f"{what} id holds a control character (newline, tab, NUL)",
+                             text.str.slice(0, 60))
 
 
 def _dates(df, col, path, is_csv, dayfirst) -> pd.Series:
@@ -222,7 +242,8 @@ def _read_stores(stores_file, stores_map) -> tuple[pd.DataFrame, Path]:
         raise bad_rows_error(path, is_csv, dup, m["store"], "store listed twice", df[m["store"]])
     for fld in ("name", "region", "type"):
         if fld in m:
-            out[fld] = df[m[fld]].astype("string").str.strip().astype(object)
+            out[fld] = (_names(df, m[fld], path, is_csv, fld) if fld == "region"
+                        else df[m[fld]].astype("string").str.strip().astype(object))
     if "size" in m:
         out["size"] = _numbers(df, m["size"], path, is_csv)
     others = [c for c in df.columns if c not in m.values()]
@@ -256,7 +277,7 @@ def _parse_columns(df, m, extras, path, is_csv, dayfirst) -> tuple[pd.DataFrame,
         out[col] = _numbers(df, col, path, is_csv)
     out["holiday"] = _holidays(df, m["holiday"]) if "holiday" in m else np.nan
     for fld in ("category", "region"):
-        out[fld] = df[m[fld]].astype("string").str.strip().astype(object) if fld in m else np.nan
+        out[fld] = _names(df, m[fld], path, is_csv, fld) if fld in m else np.nan
     return out, warnings
 
 

@@ -1,6 +1,13 @@
 """The series-key scheme: ``total``, ``region=R``, ``store=S``, ``category=C``, ``product=P``, ``store=S/category=C``
-and the bottom level ``store=S/product=P`` (the levels themselves live in :mod:`domain`)."""
+and the bottom level ``store=S/product=P`` (the levels themselves live in :mod:`domain`).
+
+This module is the one place that builds or parses keys. The id inside a key is percent-escaped: ``%``, ``/``
+and ``=`` become ``%25``, ``%2F`` and ``%3D`` (store ``1/product=B`` is ``store=1%2Fproduct%3DB``), so every id
+round-trips and plain ids such as ``3`` or ``P001`` give the same keys as before.
+"""
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 
@@ -12,13 +19,32 @@ _PARTS = {"region": ("region",), "store": ("store_id",), "category": ("category"
 _LEVEL_OF = {parts: level for level, parts in _PARTS.items()}
 STORE_PREFIX = "store="
 STORE_RANGE_END = "store>"  # sorts after every "store=..." key, so store keys are one key range
+_ESCAPES = (("%", "%25"), ("/", "%2F"), ("=", "%3D"))  # "%" first, so an escape is never escaped twice
+_UNESCAPE = {code: char for char, code in _ESCAPES}
+_ESCAPED = re.compile("|".join(_UNESCAPE))
+_SPECIAL = re.compile("[%/=]")
+
+
+def escape_part(value) -> str:
+    """An id as it appears inside a key: ``%``, ``/`` and ``=`` percent-escaped, everything else unchanged."""
+    value = str(value)
+    if _SPECIAL.search(value) is None:
+        return value
+    for char, code in _ESCAPES:
+        value = value.replace(char, code)
+    return value
+
+
+def unescape_part(value: str) -> str:
+    """Inverse of :func:`escape_part` (one pass, so ``%252F`` reads back as ``%2F``)."""
+    return _ESCAPED.sub(lambda m: _UNESCAPE[m.group(0)], value) if "%" in value else value
 
 
 def node_id(level: str, **parts: str) -> str:
     """The series key of a node, e.g. ``node_id("store_product", store_id="3", product_id="7")``."""
     if level == "total":
         return "total"
-    return "/".join(f"{n.removesuffix('_id')}={parts[n]}" for n in _PARTS[level])
+    return "/".join(f"{n.removesuffix('_id')}={escape_part(parts[n])}" for n in _PARTS[level])
 
 
 def node_keys(level: str, parts: pd.DataFrame) -> pd.Series:
@@ -27,7 +53,11 @@ def node_keys(level: str, parts: pd.DataFrame) -> pd.Series:
         return pd.Series("total", index=parts.index, dtype=object)
     out = None
     for name in _PARTS[level]:
-        piece = f"{name.removesuffix('_id')}=" + parts[name].astype(str)
+        text = parts[name].astype(str)
+        uniq = pd.unique(text)  # few distinct ids, many rows: check and escape each id once
+        if any(_SPECIAL.search(v) for v in uniq):
+            text = text.map({v: escape_part(v) for v in uniq})
+        piece = f"{name.removesuffix('_id')}=" + text
         out = piece if out is None else out + "/" + piece
     return out
 
@@ -41,7 +71,7 @@ def parse_node_id(key: str) -> dict:
         name, _, value = part.partition("=")
         if not value and name not in {"region", "store", "category", "product"}:
             raise ValueError(f"not a series key: {key!r}; expected e.g. 'store=1/product=2' or 'total'")
-        out[name if name in ("region", "category") else f"{name}_id"] = value
+        out[name if name in ("region", "category") else f"{name}_id"] = unescape_part(value)
     kinds = tuple(k for k in ("region", "store_id", "category", "product_id") if k in out)
     level = _LEVEL_OF.get(kinds)
     if level is None:

@@ -14,7 +14,7 @@ from data.facts import (QUALITY_COLUMNS, calendar_events, counts, covariates, da
                         datasets, date_bounds, demo_truth, frequency, latest_dataset, nodes, products, sales_columns,
                         sales_facts, stores, weather)
 from data.frames import analysis_index, load_frame, save_frame
-from data.keys import node_id, parse_node_id
+from data.keys import node_id, node_keys, parse_node_id
 from data.locks import acquire_lock, lock_info, refresh_lock, release_lock
 from data.results import (METRIC_COLS, backtest_metrics, diagnostics, forecast, forecast_history, forecast_models,
                           forecasts_for_level, model_summary, selection, selections, tuning_trials,
@@ -36,7 +36,7 @@ __all__ = [
     "demo_truth", "diagnostics", "filter_options", "forecast", "forecast_history", "forecast_models",
     "forecasts_for_level", "frequency", "get_engine", "has_nodes", "history_and_forecast",
     "init_db", "latest_dataset", "level_frame", "level_period_sales", "load_frame", "lock_info", "mark_failed",
-    "model_comparison", "model_summary", "node_id", "node_ids", "nodes", "nodes_series", "nodes_totals",
+    "model_comparison", "model_summary", "node_id", "node_ids", "node_keys", "nodes", "nodes_series", "nodes_totals",
     "parse_node_id", "past_forecasts", "period_totals", "products", "prune_runs", "publish_run",
     "rebuild_aggregates", "refresh_lock", "release_lock", "resolve_url", "run_info", "running_run_ids",
     "runs", "sales_columns", "sales_facts", "save_frame", "search_nodes", "selection",

@@ -17,6 +17,7 @@ import joblib
 import pandas as pd
 
 import config
+from data.exports import csv_safe
 from jobs.version import code_version
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
@@ -52,7 +53,7 @@ def save_run(run_id: str, params: dict, selections: pd.DataFrame, metrics: pd.Da
         fname = _SAFE.sub("_", name) + ".joblib"
         joblib.dump(obj, out / fname, compress=3)
         files.append(fname)
-    selections.to_csv(out / "selections.csv", index=False)
+    csv_safe(selections).to_csv(out / "selections.csv", index=False)
     manifest = {"run_id": run_id, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "code_version": code_version(), "params": params, "model_params": model_params or {},
                 "selected": selections["model"].value_counts().sort_index().to_dict(),

@@ -167,11 +167,7 @@ def store_future(stores_df: pd.DataFrame, dates: pd.DatetimeIndex, freq: str, co
 def node_stores(bottom: pd.DataFrame, level: str) -> pd.DataFrame:
     """Which stores make up each node of ``level``: ``series_id, store_id`` pairs."""
     b = bottom.astype({"store_id": str, "product_id": str, "region": str, "category": str})
-    keys = {"total": pd.Series("total", index=b.index), "region": "region=" + b["region"],
-            "store": "store=" + b["store_id"], "category": "category=" + b["category"],
-            "product": "product=" + b["product_id"],
-            "store_category": "store=" + b["store_id"] + "/category=" + b["category"],
-            "store_product": "store=" + b["store_id"] + "/product=" + b["product_id"]}[level]
+    keys = store.node_keys(level, b)
     return pd.DataFrame({"series_id": keys, "store_id": b["store_id"]}).drop_duplicates()
 
 

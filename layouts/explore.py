@@ -26,6 +26,9 @@ GRID_COLUMNS = [
      "valueFormatter": {"function": "params.value == null ? '' : d3.format('+.1%')(params.value)"}},
 ]
 
+# Text cells that a spreadsheet would run as a formula are neutralised in the export (assets/dashAgGridFunctions.js).
+CSV_EXPORT = {"fileName": "explore_summary.csv", "processCellCallback": {"function": "neutraliseCsvCell(params)"}}
+
 
 def _select(control_id, values, multi: bool, placeholder: str) -> dcc.Dropdown:
     """A dropdown whose initial options hold the values from the URL (the full list arrives by callback)."""
@@ -55,7 +58,7 @@ def layout(**query):
     grid = dag.AgGrid(id=ids.Explore.GRID, columnDefs=GRID_COLUMNS, rowData=[], className="ag-theme-alpine",
                       defaultColDef={"sortable": True, "resizable": True, "floatingFilter": True},
                       dashGridOptions={"animateRows": False, "pagination": True, "paginationPageSize": 20},
-                      csvExportParams={"fileName": "explore_summary.csv"}, style={"height": "420px"})
+                      csvExportParams=CSV_EXPORT, style={"height": "420px"})
     return html.Div([
         c.page_header("Explore", "Slice sales by region, store, category and product; click a bar to drill down."),
         filters,

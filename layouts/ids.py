@@ -24,6 +24,7 @@ URL-state pattern (copy it for every page)
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 
@@ -166,14 +167,24 @@ class Runs:
 def to_search(params: dict) -> str:
     """Encode control values as a URL search string (``"?a=1&b=x,y"``); empty values are left out.
 
-    Lists are joined with commas, so ``{"stores": ["1", "2"]}`` becomes ``stores=1,2``.
+    Lists are joined with commas, so ``{"stores": ["1", "2"]}`` becomes ``stores=1,2``; a ``,`` or ``%`` inside an
+    item is escaped first (``%2C``, ``%25``) so that :func:`q_list` reads back exactly the items given. Every
+    value round-trips: ``urlencode`` percent-encodes what a URL cannot hold (``%``, ``&``, ``#``, ``+``, spaces).
     """
     clean = {}
     for key, value in params.items():
         if value is None or value == "" or value == []:
             continue
-        clean[key] = ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+        clean[key] = ",".join(_list_item(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
     return "?" + urlencode(clean, safe=",=/") if clean else ""
+
+
+def _list_item(value) -> str:
+    return str(value).replace("%", "%25").replace(",", "%2C")
+
+
+def _unlist_item(value: str) -> str:
+    return re.sub("%25|%2C", lambda m: {"%25": "%", "%2C": ","}[m.group(0)], value) if "%" in value else value
 
 
 def q_str(query: dict, key: str, default: str | None = None, allowed=None) -> str | None:
@@ -192,7 +203,7 @@ def q_list(query: dict, key: str) -> list[str]:
     value = query.get(key)
     if not value:
         return []
-    return [v for v in str(value).split(",") if v]
+    return [_unlist_item(v) for v in str(value).split(",") if v]
 
 
 def q_int(query: dict, key: str, default: int, allowed=None) -> int:

@@ -58,7 +58,8 @@ def test_reimport_changes_nothing(walmart_db, walmart_dir):
 
 def test_quality_report_on_walmart(walmart_db):
     url, _ = walmart_db
-    r = quality.quality_report(store.sales_facts(url=url), store.datasets(url=url), store.frequency(url=url))
+    r = quality.quality_report(store.sales_facts(url=url), store.datasets(url=url), store.frequency(url=url),
+                             node_keys=store.node_keys)
     assert (r["rows"], r["series"], r["frequency"]) == (421_570, 3_331, "W")
     assert r["negative_sales"]["count"] == 1_285
     assert r["coverage"]["grid_dates"] == 143 and r["closed_days"]["count"] == 0

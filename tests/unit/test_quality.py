@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from analytics import quality
+from data.keys import node_keys
 
 
 def _clean(n_days: int = 56, freq: str = "D", seed: int = 3) -> pd.DataFrame:
@@ -47,7 +48,7 @@ def dirty() -> pd.DataFrame:
 def test_report_finds_the_planted_dirt(dirty):
     datasets = pd.DataFrame({"name": ["shop"], "duplicates": [5], "rows_rejected": [2], "imported_at": ["x"],
                              "details": [json.dumps({"rejected": {"missing sales value": 2}})]})
-    r = quality.quality_report(dirty, datasets, frequency="D")
+    r = quality.quality_report(dirty, datasets, frequency="D", node_keys=node_keys)
     assert (r["rows"], r["series"], r["stores"], r["products"]) == (220, 4, 2, 2)
     assert (r["start"], r["end"], r["frequency"]) == ("2023-01-02", "2023-02-26", "D")
     m = r["missing_dates"]
@@ -74,7 +75,7 @@ def test_report_finds_the_planted_dirt(dirty):
 
 
 def test_clean_data_has_no_findings():
-    r = quality.quality_report(_clean(), None, "D")
+    r = quality.quality_report(_clean(), None, "D", node_keys=node_keys)
     assert r["issues"] == ["no problems found"]
     assert r["outliers"]["count"] == 0 and r["missing_dates"]["total"] == 0 and r["coverage"]["overall"] == 1.0
 
@@ -82,7 +83,7 @@ def test_clean_data_has_no_findings():
 def test_weekly_gaps_are_counted_in_weeks():
     df = _clean(n_days=20, freq="7D")
     df = df[~_key(df, "2", "b", "2023-01-16") & ~_key(df, "2", "b", "2023-01-23")]
-    r = quality.quality_report(df, None, "W")
+    r = quality.quality_report(df, None, "W", node_keys=node_keys)
     assert r["missing_dates"]["total"] == 2 and r["coverage"]["grid_dates"] == 20
     assert r["missing_dates"]["top_series"][0]["gaps"] == [{"from": "2023-01-16", "missing": 2}]
 
@@ -90,7 +91,7 @@ def test_weekly_gaps_are_counted_in_weeks():
 def test_duplicate_keys_in_a_frame_are_reported():
     df = _clean()
     df = pd.concat([df, df.iloc[[0, 1]]], ignore_index=True)
-    assert quality.quality_report(df, None, "D")["duplicates"]["in_facts"] == 2
+    assert quality.quality_report(df, None, "D", node_keys=node_keys)["duplicates"]["in_facts"] == 2
 
 
 def test_promoted_days_get_their_own_baseline():
@@ -98,17 +99,17 @@ def test_promoted_days_get_their_own_baseline():
     promo = df["date"].dt.day.isin([3, 4, 5, 17, 18, 19])  # runs of promoted days with a +40% lift
     df.loc[promo, "promo"] = 1
     df.loc[promo, "sales"] *= 1.4
-    assert quality.quality_report(df, None, "D")["outliers"]["count"] == 0
-    unaware = quality.quality_report(df.drop(columns="promo"), None, "D")["outliers"]["count"]
+    assert quality.quality_report(df, None, "D", node_keys=node_keys)["outliers"]["count"] == 0
+    unaware = quality.quality_report(df.drop(columns="promo"), None, "D", node_keys=node_keys)["outliers"]["count"]
     assert unaware > 0  # without the flag the lift itself looks like outliers
 
 
 def test_empty_frame_and_bad_frequency():
     empty = pd.DataFrame(columns=["store_id", "product_id", "date", "sales", "is_open"])
-    r = quality.quality_report(empty, None, "D")
+    r = quality.quality_report(empty, None, "D", node_keys=node_keys)
     assert r["rows"] == 0 and r["issues"] == ["no sales data"]
     with pytest.raises(ValueError, match="frequency"):
-        quality.quality_report(empty, None, "M")
+        quality.quality_report(empty, None, "M", node_keys=node_keys)
 
 
 def test_detect_outliers_rejects_an_even_window():
@@ -117,6 +118,6 @@ def test_detect_outliers_rejects_an_even_window():
 
 
 def test_format_report_lists_the_sections(dirty):
-    text = quality.format_report(quality.quality_report(dirty, None, "D"))
+    text = quality.format_report(quality.quality_report(dirty, None, "D", node_keys=node_keys))
     for part in ("Missing dates: 4 of 224", "Negative sales: 2 rows", "Outliers: 3", "Closed days: 2", "Coverage"):
         assert part in text

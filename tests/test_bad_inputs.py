@@ -4,8 +4,7 @@ Each case writes its file(s) into ``tmp_path`` and runs ``cli.main(["ingest", ..
 of one seeded daily store (``tests/data/shop_daily.csv``). A refused case must exit with code 2, print one
 ``error:`` line naming the file (and line and column where one applies) and leave the database file
 byte-identical; an accepted case must exit 0 and store exactly the value the file holds. No case may print a
-traceback. A few cases also run as a subprocess. Cases that need another helper's part of issue 12 are marked
-xfail (not strict) with the item they wait for, so they pass once it is merged.
+traceback. A few cases also run as a subprocess.
 """
 from __future__ import annotations
 
@@ -48,7 +47,7 @@ def good(store_id: str = "9", *extra_lines: str) -> list[str]:
 class Case:
     """One corpus file. ``content``: bytes, or a function writing the input at the given path (returns the path
     to pass). ``expect``: "refuse" (``fragments`` must be in the message) or "accept" (``check(db)`` reads the
-    stored values). ``owner``: the issue-12 item of another helper this case waits for."""
+    stored values)."""
 
     content: bytes | Callable[[Path], Path]
     expect: str = "refuse"
@@ -56,7 +55,6 @@ class Case:
     args: tuple = ("--map", MAP)
     suffix: str = ".csv"
     check: Callable[[Path], None] | None = None
-    owner: str | None = None
     env: dict = field(default_factory=dict)
     source: str = "csv"
 
@@ -170,7 +168,7 @@ CASES: dict[str, Case] = {
     "plain_text_named_gz": Case(rows(*good()), suffix=".csv.gz", fragments=("not gzip-compressed",)),
     "gzip_named_csv": Case(gz(rows(*good())), expect="accept", check=stored("9", NEW_WEEK)),
     "gzip_bomb": Case(gz(rows(*["9,2023-01-08,10"] * 200_000)), suffix=".csv.gz", env={"SALES_MAX_UPLOAD_MB": "1"},
-                      fragments=("MB",), owner="UPLOAD item 2 (limit on decompressed bytes)"),
+                      fragments=("MB",)),
     # --- shape -----------------------------------------------------------------------------------------------
     "no_header": Case(b"9,2023-01-08,10\n9,2023-01-09,11\n", fragments=("line 1 (header)", "column 'Date'")),
     "space_delimited": Case(b"Store Date Sales\n9 2023-01-08 10\n", fragments=("line 1 (header)", "not found")),
@@ -280,18 +278,15 @@ CASES: dict[str, Case] = {
     "id_unicode": Case(rows(*good("Zürich-Ü")), expect="accept", check=round_trip("store_id", "Zürich-Ü")),
     "id_200_characters": Case(rows(*good(ID_200)), expect="accept", check=round_trip("store_id", ID_200)),
     "id_with_slash_and_equals": Case(rows(*good("1/product=B")), expect="accept",
-                                     check=round_trip("store_id", "1/product=B"), owner="IDS item 3 (round-trip)"),
+                                     check=round_trip("store_id", "1/product=B")),
     "product_id_with_equals": Case(rows(*[r + ",a=b" for r in good()], head=HEAD + ",Item"),
                                    args=("--map", MAP + ",product=Item"), expect="accept",
                                    check=round_trip("product_id", "a=b")),
     "product_id_with_a_key_inside": Case(rows(*[r + ",x/store=1" for r in good()], head=HEAD + ",Item"),
                                          args=("--map", MAP + ",product=Item"), expect="accept",
-                                         check=round_trip("product_id", "x/store=1"),
-                                         owner="IDS item 3 (round-trip)"),
-    "id_201_characters": Case(rows(*good(LONG_ID)), fragments=("line 2, column 'Store'", "200"),
-                              owner="IDS item 3 (ids over 200 characters refused)"),
-    "id_10mb": Case(rows(f"{TEN_MB},2023-01-08,10"), fragments=("line 2, column 'Store'", "200"),
-                    owner="IDS item 3 (ids over 200 characters refused)"),
+                                         check=round_trip("product_id", "x/store=1")),
+    "id_201_characters": Case(rows(*good(LONG_ID)), fragments=("line 2, column 'Store'", "200")),
+    "id_10mb": Case(rows(f"{TEN_MB},2023-01-08,10"), fragments=("line 2, column 'Store'", "200")),
     # --- mapping and frequency -------------------------------------------------------------------------------
     "unknown_mapped_column": Case(rows(*good()), args=("--map", "date=Date,sales=Revenue"),
                                   fragments=("line 1 (header), column 'Revenue'", "not found")),
@@ -373,8 +368,7 @@ def write_input(case: Case, name: str, tmp_path: Path) -> Path:
 
 def _param(name: str):
     case = CASES[name]
-    marks = [pytest.mark.xfail(reason=f"needs {case.owner}", strict=False)] if case.owner else []
-    return pytest.param(name, id=f"{case.expect}-{name}", marks=marks)
+    return pytest.param(name, id=f"{case.expect}-{name}")
 
 
 def test_the_corpus_is_large_enough():
@@ -430,7 +424,6 @@ def test_bad_input_as_a_subprocess(name, seeded_master, tmp_path):
         assert file_state(db) == before
 
 
-@pytest.mark.xfail(reason="needs GUARDS item 8 (frequency check inside the write transaction)", strict=False)
 def test_concurrent_daily_and_weekly_imports_into_a_new_store(tmp_path):
     """Two imports started at once (threads) into one new database: one is refused with a message, no other
     exception, and never two frequencies stored."""

@@ -23,6 +23,9 @@ SCOPE_ALL = "all"
 DEFAULT_MEMBER = "all"
 # Longest store, product, category or region id an import accepts (a 10 MB id once grew a 340 KB database to 221 MB).
 MAX_ID_LENGTH = 200
+# The longest series key: two escaped id parts (each character may take 3) with their names, e.g.
+# "store=<id>/product=<id>"; the database's key columns are declared this wide.
+MAX_KEY_LENGTH = 2 * (len("category=") + 3 * MAX_ID_LENGTH) + 1
 
 # --- long frames ---------------------------------------------------------------------------------------------
 EXOG_COLS = ("promo", "is_holiday", "temp_c")

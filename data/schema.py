@@ -12,7 +12,7 @@ from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Index, Integ
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from domain import DEFAULT_MEMBER
+from domain import DEFAULT_MEMBER, MAX_ID_LENGTH, MAX_KEY_LENGTH
 
 
 class Base(DeclarativeBase):
@@ -42,9 +42,9 @@ class Dataset(Base):
 
 class StoreDim(Base):
     __tablename__ = "stores"
-    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    region: Mapped[str] = mapped_column(String(100), default=DEFAULT_MEMBER)
+    region: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), default=DEFAULT_MEMBER)
     type: Mapped[str | None] = mapped_column(String(50))
     size: Mapped[float | None] = mapped_column(Float)
     attrs: Mapped[str | None] = mapped_column(Text)  # JSON of free attributes
@@ -52,9 +52,9 @@ class StoreDim(Base):
 
 class ProductDim(Base):
     __tablename__ = "products"
-    product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(100), default=DEFAULT_MEMBER)
+    category: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), default=DEFAULT_MEMBER)
 
 
 class Sale(Base):
@@ -76,8 +76,8 @@ class Covariate(Base):
     """Extra numeric covariates in long form; store_id/product_id are ALL when they apply to every one."""
     __tablename__ = "covariates"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     value: Mapped[float | None] = mapped_column(Float)
 
@@ -87,7 +87,7 @@ class CalendarEvent(Base):
     __tablename__ = "calendar_events"
     date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     scope: Mapped[str] = mapped_column(String(10), primary_key=True)
-    scope_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scope_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="holiday")  # holiday | event | closure
 
@@ -96,7 +96,7 @@ class Weather(Base):
     """Daily or weekly weather per store or region (scope "store" or "region")."""
     __tablename__ = "weather"
     scope: Mapped[str] = mapped_column(String(10), primary_key=True)
-    scope_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scope_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     temp_c: Mapped[float | None] = mapped_column(Float)
     precip_mm: Mapped[float | None] = mapped_column(Float)
@@ -105,20 +105,20 @@ class Weather(Base):
 class Node(Base):
     """Every node of the hierarchy with its attributes, so drill-down is a filter on this table."""
     __tablename__ = "nodes"
-    node_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     level: Mapped[str] = mapped_column(String(20))  # total|region|store|category|product|store_category|store_product
-    label: Mapped[str] = mapped_column(String(300))
-    region: Mapped[str | None] = mapped_column(String(100))
-    store_id: Mapped[str | None] = mapped_column(String(64))
-    category: Mapped[str | None] = mapped_column(String(100))
-    product_id: Mapped[str | None] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
+    region: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    store_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    category: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    product_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
     __table_args__ = (Index("ix_nodes_level", "level"),)
 
 
 class AggSales(Base):
     """Pre-aggregated sales per non-bottom node and date (rebuilt after every import)."""
     __tablename__ = "agg_sales"
-    node_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     level: Mapped[str] = mapped_column(String(20))
     sales: Mapped[float] = mapped_column(Float)
@@ -165,7 +165,7 @@ class Forecast(Base):
     """Forecasts of a run; model "final" is the selected, reconciled forecast the dashboard shows."""
     __tablename__ = "forecasts"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
-    series_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     model: Mapped[str] = mapped_column(String(120), primary_key=True)
     ds: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     yhat: Mapped[float] = mapped_column(Float)
@@ -180,7 +180,7 @@ class BacktestMetric(Base):
     """Rolling-origin backtest metrics per series, model and fold."""
     __tablename__ = "backtest_metrics"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
-    series_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     model: Mapped[str] = mapped_column(String(120), primary_key=True)
     fold: Mapped[int] = mapped_column(Integer, primary_key=True)
     rmse: Mapped[float | None] = mapped_column(Float)
@@ -202,7 +202,7 @@ class Selection(Base):
     """The model chosen per series in a run, with the score that chose it."""
     __tablename__ = "selections"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
-    series_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     model: Mapped[str] = mapped_column(String(120))
     metric: Mapped[str] = mapped_column(String(20))
     score: Mapped[float | None] = mapped_column(Float)
@@ -212,7 +212,7 @@ class Diagnostic(Base):
     """Residual diagnostics of the chosen model per series (acf is a JSON list)."""
     __tablename__ = "diagnostics"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
-    series_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     model: Mapped[str] = mapped_column(String(120), primary_key=True)
     ljung_box_p: Mapped[float | None] = mapped_column(Float)
     bias: Mapped[float | None] = mapped_column(Float)

@@ -22,7 +22,8 @@ from models.intervals import nest_intervals, tail
 
 
 class GlobalTreeForecaster(BaseForecaster):
-    """Shared machinery of the global tree models; subclasses write ``__init__``, ``_train`` and ``_raw_predict``.
+    """Shared machinery of the global tree models; subclasses add their own hyperparameters and write ``_train`` and
+    ``_raw_predict``.
 
     The shared hyperparameters are documented on :class:`LGBMForecaster`.
     """
@@ -30,6 +31,21 @@ class GlobalTreeForecaster(BaseForecaster):
     uses_exog = True
     is_global = True
     horizon_aware = True
+
+    def __init__(self, freq: str = "D", season_length: int | None = None, horizon: int | None = None,
+                 num_threads: int = 2, seed: int = 0, conformal: bool = True, weight_by_scale: bool = True,
+                 spread_shrinkage: float = 5.0, min_calibration_train: int = 50, min_calibration_test: int = 10,
+                 hierarchy_cols: tuple = HIERARCHY_COLS):
+        super().__init__(freq=freq, season_length=season_length)
+        self.horizon = horizon
+        self.num_threads = num_threads
+        self.seed = seed
+        self.conformal = conformal
+        self.weight_by_scale = weight_by_scale
+        self.spread_shrinkage = spread_shrinkage
+        self.min_calibration_train = min_calibration_train
+        self.min_calibration_test = min_calibration_test
+        self.hierarchy_cols = hierarchy_cols
 
     @property
     def horizon_steps(self) -> int:
@@ -182,8 +198,10 @@ class LGBMForecaster(GlobalTreeForecaster):
                  cat_smooth: float = 10.0, num_threads: int = 2, seed: int = 0, conformal: bool = True,
                  weight_by_scale: bool = True, spread_shrinkage: float = 5.0, min_calibration_train: int = 50,
                  min_calibration_test: int = 10, hierarchy_cols: tuple = HIERARCHY_COLS):
-        super().__init__(freq=freq, season_length=season_length)
-        self.horizon = horizon
+        super().__init__(freq=freq, season_length=season_length, horizon=horizon, num_threads=num_threads,
+                         seed=seed, conformal=conformal, weight_by_scale=weight_by_scale,
+                         spread_shrinkage=spread_shrinkage, min_calibration_train=min_calibration_train,
+                         min_calibration_test=min_calibration_test, hierarchy_cols=hierarchy_cols)
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -196,14 +214,6 @@ class LGBMForecaster(GlobalTreeForecaster):
         self.max_bin = max_bin
         self.max_cat_to_onehot = max_cat_to_onehot
         self.cat_smooth = cat_smooth
-        self.num_threads = num_threads
-        self.seed = seed
-        self.conformal = conformal
-        self.weight_by_scale = weight_by_scale
-        self.spread_shrinkage = spread_shrinkage
-        self.min_calibration_train = min_calibration_train
-        self.min_calibration_test = min_calibration_test
-        self.hierarchy_cols = hierarchy_cols
 
     def _train(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray):
         import lightgbm as lgb
@@ -248,21 +258,15 @@ class RFForecaster(GlobalTreeForecaster):
                  conformal: bool = True, weight_by_scale: bool = True, spread_shrinkage: float = 5.0,
                  min_calibration_train: int = 50, min_calibration_test: int = 10,
                  hierarchy_cols: tuple = HIERARCHY_COLS):
-        super().__init__(freq=freq, season_length=season_length)
-        self.horizon = horizon
+        super().__init__(freq=freq, season_length=season_length, horizon=horizon, num_threads=num_threads,
+                         seed=seed, conformal=conformal, weight_by_scale=weight_by_scale,
+                         spread_shrinkage=spread_shrinkage, min_calibration_train=min_calibration_train,
+                         min_calibration_test=min_calibration_test, hierarchy_cols=hierarchy_cols)
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
         self.max_samples = max_samples
         self.max_features = max_features
-        self.num_threads = num_threads
-        self.seed = seed
-        self.conformal = conformal
-        self.weight_by_scale = weight_by_scale
-        self.spread_shrinkage = spread_shrinkage
-        self.min_calibration_train = min_calibration_train
-        self.min_calibration_test = min_calibration_test
-        self.hierarchy_cols = hierarchy_cols
 
     def _codes(self, X: pd.DataFrame) -> np.ndarray:
         X = X.copy()

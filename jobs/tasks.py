@@ -14,16 +14,21 @@ def _batches(ids: list[str], jobs: int, max_size: int = 40) -> list[list[str]]:
     return [ids[i:i + n] for i in range(0, len(ids), n)]
 
 
+def _level_groups(frames, futures) -> list[tuple[bool, pd.DataFrame, pd.DataFrame]]:
+    """``(is_bottom, history, future)`` for the bottom level and for all aggregate levels together (when present)."""
+    out = []
+    for bottom, levels in ((True, [BOTTOM_LEVEL]), (False, [lv for lv in frames if lv != BOTTOM_LEVEL])):
+        levels = [lv for lv in levels if lv in frames]
+        if levels:
+            out.append((bottom, pd.concat([frames[lv] for lv in levels], ignore_index=True),
+                        pd.concat([futures[lv] for lv in levels], ignore_index=True)))
+    return out
+
+
 def local_tasks(frames, futures, params: RefreshParams, local_models, model_params, jobs) -> list[SeriesTask]:
     """Batches of the bottom series (best model refitted) and of all aggregate nodes (every candidate refitted)."""
     tasks = []
-    groups = {True: [BOTTOM_LEVEL], False: [lv for lv in frames if lv != BOTTOM_LEVEL]}
-    for bottom, levels in groups.items():
-        levels = [lv for lv in levels if lv in frames]
-        if not levels:
-            continue
-        frame = pd.concat([frames[lv] for lv in levels], ignore_index=True)
-        future = pd.concat([futures[lv] for lv in levels], ignore_index=True)
+    for bottom, frame, future in _level_groups(frames, futures):
         for batch in _batches(sorted(frame["series_id"].unique()), jobs):
             tasks.append(SeriesTask(
                 series_ids=tuple(batch), frame=frame[frame["series_id"].isin(batch)].reset_index(drop=True),
@@ -49,15 +54,11 @@ def global_tasks(frames, futures, params: RefreshParams, glob, model_params) -> 
     split into one task per backtest fold plus one for the final fit: the bottom group's fits are the longest
     work of a refresh, and run back to back in one task they would leave the other workers idle at the end.
     """
-    groups = {BOTTOM_LEVEL: [BOTTOM_LEVEL], "aggregates": [lv for lv in frames if lv != BOTTOM_LEVEL]}
+    groups = _level_groups(frames, futures)
     tasks = []
     for name in glob:
-        for group, levels in groups.items():
-            levels = [lv for lv in levels if lv in frames]
-            if not levels:
-                continue
-            frame = pd.concat([frames[lv] for lv in levels], ignore_index=True)
-            future = pd.concat([futures[lv] for lv in levels], ignore_index=True)
+        for bottom, frame, future in groups:
+            group = BOTTOM_LEVEL if bottom else "aggregates"
             for part in range(params.folds + 1):  # 0 = the final fit (the largest), then folds 1..K
                 tasks.append(GlobalTask(name=name, group=group, frame=frame, future=future, freq=params.freq,
                                         h=params.horizon, folds=params.folds, params=model_params.get(name, {}),

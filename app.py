@@ -11,7 +11,16 @@ from layouts import ids
 
 
 def _navbar() -> dbc.Navbar:
-    links = [dbc.NavItem(dbc.NavLink(name, href=path, active="exact")) for name, path in ids.PAGES]
+    """One dropdown per task group (analyse, forecast and plan, operate); a group of one page is a plain link."""
+    links = []
+    for group, pages in ids.NAV_GROUPS:
+        if len(pages) == 1:
+            name, path = pages[0]
+            links.append(dbc.NavItem(dbc.NavLink(name, href=path, active="exact")))
+            continue
+        items = [dbc.DropdownMenuItem(name, href=path) for name, path in pages]
+        links.append(dbc.DropdownMenu(items, label=group, nav=True, in_navbar=True, align_end=True,
+                                      id=ids.Shell.nav_group(group)))
     return dbc.Navbar(dbc.Container([
         dbc.NavbarBrand("Sales Forecasting", href="/", className="fw-semibold"),
         dbc.Nav(links, navbar=True, className="ms-auto"),

@@ -28,9 +28,15 @@ import re
 from urllib.parse import urlencode
 
 
-# Navbar order and the path of every page (each page module passes its path from here).
-PAGES = (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"), ("Forecast", "/forecast"),
-         ("Data", "/data"), ("Runs", "/runs"))
+# The navbar groups pages by task; a new page adds one (name, path) pair to its group and passes its path from
+# here. Order within a group is the order of the links.
+NAV_GROUPS = (
+    ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"))),
+    ("Forecast & plan", (("Forecast", "/forecast"),)),
+    ("Operate", (("Data", "/data"), ("Runs", "/runs"))),
+)
+# Every page in navbar order, flattened.
+PAGES = tuple(page for _group, pages in NAV_GROUPS for page in pages)
 
 
 class Shell:
@@ -38,6 +44,11 @@ class Shell:
     SESSION = "shell-session-store"
     NAVBAR = "shell-navbar"
     CONTENT = "shell-content"
+
+    @staticmethod
+    def nav_group(group: str) -> str:
+        """The ID of a navbar group's dropdown, e.g. ``shell-nav-forecast-plan``."""
+        return "shell-nav-" + re.sub(r"[^a-z0-9]+", "-", group.lower()).strip("-")
 
 
 class Overview:

@@ -11,6 +11,8 @@ from data.engine import get_engine
 _DATASETS = schema.Dataset.__table__
 _RUNS = schema.Run.__table__
 _RESULTS = schema.AnalysisResult.__table__
+_INV_PARAMS = schema.InventoryParam.__table__
+_INV_ORDERS = schema.InventoryOnOrder.__table__
 
 
 def _scalar(expr, table, *where):
@@ -28,10 +30,15 @@ _VERSION = select(
     _scalar(_RUNS.c.status, _RUNS, _RUNS.c.is_current.is_(True)),
     _scalar(func.max(_RESULTS.c.computed_at), _RESULTS),
 )
+# The inventory inputs (a database made before they existed lacks these tables: then the query above alone).
+_VERSION_INVENTORY = _VERSION.add_columns(
+    _scalar(func.count(), _INV_PARAMS), _scalar(func.max(_INV_PARAMS.c.updated_at), _INV_PARAMS),
+    _scalar(func.count(), _INV_ORDERS), _scalar(func.max(_INV_ORDERS.c.updated_at), _INV_ORDERS),
+)
 
 
 def data_version(url: str | None = None) -> str:
-    """A token that changes with every import, refresh (start, publish, failure) and effects run.
+    """A token that changes with every import, refresh (start, publish, failure), effects run and inventory edit.
 
     One query on the happy path; a database without the tables (never imported into) gets a token that names
     the tables it has, so creating them changes it too.
@@ -39,7 +46,11 @@ def data_version(url: str | None = None) -> str:
     engine = get_engine(url)
     try:
         with engine.connect() as conn:
-            row = conn.execute(_VERSION).one()
+            try:
+                row = conn.execute(_VERSION_INVENTORY).one()
+            except DBAPIError:
+                conn.rollback()
+                row = conn.execute(_VERSION).one()
     except DBAPIError:
         wanted = {_DATASETS.name, _RUNS.name, _RESULTS.name}
         present = wanted & set(inspect(engine).get_table_names())

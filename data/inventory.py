@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 import config
@@ -256,3 +256,15 @@ def delete_on_order(store_id, product_id, url: str | None = None) -> int:
         result = session.execute(delete(ORDERS).where(and_(ORDERS.c.store_id == str(store_id),
                                                            ORDERS.c.product_id == str(product_id))))
     return int(result.rowcount or 0)
+
+
+def inputs_updated_at(url: str | None = None):
+    """When the inventory inputs (parameters or open orders) last changed, as a Timestamp; None when never."""
+    if not db_exists(url) or not has_table(PARAMS.name, url):
+        return None
+    stamps = []
+    for table in (PARAMS, ORDERS):
+        if has_table(table.name, url):
+            stamps.append(read_frame(select(func.max(table.c.updated_at).label("t")), url)["t"].iloc[0])
+    stamps = [pd.Timestamp(s) for s in stamps if s is not None and not pd.isna(s)]
+    return max(stamps) if stamps else None

@@ -15,8 +15,8 @@ from data.facts import (QUALITY_COLUMNS, calendar_events, counts, covariates, da
                         datasets, date_bounds, demo_truth, frequency, latest_dataset, nodes, products, sales_columns,
                         sales_facts, stores, weather)
 from data.frames import analysis_index, load_frame, save_frame
-from data.inventory import (InventoryInputError, delete_inventory_params, delete_on_order, inventory_params,
-                            on_order, set_on_order, upsert_inventory_params)
+from data.inventory import (InventoryInputError, delete_inventory_params, delete_on_order, inputs_updated_at,
+                            inventory_params, on_order, set_on_order, upsert_inventory_params)
 from data.keys import node_id, node_keys, parse_node_id
 from data.locks import acquire_lock, lock_info, refresh_lock, release_lock
 from data.results import (METRIC_COLS, backtest_metrics, diagnostics, forecast, forecast_history, forecast_models,
@@ -33,7 +33,8 @@ from domain import ALL, BOTTOM_LEVEL, FORECAST_COLS, LEVELS
 
 __all__ = [
     "ALL", "BOTTOM_LEVEL", "FACT_TABLES", "FORECAST_COLS", "LEVELS", "METRIC_COLS", "QUALITY_COLUMNS",
-    "InventoryInputError", "delete_inventory_params", "delete_on_order", "inventory_params", "on_order",
+    "InventoryInputError", "delete_inventory_params", "delete_on_order", "inputs_updated_at", "inventory_params",
+    "on_order",
     "set_on_order", "upsert_inventory_params",
     "abandon_running_runs", "acquire_lock", "analysis_index", "backtest_metrics", "bottom_frame", "bulk_insert",
     "calendar_events", "chosen_model_wape", "clear_facts", "counts", "covariates", "create_run", "current_run",

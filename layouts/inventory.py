@@ -60,7 +60,7 @@ def _grid() -> dag.AgGrid:
 
 def _edit_form() -> dbc.Card:
     boxes = [dbc.Col([dbc.Label(FIELD_LABELS[f], className="small text-muted mb-0"),
-                      dbc.Input(id=ids.inv_input(f), type="number", size="sm", debounce=True)], md=3,
+                      dbc.Input(id=ids.inv_input(f), type="number", size="sm")], md=3,
                      className="mb-2") for f in INVENTORY_PARAM_FIELDS]
     return dbc.Card(dbc.CardBody([
         html.H6("Inputs of this series", className="card-title mb-1"),

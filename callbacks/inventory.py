@@ -217,9 +217,36 @@ def fill_inv_inputs(series):
               for f in INVENTORY_PARAM_FIELDS]
     orders = memo(store.on_order)
     orders = orders[(orders["store_id"] == info["store_id"]) & (orders["product_id"] == info["product_id"])]
-    text = "Open orders: none." if orders.empty else "Open orders: " + ", ".join(
+    return values, open_orders_text(orders)
+
+
+def open_orders_text(orders: pd.DataFrame) -> str:
+    """``"Open orders: 6 on 2030-01-02, 1 on 2030-01-05."`` (or none)."""
+    return "Open orders: none." if orders.empty else "Open orders: " + ", ".join(
         f"{q:,.0f} on {d:%Y-%m-%d}" for d, q in zip(orders["arrival_date"], orders["quantity"])) + "."
-    return values, text
+
+
+@callback(Output(ids.Inv.ORDERS_LIST, "children", allow_duplicate=True), Input(ids.Inv.ORDER_ADD, "n_clicks"),
+          Input(ids.Inv.ORDER_CLEAR, "n_clicks"), State(ids.Inv.SERIES, "value"), State(ids.Inv.ORDER_DATE, "date"),
+          State(ids.Inv.ORDER_QTY, "value"), prevent_initial_call=True)
+def edit_inv_orders(add, clear, series, date, quantity):
+    """Add one open order to the series (or clear its open orders); show the order book or why it was refused."""
+    if not (add or clear) or not series or store.parse_node_id(series).get("level") != BOTTOM_LEVEL:
+        raise PreventUpdate
+    info = store.parse_node_id(series)
+    current = store.on_order()
+    current = current[(current["store_id"] == info["store_id"]) & (current["product_id"] == info["product_id"])]
+    try:
+        if ctx.triggered_id == ids.Inv.ORDER_CLEAR:
+            store.delete_on_order(info["store_id"], info["product_id"])
+        else:
+            new = pd.DataFrame([{"arrival_date": date, "quantity": quantity}])
+            store.set_on_order(info["store_id"], info["product_id"],
+                               pd.concat([current[["arrival_date", "quantity"]], new], ignore_index=True))
+    except store.InventoryInputError as exc:
+        return [open_orders_text(current), components.error_alert(str(exc), title="Not saved")]
+    mine = store.on_order()
+    return open_orders_text(mine[(mine["store_id"] == info["store_id"]) & (mine["product_id"] == info["product_id"])])
 
 
 def changed_inputs(current: dict, typed: list) -> dict:

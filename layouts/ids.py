@@ -134,6 +134,10 @@ class Inv:
     SAVE = "inv-edit-save-button"
     EDIT_RESULT = "inv-edit-result"
     ORDERS_LIST = "inv-open-orders"
+    ORDER_DATE = "inv-order-date"
+    ORDER_QTY = "inv-order-quantity"
+    ORDER_ADD = "inv-order-add-button"
+    ORDER_CLEAR = "inv-order-clear-button"
 
 
 def inv_input(field: str) -> dict:

@@ -76,7 +76,17 @@ def _edit_form() -> dbc.Card:
                     className="text-end"),
         ], className="align-items-center"),
         html.Div(id=ids.Inv.EDIT_RESULT, className="mt-2"),
-        html.Div(id=ids.Inv.ORDERS_LIST, className="small mt-2"),
+        html.Hr(),
+        html.Div(id=ids.Inv.ORDERS_LIST, className="small mb-2"),
+        dbc.Row([
+            c.labeled("Arrival date", dcc.DatePickerSingle(id=ids.Inv.ORDER_DATE, display_format="YYYY-MM-DD",
+                                                           placeholder="date"), width=3),
+            c.labeled("Quantity", dbc.Input(id=ids.Inv.ORDER_QTY, type="number", size="sm"), width=3),
+            dbc.Col([dbc.Button("Add open order", id=ids.Inv.ORDER_ADD, color="secondary", outline=True,
+                                size="sm", className="me-2"),
+                     dbc.Button("Clear open orders", id=ids.Inv.ORDER_CLEAR, color="danger", outline=True,
+                                size="sm")], width=6, className="align-self-end mb-2"),
+        ], className="g-2"),
     ]), className="chart-card")
 
 

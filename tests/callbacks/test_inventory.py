@@ -209,3 +209,19 @@ def test_xlsx_writer_keeps_types_and_never_writes_formulas():
     assert '<c r="B2"><v>1.5</v></c>' in xml and 'r="B3"' not in xml and '<c r="C2" t="b"><v>1</v></c>' in xml
     assert 'name="S_1"' in book.read("xl/workbook.xml").decode()
     assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+
+
+def test_open_orders_are_added_cleared_and_validated(small_demo_db):
+    add = f"{ids.Inv.ORDER_ADD}.n_clicks"
+    text = run_with_trigger(add, 1, cb.edit_inv_orders, 1, None, SERIES, "2030-01-05", 6)
+    assert text == "Open orders: 6 on 2030-01-05."
+    text = run_with_trigger(add, 2, cb.edit_inv_orders, 2, None, SERIES, "2030-01-02", 4)
+    assert text == "Open orders: 4 on 2030-01-02, 6 on 2030-01-05."
+    refused = run_with_trigger(add, 3, cb.edit_inv_orders, 3, None, SERIES, None, 4)
+    assert "Not saved" in str(refused) and "arrival_date" in str(refused)
+    refused = run_with_trigger(add, 4, cb.edit_inv_orders, 4, None, SERIES, "2030-01-09", 0)
+    assert "quantity: must be > 0" in str(refused)
+    assert store.on_order()["quantity"].tolist() == [4.0, 6.0]
+    assert cb.fill_inv_inputs(SERIES)[1] == "Open orders: 4 on 2030-01-02, 6 on 2030-01-05."
+    text = run_with_trigger(f"{ids.Inv.ORDER_CLEAR}.n_clicks", 1, cb.edit_inv_orders, 4, 1, SERIES, None, None)
+    assert text == "Open orders: none." and store.on_order().empty

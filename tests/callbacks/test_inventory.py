@@ -225,3 +225,17 @@ def test_open_orders_are_added_cleared_and_validated(small_demo_db):
     assert cb.fill_inv_inputs(SERIES)[1] == "Open orders: 4 on 2030-01-02, 6 on 2030-01-05."
     text = run_with_trigger(f"{ids.Inv.ORDER_CLEAR}.n_clicks", 1, cb.edit_inv_orders, 4, 1, SERIES, None, None)
     assert text == "Open orders: none." and store.on_order().empty
+
+
+def _walk(node):
+    yield node
+    children = getattr(node, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and hasattr(child, "to_plotly_json"):
+            yield from _walk(child)
+
+
+def test_grid_csv_export_neutralises_formula_text(small_demo_db):
+    grid = next(c for c in _walk(page_layout("/inventory")()) if getattr(c, "id", None) == ids.Inv.GRID)
+    assert grid.csvExportParams["processCellCallback"] == {"function": "neutraliseCsvCell(params)"}
+    assert ("Inventory", "/inventory") in dict(ids.NAV_GROUPS)["Forecast & plan"]

@@ -35,6 +35,8 @@ def saved_frame(name: str) -> pd.DataFrame | None:
 
     Store and product ids are read as text (JSON "01" would otherwise come back as the number 1).
     """
+    if not memo(store.db_exists):
+        return None
     df = memo(store.load_frame, name, "all", None, ID_TYPES)
     if df is not None:
         return df
@@ -65,7 +67,8 @@ def _records(df: pd.DataFrame) -> list[dict]:
 def _status(df: pd.DataFrame | None) -> tuple[list, str]:
     """Notices above the grid (what is missing, what is stale) and the one-line summary."""
     if df is None:
-        return [components.info_alert(NO_ORDERS, color="warning")], ""
+        empty = not memo(store.db_exists)
+        return [components.info_alert(components.EMPTY_DATA if empty else NO_ORDERS, color="warning")], ""
     notes = []
     if "demand_mean" in df and df["demand_mean"].isna().any():
         missing = df.loc[df["demand_mean"].isna(), "series"].tolist()

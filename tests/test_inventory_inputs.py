@@ -57,6 +57,18 @@ def test_settings_change_the_defaults(small_demo_db, monkeypatch):
     assert row["lead_time_days"] == 3.0 and row["target_csl"] == 0.9
 
 
+@pytest.mark.parametrize("name, value, fragment", [
+    ("SALES_INVENTORY_TARGET_CSL", "95", "must be in (0, 1)"), ("SALES_INVENTORY_REVIEW_DAYS", "0", "(0, inf)"),
+    ("SALES_INVENTORY_LEAD_TIME_DAYS", "-1", "[0, inf]"), ("SALES_INVENTORY_HOLDING_RATE", "a lot", "not a number"),
+])
+def test_bad_settings_are_refused_with_the_variable_named(monkeypatch, name, value, fragment):
+    import config
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError) as err:
+        config.load()
+    assert name in str(err.value) and fragment in str(err.value)
+
+
 def test_the_most_specific_grain_wins_field_by_field(small_demo_db):
     url = small_demo_db
     store.upsert_inventory_params("*", "*", {"lead_time_days": 2, "case_pack": 2, "unit_cost": 1.0}, url=url)

@@ -45,6 +45,13 @@ def test_without_recommendations_the_page_names_the_command(small_demo_db):
     assert len(options) == 12 and value == SERIES
 
 
+def test_an_empty_store_says_how_to_get_data(tmp_db):
+    rows, status, _summary, _risk = cb.render_inv_orders({})
+    assert rows == [] and "python cli.py demo" in str(status)
+    assert "python cli.py inventory" in go.Figure(cb.render_inv_tradeoff("avg_inventory_units")).layout.annotations[0].text
+    assert run_with_trigger(f"{ids.Inv.QUERY}.data", {}, cb.fill_inv_series, None, {}, None, None) == ([], None)
+
+
 def test_the_grid_shows_one_row_per_series_largest_order_first(small_demo_db):
     orders = write_inventory_frames(small_demo_db)
     rows, status, summary, risk = cb.render_inv_orders({})

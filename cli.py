@@ -57,6 +57,19 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_ingest_inventory(args) -> int:
+    from data import ingest_inventory
+    t0 = time.perf_counter()
+    summary = ingest_inventory.ingest_inventory(args.path, mapping=args.map, unit=args.unit, dayfirst=args.dayfirst,
+                                                dry_run=args.dry_run)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(ingest_inventory.format_summary(summary))
+    return 0
+
+
 def cmd_quality(args) -> int:
     from analytics import quality
     from data import store
@@ -174,6 +187,21 @@ def _add_refresh_parser(sub, common) -> None:
     r.set_defaults(func=cmd_refresh)
 
 
+def _add_inventory_ingest_parser(isub, common) -> None:
+    """``ingest inventory``: on-hand stock, lead times, costs, service targets, pack sizes and open orders."""
+    v = isub.add_parser("inventory", parents=[common], help="inventory inputs per store x product (* = default)")
+    v.add_argument("path", help="CSV, CSV.gz or Parquet file, one line per store x product (or open order)")
+    v.add_argument("--map", required=True, help="field=COLUMN pairs: store, product (required; * = every one) and "
+                   "any of on_hand, lead_time, lead_time_sd, review_period, unit_cost, holding_rate, lost_sale_cost, "
+                   "backorder_cost, target_csl, target_fill_rate, moq, case_pack, shelf_life, on_order_qty with "
+                   "arrival_date")
+    v.add_argument("--unit", choices=["days", "weeks"], default="days",
+                   help="unit of lead_time, lead_time_sd, review_period and shelf_life (default days)")
+    v.add_argument("--dayfirst", action="store_true", help="arrival dates are day-first (31/12/2020)")
+    v.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    v.set_defaults(func=cmd_ingest_inventory)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database path or SQLAlchemy URL (default: $SALES_DB or data/sales.db)")
@@ -209,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--freq", choices=["D", "W"], default=None, help="override the detected frequency")
     c.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
     c.set_defaults(func=cmd_ingest)
+    _add_inventory_ingest_parser(isub, common)
 
     q = sub.add_parser("quality", parents=[common], help="data-quality report")
     q.set_defaults(func=cmd_quality)

@@ -41,6 +41,24 @@ def parse_positive_int(value: str | None, default: int, name: str) -> int:
     return number
 
 
+def parse_float(value: str | None, default: float, name: str, low: float | None = None,
+                high: float | None = None, open_interval: bool = False) -> float:
+    """A number from the environment within ``[low, high]`` (``(low, high)`` when ``open_interval``)."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+    below = low is not None and (number <= low if open_interval else number < low)
+    above = high is not None and (number >= high if open_interval else number > high)
+    if below or above or number != number:
+        brackets = "()" if open_interval else "[]"
+        raise ValueError(f"{name}={value!r} must be in {brackets[0]}{low}, {high if high is not None else 'inf'}"
+                         f"{brackets[1]}")
+    return number
+
+
 def parse_cron(value: str | None, default: str) -> str:
     """A crontab expression from the environment: surrounding space removed, unset or blank means ``default``.
 
@@ -74,6 +92,11 @@ class Settings:
     models_dir: Path
     schedule: str = DEFAULT_SCHEDULE
     upload_ttl_hours: int = 24
+    # Inventory defaults where no store x product (or "*" grain) input sets them (data/inventory.py)
+    inventory_lead_time_days: float = 7.0
+    inventory_review_days: float = 7.0
+    inventory_target_csl: float = 0.95
+    inventory_holding_rate: float = 0.25
 
     @property
     def max_upload_bytes(self) -> int:
@@ -103,4 +126,12 @@ def load() -> Settings:
         models_dir=Path(env.get("SALES_MODELS_DIR") or ROOT / "data" / "models"),
         schedule=parse_cron(env.get("SALES_SCHEDULE"), DEFAULT_SCHEDULE),
         upload_ttl_hours=parse_positive_int(env.get("SALES_UPLOAD_TTL_HOURS"), 24, "SALES_UPLOAD_TTL_HOURS"),
+        inventory_lead_time_days=parse_float(env.get("SALES_INVENTORY_LEAD_TIME_DAYS"), 7.0,
+                                             "SALES_INVENTORY_LEAD_TIME_DAYS", low=0),
+        inventory_review_days=parse_float(env.get("SALES_INVENTORY_REVIEW_DAYS"), 7.0, "SALES_INVENTORY_REVIEW_DAYS",
+                                          low=0, open_interval=True),
+        inventory_target_csl=parse_float(env.get("SALES_INVENTORY_TARGET_CSL"), 0.95, "SALES_INVENTORY_TARGET_CSL",
+                                         low=0, high=1, open_interval=True),
+        inventory_holding_rate=parse_float(env.get("SALES_INVENTORY_HOLDING_RATE"), 0.25,
+                                           "SALES_INVENTORY_HOLDING_RATE", low=0),
     )

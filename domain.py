@@ -72,6 +72,8 @@ class Frames:
     SEASONALITY = "seasonality"
     NODE_SUMMARY = "node_summary"
     QUALITY_REPORT = "quality_report"  # level "all": the data-quality report as JSON
+    INVENTORY_ORDERS = "inventory_orders"  # level "all": recommended orders per store x product (cli.py inventory)
+    INVENTORY_TRADEOFF = "inventory_tradeoff"  # level "all": service vs inventory per policy (cli.py inventory)
 
 
 # --- importer fields -----------------------------------------------------------------------------------------
@@ -106,4 +108,22 @@ FIELD_SYNONYMS = {
     "temperature": ("temperature", "temp", "tempc", "temperaturec"),
     "precipitation": ("precipitation", "precip", "precipmm", "rain", "rainfall"),
     "price": ("price", "unitprice", "sellprice"),
+}
+
+
+# --- inventory inputs ----------------------------------------------------------------------------------------
+# The per store x product inputs of the inventory policies (table ``inventory_params``, data/inventory.py), in the
+# order the page and the import summary show them. Durations are in days; rates and service levels are shares.
+INVENTORY_PARAM_FIELDS = ("on_hand", "lead_time_days", "lead_time_sd_days", "review_period_days", "unit_cost",
+                          "holding_rate", "lost_sale_cost", "backorder_cost", "target_csl", "target_fill_rate", "moq",
+                          "case_pack", "shelf_life_days")
+# `cli.py ingest inventory FILE --map field=COLUMN,...`: importer field -> the column it fills. ``lead_time``,
+# ``lead_time_sd``, ``review_period`` and ``shelf_life`` are in days (``--unit weeks`` for weeks); ``on_order_qty``
+# with ``arrival_date`` is one open order per line.
+INVENTORY_IMPORT_FIELDS = {
+    "store": "store_id", "product": "product_id", "on_hand": "on_hand", "lead_time": "lead_time_days",
+    "lead_time_sd": "lead_time_sd_days", "review_period": "review_period_days", "unit_cost": "unit_cost",
+    "holding_rate": "holding_rate", "lost_sale_cost": "lost_sale_cost", "backorder_cost": "backorder_cost",
+    "target_csl": "target_csl", "target_fill_rate": "target_fill_rate", "moq": "moq", "case_pack": "case_pack",
+    "shelf_life": "shelf_life_days", "on_order_qty": "quantity", "arrival_date": "arrival_date",
 }

@@ -20,14 +20,17 @@ def save_frame(session: Session, name: str, level: str, df: pd.DataFrame, data_h
         "data_hash": data_hash_, "payload": payload}]))
 
 
-def load_frame(name: str, level: str = "all", url: str | None = None) -> pd.DataFrame | None:
-    """A frame saved by :func:`save_frame`, or None when it was never computed."""
+def load_frame(name: str, level: str = "all", url: str | None = None, dtype: dict | None = None) -> pd.DataFrame | None:
+    """A frame saved by :func:`save_frame`, or None when it was never computed.
+
+    ``dtype`` (column -> type) keeps id columns as written: without it JSON text such as "01" is read as the number 1.
+    """
     with get_engine(url).connect() as conn:
         row = conn.execute(select(schema.AnalysisResult.payload).where(
             schema.AnalysisResult.name == name, schema.AnalysisResult.level == level)).first()
     if row is None:
         return None
-    return pd.read_json(io.StringIO(row[0]), orient="split")
+    return pd.read_json(io.StringIO(row[0]), orient="split", dtype=dtype if dtype is not None else True)
 
 
 def analysis_index(url: str | None = None) -> pd.DataFrame:

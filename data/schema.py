@@ -285,3 +285,35 @@ class PlanChange(Base):
     start: Mapped[dt.date | None] = mapped_column(Date)
     end: Mapped[dt.date | None] = mapped_column(Date)
     rows: Mapped[int] = mapped_column(Integer)
+
+
+class InventoryParam(Base):
+    """Inventory inputs per store x product; ``*`` (ALL) at either key is a default for that grain (data/inventory.py
+    expands them: the most specific grain wins field by field, config defaults fill the rest). NULL = not set here."""
+    __tablename__ = "inventory_params"
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    on_hand: Mapped[float | None] = mapped_column(Float)
+    lead_time_days: Mapped[float | None] = mapped_column(Float)
+    lead_time_sd_days: Mapped[float | None] = mapped_column(Float)
+    review_period_days: Mapped[float | None] = mapped_column(Float)
+    unit_cost: Mapped[float | None] = mapped_column(Float)
+    holding_rate: Mapped[float | None] = mapped_column(Float)  # per year, share of unit cost
+    lost_sale_cost: Mapped[float | None] = mapped_column(Float)
+    backorder_cost: Mapped[float | None] = mapped_column(Float)
+    target_csl: Mapped[float | None] = mapped_column(Float)
+    target_fill_rate: Mapped[float | None] = mapped_column(Float)
+    moq: Mapped[float | None] = mapped_column(Float)
+    case_pack: Mapped[float | None] = mapped_column(Float)
+    shelf_life_days: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class InventoryOnOrder(Base):
+    """Open orders per store x product: the quantity due on each arrival date."""
+    __tablename__ = "inventory_on_order"
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    arrival_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -4,7 +4,8 @@ A thin facade over the modules split by concern: :mod:`data.engine` (engine, ses
 :mod:`data.writers` (bulk writes), :mod:`data.keys` (series keys), :mod:`data.facts` (import log, dimensions,
 facts), :mod:`data.series` (series readers), :mod:`data.aggregates` (nodes and ``agg_sales``),
 :mod:`data.runs` and :mod:`data.results` (refresh runs and their results), :mod:`data.locks`,
-:mod:`data.frames` (saved analysis frames), :mod:`data.plans` (the plan), :mod:`data.version` and :mod:`data.views` (dashboard queries).
+:mod:`data.frames` (saved analysis frames), :mod:`data.plans` (the plan), :mod:`data.version`,
+:mod:`data.views` (dashboard queries) and :mod:`data.inventory` (inventory inputs).
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from data.facts import (QUALITY_COLUMNS, calendar_events, counts, covariates, da
                         datasets, date_bounds, demo_truth, frequency, latest_dataset, nodes, products, sales_columns,
                         sales_facts, stores, weather)
 from data.frames import analysis_index, load_frame, save_frame
+from data.inventory import (InventoryInputError, delete_inventory_params, delete_on_order, inputs_updated_at,
+                            inventory_params, on_order, set_on_order, upsert_inventory_params)
 from data.keys import node_id, node_keys, parse_node_id
 from data.locks import acquire_lock, lock_info, refresh_lock, release_lock
 from data.plans import PLAN_FIELDS, delete_plan, expanded_plan, plan_changes, plan_rows, write_plan
@@ -32,6 +35,9 @@ from domain import ALL, BOTTOM_LEVEL, FORECAST_COLS, LEVELS
 __all__ = [
     "PLAN_FIELDS", "delete_plan", "expanded_plan", "plan_changes", "plan_rows", "write_plan",
     "ALL", "BOTTOM_LEVEL", "FACT_TABLES", "FORECAST_COLS", "LEVELS", "METRIC_COLS", "QUALITY_COLUMNS",
+    "InventoryInputError", "delete_inventory_params", "delete_on_order", "inputs_updated_at", "inventory_params",
+    "on_order",
+    "set_on_order", "upsert_inventory_params",
     "abandon_running_runs", "acquire_lock", "analysis_index", "backtest_metrics", "bottom_frame", "bulk_insert",
     "calendar_events", "chosen_model_wape", "clear_facts", "counts", "covariates", "create_run", "current_run",
     "data_hash", "data_summary", "data_version", "dataset_name", "datasets", "date_bounds", "db_exists",

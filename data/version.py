@@ -12,6 +12,8 @@ _DATASETS = schema.Dataset.__table__
 _RUNS = schema.Run.__table__
 _RESULTS = schema.AnalysisResult.__table__
 _PLAN_LOG = schema.PlanChange.__table__
+_INV_PARAMS = schema.InventoryParam.__table__
+_INV_ORDERS = schema.InventoryOnOrder.__table__
 
 
 def _scalar(expr, table, *where):
@@ -19,8 +21,7 @@ def _scalar(expr, table, *where):
 
 
 # One round trip of scalar subqueries over small tables: the latest import, the run history (a new run, and any
-# run that finishes, publishes or fails), the current run and its status, the latest saved analysis frame and the
-# latest plan change.
+# run that finishes, publishes or fails), the current run and its status, and the latest saved analysis frame.
 _VERSION = select(
     _scalar(func.max(_DATASETS.c.id), _DATASETS),
     _scalar(func.count(), _RUNS),
@@ -29,12 +30,19 @@ _VERSION = select(
     _scalar(_RUNS.c.run_id, _RUNS, _RUNS.c.is_current.is_(True)),
     _scalar(_RUNS.c.status, _RUNS, _RUNS.c.is_current.is_(True)),
     _scalar(func.max(_RESULTS.c.computed_at), _RESULTS),
+)
+# The plan and the inventory inputs (a database made before they existed lacks these tables: then the query above
+# alone, until `serve`, an import or a refresh creates them).
+_VERSION_FULL = _VERSION.add_columns(
     _scalar(func.max(_PLAN_LOG.c.id), _PLAN_LOG),
+    _scalar(func.count(), _INV_PARAMS), _scalar(func.max(_INV_PARAMS.c.updated_at), _INV_PARAMS),
+    _scalar(func.count(), _INV_ORDERS), _scalar(func.max(_INV_ORDERS.c.updated_at), _INV_ORDERS),
 )
 
 
 def data_version(url: str | None = None) -> str:
-    """A token that changes with every import, refresh (start, publish, failure), effects run and plan change.
+    """A token that changes with every import, refresh (start, publish, failure), effects run, plan change and
+    inventory edit.
 
     One query on the happy path; a database without the tables (never imported into) gets a token that names
     the tables it has, so creating them changes it too.
@@ -42,9 +50,13 @@ def data_version(url: str | None = None) -> str:
     engine = get_engine(url)
     try:
         with engine.connect() as conn:
-            row = conn.execute(_VERSION).one()
+            try:
+                row = conn.execute(_VERSION_FULL).one()
+            except DBAPIError:
+                conn.rollback()
+                row = conn.execute(_VERSION).one()
     except DBAPIError:
-        wanted = {_DATASETS.name, _RUNS.name, _RESULTS.name, _PLAN_LOG.name}
+        wanted = {_DATASETS.name, _RUNS.name, _RESULTS.name}
         present = wanted & set(inspect(engine).get_table_names())
         if present == wanted:
             raise

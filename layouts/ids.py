@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 # here. Order within a group is the order of the links.
 NAV_GROUPS = (
     ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"))),
-    ("Forecast & plan", (("Forecast", "/forecast"),)),
+    ("Forecast & plan", (("Forecast", "/forecast"), ("Inventory", "/inventory"))),
     ("Operate", (("Data", "/data"), ("Runs", "/runs"))),
 )
 # Every page in navbar order, flattened.
@@ -114,6 +114,35 @@ class Fcst:
     DOWNLOAD_BTN = "fcst-download-button"
     DOWNLOAD = "fcst-download"
     RUN_INFO = "fcst-run-info"
+
+
+class Inv:
+    STATUS = "inv-status"
+    SUMMARY = "inv-summary"
+    GRID = "inv-orders-grid"
+    EXPORT_CSV = "inv-export-csv-button"
+    EXPORT_XLSX = "inv-export-xlsx-button"
+    DOWNLOAD = "inv-download"
+    RISK = "inv-at-risk-table"
+    TRADEOFF = "inv-tradeoff-chart"
+    TRADEOFF_X = "inv-tradeoff-axis"
+    SERIES = "inv-series-select"
+    QUERY = "inv-query-store"
+    PROJECTION = "inv-projection-chart"
+    FORECAST_LINK = "inv-forecast-link"
+    GRAIN = "inv-edit-grain"
+    SAVE = "inv-edit-save-button"
+    EDIT_RESULT = "inv-edit-result"
+    ORDERS_LIST = "inv-open-orders"
+    ORDER_DATE = "inv-order-date"
+    ORDER_QTY = "inv-order-quantity"
+    ORDER_ADD = "inv-order-add-button"
+    ORDER_CLEAR = "inv-order-clear-button"
+
+
+def inv_input(field: str) -> dict:
+    """Pattern-matching ID of the Inventory page's edit box for one input (a field of INVENTORY_PARAM_FIELDS)."""
+    return {"type": "inv-input", "field": field}
 
 
 # ----------------------------------------------------------------------------- drivers, data and runs pages

@@ -139,7 +139,7 @@ def plan_rows(start=None, end=None, url: str | None = None) -> pd.DataFrame:
     return out
 
 
-def expand(rows: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
+def expand(rows: pd.DataFrame, series: pd.DataFrame, fields=PLAN_FIELDS) -> pd.DataFrame:
     """Plan rows at any grain -> one row per bottom series and date, each field from its most specific row.
 
     Parameters
@@ -148,6 +148,9 @@ def expand(rows: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
         ``store_id, product_id, category, date`` + :data:`PLAN_FIELDS` (NaN/None = not set at that grain).
     series : DataFrame
         The bottom series: ``store_id, product_id, category``.
+    fields : sequence of str
+        The value columns to expand (default :data:`PLAN_FIELDS`; the plan importer adds the line number of
+        each field's row, to name the lines of a conflict).
 
     Returns
     -------
@@ -155,7 +158,7 @@ def expand(rows: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
         ``store_id, product_id, date`` + :data:`PLAN_FIELDS`, only the series and dates some row covers; fields
         no row sets stay NaN/None.
     """
-    cols = ["store_id", "product_id", "date", *PLAN_FIELDS]
+    cols = ["store_id", "product_id", "date", *fields]
     if rows.empty or series.empty:
         return pd.DataFrame(columns=cols)
     rows = rows.assign(_rank=_grain_rank(rows))
@@ -168,7 +171,7 @@ def expand(rows: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
         pieces.append(right.merge(left, on=keys, how="inner") if keys else right.merge(left, how="cross"))
     long = pd.concat(pieces, ignore_index=True).sort_values("_rank", kind="stable")
     # first() skips NaN/None per column, so each field comes from the most specific row that sets it.
-    out = long.groupby(["store_id", "product_id", "date"], sort=True)[list(PLAN_FIELDS)].first().reset_index()
+    out = long.groupby(["store_id", "product_id", "date"], sort=True)[list(fields)].first().reset_index()
     return out[cols]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from data.ingest_common import IngestError, bad_rows_error, where
+from domain import ALL
 
 STORED = -1  # the "line" of a row already in the database's plan
 
@@ -89,3 +90,45 @@ def check_closed_promos(rows: pd.DataFrame, series: pd.DataFrame, path, is_csv: 
 
 def _show(value) -> str:
     return repr(value.item() if hasattr(value, "item") else value)
+
+
+def sales_plan_rows(out: pd.DataFrame, m: dict, path, is_csv: bool) -> tuple[pd.DataFrame | None, pd.Series]:
+    """The plan rows a parsed sales file carries, and the mask of its plan-only rows (no sales).
+
+    With a plan field mapped (promo, promo_intensity, price, open or cost), a row after the file's last sales
+    date whose sales cell is empty is a plan row for its store x product and date (the mapped fields; an empty
+    promo cell means no promotion, an empty open cell means open). A row with a ``cost`` value gives the unit
+    cost of its store x product on its date (history rows carry only the cost). Validated like a plan file;
+    a future row for a store x product with no sales in the file is refused.
+    """
+    fields = {"promo": "promo", "promo_intensity": "promo_intensity", "price": "price", "is_open": "open"}
+    no_sales = out["sales"].isna()
+    none = pd.Series(False, index=out.index)
+    if not any(f in m for f in (*fields.values(), "cost")) or no_sales.all():
+        return None, none
+    future = no_sales & (out["date"] > out.loc[~no_sales, "date"].max())
+    keep = future | (out["cost"].notna() & ~no_sales)
+    if not keep.any():
+        return None, future
+    rows = out[keep]
+    plan = pd.DataFrame({"store_id": rows["store_id"], "product_id": rows["product_id"], "category": ALL,
+                         "date": rows["date"]}, index=rows.index)
+    mapped = {col: fld in m or (col == "promo_intensity" and "promo" in m) for col, fld in fields.items()}
+    for col in fields:
+        plan[col] = (pd.to_numeric(rows[col]).astype(float) if mapped[col] else float("nan"))
+        plan[col] = plan[col].where(future[keep])  # history rows carry the unit cost only
+    plan["event"] = None
+    plan["unit_cost"] = rows["cost"].astype(float)
+    columns = {col: m[fld] for col, fld in (*fields.items(), ("unit_cost", "cost")) if fld in m}
+    columns.setdefault("promo_intensity", m.get("promo", "promo_intensity"))
+    check_values(plan, path, is_csv, columns)
+    sold = pd.MultiIndex.from_frame(out.loc[~no_sales, ["store_id", "product_id"]].drop_duplicates())
+    orphan = future[keep] & ~pd.MultiIndex.from_frame(plan[["store_id", "product_id"]]).isin(sold)
+    if orphan.any():
+        raise bad_rows_error(path, is_csv, orphan, m.get("product", m.get("store", m["sales"])),
+                             "a future row (empty sales) for a store and product with no sales in this file; "
+                             "give its plan with `python cli.py ingest plan`", plan["store_id"] + " x " +
+                             plan["product_id"])
+    keys = ["store_id", "product_id", "category", "date"]
+    plan, _repeats = drop_repeats(plan, keys, [*fields, "unit_cost"], path, is_csv, columns)
+    return plan, future

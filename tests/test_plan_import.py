@@ -153,3 +153,69 @@ def test_gzip_and_parquet_plan_files(small_demo_db, tmp_path):
     bad.to_parquet(pq)
     with pytest.raises(ingest.IngestError, match=r"row 1, column 'discount': promotion depth outside"):
         ingest_plan.ingest_plan(pq, "date=day,store=shop,promo=promo,promo_intensity=discount", url=small_demo_db)
+
+
+def _sales_file(tmp_path: Path, future: list[str], name="sales.csv") -> Path:
+    """14 days of sales for stores A and B (product X), then ``future`` lines (Date,Store,Product,Sales,Promo,
+    Depth,Price,Cost)."""
+    lines = ["Date,Store,Product,Sales,Promo,Depth,Price,Cost"]
+    for day in pd.date_range("2024-01-01", periods=14):
+        for s in ("A", "B"):
+            lines.append(f"{day.date()},{s},X,{10 + day.day},{int(day.day % 7 == 0)},,2.5,1.5")
+    path = tmp_path / name
+    path.write_text("\n".join(lines + future) + "\n")
+    return path
+
+
+SALES_MAP = "date=Date,store=Store,product=Product,sales=Sales,promo=Promo,promo_intensity=Depth,price=Price,cost=Cost"
+
+
+def test_sales_import_keeps_future_rows_as_plan_rows(tmp_db, tmp_path):
+    future = ["2024-01-15,A,X,,1,0.3,2.0,1.5", "2024-01-16,A,X,,0,,2.5,", "2024-01-15,B,X,,1,0.1,,"]
+    summary = ingest.ingest_csv(_sales_file(tmp_path, future), SALES_MAP, url=tmp_db)
+    assert summary["end"] == "2024-01-14" and summary["rows_valid"] == 28 and summary["rows_rejected"] == 0
+    assert summary["plan_rows"] == 28 + 3  # a unit cost per sales row, and the three future rows
+    assert "plan rows" in ingest.format_summary(summary)
+    rows = store.plan_rows(url=tmp_db)
+    assert set(rows["source"]) == {"sales-import"} and rows["category"].eq(ALL).all()
+    fut = rows[rows["date"] >= "2024-01-15"].set_index(["store_id", "date"])
+    a15 = fut.loc[("A", pd.Timestamp("2024-01-15"))]
+    assert (a15.promo, a15.promo_intensity, a15.price, a15.unit_cost) == (1, 0.3, 2.0, 1.5)
+    assert fut.loc[("A", pd.Timestamp("2024-01-16")), "promo"] == 0
+    past = rows[rows["date"] < "2024-01-15"]
+    assert past["unit_cost"].eq(1.5).all() and past["promo"].isna().all() and past["price"].isna().all()
+    assert store.counts(tmp_db)["rows"] == 28  # the future rows are not sales facts
+
+
+def test_sales_import_future_rows_without_plan_fields_stay_rejected(tmp_db, tmp_path):
+    path = _sales_file(tmp_path, ["2024-01-15,A,X,,1,0.3,2.0,1.5"])
+    summary = ingest.ingest_csv(path, "date=Date,store=Store,product=Product,sales=Sales", url=tmp_db)
+    assert summary["plan_rows"] == 0 and summary["rejected_reasons"] == {"missing sales value": 1}
+
+
+@pytest.mark.parametrize("future, expected", [
+    (["2024-01-15,A,X,,1,1.2,,"], "line 30, column 'Depth': promotion depth outside [0, 1)"),
+    (["2024-01-15,A,X,,,,-3,"], "line 30, column 'Price': negative price"),
+    (["2024-01-15,C,X,,1,0.2,,"], "line 30, column 'Product': a future row (empty sales) for a store and product "
+                                  "with no sales in this file"),
+    (["2024-01-15,A,X,,1,0.2,,", "2024-01-15,A,X,,1,0.25,,"], "line 31, column 'Depth': conflicts with line 30"),
+])
+def test_sales_import_bad_future_rows_write_nothing(small_demo_db, tmp_path, capsys, future, expected):
+    before = _digest(small_demo_db)
+    code = cli.main(["ingest", "csv", str(_sales_file(tmp_path, future)), "--map", SALES_MAP])
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and err.count("\n") == 1, err
+    assert _digest(small_demo_db) == before
+
+
+def test_keep_unset_keeps_the_stored_fields(small_demo_db):
+    url = small_demo_db
+    store.write_plan(pd.DataFrame({"store_id": ["01"], "product_id": ["P001"], "date": ["2030-01-01"],
+                                   "price": [3.0], "promo": [0]}), url=url)
+    store.write_plan(pd.DataFrame({"store_id": ["01"], "product_id": ["P001"], "date": ["2030-01-01"],
+                                   "promo": [1], "promo_intensity": [0.2]}), url=url, keep_unset=True)
+    row = store.plan_rows(url=url).iloc[0]
+    assert (row.promo, row.promo_intensity, row.price) == (1, 0.2, 3.0)
+    store.write_plan(pd.DataFrame({"store_id": ["01"], "product_id": ["P001"], "date": ["2030-01-01"],
+                                   "promo": [1]}), url=url)
+    assert pd.isna(store.plan_rows(url=url).iloc[0].price)  # the default replaces the row whole

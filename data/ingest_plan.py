@@ -34,6 +34,10 @@ TARGET = {"open": "is_open", "cost": "unit_cost"}  # import field -> plan column
 # Plan scopes, most specific first (the order in which the expansion lets a row win; see data/plans.py).
 GRAINS = ("store_product", "store_category", "product", "store", "category", "all")
 MAX_EVENT_LENGTH = 200
+# Column names (normalised as in data.column_mapping) that suggest the plan-only fields; the others use the
+# sales importer's synonyms.
+PLAN_SYNONYMS = {"promo_intensity": ("depth", "discount", "promointensity", "promodepth", "discountdepth"),
+                 "event": ("event", "eventname", "events")}
 
 
 @dataclass
@@ -52,6 +56,17 @@ def grain_of(rows: pd.DataFrame) -> pd.Series:
     """The grain name of each row's scope (one of :data:`GRAINS`)."""
     s, p, c = (rows[col].to_numpy() != ALL for col in SCOPE)
     return pd.Series(np.select([s & p, s & c, p, s, c], list(GRAINS[:5]), default="all"), index=rows.index)
+
+
+def guess_mapping(columns: list[str]) -> dict[str, str]:
+    """``{field: column}`` for a plan file's columns (pre-fills the Plan page's upload form)."""
+    from data.column_mapping import guess_mapping as guess_sales, normalise
+    out = {k: v for k, v in guess_sales(columns).items() if k in PLAN_IMPORT_FIELDS}
+    for fld, names in PLAN_SYNONYMS.items():
+        col = next((c for n in names for c in columns if normalise(c) == n and c not in out.values()), None)
+        if col is not None:
+            out[fld] = col
+    return out
 
 
 def _scope_column(df, m, fld, path, is_csv) -> pd.Series:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from data import guards, plan_checks, schema
 from data.engine import db_exists, has_table, read_frame, resolve_url, session_scope
-from data.facts import nodes, products, stores
+from data.facts import date_bounds, frequency, nodes, products, stores
 from data.ingest_common import IngestError, bad_rows_error, read_table
 from data.ingest_csv import _check_ids, _dates, _flags, _numbers, parse_mapping
 from data.plans import PLAN_FIELDS, SCOPE, _ensure_tables, write_plan
@@ -204,12 +204,31 @@ def prepare(path, mapping, dayfirst: bool = False, url: str | None = None) -> Pl
     out = out[[*SCOPE, "date", *PLAN_FIELDS]]
     out, duplicates = plan_checks.drop_repeats(out, [*SCOPE, "date"], list(PLAN_FIELDS), path, is_csv, columns)
     _check_against_stored(out, path, is_csv, columns, url)
-    warnings = list(df.attrs.get("warnings", []))
+    warnings = list(df.attrs.get("warnings", [])) + _week_warning(out, url)
     if duplicates:
         warnings.append(f"{duplicates} identical repeated row(s) dropped")
     return PlanPrepared(source=str(path), rows=out, rows_read=int(len(df)), duplicates=duplicates,
                         blank=int(blank.sum()), fields=[TARGET.get(f, f) for f in VALUE_FIELDS if f in m],
                         warnings=warnings)
+
+
+def week_day(url) -> int | None:
+    """The weekday (0 = Monday) of weekly data's dates; None for daily data or an empty store."""
+    if frequency(url) != "W":
+        return None
+    _first, last = date_bounds(url)
+    return None if last is None else int(last.dayofweek)
+
+
+def _week_warning(rows: pd.DataFrame, url) -> list[str]:
+    """For weekly data, a warning when plan dates fall on other weekdays than the data's (they are not read)."""
+    day = week_day(url)
+    off = int((rows["date"].dt.dayofweek != day).sum()) if day is not None else 0
+    if not off:
+        return []
+    name = pd.Timestamp("2024-01-01") + pd.Timedelta(days=day)  # 2024-01-01 is a Monday
+    return [f"the data is weekly (dates on {name.day_name()}s) but {off} plan row(s) fall on other weekdays; "
+            "a forecast reads the plan on the data's dates only"]
 
 
 def summary_of(prep: PlanPrepared) -> dict:

@@ -12,6 +12,7 @@ from data import plan_checks
 from data.engine import db_exists
 from data.facts import date_bounds, nodes, products, stores
 from data.ingest_common import IngestError
+from data.ingest_plan import week_day
 from data.plans import PLAN_FIELDS, SCOPE, delete_plan, expand, plan_changes, plan_rows, write_plan
 from data.runs import current_run
 from domain import ALL, BOTTOM_LEVEL
@@ -74,6 +75,12 @@ def set_promotion(grain: str, store=None, product=None, category=None, start=Non
     ``start`` to ``end`` at ``grain``; writing the same scope and range again edits it. Returns rows written."""
     scope = scope_for(grain, store, product, category, url=url)
     dates = _dates(start, end)
+    day = week_day(url)
+    if day is not None:  # weekly data: the plan is read on the data's dates only
+        dates = dates[dates.dayofweek == day]
+        if dates.empty:
+            raise ValueError(f"the data is weekly (dates on {pd.Timestamp('2024-01-01') + pd.Timedelta(days=day):%A}s)"
+                             f" and no such date lies between {start} and {end}")
     if closed:
         values = {"promo": 0.0, "promo_intensity": 0.0, "is_open": 0.0}
     else:

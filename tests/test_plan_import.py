@@ -219,3 +219,20 @@ def test_keep_unset_keeps_the_stored_fields(small_demo_db):
     store.write_plan(pd.DataFrame({"store_id": ["01"], "product_id": ["P001"], "date": ["2030-01-01"],
                                    "promo": [1]}), url=url)
     assert pd.isna(store.plan_rows(url=url).iloc[0].price)  # the default replaces the row whole
+
+
+def test_weekly_data_reads_the_plan_on_its_week_dates(tmp_db, tmp_path):
+    lines = ["Date,Store,Sales"] + [f"{d.date()},A,{i + 10}" for i, d in
+                                    enumerate(pd.date_range("2024-01-05", periods=20, freq="W-FRI"))]
+    (tmp_path / "weekly.csv").write_text("\n".join(lines) + "\n")
+    ingest.ingest_csv(tmp_path / "weekly.csv", "date=Date,store=Store,sales=Sales", url=tmp_db)
+    path = tmp_path / "plan.csv"
+    path.write_text("Date,Store,Promo\n2024-05-24,A,1\n2024-05-25,A,1\n")  # a Friday and a Saturday
+    s = ingest_plan.ingest_plan(path, "date=Date,store=Store,promo=Promo", dry_run=True, url=tmp_db)
+    assert s["warnings"] == ["the data is weekly (dates on Fridays) but 1 plan row(s) fall on other weekdays; "
+                             "a forecast reads the plan on the data's dates only"]
+    from data import plan_edit
+    assert plan_edit.set_promotion("store", "A", None, None, "2024-05-20", "2024-06-02", 0.1, url=tmp_db) == 2
+    assert store.plan_rows(url=tmp_db)["date"].dt.dayofweek.eq(4).all()
+    with pytest.raises(ValueError, match="no such date lies between"):
+        plan_edit.set_promotion("store", "A", None, None, "2024-05-25", "2024-05-27", 0.1, url=tmp_db)

@@ -64,7 +64,10 @@ def cmd_ingest_plan(args) -> int:
     t0 = time.perf_counter()
     summary = ingest_plan.ingest_plan(args.path, args.map, dayfirst=args.dayfirst, dry_run=args.dry_run)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
-    _print_json(summary) if args.json else print(ingest_plan.format_summary(summary))
+    if args.json:
+        _print_json(summary)
+    else:
+        print(ingest_plan.format_summary(summary))
     return 0
 
 

@@ -43,7 +43,8 @@ def plan_calendar(wide: pd.DataFrame) -> go.Figure:
                               values=["promo", "promo_intensity", "is_open"], dropna=False)
     depth = grid["promo_intensity"].reindex(index=shown, columns=dates) if "promo_intensity" in grid else None
     promo = grid["promo"].reindex(index=shown, columns=dates)
-    closed = grid["is_open"].reindex(index=shown, columns=dates) == 0 if "is_open" in grid else promo.isna()
+    closed = (grid["is_open"].reindex(index=shown, columns=dates) == 0 if "is_open" in grid
+              else pd.DataFrame(False, index=shown, columns=dates))
     z = (depth.fillna(0.0) if depth is not None else promo * 0).where(promo == 1)
     x = [d.strftime("%Y-%m-%d") for d in dates]
     fig = go.Figure([

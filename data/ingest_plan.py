@@ -50,6 +50,8 @@ class PlanPrepared:
     blank: int = 0
     fields: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    is_csv: bool = True
+    columns: dict = field(default_factory=dict)  # plan column -> the file's column (for messages)
 
 
 def grain_of(rows: pd.DataFrame) -> pd.Series:
@@ -209,7 +211,7 @@ def prepare(path, mapping, dayfirst: bool = False, url: str | None = None) -> Pl
         warnings.append(f"{duplicates} identical repeated row(s) dropped")
     return PlanPrepared(source=str(path), rows=out, rows_read=int(len(df)), duplicates=duplicates,
                         blank=int(blank.sum()), fields=[TARGET.get(f, f) for f in VALUE_FIELDS if f in m],
-                        warnings=warnings)
+                        warnings=warnings, is_csv=is_csv, columns=columns)
 
 
 def week_day(url) -> int | None:
@@ -260,6 +262,8 @@ def ingest_plan(path, mapping, dayfirst: bool = False, dry_run: bool = False, ur
             guards.lock_for_import(session)
         except guards.WriteLockTimeout as exc:
             raise IngestError(str(exc)) from None
+        # under the lock, again against the stored plan: an edit may have landed since the check above
+        _check_against_stored(prep.rows, Path(prep.source), prep.is_csv, prep.columns, url)
         written = write_plan(prep.rows, source="import", session=session)
     summary["rows_written"] = int(written)
     summary["message"] = "imported"

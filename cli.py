@@ -43,6 +43,8 @@ def cmd_demo(args) -> int:
 def cmd_ingest(args) -> int:
     from data import ingest
     t0 = time.perf_counter()
+    if args.source == "plan":
+        return cmd_ingest_plan(args)
     if args.source == "walmart":
         summary = ingest.ingest_walmart(args.path, dry_run=args.dry_run)
     else:
@@ -67,6 +69,18 @@ def cmd_ingest_inventory(args) -> int:
         _print_json(summary)
     else:
         print(ingest_inventory.format_summary(summary))
+    return 0
+
+
+def cmd_ingest_plan(args) -> int:
+    from data import ingest_plan
+    t0 = time.perf_counter()
+    summary = ingest_plan.ingest_plan(args.path, args.map, dayfirst=args.dayfirst, dry_run=args.dry_run)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(ingest_plan.format_summary(summary))
     return 0
 
 
@@ -237,6 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--freq", choices=["D", "W"], default=None, help="override the detected frequency")
     c.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
     c.set_defaults(func=cmd_ingest)
+    pl = isub.add_parser("plan", parents=[common], help="a plan file: promotions, depths, prices, closures, events, "
+                         "unit costs at any grain (CSV, CSV.gz or Parquet)")
+    pl.add_argument("path")
+    pl.add_argument("--map", required=True, help="field=COLUMN pairs: date (required) and any of store, product, "
+                    "category (empty cell or unmapped = all), promo, promo_intensity, price, open, event, cost")
+    pl.add_argument("--dayfirst", action="store_true", help="dates are day-first (31/12/2020)")
+    pl.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    pl.set_defaults(func=cmd_ingest)
     _add_inventory_ingest_parser(isub, common)
 
     q = sub.add_parser("quality", parents=[common], help="data-quality report")

@@ -79,7 +79,7 @@ class Frames:
 # --- importer fields -----------------------------------------------------------------------------------------
 # The fields of `cli.py ingest csv --map field=COLUMN,...` (and of the upload form), and of `--stores-map`.
 IMPORT_FIELDS = ("date", "sales", "store", "product", "category", "region", "promo", "promo_intensity", "holiday",
-                 "open", "temperature", "precipitation", "price", "units")
+                 "open", "temperature", "precipitation", "price", "units", "cost")
 REQUIRED_FIELDS = ("date", "sales")
 # Largest magnitude an imported number may have (sales, price, units, weather, covariates...). Sums over millions
 # of rows and their squares (variances, MinT covariances) must stay finite in float64: 1e308 sales were accepted
@@ -93,7 +93,8 @@ STORE_FIELDS = ("store", "name", "region", "type", "size")
 # The fields the upload form offers, in its order, with their labels (required ones marked *).
 FIELD_LABELS = {"date": "Date *", "sales": "Sales *", "store": "Store", "product": "Product", "category": "Category",
                 "region": "Region", "promo": "Promotion flag", "holiday": "Holiday flag", "open": "Open flag",
-                "temperature": "Temperature (°C)", "precipitation": "Precipitation (mm)", "price": "Price"}
+                "temperature": "Temperature (°C)", "precipitation": "Precipitation (mm)", "price": "Price",
+                "cost": "Unit cost"}
 # Normalised column names (lower case, letters and digits only) that suggest each field; the first match wins.
 FIELD_SYNONYMS = {
     "date": ("date", "ds", "day", "week", "weekdate", "orderdate", "period"),
@@ -108,6 +109,7 @@ FIELD_SYNONYMS = {
     "temperature": ("temperature", "temp", "tempc", "temperaturec"),
     "precipitation": ("precipitation", "precip", "precipmm", "rain", "rainfall"),
     "price": ("price", "unitprice", "sellprice"),
+    "cost": ("cost", "unitcost", "costprice", "cogs"),
 }
 
 

@@ -67,6 +67,7 @@ def summary_of(prep: Prepared) -> dict:
         "calendar_events": int(len(prep.events)) if prep.events is not None else 0,
         "weather_rows": int(len(prep.weather)) if prep.weather is not None else 0,
         "content_hash": prep.content_hash, "warnings": list(prep.warnings),
+        "plan_rows": int(len(prep.plan)) if prep.plan is not None else 0,
     }
 
 
@@ -118,6 +119,8 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dic
             if frame is not None and len(frame):
                 store.upsert_frame(session, table, frame)
         store.upsert_frame(session, schema.Dataset, dataset_row)
+        if prep.plan is not None and len(prep.plan):
+            store.write_plan(prep.plan, source="sales-import", session=session, keep_unset=True)
         store.rebuild_aggregates(session)
     summary["rows_written"] = int(written)
     summary["rows_new"] = int(store.counts(url)["rows"] - before)
@@ -187,6 +190,9 @@ def format_summary(summary: dict) -> str:
     if summary.get("covariates"):
         lines.append(f"  covariates    {', '.join(summary['covariates'])}")
     lines.append(f"  calendar events {summary.get('calendar_events', 0):,}   weather rows {summary.get('weather_rows', 0):,}")
+    if summary.get("plan_rows"):
+        lines.append(f"  plan rows     {summary['plan_rows']:>12,}   (future rows without sales and unit costs, kept "
+                     "as the plan)")
     for w in summary.get("warnings") or ():
         lines.append(f"  warning: {w}")
     if "seconds" in summary:

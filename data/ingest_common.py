@@ -47,6 +47,8 @@ class Prepared:
     # Stores/products whose attributes this import does not know: keep what the database already has.
     weak_store_attrs: bool = False
     weak_product_attrs: bool = False
+    # Plan rows the sales file carries (future rows without sales, unit costs): store x product grain.
+    plan: pd.DataFrame | None = None
 
 
 def file_hash(paths, extra: dict | None = None) -> str:

@@ -4,7 +4,9 @@ Each mapped column is parsed and validated in pandas; the first bad value raises
 naming the file, the line (header = line 1) and the column. Rules (also in README "Importing your data"):
 no store column -> one store "all"; no product column -> one product "all"; holiday values '0', 'false', 'no' or
 empty mean no holiday, anything else is a holiday; closed rows are kept with ``is_open=0``; extra numeric columns
-become covariates; identical duplicate rows are dropped and counted, conflicting ones are an error.
+become covariates; identical duplicate rows are dropped and counted, conflicting ones are an error. With a plan
+field mapped (promo, promo_intensity, price, open, cost), rows after the last sales date with an empty sales cell
+are plan rows, and ``cost`` values unit costs, of their store x product (:func:`data.plan_checks.sales_plan_rows`).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pandas as pd
 
 from data.ingest_common import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
                                 where)
+from data.plan_checks import sales_plan_rows
 from data.validate import check_date_window, check_detached_dates, check_finite
 from domain import ALL, DEFAULT_MEMBER, IMPORT_FIELDS, MAX_ID_LENGTH, REQUIRED_FIELDS, SCOPE_ALL, STORE_FIELDS
 
@@ -271,7 +274,7 @@ def _parse_columns(df, m, extras, path, is_csv, dayfirst) -> tuple[pd.DataFrame,
     if open_value is not None and open_value.isna().any():
         out.loc[open_value.isna(), "is_open"] = 1
         warnings.append(f"{int(open_value.isna().sum())} rows have no open flag: treated as open")
-    for fld in ("price", "units", "temperature", "precipitation"):
+    for fld in ("price", "units", "temperature", "precipitation", "cost"):
         out[fld] = _numbers(df, m[fld], path, is_csv) if fld in m else np.nan
     for col in extras:
         out[col] = _numbers(df, col, path, is_csv)
@@ -376,6 +379,8 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
 
     out, warnings = _parse_columns(df, m, extras, path, is_csv, dayfirst)
     warnings = list(df.attrs.get("warnings", [])) + warnings
+    plan, future = sales_plan_rows(out, m, path, is_csv)  # future rows without sales become plan rows
+    out = out[~future]
     no_sales = out["sales"].isna()
     if no_sales.any():
         rejected["missing sales value"] = int(no_sales.sum())
@@ -425,5 +430,5 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
         sales=out[["store_id", "product_id", "date", "sales", "units", "promo", "promo_intensity", "price",
                    "is_open"]].reset_index(drop=True),
         covariates=covariates, events=events, weather=weather, rows_read=rows_read, rejected=rejected,
-        duplicates=duplicates, options=opts, warnings=warnings,
+        duplicates=duplicates, options=opts, warnings=warnings, plan=plan,
         weak_store_attrs=not ("region" in m or stores_file), weak_product_attrs="category" not in m)

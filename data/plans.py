@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, select
 
 from data import schema
-from data.engine import as_date, init_db, read_frame, resolve_url, session_scope, utcnow
+from data.engine import as_date, frame_from, init_db, read_frame, resolve_url, session_scope, utcnow
 from data.writers import upsert_frame
 from domain import ALL, BOTTOM_LEVEL
 
@@ -76,11 +76,33 @@ def _log(session, action: str, source: str, scope: dict, start, end, n: int) -> 
                                          end=end, rows=int(n), **scope))
 
 
-def write_plan(rows: pd.DataFrame, source: str = "manual", url: str | None = None, session=None) -> int:
+def _fill_from_stored(session, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each field it leaves unset (NaN/None) taken from the stored row of the same scope and date."""
+    stmt = select(_PLANS).where(_PLANS.c.date.between(frame["date"].min(), frame["date"].max()))
+    stores = frame["store_id"].unique()
+    if len(stores) <= 500:
+        stmt = stmt.where(_PLANS.c.store_id.in_([str(s) for s in stores]))
+    old = frame_from(session.connection(), stmt, typed=True)
+    if old.empty:
+        return frame
+    old["date"] = pd.to_datetime(old["date"]).dt.date
+    both = frame.merge(old[[*SCOPE, "date", *PLAN_FIELDS]], on=[*SCOPE, "date"], how="left", suffixes=("", "__old"))
+    for col in PLAN_FIELDS:
+        both[col] = both[col].where(both[col].notna(), both[col + "__old"])
+    for col in _NUMERIC:
+        both[col] = pd.to_numeric(both[col]).astype(float)
+    both["event"] = both["event"].astype(object).where(both["event"].notna(), None)
+    return both[frame.columns]
+
+
+def write_plan(rows: pd.DataFrame, source: str = "manual", url: str | None = None, session=None,
+               keep_unset: bool = False) -> int:
     """Upsert plan rows (``store_id, product_id, category`` with ALL for "every", ``date``, any of
     :data:`PLAN_FIELDS`; NaN/None = not set at this grain) in one transaction and log the change.
 
     Pass ``session`` to write inside the caller's transaction (an import that also writes facts).
+    ``keep_unset=True`` keeps the stored value of a field the rows leave unset (a new promotion keeps the planned
+    price of the same scope and date); by default a row replaces the stored row of its scope and date whole.
     Returns the number of rows written. The caller validates ids and values (the plan importer does).
     """
     if rows.empty:
@@ -91,7 +113,7 @@ def write_plan(rows: pd.DataFrame, source: str = "manual", url: str | None = Non
     scope = {col: _scope_of(frame, col) for col in SCOPE}
 
     def _write(sess) -> int:
-        n = upsert_frame(sess, schema.PlanEntry, frame)
+        n = upsert_frame(sess, schema.PlanEntry, _fill_from_stored(sess, frame) if keep_unset else frame)
         _log(sess, "write", source, scope, frame["date"].min(), frame["date"].max(), n)
         return n
 
@@ -139,7 +161,7 @@ def plan_rows(start=None, end=None, url: str | None = None) -> pd.DataFrame:
     return out
 
 
-def expand(rows: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
+def expand(rows: pd.DataFrame, series: pd.DataFrame, fields=PLAN_FIELDS) -> pd.DataFrame:
     """Plan rows at any grain -> one row per bottom series and date, each field from its most specific row.
 
     Parameters
@@ -148,6 +170,9 @@ def expand(rows: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
         ``store_id, product_id, category, date`` + :data:`PLAN_FIELDS` (NaN/None = not set at that grain).
     series : DataFrame
         The bottom series: ``store_id, product_id, category``.
+    fields : sequence of str
+        The value columns to expand (default :data:`PLAN_FIELDS`; the plan importer adds the line number of
+        each field's row, to name the lines of a conflict).
 
     Returns
     -------
@@ -155,7 +180,7 @@ def expand(rows: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
         ``store_id, product_id, date`` + :data:`PLAN_FIELDS`, only the series and dates some row covers; fields
         no row sets stay NaN/None.
     """
-    cols = ["store_id", "product_id", "date", *PLAN_FIELDS]
+    cols = ["store_id", "product_id", "date", *fields]
     if rows.empty or series.empty:
         return pd.DataFrame(columns=cols)
     rows = rows.assign(_rank=_grain_rank(rows))
@@ -168,7 +193,7 @@ def expand(rows: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
         pieces.append(right.merge(left, on=keys, how="inner") if keys else right.merge(left, how="cross"))
     long = pd.concat(pieces, ignore_index=True).sort_values("_rank", kind="stable")
     # first() skips NaN/None per column, so each field comes from the most specific row that sets it.
-    out = long.groupby(["store_id", "product_id", "date"], sort=True)[list(PLAN_FIELDS)].first().reset_index()
+    out = long.groupby(["store_id", "product_id", "date"], sort=True)[list(fields)].first().reset_index()
     return out[cols]
 
 

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 # here. Order within a group is the order of the links.
 NAV_GROUPS = (
     ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"))),
-    ("Forecast & plan", (("Forecast", "/forecast"), ("Inventory", "/inventory"))),
+    ("Forecast & plan", (("Forecast", "/forecast"), ("Plan", "/plan"), ("Inventory", "/inventory"))),
     ("Operate", (("Data", "/data"), ("Runs", "/runs"))),
 )
 # Every page in navbar order, flattened.
@@ -200,6 +200,40 @@ class Runs:
     SCHEDULE = "runs-schedule"
     DURATIONS = "runs-duration-chart"
     HISTORY = "runs-history-table"
+
+
+class Plan:
+    STORE = "plan-store-select"
+    CATEGORY = "plan-category-select"
+    PRODUCT = "plan-product-select"
+    DATES = "plan-date-range"
+    CALENDAR = "plan-calendar-chart"
+    TABLE = "plan-rows-table"
+    GRAIN = "plan-form-grain"
+    FORM_STORE = "plan-form-store"
+    FORM_PRODUCT = "plan-form-product"
+    FORM_CATEGORY = "plan-form-category"
+    FORM_START = "plan-form-start"
+    FORM_END = "plan-form-end"
+    DEPTH = "plan-form-depth"
+    KIND = "plan-form-kind"
+    SAVE = "plan-save-button"
+    DELETE = "plan-delete-button"
+    RESULT = "plan-form-result"
+    UPLOAD = "plan-upload"
+    FILE = "plan-upload-file-store"
+    UPLOAD_INFO = "plan-upload-info"
+    MAPPING = "plan-mapping-form"
+    DAYFIRST = "plan-mapping-dayfirst"
+    VALIDATE = "plan-validate-button"
+    IMPORT = "plan-import-button"
+    REPORT = "plan-import-report"
+    STALE = "plan-stale-forecasts"
+
+
+def plan_map(field: str) -> dict:
+    """Pattern-matching ID of the Plan page's mapping dropdown for one plan-file field (e.g. ``"promo"``)."""
+    return {"type": "plan-map", "field": field}
 
 
 # ----------------------------------------------------------------------------- URL query-string helpers

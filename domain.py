@@ -72,6 +72,8 @@ class Frames:
     SEASONALITY = "seasonality"
     NODE_SUMMARY = "node_summary"
     QUALITY_REPORT = "quality_report"  # level "all": the data-quality report as JSON
+    PRICE_ELASTICITY = "price_elasticity"  # effects job (level "category"): analytics.elasticity, read by whatif
+    PROMO_REFERENCE_DEPTH = "promo_reference_depth"  # effects job (level "category"): depth the lift refers to
 
 
 # --- importer fields -----------------------------------------------------------------------------------------

@@ -244,6 +244,8 @@ def run_whatif(node: str, promo: str, depth: float = 0.2, price: float | None = 
         The JSON of ``cli.py whatif``: ``node, horizon, promo, closed, method, draws, day_correlation, series,
         categories, effects, promo_lift, promo_units_lift, units, revenue, margin, margin_note, daily``.
     """
+    if not 100 <= int(n_draws) <= 100_000:
+        raise ValueError(f"--draws must be between 100 and 100000, got {n_draws}")
     promo_range, closed_range = parse_range(promo, "--promo"), parse_range(closed, "--closed")
     if promo_range is None:
         raise ValueError("--promo: expected START:END as ISO dates (e.g. 2023-01-10:2023-01-16)")

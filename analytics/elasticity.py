@@ -60,17 +60,50 @@ def reference_depth(frame: pd.DataFrame) -> float:
     return float(np.median(depth[on])) if on.any() else float("nan")
 
 
-def _fit_one(part: pd.DataFrame, freq: str, events, season_by, level: float) -> dict | None:
+def _enough(part: pd.DataFrame) -> tuple[bool, int, int]:
+    """Whether a panel's price varies enough to estimate from, with its changed rows and price levels."""
     changed, levels = price_variation(part)
-    if len(part) < MIN_ROWS or changed < max(10, MIN_CHANGED_SHARE * len(part)) or levels < MIN_PRICE_LEVELS:
-        return None
-    fit, _ = fit_log_sales(part, freq, events, promo=None, weather="linear", season_by=season_by,
-                           extra=part[["log_price"]])
-    if not fit.has("log_price"):
-        return None
-    b, lo, hi = fit.interval("log_price", level)
-    return {"estimate": b - 1.0, "ci_low": lo - 1.0, "ci_high": hi - 1.0, "n": int(fit.n),
-            "n_price_changes": changed, "price_levels": levels}
+    ok = len(part) >= MIN_ROWS and changed >= max(10, MIN_CHANGED_SHARE * len(part)) and levels >= MIN_PRICE_LEVELS
+    return ok, changed, levels
+
+
+def _fit_group(priced: pd.DataFrame, freq: str, events, by_product: bool, level: float) -> list[dict]:
+    """One regression for a group: ``log price`` interacted with each product whose price varies enough (the
+    other products share one column), so each of those products gets its own elasticity; the group's is the
+    sales-weighted mean of the columns' elasticities, with its CI from their covariance."""
+    ok, changed, levels = _enough(priced)
+    if not ok:
+        return []
+    own = []
+    if by_product and "product_id" in priced:
+        for p, part in priced.groupby(priced["product_id"].astype(str), sort=True):
+            if _enough(part.reset_index(drop=True))[0]:
+                own.append(p)
+    products = priced["product_id"].astype(str).to_numpy() if own else np.full(len(priced), "")
+    lp = priced["log_price"].to_numpy()
+    cols = {f"log_price@{p}": np.where(products == p, lp, 0.0) for p in own}
+    rest = ~np.isin(products, own)
+    if rest.any():
+        cols["log_price@" + ALL_PRODUCTS] = np.where(rest, lp, 0.0)
+    fit, _ = fit_log_sales(priced, freq, events, promo=None, weather="linear", extra=pd.DataFrame(cols))
+    present = [c for c in cols if fit.has(c)]
+    if not present:
+        return []
+    sales = {c: float(priced.loc[cols[c] != 0, "y"].clip(lower=0).sum()) for c in present}
+    total = sum(sales.values()) or 1.0
+    b, lo, hi = fit.combination({c: sales[c] / total for c in present}, level)
+    rows = [{"product_id": ALL_PRODUCTS, "estimate": b - 1.0, "ci_low": lo - 1.0, "ci_high": hi - 1.0,
+             "n": int(fit.n), "n_price_changes": changed, "price_levels": levels, "ref_depth": reference_depth(priced)}]
+    for p in own:
+        name = f"log_price@{p}"
+        if not fit.has(name):
+            continue
+        part = priced[products == p]
+        b, lo, hi = fit.interval(name, level)
+        _, ch, lv = _enough(part.reset_index(drop=True))
+        rows.append({"product_id": p, "estimate": b - 1.0, "ci_low": lo - 1.0, "ci_high": hi - 1.0,
+                     "n": int(len(part)), "n_price_changes": ch, "price_levels": lv, "ref_depth": reference_depth(part)})
+    return rows
 
 
 def price_elasticity(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = None,
@@ -90,7 +123,7 @@ def price_elasticity(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None
         Column whose groups get one estimate each (``product_id`` = ``"*"`` rows).
     by_product : bool
         Also estimate each product whose price varies enough (at least 2% of its rows more than 1% away from
-        the series' median price, at least 3 price levels and 100 rows).
+        the series' median price, at least 3 price levels and 100 rows), in the group's one regression.
     level : float
         Confidence level.
 
@@ -106,16 +139,7 @@ def price_elasticity(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None
         return pd.DataFrame(columns=COLUMNS)
     rows = []
     for g, sub in frame.groupby(group_col, sort=True):
-        priced = _priced(sub)
-        est = _fit_one(priced, freq, events, None, level)
-        if est is not None:
-            rows.append({"group": str(g), "product_id": ALL_PRODUCTS, **est, "ref_depth": reference_depth(sub)})
-        if not by_product or "product_id" not in priced:
-            continue
-        for p, part in priced.groupby("product_id", sort=True):
-            est = _fit_one(part.reset_index(drop=True), freq, events, None, level)
-            if est is not None:
-                rows.append({"group": str(g), "product_id": str(p), **est, "ref_depth": reference_depth(part)})
+        rows += [{"group": str(g), **r} for r in _fit_group(_priced(sub), freq, events, by_product, level)]
     out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "unit"])
     out["unit"] = UNIT
     return out[COLUMNS]

@@ -151,3 +151,26 @@ def promo_reference_depths(frame: pd.DataFrame, group_col: str = "category") -> 
         return pd.DataFrame(columns=["group", "ref_depth"])
     return pd.DataFrame([{"group": str(g), "ref_depth": reference_depth(sub)}
                          for g, sub in frame.groupby(group_col, sort=True)], columns=["group", "ref_depth"])
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows of :func:`price_elasticity` (finite floats or None)."""
+    out = []
+    for r in frame.to_dict("records"):
+        out.append({k: (None if isinstance(v, float) and not np.isfinite(v) else
+                        int(v) if isinstance(v, (np.integer,)) else float(v) if isinstance(v, np.floating) else v)
+                    for k, v in r.items()})
+    return out
+
+
+def format_rows(rows: list[dict]) -> list[str]:
+    """Text lines of the elasticity rows for ``cli.py effects`` (category rows, then products)."""
+    if not rows:
+        return []
+    lines = ["", "Price elasticity of units (d log units / d log price; -2 = 1% cheaper sells 2% more)",
+             f"  {'group':<18} {'product':<12} {'estimate':>9}  {'95% CI':<19} {'n':>7}"]
+    for r in sorted(rows, key=lambda r: (r["group"], r["product_id"] != ALL_PRODUCTS, r["product_id"])):
+        ci = f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+        lines.append(f"  {str(r['group'])[:18]:<18} {str(r['product_id'])[:12]:<12} {r['estimate']:>9.2f}  "
+                     f"{ci:<19} {r['n']:>7}")
+    return lines

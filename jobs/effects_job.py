@@ -135,5 +135,8 @@ def run_effects(level: str = "category", save: bool = True, url: str | None = No
         with store.session_scope(url=url) as session:
             for name, df in frames.items():
                 store.save_frame(session, name, level, df, version)
-    return {"dataset": store.dataset_name(url), "level": level, "seconds": seconds,
-            "effects": effects.records(frames[Frames.EFFECTS])}
+    out = {"dataset": store.dataset_name(url), "level": level, "seconds": seconds,
+           "effects": effects.records(frames[Frames.EFFECTS])}
+    if Frames.PRICE_ELASTICITY in frames:
+        out["price_elasticity"] = elasticity.records(frames[Frames.PRICE_ELASTICITY])
+    return out

@@ -242,7 +242,8 @@ def run_whatif(node: str, promo: str, depth: float = 0.2, price: float | None = 
     -------
     dict
         The JSON of ``cli.py whatif``: ``node, horizon, promo, closed, method, draws, day_correlation, series,
-        categories, effects, promo_lift, promo_units_lift, units, revenue, margin, margin_note, daily``.
+        categories, effects, elasticity (with ``price``), promo_lift, promo_units_lift, units, revenue, margin,
+        margin_note, daily``.
     """
     if not 100 <= int(n_draws) <= 100_000:
         raise ValueError(f"--draws must be between 100 and 100000, got {n_draws}")
@@ -274,6 +275,7 @@ def run_whatif(node: str, promo: str, depth: float = 0.2, price: float | None = 
         "method": METHOD, "draws": int(n_draws), "day_correlation": round(rho, 3),
         "series": len(bottom.categories), "categories": cats,
         "effects": _effect_records(bottom, plan, cats),
+        "elasticity": _elasticity_records(bottom, plan),
         "promo_lift": sim["promo_lift"], "promo_units_lift": sim["promo_units_lift"],
         **{m: sim["totals"][m] for m in scenario.MEASURES},
         "margin_note": margin_note,
@@ -294,6 +296,22 @@ def _effect_records(bottom: scenario.Bottom, plan: scenario.Plan, cats: list[str
         out.append({"category": c, "ref_depth": None if not np.isfinite(ref) else ref, "depth": plan.depth,
                     "lift": mid, "ci_low": lo, "ci_high": hi})
     return out
+
+
+def _elasticity_records(bottom: scenario.Bottom, plan: scenario.Plan) -> list[dict] | None:
+    """With ``--price``: per distinct (elasticity, regular price) the estimate, its 95% CI and the unit change."""
+    if plan.price is None:
+        return None
+    seen = {}
+    for est, regular in zip(bottom.elasticity, bottom.price):
+        key = (est.log_mean, est.log_se, float(regular))
+        if key in seen:
+            continue
+        ratio = plan.price / float(regular)
+        seen[key] = {"elasticity": est.log_mean, "ci_low": est.log_mean - scenario.Z95 * est.log_se,
+                     "ci_high": est.log_mean + scenario.Z95 * est.log_se, "regular_price": float(regular),
+                     "price": plan.price, "units_change": float(ratio ** est.log_mean - 1.0)}
+    return list(seen.values())
 
 
 def format_whatif(result: dict) -> str:

@@ -169,3 +169,16 @@ def test_refusals_without_effects_or_forecasts(small_demo_db, capsys):
     argv = ["whatif", "--node", "store=01/product=P001", "--promo", f"{days[1].date()}:{days[2].date()}"]
     assert cli.main(argv) == 2
     assert "no promotion effects computed yet: run `python cli.py effects`" in capsys.readouterr().err
+
+
+def test_price_scenario_uses_the_products_elasticity(env_db):
+    from jobs import whatif_job
+    days = _horizon(env_db)
+    out = whatif_job.run_whatif("product=P001", f"{days[1].date()}:{days[4].date()}", price=1.0, n_draws=500,
+                                url=env_db)
+    el = store.load_frame(Frames.PRICE_ELASTICITY, "category", url=env_db).set_index("product_id").loc["P001"]
+    assert out["series"] == 10 and out["elasticity"]
+    for r in out["elasticity"]:
+        assert r["elasticity"] == pytest.approx(el["estimate"])
+        assert r["units_change"] == pytest.approx((1.0 / r["regular_price"]) ** el["estimate"] - 1)
+    assert out["promo_units_lift"]["lo_95"] > 0  # a lower price sells more units (negative elasticity)

@@ -108,22 +108,31 @@ def _regular_prices(members: pd.DataFrame, recent: pd.DataFrame) -> np.ndarray:
     return med.combine_first(fallback).reindex(members["node_id"]).to_numpy(dtype=float)
 
 
-def _unit_costs(members: pd.DataFrame, url: str | None) -> np.ndarray:
-    """Unit cost per member from the plan's ``unit_cost`` (the latest dated value), NaN where unknown.
+def _plan_inputs(members: pd.DataFrame, window, url: str | None) -> tuple[np.ndarray, int]:
+    """From the plan: each member's unit cost (its latest dated ``unit_cost``, NaN where unknown) and how many
+    member x days of the promotion ``window`` the plan already promotes.
 
-    Kept in one small function: the plan API (``store.expanded_plan``) may be absent from older stores.
+    Kept in one small function: the plan API (``store.expanded_plan``, issue 13 §1) may be absent from the store.
     """
     reader = getattr(store, "expanded_plan", None)
-    out = np.full(len(members), np.nan)
+    costs = np.full(len(members), np.nan)
     if reader is None:
-        return out
+        return costs, 0
     plan = reader(url=url)
-    if plan is None or plan.empty or "unit_cost" not in plan:
-        return out
-    plan = plan.dropna(subset=["unit_cost"]).sort_values("date")
-    last = plan.groupby(["store_id", "product_id"])["unit_cost"].last()
+    if plan is None or plan.empty:
+        return costs, 0
+    plan = plan.assign(store_id=plan["store_id"].astype(str), product_id=plan["product_id"].astype(str))
     keys = pd.MultiIndex.from_frame(members[["store_id", "product_id"]].astype(str))
-    return last.reindex(keys).to_numpy(dtype=float)
+    mine = plan.set_index(["store_id", "product_id"]).index.isin(keys)
+    if "unit_cost" in plan:
+        known = plan[mine].dropna(subset=["unit_cost"]).sort_values("date")
+        costs = known.groupby(["store_id", "product_id"])["unit_cost"].last().reindex(keys).to_numpy(dtype=float)
+    planned = 0
+    if "promo" in plan:
+        dates = pd.to_datetime(plan["date"])
+        planned = int((mine & (dates >= window[0]).to_numpy() & (dates <= window[1]).to_numpy()
+                       & (pd.to_numeric(plan["promo"], errors="coerce").fillna(0) > 0).to_numpy()).sum())
+    return costs, planned
 
 
 def _recent(node: str, members: pd.DataFrame, url: str | None) -> pd.DataFrame:
@@ -192,8 +201,10 @@ def _plan(days: pd.DatetimeIndex, freq: str, promo, closed, depth: float, price:
     return scenario.Plan(promo=promo_mask, post=post, closed=closed_mask, depth=float(depth), price=price)
 
 
-def _bottom(node: str, days: pd.DatetimeIndex, price: float | None, url: str | None) -> scenario.Bottom:
-    """The bottom series under ``node`` with shares, prices, costs and effect estimates."""
+def _bottom(node: str, days: pd.DatetimeIndex, price: float | None, window,
+            url: str | None) -> tuple[scenario.Bottom, int]:
+    """The bottom series under ``node`` with shares, prices, costs and effect estimates, and the member x days
+    of the promotion window the plan already promotes."""
     members = _members(node, url)
     recent = _recent(node, members, url)
     prices = _regular_prices(members, recent)
@@ -212,9 +223,9 @@ def _bottom(node: str, days: pd.DatetimeIndex, price: float | None, url: str | N
         if not np.all(np.isfinite(prices)):
             raise ValueError(f"--price: no regular price recorded for {node!r} in the last {PRICE_DAYS} days")
         elasticity = _elasticities(members, url)
+    costs, planned = _plan_inputs(members, window, url)
     return scenario.Bottom(categories=cats, shares=_shares(node, members, days, recent, url), price=prices,
-                           unit_cost=_unit_costs(members, url), lift=lift, dip=dip, ref_depth=ref,
-                           elasticity=elasticity)
+                           unit_cost=costs, lift=lift, dip=dip, ref_depth=ref, elasticity=elasticity), planned
 
 
 def run_whatif(node: str, promo: str, depth: float = 0.2, price: float | None = None, closed: str | None = None,
@@ -243,7 +254,7 @@ def run_whatif(node: str, promo: str, depth: float = 0.2, price: float | None = 
     dict
         The JSON of ``cli.py whatif``: ``node, horizon, promo, closed, method, draws, day_correlation, series,
         categories, effects, elasticity (with ``price``), promo_lift, promo_units_lift, units, revenue, margin,
-        margin_note, daily``.
+        margin_note, notes, daily``.
     """
     if not 100 <= int(n_draws) <= 100_000:
         raise ValueError(f"--draws must be between 100 and 100000, got {n_draws}")
@@ -254,7 +265,7 @@ def run_whatif(node: str, promo: str, depth: float = 0.2, price: float | None = 
     days = pd.DatetimeIndex(pd.to_datetime(fc["ds"]))
     freq = store.frequency(url)
     plan = _plan(days, freq, promo_range, closed_range, float(depth), None if price is None else float(price))
-    bottom = _bottom(node, days, plan.price, url)
+    bottom, planned = _bottom(node, days, plan.price, promo_range, url)
     hist = store.series(node, start=(days[0] - pd.Timedelta(days=400)).date(), url=url)
     rho = scenario.day_correlation(hist, freq)
     sim = scenario.simulate(fc, bottom, plan, rho=rho, n_draws=int(n_draws), seed=int(seed))
@@ -279,6 +290,8 @@ def run_whatif(node: str, promo: str, depth: float = 0.2, price: float | None = 
         "promo_lift": sim["promo_lift"], "promo_units_lift": sim["promo_units_lift"],
         **{m: sim["totals"][m] for m in scenario.MEASURES},
         "margin_note": margin_note,
+        "notes": [f"the plan already promotes {planned} series x days of this window: the published forecast may "
+                  "include those promotions, and the scenario adds its lift on top"] if planned else [],
         "daily": [{**r, "ds": str(pd.Timestamp(r["ds"]).date())} for r in sim["daily"].to_dict("records")],
     }
 
@@ -336,7 +349,7 @@ def format_whatif(result: dict) -> str:
         lines.append(f"  {m:8} {t['baseline']['estimate']:12,.0f} {t['scenario']['estimate']:12,.0f} "
                      f"{d['estimate']:+12,.0f}   {d['lo_80']:+,.0f}..{d['hi_80']:+,.0f} / "
                      f"{d['lo_95']:+,.0f}..{d['hi_95']:+,.0f}")
-    if result["margin_note"]:
-        lines.append(f"  {result['margin_note']}")
+    for note in ([result["margin_note"]] if result["margin_note"] else []) + result["notes"]:
+        lines.append(f"  {note}")
     lines.append(f"  method: {result['method']}")
     return "\n".join(lines)

@@ -182,3 +182,25 @@ def test_price_scenario_uses_the_products_elasticity(env_db):
         assert r["elasticity"] == pytest.approx(el["estimate"])
         assert r["units_change"] == pytest.approx((1.0 / r["regular_price"]) ** el["estimate"] - 1)
     assert out["promo_units_lift"]["lo_95"] > 0  # a lower price sells more units (negative elasticity)
+
+
+def test_unit_costs_and_planned_promotions_come_from_the_plan(env_db, monkeypatch):
+    """With the plan API present (issue 13 §1), a plan ``unit_cost`` gives the margin, and promotions the plan
+    already holds in the window are pointed out."""
+    from jobs import whatif_job
+    days = _horizon(env_db)
+
+    def expanded_plan(start=None, end=None, url=None):
+        return pd.DataFrame({"store_id": ["01", "01"], "product_id": ["P001", "P001"],
+                             "date": [days[0], days[2]], "promo": [np.nan, 1.0], "promo_intensity": [np.nan, 0.2],
+                             "price": [np.nan, np.nan], "is_open": [np.nan, np.nan], "event": [None, None],
+                             "unit_cost": [0.9, np.nan]})
+
+    monkeypatch.setattr(store, "expanded_plan", expanded_plan, raising=False)
+    out = whatif_job.run_whatif("store=01/product=P001", f"{days[2].date()}:{days[5].date()}", n_draws=500,
+                                url=env_db)
+    m, u, r = out["margin"], out["units"], out["revenue"]
+    assert out["margin_note"] is None
+    assert m["baseline"]["estimate"] == pytest.approx(r["baseline"]["estimate"] - 0.9 * u["baseline"]["estimate"])
+    assert m["difference"]["lo_95"] <= m["difference"]["estimate"] <= m["difference"]["hi_95"]
+    assert out["notes"] and "already promotes 1 series x days" in out["notes"][0]

@@ -81,7 +81,8 @@ def cmd_effects(args) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(effects.format_effects(result))
+        print("\n".join([effects.format_effects(result)]
+                        + (effects_job.elasticity_lines(args.level) if not args.no_save else [])))
     return 0
 
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from analytics import elasticity, holidays, promotions, weather
+from analytics import holidays, promotions, weather
 from analytics._design import fit_log_sales, holiday_dummies, usable
 from analytics._rows import EFFECT_COLUMNS
 
@@ -229,7 +229,6 @@ def format_effects(result: dict) -> str:
         lines.append("")
         lines.append(f"Planted promotion lifts and temperature slopes inside their 95% CI: "
                      f"{cov['covered']}/{cov['total']}")
-    lines += elasticity.format_rows(result.get("price_elasticity") or [])
     return "\n".join(lines)
 
 

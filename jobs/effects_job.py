@@ -135,8 +135,11 @@ def run_effects(level: str = "category", save: bool = True, url: str | None = No
         with store.session_scope(url=url) as session:
             for name, df in frames.items():
                 store.save_frame(session, name, level, df, version)
-    out = {"dataset": store.dataset_name(url), "level": level, "seconds": seconds,
-           "effects": effects.records(frames[Frames.EFFECTS])}
-    if Frames.PRICE_ELASTICITY in frames:
-        out["price_elasticity"] = elasticity.records(frames[Frames.PRICE_ELASTICITY])
-    return out
+    return {"dataset": store.dataset_name(url), "level": level, "seconds": seconds,
+            "effects": effects.records(frames[Frames.EFFECTS])}
+
+
+def elasticity_lines(level: str, url: str | None = None) -> list[str]:
+    """The saved price elasticities as text lines for ``cli.py effects`` (none when not computed at ``level``)."""
+    frame = store.load_frame(Frames.PRICE_ELASTICITY, level, url=url)
+    return [] if frame is None else elasticity.format_rows(elasticity.records(frame))

@@ -108,8 +108,34 @@ def cmd_effects(args) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(effects.format_effects(result))
+        print("\n".join([effects.format_effects(result)]
+                        + (effects_job.elasticity_lines(args.level) if not args.no_save else [])))
     return 0
+
+
+def cmd_whatif(args) -> int:
+    from jobs import whatif_job
+    result = whatif_job.run_whatif(args.node, args.promo, depth=args.depth, price=args.price, closed=args.closed,
+                                   n_draws=args.draws, seed=args.seed)
+    if args.json:
+        _print_json(result)
+    else:
+        print(whatif_job.format_whatif(result))
+    return 0
+
+
+def _add_whatif_parser(sub, common) -> None:
+    """The ``whatif`` command: baseline vs scenario forecast of one node under a promotion."""
+    w = sub.add_parser("whatif", parents=[common], help="what-if scenario: a promotion, a price or closed days")
+    w.add_argument("--node", required=True, help='series key, e.g. "store=01/product=P001", "store=01", "total"')
+    w.add_argument("--promo", required=True, help="START:END of the promotion (ISO dates in the forecast horizon)")
+    w.add_argument("--depth", type=float, default=0.2, help="discount depth in [0, 1) (default 0.2)")
+    w.add_argument("--price", type=float, default=None, help="unit price on the promotion days (one-product node; "
+                   "the response then uses the price elasticity)")
+    w.add_argument("--closed", default=None, help="START:END of days the stores are closed (forecast 0)")
+    w.add_argument("--draws", type=int, default=2000, help="Monte Carlo draws (default 2000)")
+    w.add_argument("--seed", type=int, default=0)
+    w.set_defaults(func=cmd_whatif)
 
 
 def _sigterm_as_interrupt(signum, frame):
@@ -270,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_effects)
 
     _add_refresh_parser(sub, common)
+    _add_whatif_parser(sub, common)
 
     s = sub.add_parser("schedule", parents=[common], help="run refreshes on a cron schedule")
     s.add_argument("--cron", default=None, help='crontab expression (default $SALES_SCHEDULE or "0 3 * * *")')

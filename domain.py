@@ -74,6 +74,8 @@ class Frames:
     QUALITY_REPORT = "quality_report"  # level "all": the data-quality report as JSON
     INVENTORY_ORDERS = "inventory_orders"  # level "all": recommended orders per store x product (cli.py inventory)
     INVENTORY_TRADEOFF = "inventory_tradeoff"  # level "all": service vs inventory per policy (cli.py inventory)
+    PRICE_ELASTICITY = "price_elasticity"  # effects job (level "category"): analytics.elasticity, read by whatif
+    PROMO_REFERENCE_DEPTH = "promo_reference_depth"  # effects job (level "category"): depth the lift refers to
 
 
 # --- importer fields -----------------------------------------------------------------------------------------

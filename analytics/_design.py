@@ -235,7 +235,7 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
                   promo: str | None = "binary", weather: str | None = "linear", season_by: str | None = None,
                   window: tuple[int, int] | None = None, fourier_k: int | None = None,
                   post_promo: int = 0, holiday_design: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-                  weights: str | None = "sales") -> tuple[PanelFit, dict]:
+                  weights: str | None = "sales", extra: pd.DataFrame | None = None) -> tuple[PanelFit, dict]:
     """Fit the log-sales effects regression on one panel.
 
     Parameters
@@ -266,6 +266,9 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         The output of :func:`holiday_dummies` for this frame sorted by ``series_id, ds`` (reused across fits).
     weights : {"sales", None}
         Weigh each series by its mean sales over the rows used (see the module docstring) or every row equally.
+    extra : DataFrame, optional
+        More regressors, row-aligned with ``frame`` sorted by ``series_id, ds`` (e.g. log price for the
+        price elasticity of :mod:`analytics.elasticity`).
 
     Returns
     -------
@@ -325,6 +328,10 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         info["n_promo_rows"] = int(((pr > 0) & valid).sum())
 
     parts += _weather_parts(df, weather, valid, info["bins"])
+    if extra is not None:
+        if len(extra) != len(df) or (order != np.arange(len(df))).any():
+            raise ValueError("extra regressors need the frame sorted by series_id, ds and one row per frame row")
+        parts.append(extra.reset_index(drop=True).astype(float))
 
     group = df[season_by].astype(str).to_numpy() if season_by and season_by in df else None
     if fourier_k is None:

@@ -31,6 +31,11 @@ level, df)`` (read them back with ``store.load_frame(name, level)``):
     components and Hyndman's strengths are computed on demand by ``analytics.decomposition``).
 ``node_summary``
     per node: ``series_id, mean, median, cv, zero_share, yoy_growth, total, abc, xyz``.
+``price_elasticity`` (level ``category`` only)
+    ``group, product_id, estimate, ci_low, ci_high, n, n_price_changes, price_levels, ref_depth, unit``: the
+    elasticity of units to price per category (``product_id`` = ``*``) and per product (:mod:`analytics.elasticity`).
+``promo_reference_depth`` (level ``category`` only)
+    ``group, ref_depth``: the median promotion depth each category's ``promotion`` lift refers to.
 """
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ import time
 
 import pandas as pd
 
-from analytics import correlations, decomposition, effects, summaries
+from analytics import correlations, decomposition, effects, elasticity, summaries
 from data import store
 from domain import BOTTOM_LEVEL, Frames
 
@@ -121,6 +126,9 @@ def run_effects(level: str = "category", save: bool = True, url: str | None = No
         frames[Frames.EFFECTS] = effects.attach_truth(frames[Frames.EFFECTS], store.demo_truth(url))
         if extras:
             frames.update(extra_frames(level, freq, url))
+        if level == "category":  # the what-if scenarios read these (jobs/whatif_job.py)
+            frames[Frames.PRICE_ELASTICITY] = elasticity.price_elasticity(frame, freq, events)
+            frames[Frames.PROMO_REFERENCE_DEPTH] = elasticity.promo_reference_depths(frame)
     seconds = round(time.perf_counter() - t0, 2)
     if save:
         version = store.data_hash(url)
@@ -129,3 +137,9 @@ def run_effects(level: str = "category", save: bool = True, url: str | None = No
                 store.save_frame(session, name, level, df, version)
     return {"dataset": store.dataset_name(url), "level": level, "seconds": seconds,
             "effects": effects.records(frames[Frames.EFFECTS])}
+
+
+def elasticity_lines(level: str, url: str | None = None) -> list[str]:
+    """The saved price elasticities as text lines for ``cli.py effects`` (none when not computed at ``level``)."""
+    frame = store.load_frame(Frames.PRICE_ELASTICITY, level, url=url)
+    return [] if frame is None else elasticity.format_rows(elasticity.records(frame))

@@ -114,6 +114,15 @@ class Fcst:
     DOWNLOAD_BTN = "fcst-download-button"
     DOWNLOAD = "fcst-download"
     RUN_INFO = "fcst-run-info"
+    # the what-if scenario panel (layouts/whatif_panel.py, callbacks/whatif.py)
+    WHATIF_PROMO = "fcst-whatif-promo-dates"
+    WHATIF_DEPTH = "fcst-whatif-depth"
+    WHATIF_PRICE = "fcst-whatif-price"
+    WHATIF_CLOSED = "fcst-whatif-closed-dates"
+    WHATIF_RUN = "fcst-whatif-run-button"
+    WHATIF_STATUS = "fcst-whatif-status"
+    WHATIF_CHART = "fcst-whatif-chart"
+    WHATIF_TABLE = "fcst-whatif-table"
 
 
 class Inv:

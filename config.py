@@ -41,6 +41,19 @@ def parse_positive_int(value: str | None, default: int, name: str) -> int:
     return number
 
 
+def parse_rate(value: str | None, default: float, name: str) -> float:
+    """A share in [0, 1) from the environment (e.g. ``0.30``); unset or blank means ``default``."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"{name}={value!r} must be at least 0 and below 1")
+    return number
+
+
 def parse_cron(value: str | None, default: str) -> str:
     """A crontab expression from the environment: surrounding space removed, unset or blank means ``default``.
 
@@ -74,6 +87,7 @@ class Settings:
     models_dir: Path
     schedule: str = DEFAULT_SCHEDULE
     upload_ttl_hours: int = 24
+    default_margin_rate: float = 0.30  # gross margin share of the regular price where no unit cost is known
 
     @property
     def max_upload_bytes(self) -> int:
@@ -103,4 +117,5 @@ def load() -> Settings:
         models_dir=Path(env.get("SALES_MODELS_DIR") or ROOT / "data" / "models"),
         schedule=parse_cron(env.get("SALES_SCHEDULE"), DEFAULT_SCHEDULE),
         upload_ttl_hours=parse_positive_int(env.get("SALES_UPLOAD_TTL_HOURS"), 24, "SALES_UPLOAD_TTL_HOURS"),
+        default_margin_rate=parse_rate(env.get("SALES_DEFAULT_MARGIN_RATE"), 0.30, "SALES_DEFAULT_MARGIN_RATE"),
     )

@@ -131,7 +131,10 @@ def cmd_setup_demo(args) -> int:
 def cmd_serve(args) -> int:
     import config
     from app import create_app
+    from data import store
     settings = config.load()
+    if store.db_exists():
+        store.init_db()  # a database made by an older version gets the tables added since (e.g. the plan)
     app = create_app()
     app.run(host=args.host or settings.host, port=args.port or settings.port,
             debug=args.debug or settings.debug)

@@ -246,3 +246,42 @@ class Lock(Base):
     owner: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime)
     __table_args__ = (UniqueConstraint("name"),)
+
+
+class PlanEntry(Base):
+    """The plan: known future (and past) promotions, prices, closures, events and unit costs, at any grain.
+
+    ``store_id``, ``product_id`` and ``category`` are ALL ("*") where the row applies to every one: a store x
+    product row names both; a store x category row names the store and the category; a product in all stores
+    names the product; an all-stores row names none. A NULL field is not set at this grain, so a less specific
+    row's value applies (see :func:`data.plans.expanded_plan`).
+    """
+    __tablename__ = "plans"
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    category: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    promo: Mapped[int | None] = mapped_column(Integer)
+    promo_intensity: Mapped[float | None] = mapped_column(Float)
+    price: Mapped[float | None] = mapped_column(Float)
+    is_open: Mapped[int | None] = mapped_column(Integer)
+    event: Mapped[str | None] = mapped_column(String(200))
+    unit_cost: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(40), default="manual")  # import | manual | optimizer | sales-import
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_plans_date", "date"),)
+
+
+class PlanChange(Base):
+    """One row per change of the plan (write or delete), so a page can tell which forecasts predate it."""
+    __tablename__ = "plan_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    action: Mapped[str] = mapped_column(String(10))  # write | delete
+    source: Mapped[str] = mapped_column(String(40))
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))  # the change's scope (ALL = several or all)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    category: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    start: Mapped[dt.date | None] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date)
+    rows: Mapped[int] = mapped_column(Integer)

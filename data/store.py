@@ -4,7 +4,7 @@ A thin facade over the modules split by concern: :mod:`data.engine` (engine, ses
 :mod:`data.writers` (bulk writes), :mod:`data.keys` (series keys), :mod:`data.facts` (import log, dimensions,
 facts), :mod:`data.series` (series readers), :mod:`data.aggregates` (nodes and ``agg_sales``),
 :mod:`data.runs` and :mod:`data.results` (refresh runs and their results), :mod:`data.locks`,
-:mod:`data.frames` (saved analysis frames), :mod:`data.version` and :mod:`data.views` (dashboard queries).
+:mod:`data.frames` (saved analysis frames), :mod:`data.plans` (the plan), :mod:`data.version` and :mod:`data.views` (dashboard queries).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from data.facts import (QUALITY_COLUMNS, calendar_events, counts, covariates, da
 from data.frames import analysis_index, load_frame, save_frame
 from data.keys import node_id, node_keys, parse_node_id
 from data.locks import acquire_lock, lock_info, refresh_lock, release_lock
+from data.plans import PLAN_FIELDS, delete_plan, expanded_plan, plan_changes, plan_rows, write_plan
 from data.results import (METRIC_COLS, backtest_metrics, diagnostics, forecast, forecast_history, forecast_models,
                           forecasts_for_level, model_summary, selection, selections, tuning_trials,
                           write_run_results)
@@ -29,6 +30,7 @@ from data.writers import FACT_TABLES, bulk_insert, clear_facts, upsert_frame
 from domain import ALL, BOTTOM_LEVEL, FORECAST_COLS, LEVELS
 
 __all__ = [
+    "PLAN_FIELDS", "delete_plan", "expanded_plan", "plan_changes", "plan_rows", "write_plan",
     "ALL", "BOTTOM_LEVEL", "FACT_TABLES", "FORECAST_COLS", "LEVELS", "METRIC_COLS", "QUALITY_COLUMNS",
     "abandon_running_runs", "acquire_lock", "analysis_index", "backtest_metrics", "bottom_frame", "bulk_insert",
     "calendar_events", "chosen_model_wape", "clear_facts", "counts", "covariates", "create_run", "current_run",

@@ -11,6 +11,7 @@ from data.engine import get_engine
 _DATASETS = schema.Dataset.__table__
 _RUNS = schema.Run.__table__
 _RESULTS = schema.AnalysisResult.__table__
+_PLAN_LOG = schema.PlanChange.__table__
 
 
 def _scalar(expr, table, *where):
@@ -18,7 +19,8 @@ def _scalar(expr, table, *where):
 
 
 # One round trip of scalar subqueries over small tables: the latest import, the run history (a new run, and any
-# run that finishes, publishes or fails), the current run and its status, and the latest saved analysis frame.
+# run that finishes, publishes or fails), the current run and its status, the latest saved analysis frame and the
+# latest plan change.
 _VERSION = select(
     _scalar(func.max(_DATASETS.c.id), _DATASETS),
     _scalar(func.count(), _RUNS),
@@ -27,11 +29,12 @@ _VERSION = select(
     _scalar(_RUNS.c.run_id, _RUNS, _RUNS.c.is_current.is_(True)),
     _scalar(_RUNS.c.status, _RUNS, _RUNS.c.is_current.is_(True)),
     _scalar(func.max(_RESULTS.c.computed_at), _RESULTS),
+    _scalar(func.max(_PLAN_LOG.c.id), _PLAN_LOG),
 )
 
 
 def data_version(url: str | None = None) -> str:
-    """A token that changes with every import, refresh (start, publish, failure) and effects run.
+    """A token that changes with every import, refresh (start, publish, failure), effects run and plan change.
 
     One query on the happy path; a database without the tables (never imported into) gets a token that names
     the tables it has, so creating them changes it too.
@@ -41,7 +44,7 @@ def data_version(url: str | None = None) -> str:
         with engine.connect() as conn:
             row = conn.execute(_VERSION).one()
     except DBAPIError:
-        wanted = {_DATASETS.name, _RUNS.name, _RESULTS.name}
+        wanted = {_DATASETS.name, _RUNS.name, _RESULTS.name, _PLAN_LOG.name}
         present = wanted & set(inspect(engine).get_table_names())
         if present == wanted:
             raise

@@ -50,7 +50,7 @@ def _back_to_back_rows(cands: pd.DataFrame) -> sparse.csr_matrix | None:
 
 
 def choose(cands: pd.DataFrame, value: np.ndarray, max_per_store_week: int, budget: float | None = None,
-           cost: np.ndarray | None = None, no_back_to_back: bool = False,
+           cost: np.ndarray | None = None, no_back_to_back: bool = False, taken: dict | None = None,
            time_limit: float = TIME_LIMIT_S) -> tuple[np.ndarray, str]:
     """Pick the candidates that maximise the total value under the constraints.
 
@@ -68,6 +68,8 @@ def choose(cands: pd.DataFrame, value: np.ndarray, max_per_store_week: int, budg
         Cost of each candidate (needed with ``budget``).
     no_back_to_back : bool
         Forbid promoting a store x product in two consecutive weeks.
+    taken : dict, optional
+        ``{(store_id, week): n}`` promotions already planned, which use up ``n`` of that store-week's ``K``.
     time_limit : float
         Seconds HiGHS may take; the best calendar found by then is returned with status ``time_limit``.
 
@@ -83,11 +85,13 @@ def choose(cands: pd.DataFrame, value: np.ndarray, max_per_store_week: int, budg
     if len(keep) == 0 or max_per_store_week == 0:
         return chosen, "optimal"
     sub = cands.iloc[keep].reset_index(drop=True)
-    blocks, upper = [], []
-    for cols, ub in ((["store_id", "product_id", "week"], 1.0), (["store_id", "week"], float(max_per_store_week))):
-        a = _group_rows(sub[cols])
-        blocks.append(a)
-        upper.append(np.full(a.shape[0], ub))
+    blocks, upper = [_group_rows(sub[["store_id", "product_id", "week"]])], []
+    upper.append(np.ones(blocks[0].shape[0]))
+    sw = sub[["store_id", "week"]]
+    blocks.append(_group_rows(sw))
+    first = sw.drop_duplicates()  # the row order of _group_rows (ngroup with sort=False: order of appearance)
+    used = [(taken or {}).get((s, int(w)), 0) for s, w in zip(first["store_id"], first["week"])]
+    upper.append(np.clip(float(max_per_store_week) - np.asarray(used, dtype=float), 0, None))
     if no_back_to_back:
         a = _back_to_back_rows(sub)
         if a is not None:

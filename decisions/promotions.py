@@ -161,7 +161,7 @@ def _with_intervals(point: dict, draws: dict, prefix: str = "") -> dict:
 
 
 def optimize(cands: pd.DataFrame, params: pd.DataFrame, max_per_store_week: int, budget: float | None = None,
-             n_draws: int = 1000, seed: int = 0) -> dict:
+             n_draws: int = 1000, seed: int = 0, taken: dict | None = None) -> dict:
     """Choose the calendar and describe it with intervals.
 
     Parameters
@@ -176,6 +176,8 @@ def optimize(cands: pd.DataFrame, params: pd.DataFrame, max_per_store_week: int,
         Most expected discount cost of the whole calendar.
     n_draws, seed : int
         Effect draws for the intervals.
+    taken : dict, optional
+        ``{(store_id, week): n}`` promotions the plan already holds (they count toward ``K``).
 
     Returns
     -------
@@ -187,7 +189,7 @@ def optimize(cands: pd.DataFrame, params: pd.DataFrame, max_per_store_week: int,
     point = evaluate(cands, params)
     no_b2b = bool(params["dip_used"].any())
     chosen, status = choose(cands, point["incr_margin"], max_per_store_week, budget, point["discount_cost"],
-                            no_back_to_back=no_b2b)
+                            no_back_to_back=no_b2b, taken=taken)
     lines = cands[chosen].reset_index(drop=True)
     b, dip = effect_draws(params, n_draws, seed)
     drawn = evaluate(lines, params, b, dip) if len(lines) else {k: np.zeros((0, n_draws)) for k in VALUE_COLUMNS}

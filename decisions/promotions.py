@@ -79,8 +79,8 @@ def effect_params(effects: pd.DataFrame, categories, ref_depths: dict[str, float
                   depths) -> pd.DataFrame:
     """Per category: log lift and its s.e., reference depth (and where it came from), dip and its s.e.
 
-    The dip is used only where its 95% CI excludes 0 (else it is noise around no dip, and 0 is used); weekly
-    data has no dip estimate. A category without its own lift row uses the ``all`` row when there is one.
+    The dip is used only where its 95% CI lies below 0 (a real dip; else 0 is used: noise around no dip, or
+    a post-promotion rise we do not bank on); weekly data has no dip estimate. A category without its own lift row uses the ``all`` row when there is one.
     Without recorded depths the lift is taken to hold at the middle candidate depth (``ref_source`` says so).
     """
     lifts = effects[(effects["kind"] == "promo_lift")]
@@ -98,7 +98,7 @@ def effect_params(effects: pd.DataFrame, categories, ref_depths: dict[str, float
         dip, dip_se, used = 0.0, 0.0, False
         if freq == "D" and not dip_row.empty:
             r = dip_row.iloc[0]
-            if float(r["ci_high"]) < 0 or float(r["ci_low"]) > 0:
+            if float(r["ci_high"]) < 0:
                 dip_log, dip_se = _log_and_se(r)
                 dip, used = math.expm1(dip_log), True
         ref = ref_depths.get(str(cat))
@@ -184,10 +184,12 @@ def optimize(cands: pd.DataFrame, params: pd.DataFrame, max_per_store_week: int,
     dict
         ``lines`` (DataFrame: the chosen candidates with their expected values and 80/95% bounds),
         ``totals`` (dict, same fields summed, with bounds from the summed draws), ``status``,
-        ``no_back_to_back`` and ``candidates``.
+        ``no_back_to_back`` (categories with a dip, never promoted in two consecutive weeks), ``candidates``
+        and ``chosen_mask`` (over ``cands``).
     """
     point = evaluate(cands, params)
-    no_b2b = bool(params["dip_used"].any())
+    dipped = set(params.loc[params["dip_used"], "category"])
+    no_b2b = cands["category"].astype(str).isin(dipped).to_numpy()  # the dip assumes no promotion next week
     chosen, status = choose(cands, point["incr_margin"], max_per_store_week, budget, point["discount_cost"],
                             no_back_to_back=no_b2b, taken=taken)
     lines = cands[chosen].reset_index(drop=True)
@@ -200,5 +202,5 @@ def optimize(cands: pd.DataFrame, params: pd.DataFrame, max_per_store_week: int,
     totals = {k: float(v) for k, v in _with_intervals(total_point, total_draws).items()}
     totals["discount_cost"] = total_point["discount_cost"]
     totals["promotions"] = int(chosen.sum())
-    return {"lines": lines, "totals": totals, "status": status, "no_back_to_back": no_b2b,
+    return {"lines": lines, "totals": totals, "status": status, "no_back_to_back": sorted(dipped),
             "candidates": int(len(cands)), "chosen_mask": chosen}

@@ -157,6 +157,36 @@ def apply_calendar(lines: pd.DataFrame, url: str | None = None) -> int:
     return store.write_plan(rows.reset_index(drop=True), source="optimizer", url=url)
 
 
+def prepare(start, weeks: int, max_per_store_week: int, depths, budget: float | None,
+            url: str | None = None) -> dict:
+    """Validate the constraints and build the program's inputs from the store (reads only).
+
+    Returns
+    -------
+    dict
+        ``start, end, depths, params`` (effects per category), ``candidates`` (store x product x week x depth
+        without the slots the plan already promotes), ``taken`` (planned promotions per store-week),
+        ``already_planned`` and ``margin_rate``.
+    """
+    day, values = check_constraints(start, weeks, max_per_store_week, depths, budget)
+    end = day + pd.Timedelta(days=promotions.WEEK_DAYS * weeks - 1)
+    freq = store.frequency(url)
+    forecasts = store.forecasts_for_level(BOTTOM_LEVEL, url=url)
+    weekly = promotions.weekly_baseline(forecasts, store.nodes(BOTTOM_LEVEL, url=url), day, weeks, freq)
+    effects = _effects(url)
+    facts = _facts(url)
+    margin_rate = config.load().default_margin_rate
+    params = promotions.effect_params(effects, weekly["category"].unique(), promotions.reference_depths(facts),
+                                      freq, values)
+    plan_series, promoted = _plan_inputs(day, end, url)
+    taken, held = _planned_taken(promoted, weekly, day)
+    open_slots = weekly.merge(held.assign(_held=1), on=["store_id", "product_id", "week"], how="left")
+    weekly = open_slots[open_slots["_held"].isna()].drop(columns="_held")
+    cands = promotions.candidate_frame(weekly, price_and_cost(facts, plan_series, margin_rate), values)
+    return {"start": day, "end": end, "depths": values, "params": params, "candidates": cands, "taken": taken,
+            "already_planned": int(len(held)), "margin_rate": margin_rate}
+
+
 def optimize_promotions(start, weeks: int, max_per_store_week: int = DEFAULT_MAX_PER_STORE_WEEK,
                         depths=DEFAULT_DEPTHS, budget: float | None = None, apply: bool = False,
                         url: str | None = None, n_draws: int = 1000, seed: int = 0) -> dict:
@@ -188,24 +218,11 @@ def optimize_promotions(start, weeks: int, max_per_store_week: int = DEFAULT_MAX
         ``lines`` with 80/95% intervals, ``applied_rows``; ``calendar`` holds the lines as a DataFrame.
     """
     t0 = time.perf_counter()
-    day, values = check_constraints(start, weeks, max_per_store_week, depths, budget)
-    end = day + pd.Timedelta(days=promotions.WEEK_DAYS * weeks - 1)
-    forecasts = store.forecasts_for_level(BOTTOM_LEVEL, url=url)
-    weekly = promotions.weekly_baseline(forecasts, store.nodes(BOTTOM_LEVEL, url=url), day, weeks,
-                                        store.frequency(url))
-    effects = _effects(url)
-    facts = _facts(url)
-    margin_rate = config.load().default_margin_rate
-    params = promotions.effect_params(effects, weekly["category"].unique(), promotions.reference_depths(facts),
-                                      store.frequency(url), values)
-    plan_series, promoted = _plan_inputs(day, end, url)
-    taken, held = _planned_taken(promoted, weekly, day)
-    open_slots = weekly.merge(held.assign(_held=1), on=["store_id", "product_id", "week"], how="left")
-    weekly = open_slots[open_slots["_held"].isna()].drop(columns="_held")
-    prices = price_and_cost(facts, plan_series, margin_rate)
-    cands = promotions.candidate_frame(weekly, prices, values)
+    prep = prepare(start, weeks, max_per_store_week, depths, budget, url)
+    day, end, values, params = prep["start"], prep["end"], prep["depths"], prep["params"]
+    cands, margin_rate = prep["candidates"], prep["margin_rate"]
     result = promotions.optimize(cands, params, int(max_per_store_week), budget, n_draws=n_draws, seed=seed,
-                                 taken=taken)
+                                 taken=prep["taken"])
     lines = result["lines"].assign(baseline_revenue=lambda d: d["baseline"],
                                    baseline_units=lambda d: d["baseline"] / d["price"])
     applied = apply_calendar(lines, url) if apply else None
@@ -216,7 +233,7 @@ def optimize_promotions(start, weeks: int, max_per_store_week: int = DEFAULT_MAX
         "solver": "scipy.optimize.milp (HiGHS)", "status": result["status"],
         "cost_source": _overall(used["cost_source"]) if len(used) else "none",
         "default_margin_rate": margin_rate, "price_source": _overall(used["price_source"]) if len(used) else "none",
-        "no_back_to_back": result["no_back_to_back"], "already_planned": int(len(held)),
+        "no_back_to_back": result["no_back_to_back"], "already_planned": prep["already_planned"],
         "candidates": result["candidates"], "promotions": result["totals"]["promotions"],
         "effects": params.round(4).to_dict("records"),
         "totals": {k: round(v, 2) for k, v in result["totals"].items()},
@@ -241,7 +258,8 @@ def format_result(result: dict) -> str:
             + (f" (default margin rate {result['default_margin_rate']:.0%})"
                if result["cost_source"] in ("default_margin_rate", "mixed") else "")
             + f"; prices: {result['price_source']}"
-            + ("; no back-to-back weeks (a post-promotion dip was estimated)" if result["no_back_to_back"] else "")]
+            + (f"; no back-to-back weeks for {', '.join(result['no_back_to_back'])} (post-promotion dip)"
+               if result["no_back_to_back"] else "")]
     rows = [f"  {'week':<10} {'store':<8} {'product':<10} {'category':<12} {'depth':>5}  {'+units [95%]':>26}  "
             f"{'+revenue [95%]':>30}  {'+margin [95%]':>28}"]
     for ln in result["lines"]:

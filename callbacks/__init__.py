@@ -1,2 +1,2 @@
 """Imports every page's callback module so that `dash.callback` registers them."""
-from callbacks import data, drivers, explore, forecast, overview, runs  # noqa: F401
+from callbacks import data, drivers, explore, forecast, overview, promotions, runs  # noqa: F401

@@ -274,3 +274,10 @@ def format_result(result: dict) -> str:
     if result.get("applied_rows") is not None:
         total.append(f"  applied: {result['applied_rows']} plan rows written (source optimizer)")
     return "\n".join(head + rows + total)
+
+
+def forecast_window(url: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last date of the published store x product forecasts (None without forecasts): the Promotions
+    page's default weeks."""
+    fc = store.forecasts_for_level(BOTTOM_LEVEL, url=url)
+    return None if fc.empty else (fc["ds"].min(), fc["ds"].max())

@@ -16,31 +16,19 @@ from data import store
 from domain import BOTTOM_LEVEL
 from jobs import promo_opt_job
 from tests.conftest import ROOT, sqlite_url
+from tests.promo_helpers import build_promo_db, private_copy
 
 
 @pytest.fixture(scope="module")
 def promo_master(small_demo_master, tmp_path_factory) -> Path:
     """The small demo with saved effects and a fast store x product refresh (42 days ahead)."""
-    from jobs import effects_job, runner
-    store.get_engine(sqlite_url(small_demo_master)).dispose()
-    path = tmp_path_factory.mktemp("promo") / "promo.db"
-    shutil.copy(small_demo_master, path)
-    url = sqlite_url(path)
-    effects_job.run_effects(level="category", save=True, url=url, extras=False)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SALES_DB", url)
-        runner.refresh(models="seasonal_naive", levels="store_product", jobs=1, progress=False, force=True)
-    store.get_engine(url).dispose()
-    return path
+        return build_promo_db(small_demo_master, tmp_path_factory.mktemp("promo") / "promo.db", mp)
 
 
 @pytest.fixture
 def promo_db(promo_master, tmp_path, monkeypatch) -> str:
-    path = tmp_path / "promo.db"
-    shutil.copy(promo_master, path)
-    url = sqlite_url(path)
-    monkeypatch.setenv("SALES_DB", url)
-    return url
+    return private_copy(promo_master, tmp_path, monkeypatch)
 
 
 def _start(url: str) -> str:

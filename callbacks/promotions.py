@@ -5,6 +5,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks._cache import memo
 from callbacks._errors import guarded
 from jobs import promo_opt_job
 from layouts import components, ids, promo_figures
@@ -68,6 +69,12 @@ def table_view(lines: pd.DataFrame):
     return components.frame_table(df[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS), max_rows=500)
 
 
+def _optimize(start: str, weeks: int, k: int, depths: tuple, budget):
+    """The calendar for these constraints (memoized per database and data version: a plan change re-solves)."""
+    return promo_opt_job.optimize_promotions(start, weeks, max_per_store_week=k, depths=depths, budget=budget,
+                                             n_draws=500)
+
+
 def _failed(message: str):
     return (components.error_alert(message, title="Could not optimize"), empty_figure(message),
             components.empty_state(message), None, True, no_update)
@@ -84,7 +91,8 @@ def _failed(message: str):
 def render_promo_calendar(_n_clicks, start, weeks, k, depths, budget):
     """Solve and draw the calendar when the page opens and on Optimize."""
     params = constraints(start, weeks, k, depths, budget)
-    result = promo_opt_job.optimize_promotions(**params, n_draws=500)
+    result = dict(memo(_optimize, params["start"], params["weeks"], params["max_per_store_week"],
+                       tuple(params["depths"]), params["budget"]))
     lines = result.pop("calendar")
     return (summary_view(result), promo_figures.promo_calendar(lines), table_view(lines), params,
             lines.empty, params["start"])

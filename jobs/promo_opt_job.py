@@ -79,20 +79,22 @@ def regular_prices(facts: pd.DataFrame) -> pd.DataFrame:
     return last[["store_id", "product_id"]].assign(price=last["regular"].to_numpy())
 
 
-def _plan_inputs(start: pd.Timestamp, end: pd.Timestamp, url: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _plan_inputs(start: pd.Timestamp, end: pd.Timestamp,
+                 url: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """From the expanded plan up to ``end``: per series the last planned regular price (days without a planned
-    promotion) and unit cost, and the promotions already planned inside ``start .. end``."""
+    promotion) and unit cost; the promotions and the closed days already planned inside ``start .. end``."""
     plan = store.expanded_plan(end=end.date(), url=url)
     cols = ["store_id", "product_id", "plan_price", "plan_cost"]
     if plan.empty:
-        return pd.DataFrame(columns=cols), plan
+        return pd.DataFrame(columns=cols), plan, plan
     plan = plan.sort_values("date", kind="stable")
     regular = plan[(plan["promo"].fillna(0) <= 0) & (plan["price"] > 0)]
     price = regular.groupby(["store_id", "product_id"])["price"].last().rename("plan_price")
     cost = plan[plan["unit_cost"] >= 0].groupby(["store_id", "product_id"])["unit_cost"].last().rename("plan_cost")
     series = pd.concat([price, cost], axis=1).reset_index()
     promoted = plan[(plan["date"] >= start) & (plan["promo"].fillna(0) > 0)]
-    return series.reindex(columns=cols), promoted
+    closed = plan[(plan["date"] >= start) & (plan["is_open"] == 0)]
+    return series.reindex(columns=cols), promoted, closed
 
 
 def price_and_cost(facts: pd.DataFrame, plan_series: pd.DataFrame, margin_rate: float) -> pd.DataFrame:
@@ -165,8 +167,8 @@ def prepare(start, weeks: int, max_per_store_week: int, depths, budget: float | 
     -------
     dict
         ``start, end, depths, params`` (effects per category), ``candidates`` (store x product x week x depth
-        without the slots the plan already promotes), ``taken`` (planned promotions per store-week),
-        ``already_planned`` and ``margin_rate``.
+        without the slots the plan already promotes or closes on some day), ``taken`` (planned promotions per
+        store-week), ``already_planned``, ``closed_slots`` and ``margin_rate``.
     """
     day, values = check_constraints(start, weeks, max_per_store_week, depths, budget)
     end = day + pd.Timedelta(days=promotions.WEEK_DAYS * weeks - 1)
@@ -178,13 +180,15 @@ def prepare(start, weeks: int, max_per_store_week: int, depths, budget: float | 
     margin_rate = config.load().default_margin_rate
     params = promotions.effect_params(effects, weekly["category"].unique(), promotions.reference_depths(facts),
                                       freq, values)
-    plan_series, promoted = _plan_inputs(day, end, url)
+    plan_series, promoted, closed = _plan_inputs(day, end, url)
     taken, held = _planned_taken(promoted, weekly, day)
-    open_slots = weekly.merge(held.assign(_held=1), on=["store_id", "product_id", "week"], how="left")
+    _, shut = _planned_taken(closed, weekly, day)  # a week with a planned closure gets no new promotion
+    blocked = pd.concat([held, shut], ignore_index=True).drop_duplicates()
+    open_slots = weekly.merge(blocked.assign(_held=1), on=["store_id", "product_id", "week"], how="left")
     weekly = open_slots[open_slots["_held"].isna()].drop(columns="_held")
     cands = promotions.candidate_frame(weekly, price_and_cost(facts, plan_series, margin_rate), values)
     return {"start": day, "end": end, "depths": values, "params": params, "candidates": cands, "taken": taken,
-            "already_planned": int(len(held)), "margin_rate": margin_rate}
+            "already_planned": int(len(held)), "closed_slots": int(len(shut)), "margin_rate": margin_rate}
 
 
 def optimize_promotions(start, weeks: int, max_per_store_week: int = DEFAULT_MAX_PER_STORE_WEEK,
@@ -234,6 +238,7 @@ def optimize_promotions(start, weeks: int, max_per_store_week: int = DEFAULT_MAX
         "cost_source": _overall(used["cost_source"]) if len(used) else "none",
         "default_margin_rate": margin_rate, "price_source": _overall(used["price_source"]) if len(used) else "none",
         "no_back_to_back": result["no_back_to_back"], "already_planned": prep["already_planned"],
+        "closed_slots": prep["closed_slots"],
         "candidates": result["candidates"], "promotions": result["totals"]["promotions"],
         "effects": params.round(4).to_dict("records"),
         "totals": {k: round(v, 2) for k, v in result["totals"].items()},
@@ -253,7 +258,8 @@ def format_result(result: dict) -> str:
             f"at most {result['max_per_store_week']} per store-week, depths {result['depths']}"
             + (f", budget {result['budget']:,.0f}" if result.get("budget") is not None else ""),
             f"  solver {result['solver']}: {result['status']}; {result['candidates']} candidates, "
-            f"{result['promotions']} chosen; {result['already_planned']} already in the plan",
+            f"{result['promotions']} chosen; {result['already_planned']} already in the plan"
+            + (f"; {result['closed_slots']} store x product weeks closed by the plan" if result["closed_slots"] else ""),
             f"  unit costs: {result['cost_source']}"
             + (f" (default margin rate {result['default_margin_rate']:.0%})"
                if result["cost_source"] in ("default_margin_rate", "mixed") else "")

@@ -90,6 +90,20 @@ def test_apply_writes_the_plan_and_a_second_run_counts_it(promo_db, monkeypatch)
     assert text.returncode == 0 and "already in the plan" in text.stdout
 
 
+def test_weeks_the_plan_closes_get_no_promotion(promo_db, monkeypatch):
+    monkeypatch.setenv("SALES_DEFAULT_MARGIN_RATE", "0.6")
+    start = _start(promo_db)
+    day = (pd.Timestamp(start) + pd.Timedelta(days=3)).date()
+    store.write_plan(pd.DataFrame({"store_id": [store.stores(url=promo_db)["store_id"].iloc[0]], "product_id": "*",
+                                   "category": "*", "date": [day], "is_open": [0.0]}), source="test", url=promo_db)
+    closed = store.stores(url=promo_db)["store_id"].iloc[0]
+    res = promo_opt_job.optimize_promotions(start, 2, max_per_store_week=3, url=promo_db, n_draws=50)
+    n_products = len(store.products(url=promo_db))
+    assert res["closed_slots"] == n_products
+    assert not [ln for ln in res["lines"] if ln["store_id"] == closed and ln["week_start"] == start]
+    assert [ln for ln in res["lines"] if ln["store_id"] != closed and ln["week_start"] == start]
+
+
 def _digest(url: str) -> str:
     store.get_engine(url).dispose()
     return hashlib.sha256(Path(url.removeprefix("sqlite:///")).read_bytes()).hexdigest()

@@ -111,7 +111,11 @@ def run(args) -> dict:
             "optimizer_expected_margin": round(opt["totals"]["incr_margin"], 2),
             "optimizer_expected_margin_95": [round(opt["totals"]["incr_margin_lo_95"], 2),
                                              round(opt["totals"]["incr_margin_hi_95"], 2)],
-            "random_margin_sd": round(float(np.std(randoms)), 2), "random_draws": args.random_draws,
+            "random_margin_sd": round(float(np.std(randoms)), 2),
+            # the budget binds on the expected discount cost, which depends on the lift: the optimizer's calendar
+            # costs this much under the planted lifts (it may exceed a --budget the oracle must respect)
+            "optimizer_true_discount_cost": round(float(truth["discount_cost"][chosen].sum()), 2),
+            "oracle_discount_cost": round(float(truth["discount_cost"][oracle].sum()), 2), "random_draws": args.random_draws,
             "promotions": int(chosen.sum()), "oracle_promotions": int(oracle.sum()),
             "same_choices": int((chosen & oracle).sum()), "candidates": int(len(cands)),
             "stores": args.stores, "products": args.products, "years": args.years, "weeks": args.weeks,

@@ -115,7 +115,8 @@ def run(args) -> dict:
             # the budget binds on the expected discount cost, which depends on the lift: the optimizer's calendar
             # costs this much under the planted lifts (it may exceed a --budget the oracle must respect)
             "optimizer_true_discount_cost": round(float(truth["discount_cost"][chosen].sum()), 2),
-            "oracle_discount_cost": round(float(truth["discount_cost"][oracle].sum()), 2), "random_draws": args.random_draws,
+            "oracle_discount_cost": round(float(truth["discount_cost"][oracle].sum()), 2),
+            "random_draws": args.random_draws,
             "promotions": int(chosen.sum()), "oracle_promotions": int(oracle.sum()),
             "same_choices": int((chosen & oracle).sum()), "candidates": int(len(cands)),
             "stores": args.stores, "products": args.products, "years": args.years, "weeks": args.weeks,

@@ -80,7 +80,8 @@ def effect_params(effects: pd.DataFrame, categories, ref_depths: dict[str, float
     """Per category: log lift and its s.e., reference depth (and where it came from), dip and its s.e.
 
     The dip is used only where its 95% CI lies below 0 (a real dip; else 0 is used: noise around no dip, or
-    a post-promotion rise we do not bank on); weekly data has no dip estimate. A category without its own lift row uses the ``all`` row when there is one.
+    a post-promotion rise we do not bank on); weekly data has no dip estimate. A category without its own lift
+    row uses the ``all`` row when there is one.
     Without recorded depths the lift is taken to hold at the middle candidate depth (``ref_source`` says so).
     """
     lifts = effects[(effects["kind"] == "promo_lift")]

@@ -259,7 +259,8 @@ def format_result(result: dict) -> str:
             + (f", budget {result['budget']:,.0f}" if result.get("budget") is not None else ""),
             f"  solver {result['solver']}: {result['status']}; {result['candidates']} candidates, "
             f"{result['promotions']} chosen; {result['already_planned']} already in the plan"
-            + (f"; {result['closed_slots']} store x product weeks closed by the plan" if result["closed_slots"] else ""),
+            + (f"; {result['closed_slots']} store x product weeks closed by the plan"
+               if result["closed_slots"] else ""),
             f"  unit costs: {result['cost_source']}"
             + (f" (default margin rate {result['default_margin_rate']:.0%})"
                if result["cost_source"] in ("default_margin_rate", "mixed") else "")

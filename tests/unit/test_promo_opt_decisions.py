@@ -136,3 +136,25 @@ def test_optimize_intervals_contain_the_point_and_cover_effect_uncertainty():
     assert t["incr_margin_lo_95"] < t["incr_margin_lo_80"] < t["incr_margin"] < t["incr_margin_hi_80"] \
         < t["incr_margin_hi_95"]
     assert t["incr_margin"] == pytest.approx(res["lines"]["incr_margin"].sum())
+
+
+def test_weekly_data_takes_one_forecast_date_per_week():
+    ds = pd.date_range("2024-01-05", periods=4, freq="7D")
+    fc = pd.DataFrame({"series_id": "s1", "ds": ds, "yhat": [5.0, 6.0, 7.0, 8.0]})
+    nodes = pd.DataFrame({"node_id": ["s1"], "store_id": ["1"], "product_id": ["a"], "category": ["A"]})
+    weekly = promotions.weekly_baseline(fc, nodes, pd.Timestamp("2024-01-10"), 3, "W")
+    assert weekly["baseline"].tolist() == [6.0, 7.0, 8.0] and [len(d) for d in weekly["dates"]] == [1, 1, 1]
+    with pytest.raises(ValueError, match="outside the forecast horizon"):
+        promotions.weekly_baseline(fc, nodes, pd.Timestamp("2024-01-10"), 4, "W")
+
+
+def test_default_margin_rate_setting(monkeypatch):
+    import config
+    monkeypatch.delenv("SALES_DEFAULT_MARGIN_RATE", raising=False)
+    assert config.load().default_margin_rate == 0.30
+    monkeypatch.setenv("SALES_DEFAULT_MARGIN_RATE", "0.45")
+    assert config.load().default_margin_rate == 0.45
+    for bad in ("1.2", "-0.1", "abc"):
+        monkeypatch.setenv("SALES_DEFAULT_MARGIN_RATE", bad)
+        with pytest.raises(ValueError, match="SALES_DEFAULT_MARGIN_RATE"):
+            config.load()

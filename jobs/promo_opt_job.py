@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 import config
-from data import store
+from data import plans, store
 from decisions import promotions
 from domain import ALL, BOTTOM_LEVEL, Frames
 
@@ -79,21 +79,40 @@ def regular_prices(facts: pd.DataFrame) -> pd.DataFrame:
     return last[["store_id", "product_id"]].assign(price=last["regular"].to_numpy())
 
 
+def _plan_costs(end: pd.Timestamp, url: str | None) -> pd.Series:
+    """Per series the unit cost the plan sets on or before ``end``: each scope's latest cost row, the most
+    specific scope winning (the plan's rule). The raw rows are read once and one row per scope is expanded, so a
+    sales import that stored a cost on every past date stays cheap."""
+    raw = store.plan_rows(end=end.date(), url=url)
+    raw = raw[pd.to_numeric(raw["unit_cost"], errors="coerce") >= 0]
+    if raw.empty:
+        keys = pd.MultiIndex.from_arrays([[], []], names=["store_id", "product_id"])
+        return pd.Series([], index=keys, dtype=float, name="plan_cost")
+    last = raw.sort_values("date", kind="stable").groupby(list(plans.SCOPE), sort=False).tail(1)
+    last = last[[*plans.SCOPE, "unit_cost"]].assign(date=end)  # one date: the grains alone decide
+    for col in store.PLAN_FIELDS:
+        if col != "unit_cost":
+            last[col] = None
+    series = store.nodes(BOTTOM_LEVEL, url=url)[["store_id", "product_id", "category"]]
+    out = plans.expand(last[[*plans.SCOPE, "date", *store.PLAN_FIELDS]], series)
+    return out.set_index(["store_id", "product_id"])["unit_cost"].astype(float).rename("plan_cost")
+
+
 def _plan_inputs(start: pd.Timestamp, end: pd.Timestamp,
                  url: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """From the expanded plan up to ``end``: per series the last planned regular price (days without a planned
-    promotion) and unit cost; the promotions and the closed days already planned inside ``start .. end``."""
-    plan = store.expanded_plan(end=end.date(), url=url)
+    """Per series the planned regular price (last day in ``start .. end`` without a planned promotion) and unit
+    cost (:func:`_plan_costs`); the promotions and the closed days already planned inside ``start .. end``."""
+    plan = store.expanded_plan(start.date(), end.date(), url=url)
     cols = ["store_id", "product_id", "plan_price", "plan_cost"]
+    cost = _plan_costs(end, url)
     if plan.empty:
-        return pd.DataFrame(columns=cols), plan, plan
+        return cost.reset_index().reindex(columns=cols), plan, plan
     plan = plan.sort_values("date", kind="stable")
     regular = plan[(plan["promo"].fillna(0) <= 0) & (plan["price"] > 0)]
     price = regular.groupby(["store_id", "product_id"])["price"].last().rename("plan_price")
-    cost = plan[plan["unit_cost"] >= 0].groupby(["store_id", "product_id"])["unit_cost"].last().rename("plan_cost")
     series = pd.concat([price, cost], axis=1).reset_index()
-    promoted = plan[(plan["date"] >= start) & (plan["promo"].fillna(0) > 0)]
-    closed = plan[(plan["date"] >= start) & (plan["is_open"] == 0)]
+    promoted = plan[plan["promo"].fillna(0) > 0]
+    closed = plan[plan["is_open"] == 0]
     return series.reindex(columns=cols), promoted, closed
 
 

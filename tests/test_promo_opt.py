@@ -68,6 +68,17 @@ def test_plan_unit_costs_are_used_and_named(promo_db, monkeypatch):
     res = promo_opt_job.optimize_promotions(_start(promo_db), 2, max_per_store_week=1, url=promo_db, n_draws=50)
     assert res["cost_source"] == "plan" and res["promotions"] == 3 * 2
     assert {ln["unit_cost"] for ln in res["lines"]} == {0.01}
+    # an older, more specific cost (store x product, a year back) beats the newer product-wide one; a later one
+    # (after the window) does not count
+    first = res["lines"][0]
+    old = (pd.Timestamp(_start(promo_db)) - pd.Timedelta(days=365)).date()
+    later = (pd.Timestamp(_start(promo_db)) + pd.Timedelta(days=30)).date()
+    store.write_plan(pd.DataFrame({"store_id": first["store_id"], "product_id": first["product_id"],
+                                   "category": "*", "date": [old, later], "unit_cost": [0.02, 99.0]}),
+                     source="test", url=promo_db)
+    res = promo_opt_job.optimize_promotions(_start(promo_db), 2, max_per_store_week=1, url=promo_db, n_draws=50)
+    costs = {(ln["store_id"], ln["product_id"]): ln["unit_cost"] for ln in res["lines"]}
+    assert costs[(first["store_id"], first["product_id"])] == 0.02 and set(costs.values()) == {0.01, 0.02}
 
 
 def test_apply_writes_the_plan_and_a_second_run_counts_it(promo_db, monkeypatch):

@@ -181,6 +181,19 @@ def cmd_setup_demo(args) -> int:
     return 0
 
 
+def cmd_optimize_promos(args) -> int:
+    from jobs import promo_opt_job
+    result = promo_opt_job.optimize_promotions(
+        args.start, args.weeks, max_per_store_week=args.max_per_store_week,
+        depths=promo_opt_job.parse_depths(args.depths), budget=args.budget, apply=args.apply)
+    result.pop("calendar")
+    if args.json:
+        _print_json(result)
+    else:
+        print(promo_opt_job.format_result(result))
+    return 0
+
+
 def cmd_serve(args) -> int:
     import config
     from app import create_app
@@ -305,6 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--models", default=None)
     s.add_argument("--jobs", type=int, default=None)
     s.set_defaults(func=cmd_schedule)
+
+    op = sub.add_parser("optimize-promos", parents=[common],
+                        help="choose promotions (store x product x week x depth) for the most expected margin")
+    op.add_argument("--start", required=True, help="first day of the first week (YYYY-MM-DD)")
+    op.add_argument("--weeks", type=int, required=True, help="number of weeks (inside the forecast horizon)")
+    op.add_argument("--max-per-store-week", type=int, default=3, help="most promotions per store and week")
+    op.add_argument("--depths", default="0.1,0.2,0.3", help="candidate discount depths, each in (0, 1)")
+    op.add_argument("--budget", type=float, default=None, help="most expected discount cost in total")
+    op.add_argument("--apply", action="store_true", help="write the calendar to the plan")
+    op.set_defaults(func=cmd_optimize_promos)
 
     sd = sub.add_parser("setup-demo", parents=[common], help="demo data and first refresh when missing")
     sd.set_defaults(func=cmd_setup_demo)

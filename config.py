@@ -59,6 +59,14 @@ def parse_float(value: str | None, default: float, name: str, low: float | None 
     return number
 
 
+def parse_rate(value: str | None, default: float, name: str) -> float:
+    """A share in [0, 1) from the environment (e.g. ``0.30``); unset or blank means ``default``."""
+    number = parse_float(value, default, name, low=0.0, high=1.0)
+    if number >= 1.0:
+        raise ValueError(f"{name}={value!r} must be at least 0 and below 1")
+    return number
+
+
 def parse_cron(value: str | None, default: str) -> str:
     """A crontab expression from the environment: surrounding space removed, unset or blank means ``default``.
 
@@ -97,6 +105,7 @@ class Settings:
     inventory_review_days: float = 7.0
     inventory_target_csl: float = 0.95
     inventory_holding_rate: float = 0.25
+    default_margin_rate: float = 0.30  # gross margin share of the regular price where no unit cost is known
 
     @property
     def max_upload_bytes(self) -> int:
@@ -134,4 +143,5 @@ def load() -> Settings:
                                          low=0, high=1, open_interval=True),
         inventory_holding_rate=parse_float(env.get("SALES_INVENTORY_HOLDING_RATE"), 0.25,
                                            "SALES_INVENTORY_HOLDING_RATE", low=0),
+        default_margin_rate=parse_rate(env.get("SALES_DEFAULT_MARGIN_RATE"), 0.30, "SALES_DEFAULT_MARGIN_RATE"),
     )

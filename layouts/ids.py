@@ -32,7 +32,8 @@ from urllib.parse import urlencode
 # here. Order within a group is the order of the links.
 NAV_GROUPS = (
     ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"))),
-    ("Forecast & plan", (("Forecast", "/forecast"), ("Plan", "/plan"), ("Inventory", "/inventory"))),
+    ("Forecast & plan", (("Forecast", "/forecast"), ("Plan", "/plan"), ("Promotions", "/promotions"),
+                         ("Inventory", "/inventory"))),
     ("Operate", (("Data", "/data"), ("Runs", "/runs"))),
 )
 # Every page in navbar order, flattened.
@@ -298,3 +299,26 @@ def q_int(query: dict, key: str, default: int, allowed=None) -> int:
     if allowed is not None and value not in allowed:
         return default
     return value
+
+
+class Promo:
+    START = "promo-start-date"
+    WEEKS = "promo-weeks-input"
+    MAX_PER_STORE_WEEK = "promo-max-per-store-week-input"
+    DEPTHS = "promo-depths-input"
+    BUDGET = "promo-budget-input"
+    RUN = "promo-optimize-button"
+    APPLY = "promo-apply-button"
+    APPLY_RESULT = "promo-apply-result"
+    PARAMS = "promo-params-store"  # the constraints of the calendar shown (JSON), which Apply re-solves
+    SUMMARY = "promo-summary"
+    CALENDAR = "promo-calendar-chart"
+    TABLE = "promo-calendar-table"
+
+    @staticmethod
+    def kpi_value(name: str) -> str:
+        return f"promo-kpi-{name}"
+
+    @staticmethod
+    def kpi_detail(name: str) -> str:
+        return f"promo-kpi-{name}-detail"

@@ -255,22 +255,8 @@ def _add_inventory_ingest_parser(isub, common) -> None:
     v.set_defaults(func=cmd_ingest_inventory)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="database path or SQLAlchemy URL (default: $SALES_DB or data/sales.db)")
-    common.add_argument("--json", action="store_true", help="print one JSON object")
-
-    p = argparse.ArgumentParser(prog="cli.py", description="Sales forecasting dashboard: data and models.")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    d = sub.add_parser("demo", parents=[common], help="generate synthetic demo data with known effects")
-    d.add_argument("--seed", type=int, default=42)
-    d.add_argument("--stores", type=int, default=10)
-    d.add_argument("--products", type=int, default=20)
-    d.add_argument("--years", type=int, default=3)
-    d.add_argument("--force", action="store_true", help="replace a database that holds imported (non-demo) data")
-    d.set_defaults(func=cmd_demo)
-
+def _add_ingest_parsers(sub, common) -> None:
+    """`ingest walmart|csv|plan|inventory`."""
     ing = sub.add_parser("ingest", help="import sales data (walmart directory or any long CSV/Parquet)")
     isub = ing.add_subparsers(dest="source", required=True)
     w = isub.add_parser("walmart", parents=[common], help="the Kaggle Walmart files (train, features, stores)")
@@ -300,6 +286,38 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(func=cmd_ingest)
     _add_inventory_ingest_parser(isub, common)
 
+
+def _add_optimize_parser(sub, common) -> None:
+    """`optimize-promos`."""
+    op = sub.add_parser("optimize-promos", parents=[common],
+                        help="choose promotions (store x product x week x depth) for the most expected margin")
+    op.add_argument("--start", required=True, help="first day of the first week (YYYY-MM-DD)")
+    op.add_argument("--weeks", type=int, required=True, help="number of weeks (inside the forecast horizon)")
+    op.add_argument("--max-per-store-week", type=int, default=3, help="most promotions per store and week")
+    op.add_argument("--depths", default="0.1,0.2,0.3", help="candidate discount depths, each in (0, 1)")
+    op.add_argument("--budget", type=float, default=None, help="most expected discount cost in total")
+    op.add_argument("--apply", action="store_true", help="write the calendar to the plan")
+    op.set_defaults(func=cmd_optimize_promos)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database path or SQLAlchemy URL (default: $SALES_DB or data/sales.db)")
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = argparse.ArgumentParser(prog="cli.py", description="Sales forecasting dashboard: data and models.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", parents=[common], help="generate synthetic demo data with known effects")
+    d.add_argument("--seed", type=int, default=42)
+    d.add_argument("--stores", type=int, default=10)
+    d.add_argument("--products", type=int, default=20)
+    d.add_argument("--years", type=int, default=3)
+    d.add_argument("--force", action="store_true", help="replace a database that holds imported (non-demo) data")
+    d.set_defaults(func=cmd_demo)
+
+    _add_ingest_parsers(sub, common)
+
     q = sub.add_parser("quality", parents=[common], help="data-quality report")
     q.set_defaults(func=cmd_quality)
 
@@ -319,15 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=None)
     s.set_defaults(func=cmd_schedule)
 
-    op = sub.add_parser("optimize-promos", parents=[common],
-                        help="choose promotions (store x product x week x depth) for the most expected margin")
-    op.add_argument("--start", required=True, help="first day of the first week (YYYY-MM-DD)")
-    op.add_argument("--weeks", type=int, required=True, help="number of weeks (inside the forecast horizon)")
-    op.add_argument("--max-per-store-week", type=int, default=3, help="most promotions per store and week")
-    op.add_argument("--depths", default="0.1,0.2,0.3", help="candidate discount depths, each in (0, 1)")
-    op.add_argument("--budget", type=float, default=None, help="most expected discount cost in total")
-    op.add_argument("--apply", action="store_true", help="write the calendar to the plan")
-    op.set_defaults(func=cmd_optimize_promos)
+    _add_optimize_parser(sub, common)
 
     sd = sub.add_parser("setup-demo", parents=[common], help="demo data and first refresh when missing")
     sd.set_defaults(func=cmd_setup_demo)

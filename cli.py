@@ -85,6 +85,13 @@ def cmd_effects(args) -> int:
     return 0
 
 
+def cmd_inventory(args) -> int:
+    from jobs import inventory_job
+    summary = inventory_job.run_inventory(policy=args.policy, save=not args.no_save)
+    _print_json(summary) if args.json else print(inventory_job.format_summary(summary))
+    return 0
+
+
 def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt  # `kill` cancels a refresh like Ctrl-C: the run is marked cancelled, the old one stays
 
@@ -216,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_effects)
 
     _add_refresh_parser(sub, common)
+
+    inv = sub.add_parser("inventory", parents=[common], help="today's order per store x product from the forecasts")
+    inv.add_argument("--policy", choices=["periodic", "continuous"], default=None,
+                     help="(R, S) order-up-to or (s, Q) reorder point (default $SALES_INVENTORY_POLICY or periodic)")
+    inv.add_argument("--no-save", action="store_true", help="do not store the result for the dashboard")
+    inv.set_defaults(func=cmd_inventory)
 
     s = sub.add_parser("schedule", parents=[common], help="run refreshes on a cron schedule")
     s.add_argument("--cron", default=None, help='crontab expression (default $SALES_SCHEDULE or "0 3 * * *")')

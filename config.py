@@ -41,6 +41,22 @@ def parse_positive_int(value: str | None, default: int, name: str) -> int:
     return number
 
 
+def parse_float(value: str | None, default: float, name: str, low: float | None = None,
+                high: float | None = None, open_low: bool = False, open_high: bool = False) -> float:
+    """A number from the environment, checked against optional bounds (``open_*``: the bound itself refused)."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+    if low is not None and (number < low or (open_low and number == low)):
+        raise ValueError(f"{name}={value!r} must be {'above' if open_low else 'at least'} {low}")
+    if high is not None and (number > high or (open_high and number == high)):
+        raise ValueError(f"{name}={value!r} must be {'below' if open_high else 'at most'} {high}")
+    return number
+
+
 def parse_cron(value: str | None, default: str) -> str:
     """A crontab expression from the environment: surrounding space removed, unset or blank means ``default``.
 
@@ -74,6 +90,14 @@ class Settings:
     models_dir: Path
     schedule: str = DEFAULT_SCHEDULE
     upload_ttl_hours: int = 24
+    # inventory defaults (issue 14): every store x product without its own value in inventory_params
+    inventory_lead_time_days: float = 3.0
+    inventory_review_days: float = 1.0
+    inventory_target_csl: float = 0.95
+    inventory_holding_rate: float = 0.25
+    inventory_unit_cost: float = 1.0
+    inventory_lost_sale_cost: float = 1.0
+    inventory_policy: str = "periodic"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -103,4 +127,21 @@ def load() -> Settings:
         models_dir=Path(env.get("SALES_MODELS_DIR") or ROOT / "data" / "models"),
         schedule=parse_cron(env.get("SALES_SCHEDULE"), DEFAULT_SCHEDULE),
         upload_ttl_hours=parse_positive_int(env.get("SALES_UPLOAD_TTL_HOURS"), 24, "SALES_UPLOAD_TTL_HOURS"),
+        **_inventory_settings(env),
     )
+
+
+def _inventory_settings(env) -> dict:
+    """The SALES_INVENTORY_* defaults (lead time and review period in days, holding rate per year)."""
+    def num(name, default, **bounds):
+        return parse_float(env.get(f"SALES_INVENTORY_{name}"), default, f"SALES_INVENTORY_{name}", **bounds)
+    policy = (env.get("SALES_INVENTORY_POLICY") or "periodic").strip().lower()
+    if policy not in ("periodic", "continuous"):
+        raise ValueError(f"SALES_INVENTORY_POLICY={policy!r} must be periodic or continuous")
+    return {"inventory_lead_time_days": num("LEAD_TIME_DAYS", 3.0, low=0.0),
+            "inventory_review_days": num("REVIEW_DAYS", 1.0, low=0.0, open_low=True),
+            "inventory_target_csl": num("TARGET_CSL", 0.95, low=0.0, high=1.0, open_low=True, open_high=True),
+            "inventory_holding_rate": num("HOLDING_RATE", 0.25, low=0.0),
+            "inventory_unit_cost": num("UNIT_COST", 1.0, low=0.0),
+            "inventory_lost_sale_cost": num("LOST_SALE_COST", 1.0, low=0.0),
+            "inventory_policy": policy}

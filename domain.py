@@ -72,6 +72,8 @@ class Frames:
     SEASONALITY = "seasonality"
     NODE_SUMMARY = "node_summary"
     QUALITY_REPORT = "quality_report"  # level "all": the data-quality report as JSON
+    INVENTORY_ORDERS = "inventory_orders"  # level "all": jobs.inventory_job (today's order per store x product)
+    INVENTORY_TRADEOFF = "inventory_tradeoff"  # level "all": jobs.inventory_job (service vs stock curve)
 
 
 # --- importer fields -----------------------------------------------------------------------------------------

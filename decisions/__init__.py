@@ -1,0 +1,1 @@
+"""Decisions from forecasts: inventory policies and promotion optimization (pure: no database, no UI)."""

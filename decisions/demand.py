@@ -17,6 +17,8 @@ Two ways to build it, both vectorised over series (quantiles do not add, so neit
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import stats
 
@@ -156,21 +158,22 @@ def conformal_z(errors: np.ndarray, level: np.ndarray, prior_weight: float = PRI
 
 
 def conformal_window(forecast_sum: np.ndarray, past_forecasts: np.ndarray, past_actuals: np.ndarray, levels,
-                     relative: bool = True, prior_weight: float = PRIOR_WEIGHT) -> dict[float, np.ndarray]:
+                     relative: bool = False, prior_weight: float = PRIOR_WEIGHT) -> dict[float, np.ndarray]:
     """Window-demand quantiles ``{q: per-series quantile}`` from the point forecast of the window sum and the
     series' past window forecasts and actual window sums (series x origins, NaN where unknown).
 
-    ``relative`` (default) measures each past error against the size of its own forecast (floored at a tenth
-    of the series' mean forecast, so near-zero forecasts do not explode the ratio) and scales the quantile by
-    today's forecast: errors grow with the level, and a season's peak (December) would otherwise be
-    protected with the quieter months' absolute errors. The quantile is ``max(0, forecast + q_z * scale *
-    size)`` with ``q_z`` the pooled quantile of the leave-one-out standardised errors.
+    The quantile is ``max(0, forecast + q_z * scale)`` with ``q_z`` the pooled quantile of the leave-one-out
+    standardised errors and ``scale`` the series' own error scale. ``relative=True`` instead measures each
+    error against the size of its own forecast (floored at a tenth of the series' mean forecast) and scales
+    by today's forecast; on Walmart that doubled the stock for the same service (small departments have
+    huge relative errors), so the default is absolute.
     """
     forecast_sum = np.nan_to_num(np.asarray(forecast_sum, dtype=float))
     past_f = np.asarray(past_forecasts, dtype=float)
     errors = np.asarray(past_actuals, dtype=float) - past_f
     if relative:
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean_f = np.nanmean(np.where(np.isfinite(past_f), np.maximum(past_f, 0), np.nan), axis=1)
         floor = 0.1 * np.nan_to_num(np.maximum(mean_f, forecast_sum)) + 1e-9
         size_past = np.maximum(np.nan_to_num(past_f), floor[:, None])

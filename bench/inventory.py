@@ -8,9 +8,10 @@ sales (returns) count as zero demand. At every review origin each policy orders 
 computed only from data before that origin (``decisions.replay.rolling_forecasts`` hands the forecaster the
 history before the origin; ``peeking_audit`` checks one origin per model):
 
-* ``ours``: seasonal_ses forecasts (the strongest fast model of ``bench/accuracy.py``, refitted at every
-  origin in about a second on Walmart) and the normalised conformal quantile of its own past out-of-sample
-  errors of the lead-time + review sum (:func:`decisions.demand.conformal_window`), at the target CSL;
+* ``ours``: the product's strongest affordable model - seasonal_ses on Walmart (the most accurate there,
+  refitted at every origin in about 1.5 s), lgbm with the promotion plan on the demo (refitted weekly,
+  re-planned daily from the latest fit) - and the normalised conformal quantile of its own past
+  out-of-sample errors of the lead-time + review sum (:func:`decisions.demand.conformal_window`);
 * ``naive``: the same policy with seasonal-naive forecasts and their errors, its safety stock times a factor
   tuned so that its achieved CSL matches ``ours``'s;
 * ``rule``: order up to N weeks of the average sales of the last 4 weeks, N tuned the same way;

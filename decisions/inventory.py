@@ -25,7 +25,8 @@ _PROBABILITY = ("target_csl", "target_fill_rate")
 ORDER_COLUMNS = ["series_id", "store_id", "product_id", "policy", "service_basis", "target_csl", "on_hand",
                  "on_order", "inventory_position", "lead_time_days", "review_period_days", "distribution",
                  "demand_mean", "demand_sd", "safety_stock", "reorder_point", "order_up_to", "order_qty",
-                 "order_value", "expected_fill_rate", "stockout_prob", "days_of_cover", "daily_demand"]
+                 "order_value", "expected_fill_rate", "stockout_prob", "lead_time_stockout_prob", "days_of_cover",
+                 "daily_demand"]
 
 
 def _where(params: pd.DataFrame, bad: pd.Series, column: str, rule: str) -> str:
@@ -189,5 +190,8 @@ def recommend(params: pd.DataFrame, yhat: np.ndarray, sigma: np.ndarray, acf: np
         "review_period_days": rv, "distribution": protect.kind, "demand_mean": mean, "demand_sd": sd,
         "safety_stock": order_up_to - mean, "reorder_point": reorder, "order_up_to": order_up_to,
         "order_qty": qty, "order_value": qty * np.nan_to_num(co), "expected_fill_rate": fill,
-        "stockout_prob": 1 - protect.cdf(after), "days_of_cover": cover, "daily_demand": daily})
+        "stockout_prob": 1 - protect.cdf(after),
+        # at risk before anything ordered today can arrive: lead-time demand above what is on hand and on order
+        "lead_time_stockout_prob": 1 - lead.cdf(position) if lead is not None else np.zeros(n),
+        "days_of_cover": cover, "daily_demand": daily})
     return out[ORDER_COLUMNS]

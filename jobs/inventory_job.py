@@ -9,7 +9,8 @@ level "all":
 ``inventory_orders`` (``domain.Frames.INVENTORY_ORDERS``)
     one row per store x product: :data:`decisions.inventory.ORDER_COLUMNS` (order-up-to level, reorder
     point, safety stock, recommended order rounded to case packs and at least the MOQ, expected fill rate,
-    stockout probability in the cycle, projected days of cover) plus ``forecast_start`` (today).
+    stockout probability in the cycle, the risk of a stockout within the lead time, projected days of cover)
+    plus ``forecast_start`` (today).
 ``inventory_tradeoff`` (``domain.Frames.INVENTORY_TRADEOFF``)
     ``policy, target_csl, achieved_csl, avg_inventory_units, avg_inventory_value``: the expected
     service-vs-stock curve of today's network (policy "ours (expected)"); ``bench/inventory.py`` measures
@@ -135,10 +136,10 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
             store.save_frame(session, Frames.INVENTORY_ORDERS, "all", result)
             store.save_frame(session, Frames.INVENTORY_TRADEOFF, "all", curve)
     placing = result[result["order_qty"] > 0]
-    at_risk = result[result["stockout_prob"] > 1 - result["target_csl"] + 1e-9]
+    at_risk = result[result["lead_time_stockout_prob"] > 1 - result["target_csl"] + 1e-9]
     return {"series": int(len(result)), "policy": policy, "inputs": source, "forecast_start": str(today.date()),
             "orders_to_place": int(len(placing)), "order_units": float(placing["order_qty"].sum()),
-            "order_value": float(placing["order_value"].sum()), "at_risk_after_order": int(len(at_risk)),
+            "order_value": float(placing["order_value"].sum()), "at_risk_in_lead_time": int(len(at_risk)),
             "distributions": result["distribution"].value_counts().to_dict(), "saved": save,
             "top_orders": placing.sort_values("order_value", ascending=False).head(10)[
                 ["store_id", "product_id", "order_qty", "order_up_to", "safety_stock", "stockout_prob"]
@@ -150,6 +151,6 @@ def format_summary(summary: dict) -> str:
     lines = [f"Inventory plan from {summary['forecast_start']} ({summary['policy']} review, inputs: {summary['inputs']})",
              f"  {summary['series']} store x product rows; {summary['orders_to_place']} orders to place today, "
              f"{summary['order_units']:.0f} units, value {summary['order_value']:.2f}",
-             f"  {summary['at_risk_after_order']} rows still above their stockout risk after ordering",
+             f"  {summary['at_risk_in_lead_time']} rows at risk of a stockout before today's order can arrive",
              "  saved: inventory_orders, inventory_tradeoff" if summary["saved"] else "  not saved (--no-save)"]
     return "\n".join(lines)

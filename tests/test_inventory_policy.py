@@ -32,6 +32,8 @@ def test_order_up_to_matches_the_textbook_normal_case():
     assert out["order_qty"].iloc[0] == np.ceil(500 + z * 20 * np.sqrt(5) - 320)
     assert out["stockout_prob"].iloc[0] <= 0.05 + 1e-9
     assert out["distribution"].iloc[0] == "normal"
+    # 320 on hand + on order against lead-time demand N(400, 40^2): at risk before today's order arrives
+    assert out["lead_time_stockout_prob"].iloc[0] == pytest.approx(stats.norm.sf((320 - 400) / 40))
     assert out["days_of_cover"].iloc[0] == pytest.approx((320 + out["order_qty"].iloc[0]) / 100)
 
 

@@ -91,7 +91,7 @@ def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anc
             horizon = LGBM_REFIT_DAYS + h - 1
             cols = ["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]
             model = LGBMForecaster(freq="D", horizon=horizon, conformal=False, n_estimators=100,
-                                   num_threads=2).fit(train[cols])
+                                   num_threads=1).fit(train[cols])
             days = pd.date_range(fit_day, periods=horizon, freq="D")
             xf = exog[exog["ds"].isin(days) & exog["series_id"].isin(train["series_id"].unique())]
             temp = train[train["ds"] >= fit_day - pd.Timedelta(days=7)].groupby("series_id")["temp_c"].mean()

@@ -18,7 +18,9 @@ history before the origin; ``peeking_audit`` checks one origin per model):
 * ``perfect``: perfect foresight (orders exactly the demand of its cycle): the cycle-stock floor.
 
 Every policy starts from the same state: the orders placed before the holdout deliver exactly the demand of
-the first lead time. Error histories start 26 weekly / 28 daily origins before the holdout.
+the first lead time. Error histories start 26 weekly / 28 daily origins before the holdout; whether errors are
+scaled absolutely or relative to the forecast is chosen per model by the pinball loss on those warm-up
+origins (:func:`choose_scaling`), never on the holdout.
 """
 from __future__ import annotations
 
@@ -93,7 +95,10 @@ def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anc
             model = LGBMForecaster(freq="D", horizon=horizon, conformal=False, n_estimators=100,
                                    num_threads=1).fit(train[cols])
             days = pd.date_range(fit_day, periods=horizon, freq="D")
-            xf = exog[exog["ds"].isin(days) & exog["series_id"].isin(train["series_id"].unique())]
+            grid = pd.MultiIndex.from_product([sorted(train["series_id"].unique()), days], names=["series_id", "ds"])
+            # past the data's end (the last origins' windows) nothing is planned: no promotion, no holiday
+            xf = (grid.to_frame(index=False).merge(exog[exog["ds"].isin(days)], on=["series_id", "ds"], how="left")
+                  .fillna({"promo": 0.0, "is_holiday": 0.0}))
             temp = train[train["ds"] >= fit_day - pd.Timedelta(days=7)].groupby("series_id")["temp_c"].mean()
             xf = xf.assign(temp_c=xf["series_id"].map(temp).fillna(0.0))
             cache[fit_day] = model.predict(horizon, xf[["series_id", "ds", "promo", "is_holiday", "temp_c"]])
@@ -116,16 +121,30 @@ def window_sums(fcs: dict, ids: pd.Index, origins: pd.DatetimeIndex) -> np.ndarr
     return out
 
 
-def conformal_levels(F: np.ndarray, A: np.ndarray, P: int, first: int, memory: int, targets) -> dict:
-    """``{target: (series x holdout origins) order-up-to levels}``; origin j uses only errors of origins k
-    with ``k + P <= j`` (their windows have ended) among the last ``memory``."""
-    out = {q: np.zeros((F.shape[0], F.shape[1] - first)) for q in targets}
-    for j in range(first, F.shape[1]):
+def conformal_levels(F: np.ndarray, A: np.ndarray, P: int, first: int, memory: int, targets,
+                     relative: bool = False, last: int | None = None) -> dict:
+    """``{target: (series x origins first..last-1) order-up-to levels}``; origin j uses only errors of
+    origins k with ``k + P <= j`` (their windows have ended) among the last ``memory``."""
+    last = F.shape[1] if last is None else last
+    out = {q: np.zeros((F.shape[0], last - first)) for q in targets}
+    for j in range(first, last):
         lo = max(0, j - P - memory + 1)
-        qs = conformal_window(F[:, j], F[:, lo:j - P + 1], A[:, lo:j - P + 1], targets)
+        qs = conformal_window(F[:, j], F[:, lo:j - P + 1], A[:, lo:j - P + 1], targets, relative=relative)
         for q in targets:
             out[q][:, j - first] = qs[q]
     return out
+
+
+def choose_scaling(F: np.ndarray, A: np.ndarray, P: int, W: int, memory: int, target: float) -> tuple[bool, dict]:
+    """Absolute or relative (to the forecast) error scaling, whichever has the lower pinball loss at the
+    target on the warm-up origins whose windows end before the holdout (no holdout data is used)."""
+    first, last = W // 2, W - P + 1
+    losses = {}
+    for relative in (False, True):
+        level = conformal_levels(F, A, P, first, memory, [target], relative, last)[target]
+        diff = A[:, first:last] - level
+        losses["relative" if relative else "absolute"] = float(np.nanmean(np.maximum(target * diff, (target - 1) * diff)))
+    return losses["relative"] < losses["absolute"], losses
 
 
 def replay(dataset: str, db: str | None = None, limit: int | None = None, target: float = 0.95) -> dict:
@@ -173,12 +192,13 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
             return model_forecaster(kind, setup["freq"], exog, origins[0])
         peeking_audit(long, origins[W], lambda hist, o, h: make()(hist, o, h), P)  # a fresh fit for each call
         F[name] = window_sums(rolling_forecasts(long, origins, make(), P), ids, origins)
+        if cache is not None:
+            np.savez(cache, **F)
         timings[name] = round(time.perf_counter() - t1, 1)
         print(f"  {name}: forecasts at {len(origins)} origins in {timings[name]} s", file=sys.stderr, flush=True)
-    if cache is not None:
-        np.savez(cache, **F)
     targets = sorted(set(CURVE_TARGETS) | {target})
-    levels = {name: conformal_levels(F[name], A, P, W, setup["memory"], targets) for name in F}
+    scaling = {name: choose_scaling(F[name], A, P, W, setup["memory"], target) for name in F}
+    levels = {name: conformal_levels(F[name], A, P, W, setup["memory"], targets, scaling[name][0]) for name in F}
     D = demand[:, hold:]
     init = D[:, :L]
     perfect = np.stack([D[:, t:t + P].sum(axis=1) for t in range(T)], axis=1)
@@ -231,7 +251,9 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
             "naive_untuned": {"achieved_csl": round(untuned["achieved_csl"], 4),
                               "avg_inventory_units": round(untuned["avg_inventory_units"], 2)},
             "setup": {"lead_time_periods": L, "review_periods": R, "holdout_periods": T, "warmup_origins": W,
-                      "error_memory_origins": setup["memory"], "ours_model": {"ses": "seasonal_ses", "lgbm": "lgbm (weekly refit)"}[ours_kind],
+                      "error_memory_origins": setup["memory"],
+                      "error_scaling": {name: {"chosen": "relative" if rel else "absolute", "warmup_pinball": {
+                          k: round(v, 4) for k, v in loss.items()}} for name, (rel, loss) in scaling.items()}, "ours_model": {"ses": "seasonal_ses", "lgbm": "lgbm (weekly refit)"}[ours_kind],
                       "rule_average_days": RULE_AVG_DAYS, **{k: v for k, v in cost.items()}},
             "tradeoff": curve, "seconds": {**timings, "total": round(time.perf_counter() - t0, 1)}}
 

@@ -13,7 +13,8 @@ Two ways to build it, both vectorised over series (quantiles do not add, so neit
   sum at past origins (normalised split conformal): each series' errors are divided by a leave-one-out
   scale of that series, the standardised errors are pooled over series, and the window quantile is
   ``forecast + q_z * scale``. Bias, skew and autocorrelation are in the errors themselves; pooling gives the
-  tails enough points. This is what the replay benchmark (``bench/inventory.py``) uses.
+  tails enough points. Errors can be standardised as they are or relative to their forecast's size
+  (``relative``). This is what the replay benchmark (``bench/inventory.py``) uses.
 """
 from __future__ import annotations
 

@@ -75,7 +75,8 @@ def load(dataset: str, db: str | None) -> pd.DataFrame:
     return full[["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]].reset_index(drop=True)
 
 
-def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anchor=None):
+def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anchor=None,
+                     refit_days: int = LGBM_REFIT_DAYS):
     """``forecaster(history, origin, h)``: fit on the history it is handed, forecast h periods.
 
     ``lgbm`` (the demo's ``ours``) is refitted once a week (at ``anchor`` + 7k) on the history before that
@@ -86,11 +87,11 @@ def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anc
 
     def lgbm(history: pd.DataFrame, origin, h: int) -> pd.DataFrame:
         from models.gbm import LGBMForecaster
-        fit_day = origin - pd.Timedelta(days=(origin - anchor).days % LGBM_REFIT_DAYS)
+        fit_day = origin - pd.Timedelta(days=(origin - anchor).days % refit_days)
         if fit_day not in cache:
             train = history[(history["ds"] < fit_day) & (history["ds"] >= fit_day - pd.Timedelta(days=LGBM_TRAIN_DAYS))]
             train = train.merge(exog, on=["series_id", "ds"], how="left")
-            horizon = LGBM_REFIT_DAYS + h - 1
+            horizon = refit_days + h - 1
             cols = ["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]
             model = LGBMForecaster(freq="D", horizon=horizon, conformal=False, n_estimators=100,
                                    num_threads=1).fit(train[cols])
@@ -147,7 +148,8 @@ def choose_scaling(F: np.ndarray, A: np.ndarray, P: int, W: int, memory: int, ta
     return losses["relative"] < losses["absolute"], losses
 
 
-def replay(dataset: str, db: str | None = None, limit: int | None = None, target: float = 0.95) -> dict:
+def replay(dataset: str, db: str | None = None, limit: int | None = None, target: float = 0.95,
+           refit_days: int = LGBM_REFIT_DAYS) -> dict:
     """Run the benchmark; returns the JSON-ready result.
 
     Long because it is the benchmark's script: load, forecast at every origin, calibrate, simulate and tune
@@ -179,7 +181,7 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
             A[:, j] = demand[:, start:start + P].sum(axis=1)
     timings, F = {}, {}
     ours_kind = OURS_MODEL[dataset]
-    cache = (Path(os.environ["INV_BENCH_CACHE"]) / f"{dataset}-{limit}-{ours_kind}.npz"
+    cache = (Path(os.environ["INV_BENCH_CACHE"]) / f"{dataset}-{limit}-{ours_kind}-{refit_days}.npz"
              if os.environ.get("INV_BENCH_CACHE") else None)  # a developer's shortcut: forecasts of an earlier run
     if cache is not None and cache.exists():
         F = dict(np.load(cache))
@@ -189,7 +191,7 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
         t1 = time.perf_counter()
 
         def make():
-            return model_forecaster(kind, setup["freq"], exog, origins[0])
+            return model_forecaster(kind, setup["freq"], exog, origins[0], refit_days)
         peeking_audit(long, origins[W], lambda hist, o, h: make()(hist, o, h), P)  # a fresh fit for each call
         F[name] = window_sums(rolling_forecasts(long, origins, make(), P), ids, origins)
         if cache is not None:
@@ -253,7 +255,8 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
             "setup": {"lead_time_periods": L, "review_periods": R, "holdout_periods": T, "warmup_origins": W,
                       "error_memory_origins": setup["memory"],
                       "error_scaling": {name: {"chosen": "relative" if rel else "absolute", "warmup_pinball": {
-                          k: round(v, 4) for k, v in loss.items()}} for name, (rel, loss) in scaling.items()}, "ours_model": {"ses": "seasonal_ses", "lgbm": "lgbm (weekly refit)"}[ours_kind],
+                          k: round(v, 4) for k, v in loss.items()}} for name, (rel, loss) in scaling.items()},
+                      "ours_model": {"ses": "seasonal_ses", "lgbm": f"lgbm (refit every {refit_days} days)"}[ours_kind],
                       "rule_average_days": RULE_AVG_DAYS, **{k: v for k, v in cost.items()}},
             "tradeoff": curve, "seconds": {**timings, "total": round(time.perf_counter() - t0, 1)}}
 
@@ -265,12 +268,17 @@ def main(argv=None) -> int:
     p.add_argument("--db", default=None, help="replay this store database instead of preparing one")
     p.add_argument("--limit", type=int, default=None, help="only the first N series (a quick run)")
     p.add_argument("--target", type=float, default=0.95, help="target cycle service level (default 0.95)")
+    p.add_argument("--refit-days", type=int, default=LGBM_REFIT_DAYS,
+                   help=f"demo: refit lgbm every N days (default {LGBM_REFIT_DAYS}; 1 = at every origin)")
     args = p.parse_args(argv)
     if not 0 < args.target < 1:
         print("error: --target must lie strictly between 0 and 1", file=sys.stderr)
         return 2
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    result = replay(args.dataset, args.db, args.limit, args.target)
+    if args.refit_days < 1:
+        print("error: --refit-days must be at least 1", file=sys.stderr)
+        return 2
+    result = replay(args.dataset, args.db, args.limit, args.target, args.refit_days)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

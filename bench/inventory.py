@@ -144,7 +144,8 @@ def choose_scaling(F: np.ndarray, A: np.ndarray, P: int, W: int, memory: int, ta
     for relative in (False, True):
         level = conformal_levels(F, A, P, first, memory, [target], relative, last)[target]
         diff = A[:, first:last] - level
-        losses["relative" if relative else "absolute"] = float(np.nanmean(np.maximum(target * diff, (target - 1) * diff)))
+        pinball = np.maximum(target * diff, (target - 1) * diff)
+        losses["relative" if relative else "absolute"] = float(np.nanmean(pinball))
     return losses["relative"] < losses["absolute"], losses
 
 

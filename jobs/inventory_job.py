@@ -99,7 +99,8 @@ def tradeoff(orders: pd.DataFrame, unit_cost: np.ndarray) -> pd.DataFrame:
         level = protect.quantile(q)
         units = np.maximum(level - protect.mean, 0.0) + review / 2
         rows.append({"policy": "ours (expected)", "target_csl": q, "achieved_csl": float(protect.cdf(level).mean()),
-                     "avg_inventory_units": float(units.sum()), "avg_inventory_value": float((units * unit_cost).sum())})
+                     "avg_inventory_units": float(units.sum()),
+                     "avg_inventory_value": float((units * unit_cost).sum())})
     return pd.DataFrame(rows)
 
 
@@ -148,7 +149,8 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
 
 def format_summary(summary: dict) -> str:
     """The CLI's text output."""
-    lines = [f"Inventory plan from {summary['forecast_start']} ({summary['policy']} review, inputs: {summary['inputs']})",
+    lines = [f"Inventory plan from {summary['forecast_start']} ({summary['policy']} review, "
+             f"inputs: {summary['inputs']})",
              f"  {summary['series']} store x product rows; {summary['orders_to_place']} orders to place today, "
              f"{summary['order_units']:.0f} units, value {summary['order_value']:.2f}",
              f"  {summary['at_risk_in_lead_time']} rows at risk of a stockout before today's order can arrive",

@@ -25,8 +25,11 @@ _PROBABILITY = ("target_csl", "target_fill_rate")
 ORDER_COLUMNS = ["series_id", "store_id", "product_id", "policy", "service_basis", "target_csl", "on_hand",
                  "on_order", "inventory_position", "lead_time_days", "review_period_days", "distribution",
                  "demand_mean", "demand_sd", "safety_stock", "reorder_point", "order_up_to", "order_qty",
-                 "order_value", "expected_fill_rate", "stockout_prob", "lead_time_stockout_prob", "days_of_cover",
-                 "daily_demand"]
+                 "order_value", "expected_fill_rate", "stockout_prob", "lead_time_stockout_prob", "at_risk",
+                 "days_of_cover", "daily_demand", "method"]
+METHODS = {"normal": "normal (interval sds + residual ACF)",
+           "negative_binomial": "negative binomial (interval sds + residual ACF)",
+           "poisson": "Poisson (low volume, not over-dispersed)"}
 
 
 def _where(params: pd.DataFrame, bad: pd.Series, column: str, rule: str) -> str:
@@ -193,5 +196,7 @@ def recommend(params: pd.DataFrame, yhat: np.ndarray, sigma: np.ndarray, acf: np
         "stockout_prob": 1 - protect.cdf(after),
         # at risk before anything ordered today can arrive: lead-time demand above what is on hand and on order
         "lead_time_stockout_prob": 1 - lead.cdf(position) if lead is not None else np.zeros(n),
-        "days_of_cover": cover, "daily_demand": daily})
+        "days_of_cover": cover, "daily_demand": daily,
+        "method": [METHODS.get(k, k) for k in protect.kind]})
+    out["at_risk"] = out["lead_time_stockout_prob"] > 1 - csl + 1e-9
     return out[ORDER_COLUMNS]

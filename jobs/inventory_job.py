@@ -9,8 +9,8 @@ level "all":
 ``inventory_orders`` (``domain.Frames.INVENTORY_ORDERS``)
     one row per store x product: :data:`decisions.inventory.ORDER_COLUMNS` (order-up-to level, reorder
     point, safety stock, recommended order rounded to case packs and at least the MOQ, expected fill rate,
-    stockout probability in the cycle, the risk of a stockout within the lead time, projected days of cover)
-    plus ``forecast_start`` (today).
+    stockout probability in the cycle, the risk of a stockout within the lead time and ``at_risk`` when it
+    exceeds 1 - target, projected days of cover, the demand ``method``) plus ``forecast_start`` (today).
 ``inventory_tradeoff`` (``domain.Frames.INVENTORY_TRADEOFF``)
     ``policy, target_csl, achieved_csl, avg_inventory_units, avg_inventory_value``: the expected
     service-vs-stock curve of today's network (policy "ours (expected)"); ``bench/inventory.py`` measures
@@ -137,7 +137,7 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
             store.save_frame(session, Frames.INVENTORY_ORDERS, "all", result)
             store.save_frame(session, Frames.INVENTORY_TRADEOFF, "all", curve)
     placing = result[result["order_qty"] > 0]
-    at_risk = result[result["lead_time_stockout_prob"] > 1 - result["target_csl"] + 1e-9]
+    at_risk = result[result["at_risk"]]
     return {"series": int(len(result)), "policy": policy, "inputs": source, "forecast_start": str(today.date()),
             "orders_to_place": int(len(placing)), "order_units": float(placing["order_qty"].sum()),
             "order_value": float(placing["order_value"].sum()), "at_risk_in_lead_time": int(len(at_risk)),

@@ -34,6 +34,7 @@ def test_order_up_to_matches_the_textbook_normal_case():
     assert out["distribution"].iloc[0] == "normal"
     # 320 on hand + on order against lead-time demand N(400, 40^2): at risk before today's order arrives
     assert out["lead_time_stockout_prob"].iloc[0] == pytest.approx(stats.norm.sf((320 - 400) / 40))
+    assert bool(out["at_risk"].iloc[0])  # 98% > 1 - 0.95
     assert out["days_of_cover"].iloc[0] == pytest.approx((320 + out["order_qty"].iloc[0]) / 100)
 
 

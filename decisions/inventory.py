@@ -130,7 +130,7 @@ def recommend(params: pd.DataFrame, yhat: np.ndarray, sigma: np.ndarray, acf: np
     """Today's stocking decision per row of ``params`` (one store x product; :data:`ORDER_COLUMNS`).
 
     ``yhat`` and ``sigma`` (rows x steps) are the point forecasts and per-step sds from today on, ``acf``
-    the residual autocorrelations (rows x lags). Short shelf life (``shelf_life_days`` <= lead time +
+    the residual autocorrelations (rows x lags). ``order_value`` is NaN where no unit cost is known. Short shelf life (``shelf_life_days`` <= lead time +
     review period) switches a row to the newsvendor critical ratio ``b / (b + c)``.
 
     Long because it is one pass over the policy's formulas, each a line, in the order a planner reads them.
@@ -192,7 +192,7 @@ def recommend(params: pd.DataFrame, yhat: np.ndarray, sigma: np.ndarray, acf: np
         "on_hand": on_hand, "on_order": on_order, "inventory_position": position, "lead_time_days": lt,
         "review_period_days": rv, "distribution": protect.kind, "demand_mean": mean, "demand_sd": sd,
         "safety_stock": order_up_to - mean, "reorder_point": reorder, "order_up_to": order_up_to,
-        "order_qty": qty, "order_value": qty * np.nan_to_num(co), "expected_fill_rate": fill,
+        "order_qty": qty, "order_value": qty * co, "expected_fill_rate": fill,
         "stockout_prob": 1 - protect.cdf(after),
         # at risk before anything ordered today can arrive: lead-time demand above what is on hand and on order
         "lead_time_stockout_prob": 1 - lead.cdf(position) if lead is not None else np.zeros(n),

@@ -98,9 +98,10 @@ def tradeoff(orders: pd.DataFrame, unit_cost: np.ndarray) -> pd.DataFrame:
     for q in TRADEOFF_TARGETS:
         level = protect.quantile(q)
         units = np.maximum(level - protect.mean, 0.0) + review / 2
+        known = np.isfinite(unit_cost)  # value only where unit costs are known (NaN when none is)
         rows.append({"policy": "ours (expected)", "target_csl": q, "achieved_csl": float(protect.cdf(level).mean()),
                      "avg_inventory_units": float(units.sum()),
-                     "avg_inventory_value": float((units * unit_cost).sum())})
+                     "avg_inventory_value": float((units * unit_cost)[known].sum()) if known.any() else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -131,7 +132,9 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
     acf = _acf(params["series_id"], max(1, yhat.shape[1] - 1), url)
     result = inventory.recommend(params, yhat, sigma, acf, period_days, policy, settings.inventory_target_csl)
     result["forecast_start"] = today.date().isoformat()
-    curve = tradeoff(result, np.nan_to_num(pd.to_numeric(params.get("unit_cost"), errors="coerce").to_numpy()))
+    cost = pd.to_numeric(params["unit_cost"], errors="coerce") if "unit_cost" in params else pd.Series(np.nan,
+                                                                                                      index=params.index)
+    curve = tradeoff(result, cost.to_numpy(dtype=float))
     if save:
         with store.session_scope(url=url) as session:
             store.save_frame(session, Frames.INVENTORY_ORDERS, "all", result)
@@ -140,7 +143,7 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
     at_risk = result[result["at_risk"]]
     return {"series": int(len(result)), "policy": policy, "inputs": source, "forecast_start": str(today.date()),
             "orders_to_place": int(len(placing)), "order_units": float(placing["order_qty"].sum()),
-            "order_value": float(placing["order_value"].sum()), "at_risk_in_lead_time": int(len(at_risk)),
+            "order_value": float(placing["order_value"].sum(min_count=1)), "at_risk_in_lead_time": int(len(at_risk)),
             "distributions": result["distribution"].value_counts().to_dict(), "saved": save,
             "top_orders": placing.sort_values("order_value", ascending=False).head(10)[
                 ["store_id", "product_id", "order_qty", "order_up_to", "safety_stock", "stockout_prob"]

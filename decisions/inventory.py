@@ -130,8 +130,9 @@ def recommend(params: pd.DataFrame, yhat: np.ndarray, sigma: np.ndarray, acf: np
     """Today's stocking decision per row of ``params`` (one store x product; :data:`ORDER_COLUMNS`).
 
     ``yhat`` and ``sigma`` (rows x steps) are the point forecasts and per-step sds from today on, ``acf``
-    the residual autocorrelations (rows x lags). ``order_value`` is NaN where no unit cost is known. Short shelf life (``shelf_life_days`` <= lead time +
-    review period) switches a row to the newsvendor critical ratio ``b / (b + c)``.
+    the residual autocorrelations (rows x lags). ``order_value`` is NaN where no unit cost is known. Short
+    shelf life (``shelf_life_days`` <= lead time + review period) switches a row to the newsvendor critical
+    ratio ``b / (b + c)``.
 
     Long because it is one pass over the policy's formulas, each a line, in the order a planner reads them.
     """

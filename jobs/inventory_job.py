@@ -89,6 +89,12 @@ def forecast_matrices(forecasts: pd.DataFrame, series_ids) -> tuple[np.ndarray, 
     return yhat.fillna(0.0).to_numpy(dtype=float), sigma.fillna(0.0).to_numpy(dtype=float)
 
 
+def _column_or_nan(params: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in params:
+        return np.full(len(params), np.nan)
+    return pd.to_numeric(params[name], errors="coerce").to_numpy(dtype=float)
+
+
 def tradeoff(orders: pd.DataFrame, unit_cost: np.ndarray) -> pd.DataFrame:
     """The expected curve: for each target CSL, the network's expected CSL and average on-hand (safety stock
     plus half a review period's demand)."""
@@ -132,9 +138,8 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
     acf = _acf(params["series_id"], max(1, yhat.shape[1] - 1), url)
     result = inventory.recommend(params, yhat, sigma, acf, period_days, policy, settings.inventory_target_csl)
     result["forecast_start"] = today.date().isoformat()
-    cost = pd.to_numeric(params["unit_cost"], errors="coerce") if "unit_cost" in params else pd.Series(np.nan,
-                                                                                                      index=params.index)
-    curve = tradeoff(result, cost.to_numpy(dtype=float))
+    cost = _column_or_nan(params, "unit_cost")
+    curve = tradeoff(result, cost)
     if save:
         with store.session_scope(url=url) as session:
             store.save_frame(session, Frames.INVENTORY_ORDERS, "all", result)

@@ -138,6 +138,13 @@ def _add_whatif_parser(sub, common) -> None:
     w.set_defaults(func=cmd_whatif)
 
 
+def cmd_inventory(args) -> int:
+    from jobs import inventory_job
+    summary = inventory_job.run_inventory(policy=args.policy, save=not args.no_save)
+    _print_json(summary) if args.json else print(inventory_job.format_summary(summary))
+    return 0
+
+
 def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt  # `kill` cancels a refresh like Ctrl-C: the run is marked cancelled, the old one stays
 
@@ -287,8 +294,14 @@ def _add_ingest_parsers(sub, common) -> None:
     _add_inventory_ingest_parser(isub, common)
 
 
-def _add_optimize_parser(sub, common) -> None:
-    """`optimize-promos`."""
+def _add_decision_parsers(sub, common) -> None:
+    """`optimize-promos` and `inventory`: decisions from the forecasts."""
+    inv = sub.add_parser("inventory", parents=[common], help="today's order per store x product from the forecasts")
+    inv.add_argument("--policy", choices=["periodic", "continuous"], default=None,
+                     help="(R, S) order-up-to or (s, Q) reorder point (default $SALES_INVENTORY_POLICY or periodic)")
+    inv.add_argument("--no-save", action="store_true", help="do not store the result for the dashboard")
+    inv.set_defaults(func=cmd_inventory)
+
     op = sub.add_parser("optimize-promos", parents=[common],
                         help="choose promotions (store x product x week x depth) for the most expected margin")
     op.add_argument("--start", required=True, help="first day of the first week (YYYY-MM-DD)")
@@ -337,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=None)
     s.set_defaults(func=cmd_schedule)
 
-    _add_optimize_parser(sub, common)
+    _add_decision_parsers(sub, common)
 
     sd = sub.add_parser("setup-demo", parents=[common], help="demo data and first refresh when missing")
     sd.set_defaults(func=cmd_setup_demo)

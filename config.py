@@ -67,6 +67,14 @@ def parse_rate(value: str | None, default: float, name: str) -> float:
     return number
 
 
+def _inventory_policy(value: str | None) -> str:
+    """SALES_INVENTORY_POLICY: ``periodic`` (R, S) or ``continuous`` (s, Q); unset or blank means periodic."""
+    policy = (value or "periodic").strip().lower() or "periodic"
+    if policy not in ("periodic", "continuous"):
+        raise ValueError(f"SALES_INVENTORY_POLICY={value!r} must be periodic or continuous")
+    return policy
+
+
 def parse_cron(value: str | None, default: str) -> str:
     """A crontab expression from the environment: surrounding space removed, unset or blank means ``default``.
 
@@ -106,6 +114,9 @@ class Settings:
     inventory_target_csl: float = 0.95
     inventory_holding_rate: float = 0.25
     default_margin_rate: float = 0.30  # gross margin share of the regular price where no unit cost is known
+    inventory_unit_cost: float = 1.0  # unit cost and lost-sale cost where no inventory input sets them
+    inventory_lost_sale_cost: float = 1.0
+    inventory_policy: str = "periodic"  # periodic (R, S) | continuous (s, Q)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -144,4 +155,8 @@ def load() -> Settings:
         inventory_holding_rate=parse_float(env.get("SALES_INVENTORY_HOLDING_RATE"), 0.25,
                                            "SALES_INVENTORY_HOLDING_RATE", low=0),
         default_margin_rate=parse_rate(env.get("SALES_DEFAULT_MARGIN_RATE"), 0.30, "SALES_DEFAULT_MARGIN_RATE"),
+        inventory_unit_cost=parse_float(env.get("SALES_INVENTORY_UNIT_COST"), 1.0, "SALES_INVENTORY_UNIT_COST", low=0),
+        inventory_lost_sale_cost=parse_float(env.get("SALES_INVENTORY_LOST_SALE_COST"), 1.0,
+                                             "SALES_INVENTORY_LOST_SALE_COST", low=0),
+        inventory_policy=_inventory_policy(env.get("SALES_INVENTORY_POLICY")),
     )

@@ -1,1 +1,1 @@
-"""Decisions: pure optimisation on top of forecasts and effects (promotion calendar; no database, no Dash)."""
+"""Decisions from forecasts: the promotion calendar and inventory policies (pure: no database, no UI)."""

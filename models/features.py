@@ -77,6 +77,14 @@ def _steps_to_event(flag: np.ndarray, starts: np.ndarray, forward: bool, cap: in
     return out
 
 
+def price_ratio(df: pd.DataFrame) -> np.ndarray:
+    """Each row's price over its series' median price (1 where unknown): a relative price one global model can
+    read across cheap and dear products (the median of history and horizon rows; no y involved)."""
+    price = df["price"].astype(float).where(lambda p: p > 0)
+    med = price.groupby(df["series_id"].to_numpy(), sort=False).transform("median")
+    return (price / med).fillna(1.0).to_numpy(dtype=float)
+
+
 def hierarchy_codes(df: pd.DataFrame, cols) -> pd.DataFrame:
     """Each series' members (e.g. its store and product) from the hierarchy columns ``cols`` of ``df``.
 
@@ -183,9 +191,11 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
     if freq == "D":
         feats["dow"] = ds.dt.dayofweek.to_numpy(dtype=float)
         feats["day_of_month"] = ds.dt.day.to_numpy(dtype=float)
-    for col in ("promo", "is_holiday", "temp_c", "precip_mm"):
+    for col in ("promo", "promo_intensity", "is_open", "is_holiday", "temp_c", "precip_mm"):
         if col in df.columns:
             feats[col] = df[col].to_numpy(dtype=float)
+    if "price" in df.columns:
+        feats["price_ratio"] = price_ratio(df)
     if "is_holiday" in df.columns:
         flag = df["is_holiday"].fillna(0).to_numpy() > 0
         cap = HOLIDAY_DISTANCE_CAP.get(freq, HOLIDAY_DISTANCE_CAP["W"])

@@ -5,9 +5,11 @@ Future exogenous values (what the models are given for the ``h`` forecast dates)
 * ``is_holiday``: from the stored calendar (``calendar_events``, scope all/region/store) while it covers the
   horizon; dates beyond its last event come from the ``holidays`` package for ``SALES_COUNTRY``. Weekly data:
   a week ``ds`` is a holiday week when a holiday falls in ``[ds - 6 days, ds]`` (Walmart's convention).
-* ``promo``: planned promotions where the store knows them, i.e. future rows of a store-level covariate named
-  ``promo`` (0/1) or ``markdown_total`` (> 0 means promotion; the Walmart importer keeps the Kaggle test
-  period's markdowns); otherwise 0, so forecasts assume no promotion that is not planned.
+* ``promo``/``promo_intensity``: planned promotions where the store knows them, i.e. future rows of a
+  store-level covariate named ``promo`` (0/1) or ``markdown_total`` (> 0 means promotion, the value is the
+  depth; the Walmart importer keeps the Kaggle test period's markdowns); otherwise 0. The plan overrides
+  these per store x product (:mod:`jobs.plan_inputs`).
+* ``is_open``: 0 on the stored calendar's closures (daily data), else 1; the plan overrides it.
 * ``temp_c``/``precip_mm``: stored weather for future dates when present (store scope, else region), else
   the store's day-of-year (daily) or week-of-year (weekly) climatology from its history, smoothed over
   +-7 days / +-1 week.

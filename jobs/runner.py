@@ -7,6 +7,7 @@ work itself is the stages of :mod:`jobs.stages` (load, backtest and fit, select,
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import traceback
@@ -104,7 +105,7 @@ def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, l
     """Under the lock: mark abandoned runs, skip an unchanged refresh, else run the stages and publish."""
     store.abandon_running_runs(ABANDONED, url=url)
     stored_params = params.to_dict()
-    dhash = store.data_hash(url)
+    dhash = _inputs_hash(url)
     cur = store.current_run(url)
     run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
     if not force and cur and cur["data_hash"] == dhash and cur["params"] == json.loads(json.dumps(stored_params)):
@@ -133,6 +134,16 @@ def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, l
     summary.update(run_id=run_id, status="success", data_hash=dhash, duration_s=round(duration, 2), **stored_params)
     summary["pruned_runs"] = stages.publish(run_id, summary, duration, url)
     return summary
+
+
+def _inputs_hash(url: str | None) -> str:
+    """The facts' fingerprint, combined with the plan's newest change when there is one: forecasts read the plan,
+    so a plan change must not let an otherwise unchanged refresh be skipped."""
+    dhash = store.data_hash(url)
+    changes = store.plan_changes(url=url)
+    if changes.empty:
+        return dhash
+    return hashlib.sha256(f"{dhash}/plan-change-{int(changes['id'].max())}".encode()).hexdigest()
 
 
 def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, url: str | None) -> dict:

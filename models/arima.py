@@ -22,10 +22,11 @@ def fourier_terms(t: np.ndarray, period: float, k: int) -> np.ndarray:
 
 
 class ARIMAForecaster(LocalForecaster):
-    """SARIMAX with promo (flag and depth)/open/holiday/weather regressors and Fourier terms for the season (and the year, daily data).
+    """SARIMAX with promo/holiday/weather regressors and Fourier terms for the season (and the year, daily data).
 
-    Seasonality enters as Fourier regressors rather than seasonal AR/MA terms, which keeps a 52-week
-    season tractable. Candidate orders are compared by AIC (with a constant when d = 0). Analytic intervals.
+    The regressors are every exogenous column that varies (``models.base.exog_columns``: promotion flag and
+    depth, open flag, holiday, weather) except the price, which moves with the depth. Seasonality enters as
+    Fourier regressors rather than seasonal AR/MA terms, which keeps a 52-week season tractable. Candidate orders are compared by AIC (with a constant when d = 0). Analytic intervals.
 
     Parameters
     ----------

@@ -178,6 +178,11 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
         stack = np.column_stack([feats[f"lag_{s}"] for s in seasonal])
         cnt = np.isfinite(stack).sum(axis=1)
         feats["seasonal_mean"] = np.where(cnt > 0, np.nansum(stack, axis=1) / np.maximum(cnt, 1), np.nan)
+    promo_col = next((c for c in ("promo_intensity", "promo") if c in df.columns), None)
+    if promo_col is not None and seasonal:  # was each seasonal lag a promotion day? (planned inputs, no y)
+        pg = pd.Series(df[promo_col].to_numpy(dtype=float), index=df.index).groupby(sid, sort=False)
+        for lag in seasonal:
+            feats[f"promo_lag_{lag}"] = pg.shift(lag).to_numpy()
     base = g.shift(horizon).to_numpy()
     for w in ROLL_WINDOWS.get(freq, (m,)):
         mean, std = _group_rolling(base, starts, w)

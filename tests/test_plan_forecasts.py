@@ -118,6 +118,17 @@ def test_closed_days_forecast_zero_at_every_level(plan_db):
     assert _at(stores, "store=3", D[3])["yhat"] == 0 and _at(stores, "store=1", D[3])["yhat"] > 0
 
 
+def test_a_plan_change_is_a_new_input_for_the_refresh(plan_db):
+    kw = dict(horizon=H, models="seasonal_naive", jobs=1, progress=False, url=plan_db, levels=BOTTOM_LEVEL)
+    assert runner.refresh(**kw)["status"] == "success"
+    assert runner.refresh(**kw)["status"] == "skipped"  # nothing changed
+    store.write_plan(pd.DataFrame([dict(store_id="1", date=D[6], is_open=0)]), source="test", url=plan_db)
+    again = runner.refresh(**kw)
+    assert again["status"] == "success"  # the plan changed: not skipped
+    final = store.forecasts_for_level(BOTTOM_LEVEL, url=plan_db)
+    assert (final.loc[final["series_id"].str.startswith("store=1/") & (final["ds"] == D[6]), "yhat"] == 0).all()
+
+
 def test_closed_days_are_excluded_from_backtest_metrics():
     days = 84
     ds = pd.date_range("2023-01-02", periods=days)

@@ -161,3 +161,42 @@ def test_unplanned_days_and_oracle_runs_still_work(tmp_db, tmp_path, monkeypatch
     assert inputs.knowns is None
     assert (b["promo"] == 0).all() and (b["promo_intensity"] == 0).all() and (b["is_open"] == 1).all()
     assert store.plan_rows(url=tmp_db).empty
+
+
+def test_weekly_markdown_covariates_still_drive_the_horizon_without_a_plan(tmp_db, tmp_path, monkeypatch):
+    """The Walmart path: weekly data, promotions known only as future ``markdown_total`` covariates."""
+    from data import schema
+    monkeypatch.setenv("SALES_MODELS_DIR", str(tmp_path / "models"))
+    weeks = pd.date_range("2021-01-01", periods=110, freq="7D")
+    future = [weeks[-1] + pd.Timedelta(weeks=k) for k in (1, 2)]
+    rng = np.random.default_rng(0)
+    store.init_db(tmp_db)
+    with store.session_scope(url=tmp_db) as s:
+        store.upsert_frame(s, schema.Dataset, pd.DataFrame([{"name": "weekly", "source": "test", "frequency": "W",
+                                                             "content_hash": "w", "imported_at": weeks[0]}]))
+        store.upsert_frame(s, schema.StoreDim, pd.DataFrame({"store_id": ["1", "2"], "name": ["A", "B"],
+                                                             "region": ["N", "S"]}))
+        store.upsert_frame(s, schema.ProductDim, pd.DataFrame({"product_id": ["x", "y"], "name": ["X", "Y"],
+                                                               "category": ["C", "C"]}))
+        md = (rng.random(len(weeks)) < 0.3) * 5000.0
+        store.upsert_frame(s, schema.Sale, pd.DataFrame([
+            {"store_id": st, "product_id": p, "date": d, "sales": 100 + 20 * (m > 0) + rng.normal(0, 3),
+             "promo": int(m > 0), "promo_intensity": m, "is_open": 1}
+            for st in "12" for p in "xy" for d, m in zip(weeks, md)]))
+        store.upsert_frame(s, schema.Covariate, pd.DataFrame({"name": "markdown_total", "store_id": "1",
+                                                              "product_id": "*", "date": future,
+                                                              "value": [2500.0, 0.0]}))
+        store.rebuild_aggregates(s)
+    summary = runner.refresh(horizon=2, models="seasonal_naive,lgbm", jobs=1, progress=False, url=tmp_db,
+                             model_params=FAST_LGBM, levels="store,store_product", force=True)
+    assert summary["status"] == "success", summary.get("error")
+    inputs = _load_weekly(tmp_db)
+    b = inputs.futures[BOTTOM_LEVEL]
+    assert tuple(_at(b, "store=1/product=x", future[0])[["promo", "promo_intensity", "is_open"]]) == (1, 2500, 1)
+    assert _at(b, "store=2/product=x", future[0])["promo"] == 0
+    assert _at(inputs.futures["store"], "store=1", future[1])["promo"] == 0
+
+
+def _load_weekly(url):
+    params = RefreshParams.from_cli("W", horizon=2, models="seasonal_naive", levels="store,store_product")
+    return stages.load(params, Progress(None, url, False), url)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from data import store
+from data.plan_events import plan_events
 from domain import BOTTOM_LEVEL
 from jobs import refresh_inputs as ri
 
@@ -141,12 +142,16 @@ def history_plan_columns(frames: dict, bottom_nodes: pd.DataFrame, url: str | No
     keys = bottom_keys(bottom_nodes, [lv for lv in frames if lv != BOTTOM_LEVEL])
     events = _plan_events(bottom["ds"].min(), bottom["ds"].max(), bottom_nodes, url)
     out = {BOTTOM_LEVEL: _with_events(bottom, events)}
-    small = bottom[["series_id", "ds", "promo_intensity", "price"]]
+    codes, uniques = pd.factorize(bottom["series_id"])  # map each series once, not each row, to its nodes
+    small = bottom[["ds", "promo_intensity", "price"]]
     for lv, frame in frames.items():
         if lv == BOTTOM_LEVEL:
             continue
-        sub = small.assign(series_id=small["series_id"].map(keys[lv]))
-        means = sub.groupby(["series_id", "ds"], as_index=False, sort=False)[["promo_intensity", "price"]].mean()
+        node = pd.Categorical(keys[lv].reindex(uniques).to_numpy())
+        sub = small.assign(series_id=pd.Categorical.from_codes(node.codes[codes], node.categories))
+        means = sub.groupby(["series_id", "ds"], as_index=False, sort=False, observed=True)[
+            ["promo_intensity", "price"]].mean()
+        means["series_id"] = means["series_id"].astype(str)
         merged = frame.drop(columns=["promo_intensity", "price"]).merge(means, on=["series_id", "ds"], how="left")
         ev = None if events is None else events.assign(series_id=events["series_id"].map(keys[lv])) \
             .drop_duplicates(["series_id", "ds"])
@@ -156,11 +161,9 @@ def history_plan_columns(frames: dict, bottom_nodes: pd.DataFrame, url: str | No
 
 def _plan_events(start, end, bottom_nodes: pd.DataFrame, url: str | None) -> pd.DataFrame | None:
     """``series_id, ds`` of the bottom series' past plan events (None when the plan names none)."""
-    rows = store.plan_rows(start, end, url=url)
-    if rows.empty or rows["event"].isna().all():
+    plan = plan_events(start, end, url=url)
+    if plan.empty:
         return None
-    plan = store.expanded_plan(start, end, url=url)
-    plan = plan[plan["event"].notna()]
     b = plan.astype({"store_id": str, "product_id": str})
     return pd.DataFrame({"series_id": store.node_keys(BOTTOM_LEVEL, b).to_numpy(), "ds": b["date"].to_numpy()})
 

@@ -7,7 +7,6 @@ work itself is the stages of :mod:`jobs.stages` (load, backtest and fit, select,
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import traceback
@@ -105,10 +104,11 @@ def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, l
     """Under the lock: mark abandoned runs, skip an unchanged refresh, else run the stages and publish."""
     store.abandon_running_runs(ABANDONED, url=url)
     stored_params = params.to_dict()
-    dhash = _inputs_hash(url)
+    dhash = store.data_hash(url)
     cur = store.current_run(url)
     run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
-    if not force and cur and cur["data_hash"] == dhash and cur["params"] == json.loads(json.dumps(stored_params)):
+    if not force and cur and cur["data_hash"] == dhash and cur["params"] == json.loads(json.dumps(stored_params)) \
+            and not _plan_changed_since(cur, url):
         store.create_run(run_id, stored_params, dhash, code_version(), status="running", url=url)
         store.mark_failed(run_id, f"data and parameters unchanged since run {cur['run_id']}", status="skipped",
                           duration_s=time.perf_counter() - t0, url=url)
@@ -136,14 +136,10 @@ def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, l
     return summary
 
 
-def _inputs_hash(url: str | None) -> str:
-    """The facts' fingerprint, combined with the plan's newest change when there is one: forecasts read the plan,
-    so a plan change must not let an otherwise unchanged refresh be skipped."""
-    dhash = store.data_hash(url)
-    changes = store.plan_changes(url=url)
-    if changes.empty:
-        return dhash
-    return hashlib.sha256(f"{dhash}/plan-change-{int(changes['id'].max())}".encode()).hexdigest()
+def _plan_changed_since(run: dict, url: str | None) -> bool:
+    """Whether the plan changed after ``run`` started: forecasts read the plan, so an otherwise unchanged
+    refresh must not be skipped then."""
+    return not store.plan_changes(since=run.get("started_at"), url=url).empty
 
 
 def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, url: str | None) -> dict:

@@ -157,7 +157,8 @@ def cmd_refresh(args) -> int:
                              folds=args.folds, metric=args.metric, reconcile=args.reconcile,
                              levels=args.levels, progress=not args.json, force=args.force,
                              selection=getattr(args, "selection", "combination"),
-                             ensemble=getattr(args, "ensemble", False))
+                             ensemble=getattr(args, "ensemble", False),
+                             backtest_inputs=getattr(args, "backtest_inputs", "as_known"))
     if args.json:
         _print_json(summary)
     else:
@@ -244,6 +245,8 @@ def _add_refresh_parser(sub, common) -> None:
     r.add_argument("--levels", default=None, help="comma-separated hierarchy levels to forecast (default all)")
     r.add_argument("--tune", action="store_true", help="tune the gradient-boosting model first")
     r.add_argument("--force", action="store_true", help="refresh even when the data has not changed")
+    r.add_argument("--backtest-inputs", choices=["as_known", "oracle"], default="as_known",
+                   help="folds' inputs: as known at each origin (default) or the realised ones (comparison only)")
     r.set_defaults(func=cmd_refresh)
 
 

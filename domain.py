@@ -29,7 +29,8 @@ MAX_KEY_LENGTH = 2 * (len("category=") + 3 * MAX_ID_LENGTH) + 1
 
 # --- long frames ---------------------------------------------------------------------------------------------
 EXOG_COLS = ("promo", "is_holiday", "temp_c")
-OPTIONAL_EXOG = ("precip_mm",)
+# Optional: weather, and the plan's depth, price and open flag (issue 13 §2; NaN open = open).
+OPTIONAL_EXOG = ("precip_mm", "promo_intensity", "price", "is_open")
 DEFAULT_LEVELS = (80, 95)
 
 

@@ -3,6 +3,11 @@
 ``generate`` simulates daily sales of every store x product on log scale, adds dirt for the quality report,
 and writes stores, products, sales, regional weather, holidays, the ground truth and a ``datasets`` row in
 ONE transaction, replacing whatever facts the store held, then rebuilds the aggregates.
+
+Promotions are planned: the same transaction replaces the plan with the demo's promotion calendar (promotion,
+depth, promotional price per store x product; closures for all stores) over the history and the
+``PLAN_DAYS`` after it, the future drawn by the same process from its own random stream (so the history is
+the same with or without it).
 """
 from __future__ import annotations
 
@@ -17,9 +22,13 @@ import holidays
 import numpy as np
 import pandas as pd
 
+from sqlalchemy import delete
+
 from data import demo_spec as spec
-from data import schema, store
+from data import plans, schema, store
 from domain import ALL, SCOPE_ALL
+
+PLAN_DAYS = 56  # the planned promotion calendar reaches 8 weeks past the last date
 
 
 def _log(progress: bool, msg: str) -> None:
@@ -119,7 +128,8 @@ def _promotions(rng: np.random.Generator, n_series: int, n_days: int) -> tuple[n
 def _simulate(seed: int, n_stores: int, n_products: int, dates: pd.DatetimeIndex, progress: bool) -> dict:
     """All frames of the demo (before writing) plus the dirt bookkeeping."""
     root = np.random.SeedSequence(seed)
-    r_dims, r_wx, r_promo, r_noise, r_dirt, r_level = (np.random.default_rng(s) for s in root.spawn(6))
+    # A seventh stream (the plan's future) leaves the first six, and so the history, as they were.
+    r_dims, r_wx, r_promo, r_noise, r_dirt, r_level, r_plan = (np.random.default_rng(s) for s in root.spawn(7))
     stores_df, products_df = _dims(r_dims, n_stores, n_products)
     regions = sorted(stores_df["region"].unique(), key=list(spec.REGIONS).index)
     weather = _weather(r_wx, dates, regions)
@@ -185,8 +195,29 @@ def _simulate(seed: int, n_stores: int, n_products: int, dates: pd.DatetimeIndex
     sales_df["units"] = (sales_df["sales"] / sales_df["price"]).round(2)
     truth = spec.truth_frame(sorted(calendar["name"].unique()), [c for c in cats if c in set(products_df["category"])],
                              dirt)
+    keys = (stores_df["store_id"].to_numpy()[s_store], products_df["product_id"].to_numpy()[s_prod])
+    plan = _plan(r_plan, keys, base_price[s_prod], dates, depth, closed)
     return {"stores": stores_df, "products": products_df, "sales": sales_df, "weather": weather,
-            "calendar": calendar, "truth": truth, "dirt": dirt, "dirt_detail": dirt_detail}
+            "calendar": calendar, "truth": truth, "dirt": dirt, "dirt_detail": dirt_detail, "plan": plan}
+
+
+def _plan(rng: np.random.Generator, keys: tuple, base_price: np.ndarray, dates: pd.DatetimeIndex,
+          depth: np.ndarray, closed: np.ndarray) -> pd.DataFrame:
+    """The plan rows: each series' promotion days (promo 1, depth, promotional price) over the history and
+    ``PLAN_DAYS`` more (drawn like the history's), and the closed days for all stores."""
+    future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=PLAN_DAYS, freq="D")
+    _, _, closed_future = _calendar(future)
+    promo_f, depth_f = _promotions(rng, len(base_price), PLAN_DAYS)
+    depth_f[~promo_f | closed_future[None, :]] = 0.0
+    all_depth = np.concatenate([depth, depth_f], axis=1)
+    all_dates = dates.append(future)
+    s, d = np.nonzero(all_depth > 0)
+    rows = pd.DataFrame({"store_id": keys[0][s], "product_id": keys[1][s], "date": all_dates[d], "promo": 1.0,
+                         "promo_intensity": all_depth[s, d],
+                         "price": np.round(base_price[s] * (1 - all_depth[s, d]), 2)})
+    shut = all_dates[np.concatenate([closed, closed_future])]
+    closures = pd.DataFrame({"store_id": ALL, "product_id": ALL, "date": shut, "is_open": 0.0})
+    return pd.concat([rows, closures], ignore_index=True)
 
 
 def _add_dirt(rng: np.random.Generator, df: pd.DataFrame, n_series: int, n_days: int):
@@ -290,6 +321,8 @@ def generate(seed: int = 42, n_stores: int = 10, n_products: int = 20, years: in
         store.bulk_insert(session, schema.Weather, frames["weather"])
         store.bulk_insert(session, schema.CalendarEvent, frames["calendar"])
         store.bulk_insert(session, schema.DemoTruth, frames["truth"])
+        session.execute(delete(schema.PlanEntry.__table__))
+        n_plan = plans.write_plan(frames["plan"], source="demo", session=session)
         store.upsert_frame(session, schema.Dataset, dataset)
         _log(progress, "rebuilding aggregates")
         store.rebuild_aggregates(session)
@@ -299,7 +332,8 @@ def generate(seed: int = 42, n_stores: int = 10, n_products: int = 20, years: in
             "end": str(dates[-1].date()), "frequency": "D",
             "regions": list(frames["stores"]["region"].drop_duplicates()),
             "categories": list(frames["products"]["category"].drop_duplicates()),
-            "holidays": int(len(frames["calendar"])), "dirt": frames["dirt"],
+            "holidays": int(len(frames["calendar"])), "dirt": frames["dirt"], "plan_rows": int(n_plan),
+            "plan_end": str(frames["plan"]["date"].max().date()),
             "seconds_generate": round(t_sim, 2), "seconds_write": round(t_write, 2),
             "database": store.resolve_url(url)}
 

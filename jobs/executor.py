@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from models.backtest import backtest_series, rolling_origin
+from models.backtest import backtest_series, rolling_origin, zero_closed
 from models.diagnostics import residual_diagnostics
 from models.metrics import LOWER_IS_BETTER
 from models.registry import accepts, make_model
@@ -49,6 +49,7 @@ class SeriesTask:
     n_final: int | None = 1      # best local models per series to fit on the full history (None: every one)
     params: dict = field(default_factory=dict)  # {model: hyperparameter overrides}
     keep_models: bool = False    # return the fitted final models (for serialization)
+    known: pd.DataFrame | None = None  # backtest windows' inputs as known at the origin (None: realised, oracle)
 
 
 @dataclass
@@ -105,13 +106,14 @@ def _backtest(task: SeriesTask, errors: list[str]) -> tuple[pd.DataFrame, pd.Dat
     for name in task.models:
         try:
             metrics, fc = rolling_origin(task.frame, name, task.freq, task.h, task.folds,
-                                         model_params=task.params.get(name))
+                                         model_params=task.params.get(name), known_future=task.known)
             parts.append(metrics)
             fcsts.append(fc[BACKTEST_COLS])
         except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
             errors.append(f"backtest {name} on a batch of {len(task.series_ids)}: {exc}; retrying per series")
             for _, g in task.frame.groupby("series_id", sort=True):
-                parts.append(backtest_series(g, [name], task.freq, task.h, task.folds, task.params))
+                parts.append(backtest_series(g, [name], task.freq, task.h, task.folds, task.params,
+                                             known_future=task.known))
     parts = [p for p in parts if not p.empty]
     fcsts = [f for f in fcsts if not f.empty]
     return (pd.concat(parts, ignore_index=True) if parts else
@@ -158,8 +160,8 @@ def run_series(task: SeriesTask) -> SeriesResult:
                 warnings.simplefilter("ignore")
                 params = {**_horizon(name, task.h), **task.params.get(name, {})}
                 model = make_model(name, task.freq, **params).fit(train)
-                fut = task.future[task.future["series_id"].isin(sids)] if model.uses_exog else None
-                fc = model.predict(task.h, fut)
+                fut = task.future[task.future["series_id"].isin(sids)]
+                fc = zero_closed(model.predict(task.h, fut if model.uses_exog else None), fut)
         except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
             errors.append(f"{name} on {len(sids)} series (e.g. {sids[0]}): {exc}")
             continue
@@ -199,6 +201,7 @@ class GlobalTask:
     params: dict = field(default_factory=dict)  # hyperparameter overrides of this model
     keep_models: bool = True
     part: int | None = None      # None: every fold and the final fit; k >= 1: backtest fold k only; 0: final fit only
+    known: pd.DataFrame | None = None  # backtest windows' inputs as known at the origin (None: realised, oracle)
 
 
 def run_global(task: GlobalTask) -> SeriesResult:
@@ -223,12 +226,12 @@ def run_global(task: GlobalTask) -> SeriesResult:
             if task.part != 0:
                 only = None if task.part is None else [task.part]
                 metrics, backtests = rolling_origin(task.frame, task.name, task.freq, task.h, task.folds,
-                                                    model_params=mp, only_folds=only)
+                                                    model_params=mp, only_folds=only, known_future=task.known)
                 backtests = backtests[BACKTEST_COLS]
             if task.part not in (None, 0):
                 return SeriesResult(ids, metrics, pd.DataFrame(), pd.DataFrame(), [], [], backtests=backtests)
             model = make_model(task.name, task.freq, **mp).fit(task.frame)
-            fc = model.predict(task.h, task.future).assign(model=task.name)
+            fc = zero_closed(model.predict(task.h, task.future), task.future).assign(model=task.name)
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
         empty.errors.append(f"{task.name} on {task.group}{'' if task.part is None else f' (part {task.part})'}: {exc}")
         return empty

@@ -9,6 +9,7 @@ from models import registry
 from models.combination import POINT_METRICS
 
 SELECTIONS = ("combination", "series")
+BACKTEST_INPUTS = ("as_known", "oracle")
 RECONCILE_METHODS = ("bottom_up", "ols", "mint_shrink")
 
 
@@ -40,6 +41,7 @@ class RefreshParams:
     ensemble: bool = False
     selection: str = "combination"
     model_params: Mapping[str, Mapping] | None = None  # {model: hyperparameter overrides}
+    backtest_inputs: str = "as_known"  # folds' inputs as known at the origin, or the realised ones ("oracle")
 
     def __post_init__(self):
         models = tuple(self.models)
@@ -56,6 +58,8 @@ class RefreshParams:
                              "bottom_up")
         if self.selection not in SELECTIONS:
             raise ValueError(f"unknown selection {self.selection!r}; choose from {list(SELECTIONS)}")
+        if self.backtest_inputs not in BACKTEST_INPUTS:
+            raise ValueError(f"unknown backtest inputs {self.backtest_inputs!r}; choose from {list(BACKTEST_INPUTS)}")
         if self.horizon < 1 or self.folds < 1:
             raise ValueError(f"horizon and folds must be >= 1 (got {self.horizon}, {self.folds})")
         object.__setattr__(self, "models", models)
@@ -70,7 +74,7 @@ class RefreshParams:
     @classmethod
     def from_cli(cls, freq: str, horizon=None, models=None, folds=3, metric="wape", reconcile="bottom_up",
                  levels=None, tune=False, ensemble=False, selection="combination",
-                 model_params=None) -> "RefreshParams":
+                 model_params=None, backtest_inputs="as_known") -> "RefreshParams":
         """Parameters from command-line style values: comma-separated names, ``None`` for the defaults.
 
         Parameters
@@ -93,7 +97,8 @@ class RefreshParams:
         return cls(freq=freq, horizon=int(horizon or registry.default_horizon(freq)),
                    models=tuple(_as_list(models, registry.DEFAULT_MODELS)),
                    folds=folds, metric=metric, reconcile=reconcile, levels=tuple(_as_list(levels, LEVELS)),
-                   tune=tune, ensemble=ensemble, selection=selection, model_params=model_params or None)
+                   tune=tune, ensemble=ensemble, selection=selection, model_params=model_params or None,
+                   backtest_inputs=backtest_inputs or "as_known")
 
     @property
     def combining(self) -> bool:
@@ -107,4 +112,6 @@ class RefreshParams:
                "ensemble": self.ensemble, "selection": self.selection}
         if self.model_params:
             out["model_params"] = {name: dict(p) for name, p in self.model_params.items()}
+        if self.backtest_inputs != "as_known":  # the default is left out, so older runs keep comparing equal
+            out["backtest_inputs"] = self.backtest_inputs
         return out

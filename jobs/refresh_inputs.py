@@ -5,9 +5,11 @@ Future exogenous values (what the models are given for the ``h`` forecast dates)
 * ``is_holiday``: from the stored calendar (``calendar_events``, scope all/region/store) while it covers the
   horizon; dates beyond its last event come from the ``holidays`` package for ``SALES_COUNTRY``. Weekly data:
   a week ``ds`` is a holiday week when a holiday falls in ``[ds - 6 days, ds]`` (Walmart's convention).
-* ``promo``: planned promotions where the store knows them, i.e. future rows of a store-level covariate named
-  ``promo`` (0/1) or ``markdown_total`` (> 0 means promotion; the Walmart importer keeps the Kaggle test
-  period's markdowns); otherwise 0, so forecasts assume no promotion that is not planned.
+* ``promo``/``promo_intensity``: planned promotions where the store knows them, i.e. future rows of a
+  store-level covariate named ``promo`` (0/1) or ``markdown_total`` (> 0 means promotion, the value is the
+  depth; the Walmart importer keeps the Kaggle test period's markdowns); otherwise 0. The plan overrides
+  these per store x product (:mod:`jobs.plan_inputs`).
+* ``is_open``: 0 on the stored calendar's closures (daily data), else 1; the plan overrides it.
 * ``temp_c``/``precip_mm``: stored weather for future dates when present (store scope, else region), else
   the store's day-of-year (daily) or week-of-year (weekly) climatology from its history, smoothed over
   +-7 days / +-1 week.
@@ -22,7 +24,7 @@ import pandas as pd
 from data import store
 from domain import HIERARCHY_COLS, freq_step
 
-EXOG = ["promo", "is_holiday", "temp_c", "precip_mm"]
+EXOG = ["promo", "promo_intensity", "price", "is_open", "is_holiday", "temp_c", "precip_mm"]
 KEEP = ["series_id", "ds", "y", *EXOG]
 
 
@@ -48,6 +50,7 @@ def regularize(df: pd.DataFrame, freq: str, end: pd.Timestamp) -> pd.DataFrame:
     out["y"] = out["y"].astype(float).fillna(0.0)
     out[EXOG] = out[EXOG].astype(float)
     out[EXOG] = out.groupby("series_id", sort=False)[EXOG].transform(lambda s: s.ffill().bfill())
+    out["is_open"] = out["is_open"].fillna(1.0)  # no open flag: open
     return out
 
 
@@ -118,14 +121,16 @@ def _climatology(hist: pd.DataFrame, col: str, dates: pd.DatetimeIndex, freq: st
 
 
 def store_future(stores_df: pd.DataFrame, dates: pd.DatetimeIndex, freq: str, country: str,
-                 url: str | None = None) -> pd.DataFrame:
-    """Future exogenous values per store: ``store_id, ds, promo, is_holiday, temp_c, precip_mm``."""
+                 url: str | None = None, stored_weather: bool = True) -> pd.DataFrame:
+    """Future exogenous values per store: ``store_id, ds, promo, promo_intensity, is_open, is_holiday, temp_c,
+    precip_mm`` (``is_open`` 0 on the calendar's closures; ``stored_weather=False``: climatology only)."""
     st = stores_df[["store_id", "region"]].astype(str).drop_duplicates("store_id")
     out = pd.DataFrame({"store_id": np.repeat(st["store_id"].to_numpy(), len(dates)),
                         "region": np.repeat(st["region"].to_numpy(), len(dates)),
                         "ds": np.tile(dates.to_numpy(), len(st))})
     # holidays
-    ev = _holiday_dates(store.calendar_events(url=url), dates, country)
+    ev_all = store.calendar_events(url=url)
+    ev = _holiday_dates(ev_all, dates, country)
     window = 7 if freq == "W" else 1
     flags = np.zeros(len(out), dtype=int)
     for scope, col in (("all", None), ("region", "region"), ("store", "store_id")):
@@ -137,16 +142,19 @@ def store_future(stores_df: pd.DataFrame, dates: pd.DatetimeIndex, freq: str, co
             m = out[keys].merge(hit[keys].drop_duplicates().assign(_h=1), on=keys, how="left")["_h"]
             flags |= m.fillna(0).to_numpy(dtype=int)
     out["is_holiday"] = flags
+    out["is_open"] = 1 - _closures(ev_all, out) if freq == "D" else 1
     # planned promotions
     cov = store.covariates(url=url)
     cov = cov[cov["name"].isin(["promo", "markdown_total"]) & cov["date"].isin(dates)]
     if len(cov):
-        planned = cov.assign(p=(cov["value"].astype(float) > 0).astype(int)).groupby(
-            ["store_id", "date"], as_index=False)["p"].max().rename(columns={"date": "ds"})
+        value = cov["value"].astype(float)
+        planned = cov.assign(p=(value > 0).astype(int), i=value.where(cov["name"] == "markdown_total", 0.0)).groupby(
+            ["store_id", "date"], as_index=False)[["p", "i"]].max().rename(columns={"date": "ds"})
         out = out.merge(planned, on=["store_id", "ds"], how="left")
         out["promo"] = out.pop("p").fillna(0).astype(int)
+        out["promo_intensity"] = out.pop("i").fillna(0.0)
     else:
-        out["promo"] = 0
+        out["promo"], out["promo_intensity"] = 0, 0.0
     # weather: stored future values, else climatology
     wx = store.weather(url=url)
     wx["date"] = pd.to_datetime(wx["date"])
@@ -156,12 +164,25 @@ def store_future(stores_df: pd.DataFrame, dates: pd.DatetimeIndex, freq: str, co
     hist = pd.concat([by_store[["store_id", "date", "temp_c", "precip_mm"]], hist.drop(columns="region")]) \
         .drop_duplicates(["store_id", "date"])
     for col in ("temp_c", "precip_mm"):
-        known = hist[hist["date"].isin(dates)][["store_id", "date", col]].rename(columns={"date": "ds"})
+        known = hist[hist["date"].isin(dates) & stored_weather][["store_id", "date", col]].rename(
+            columns={"date": "ds"})
         clim = _climatology(hist[hist["date"] < dates.min()], col, dates, freq)
         both = clim.merge(known.dropna(), on=["store_id", "ds"], how="outer", suffixes=("_clim", ""))
         both[col] = both[col].fillna(both[f"{col}_clim"])
         out = out.merge(both[["store_id", "ds", col]], on=["store_id", "ds"], how="left")
     return out.drop(columns="region")
+
+
+def _closures(events: pd.DataFrame, out: pd.DataFrame) -> np.ndarray:
+    """1 where the stored calendar has a closure (scope all, the store's region or the store) on ``out``'s row."""
+    ev = events[events["kind"] == "closure"].assign(ds=lambda e: pd.to_datetime(e["date"]))
+    flags = np.zeros(len(out), dtype=int)
+    for scope, col in (("all", None), ("region", "region"), ("store", "store_id")):
+        part = ev[ev["scope"] == scope].rename(columns={"scope_id": col} if col else {})
+        keys = ["ds"] if col is None else [col, "ds"]
+        m = out[keys].merge(part[keys].drop_duplicates().assign(_c=1), on=keys, how="left")["_c"]
+        flags |= m.fillna(0).to_numpy(dtype=int)
+    return flags
 
 
 def node_stores(bottom: pd.DataFrame, level: str) -> pd.DataFrame:

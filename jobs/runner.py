@@ -32,7 +32,7 @@ def has_current_run(url: str | None = None) -> bool:
 
 def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="wape", reconcile="bottom_up",
             levels=None, progress=True, force=False, url=None, ensemble=False, model_params=None,
-            selection="combination") -> dict:
+            selection="combination", backtest_inputs="as_known") -> dict:
     """Run one forecast refresh and publish it as the current run.
 
     Parameters
@@ -67,6 +67,9 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         models (or the single model) with the best backtest score pooled over the level's series
         (:mod:`models.combination`); with a metric that cannot be pooled (MASE) it falls back to ``series``.
         ``series``: per series, the model with the best mean backtest score.
+    backtest_inputs : {'as_known', 'oracle'}
+        The folds' exogenous inputs: as known at each origin (the plan, the calendar, climatology; default, used
+        for selection, intervals and every accuracy shown) or the realised ones (for comparison).
     model_params : dict, optional
         ``{model: {hyperparameter: value}}`` overrides (e.g. small LightGBM settings in tests).
 
@@ -83,7 +86,8 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
     store.init_db(url)
     params = RefreshParams.from_cli(store.frequency(url), horizon=horizon, models=models, folds=folds, metric=metric,
                                     reconcile=reconcile, levels=levels, tune=tune, ensemble=ensemble,
-                                    selection=selection, model_params=model_params)
+                                    selection=selection, model_params=model_params,
+                                    backtest_inputs=backtest_inputs)
     lock = RefreshLock(url=url)
     if not lock.acquire():
         holder = store.lock_info(lock.name, url=url) or {}
@@ -103,7 +107,8 @@ def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, l
     dhash = store.data_hash(url)
     cur = store.current_run(url)
     run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
-    if not force and cur and cur["data_hash"] == dhash and cur["params"] == json.loads(json.dumps(stored_params)):
+    if not force and cur and cur["data_hash"] == dhash and cur["params"] == json.loads(json.dumps(stored_params)) \
+            and not _plan_changed_since(cur, url):
         store.create_run(run_id, stored_params, dhash, code_version(), status="running", url=url)
         store.mark_failed(run_id, f"data and parameters unchanged since run {cur['run_id']}", status="skipped",
                           duration_s=time.perf_counter() - t0, url=url)
@@ -129,6 +134,12 @@ def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, l
     summary.update(run_id=run_id, status="success", data_hash=dhash, duration_s=round(duration, 2), **stored_params)
     summary["pruned_runs"] = stages.publish(run_id, summary, duration, url)
     return summary
+
+
+def _plan_changed_since(run: dict, url: str | None) -> bool:
+    """Whether the plan changed after ``run`` started: forecasts read the plan, so an otherwise unchanged
+    refresh must not be skipped then."""
+    return not store.plan_changes(since=run.get("started_at"), url=url).empty
 
 
 def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, url: str | None) -> dict:
@@ -167,4 +178,4 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
             "errors": {"count": len(fitted.errors), "first": fitted.errors[:5]},
             "timings": {k: round(v, 2) for k, v in timings.items()}, "artifacts": artifact_dir,
             "forecast_start": str(dates[0].date()), "forecast_end": str(dates[-1].date()),
-            "forecast_rows": n_rows}
+            "forecast_rows": n_rows, "backtest_inputs": params.backtest_inputs}

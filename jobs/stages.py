@@ -17,12 +17,14 @@ import config
 from data import store
 from domain import BOTTOM_LEVEL, freq_step
 from jobs import artifacts, selecting
+from jobs import plan_inputs as pi
 from jobs import refresh_inputs as ri
 from jobs.executor import GlobalTask, SeriesTask, map_series, run_task
 from jobs.params import RefreshParams
 from jobs.progress import Progress
 from jobs.tasks import global_tasks, local_tasks
 from models import registry, tuning
+from models.backtest import fold_cutoffs
 from models.reconcile import Hierarchy, build_hierarchy, coherence_error
 from models.reconcile import reconcile as reconcile_forecasts
 
@@ -35,6 +37,7 @@ class Inputs:
     futures: dict          # {level: X_future of its nodes}
     bottom_nodes: pd.DataFrame
     dates: pd.DatetimeIndex  # the forecast dates
+    knowns: dict | None = None  # {level: the backtest windows' inputs as known at the origin}; None = oracle
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,17 @@ def load(params: RefreshParams, prog: Progress, url: str | None) -> Inputs:
     prog.stage(0.01, "loading data")
     frames, end = ri.load_history(params.levels, params.freq, url)
     bottom_nodes = store.nodes(level=BOTTOM_LEVEL, url=url)
-    dates = pd.DatetimeIndex([end + freq_step(params.freq) * (k + 1) for k in range(params.horizon)])
-    sfut = ri.store_future(store.stores(url=url), dates, params.freq, config.load().country, url=url)
-    futures = {lv: ri.node_future(sfut, bottom_nodes, lv) for lv in frames}
-    return Inputs(frames, futures, bottom_nodes, dates)
+    frames = pi.history_plan_columns(frames, bottom_nodes, url)
+    step, country = freq_step(params.freq), config.load().country
+    dates = pd.DatetimeIndex([end + step * (k + 1) for k in range(params.horizon)])
+    futures = pi.known_inputs(dates, list(frames), bottom_nodes, frames[BOTTOM_LEVEL], params.freq, country, url)
+    knowns = None
+    if params.backtest_inputs == "as_known":  # every fold's window, as known at the first fold's origin
+        first = fold_cutoffs(end, params.freq, params.horizon, params.folds)[0]
+        window = pd.date_range(first + step, end, freq=step)
+        knowns = pi.known_inputs(window, list(frames), bottom_nodes, frames[BOTTOM_LEVEL], params.freq, country,
+                                 url, stored_weather=False)
+    return Inputs(frames, futures, bottom_nodes, dates, knowns)
 
 
 def plan_models(params: RefreshParams) -> ModelPlan:
@@ -115,8 +125,9 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     """Backtest every candidate and fit the final models, as one map over batches (``jobs`` processes)."""
     frames, futures = inputs.frames, inputs.futures
     # Global-model groups first: they are the longest tasks, so the pool starts them while batches fill in.
-    tasks = global_tasks(frames, futures, params, plan.glob, model_params)
-    tasks += local_tasks(frames, futures, params, plan.local, model_params, jobs) if plan.local else []
+    knowns = inputs.knowns
+    tasks = global_tasks(frames, futures, params, plan.glob, model_params, knowns)
+    tasks += local_tasks(frames, futures, params, plan.local, model_params, jobs, knowns) if plan.local else []
     n_work = sum(len(t.series_ids) if isinstance(t, SeriesTask) else t.frame["series_id"].nunique() for t in tasks)
     prog.stage(0.05, f"backtesting and fitting: {len(tasks)} tasks, {n_work} series-models")
     prog.start_map(n_work, "backtests and fits")
@@ -215,5 +226,5 @@ def _check_finite(stored: pd.DataFrame) -> None:
 def publish(run_id: str, summary: dict, duration: float, url: str | None) -> int:
     """Make the written run current in one transaction and prune old runs; returns how many were pruned."""
     store.publish_run(run_id, summary["n_series"], duration, {k: summary[k] for k in (
-        "metrics", "selected", "n_bottom", "n_aggregate", "timings", "errors")}, url=url)
+        "metrics", "selected", "n_bottom", "n_aggregate", "timings", "errors", "backtest_inputs")}, url=url)
     return store.prune_runs(keep=5, url=url)

@@ -24,8 +24,9 @@ def fourier_terms(t: np.ndarray, period: float, k: int) -> np.ndarray:
 class ARIMAForecaster(LocalForecaster):
     """SARIMAX with promo/holiday/weather regressors and Fourier terms for the season (and the year, daily data).
 
-    Seasonality enters as Fourier regressors rather than seasonal AR/MA terms, which keeps a 52-week
-    season tractable. Candidate orders are compared by AIC (with a constant when d = 0). Analytic intervals.
+    The regressors are every exogenous column that varies (``models.base.exog_columns``: promotion flag and
+    depth, open flag, holiday, weather) except the price, which moves with the depth. Seasonality enters as
+    Fourier regressors rather than seasonal AR/MA terms, which keeps a 52-week season tractable. Candidate orders are compared by AIC (with a constant when d = 0). Analytic intervals.
 
     Parameters
     ----------
@@ -81,7 +82,8 @@ class ARIMAForecaster(LocalForecaster):
         from statsmodels.tsa.statespace.sarimax import SARIMAX
         max_train = int(self.max_train if self.max_train is not None else (730 if self.freq == "D" else 260))
         g = g.iloc[-max_train:].reset_index(drop=True)
-        cols = [c for c in exog_columns(g) if g[c].std() > 0]
+        # Price is left to the depth (on a discount the two move together and would make the design singular).
+        cols = [c for c in exog_columns(g) if c != "price" and g[c].std() > 0]
         t = np.arange(len(g), dtype=float)
         X = self._design(g, t, cols)
         y = g["y"].to_numpy(dtype=float)

@@ -4,10 +4,15 @@ Folds are numbered 1..K. With ``step`` (default ``h``) periods between origins, 
 ``last_date - ((K - k) * step + h)`` periods, so the last fold's test window ends on the last date.
 Each fold fits a fresh model on rows with ``ds <= cutoff`` and forecasts the ``h`` periods after it.
 
-Oracle exogenous assumption: in the horizon, the model receives the *observed* promo calendar, holiday
-flags and weather (``X_future``), as if they were known in advance (promotions are planned, holidays are
-fixed, weather forecasts are treated as exact). It never receives ``y``: ``X_future`` is built without
-the column and :meth:`BaseForecaster.predict` refuses one that has it.
+Exogenous inputs of a fold's horizon (``X_future``): with ``known_future`` (what the refresh passes by default,
+``backtest_inputs="as_known"``) the values known at the origin (the plan, the calendar, climatology: see
+:mod:`jobs.plan_inputs`), so a backtest scores what the published forecast will do; without it (``"oracle"``)
+the *observed* promotions, closures, prices and weather of the fold, as if they had been known in advance. It
+never receives ``y``: ``X_future`` is built without the column and :meth:`BaseForecaster.predict` refuses one
+that has it.
+
+Closed days: where the fold's inputs say closed (``is_open`` 0) the forecast is 0 (:func:`zero_closed`), and
+days that were in fact closed (realised ``is_open`` 0) are left out of the fold's metrics and forecasts.
 """
 from __future__ import annotations
 
@@ -41,6 +46,22 @@ def _empty_fcst() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float") for c in cols})
 
 
+def zero_closed(fc: pd.DataFrame, inputs: pd.DataFrame | None) -> pd.DataFrame:
+    """``fc`` with the point forecast and every interval bound 0 where ``inputs`` (``series_id, ds, is_open``)
+    says closed (``is_open`` 0: for an aggregate node, every series closed)."""
+    if inputs is None or "is_open" not in inputs.columns or fc.empty:
+        return fc
+    closed = inputs.loc[inputs["is_open"].fillna(1) <= 0, ["series_id", "ds"]]
+    if closed.empty:
+        return fc
+    hit = fc[["series_id", "ds"]].merge(closed.assign(_c=True), on=["series_id", "ds"], how="left")["_c"]
+    mask = hit.fillna(False).to_numpy(dtype=bool)
+    out = fc.copy()
+    cols = [c for c in out.columns if c.startswith("yhat")]
+    out.loc[mask, cols] = 0.0
+    return out
+
+
 def fold_metrics(fc: pd.DataFrame, train: pd.DataFrame, model_name: str, fold: int, season_length: int) -> pd.DataFrame:
     """``series_id, model, fold`` + every metric for one fold's forecasts ``fc`` (with ``y``); ``train`` holds the
     rows before the fold, for MASE's scale."""
@@ -51,7 +72,8 @@ def fold_metrics(fc: pd.DataFrame, train: pd.DataFrame, model_name: str, fold: i
 
 
 def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: int = 3, step: int | None = None,
-                   model_params: dict | None = None, only_folds=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   model_params: dict | None = None, only_folds=None,
+                   known_future: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Backtest one model over every series of ``df`` with an expanding window.
 
     Parameters
@@ -72,6 +94,10 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
     only_folds : iterable of int, optional
         Run only these folds (numbered as in the full backtest), so that the folds of one expensive global
         model can run in parallel as separate tasks.
+    known_future : DataFrame, optional
+        ``series_id, ds`` + exogenous columns of the folds' windows as known at the origin (as-known
+        backtests); a (series, date) it lacks gets missing values (filled like any gap), never the realised
+        ones. None: the realised values (oracle).
 
     Returns
     -------
@@ -116,14 +142,17 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         train = data[(data["ds"] <= cutoff) & data["series_id"].isin(active)].copy()
         test = window[window["series_id"].isin(active)]
         model = make_model(model_name, freq, **params)
-        X_future = test[["series_id", "ds", *exog]].copy() if model.uses_exog else None
+        inputs = _fold_inputs(test, known_future, exog)
+        X_future = inputs if model.uses_exog else None
         if train["ds"].max() > cutoff or (X_future is not None and "y" in X_future.columns):
             raise ValueError("rolling_origin: internal leakage guard tripped")  # pragma: no cover
-        fc = model.fit(train).predict(h, X_future)
+        fc = zero_closed(model.fit(train).predict(h, X_future), inputs)
         if (fc["ds"] <= cutoff).any():
             raise ValueError(f"{model_name} returned forecasts dated on or before the cutoff {cutoff.date()}: "
                              "a backtest forecast must be out of sample")
-        fc = fc.merge(test[["series_id", "ds", "y"]], on=["series_id", "ds"], how="inner")
+        fc = fc.merge(_open_rows(test)[["series_id", "ds", "y"]], on=["series_id", "ds"], how="inner")
+        if fc.empty:
+            continue
         fc["cutoff"], fc["model"], fc["fold"] = cutoff, model_name, fold
         fcst_parts.append(fc)
         metric_rows.append(fold_metrics(fc, train, model_name, fold, model.m))
@@ -133,8 +162,28 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
     return metrics, pd.concat(fcst_parts, ignore_index=True)
 
 
+def _fold_inputs(test: pd.DataFrame, known_future: pd.DataFrame | None, exog: list[str]) -> pd.DataFrame:
+    """A fold's ``X_future``: the realised exogenous values of ``test`` (oracle), or the known ones."""
+    if known_future is None:
+        return test[["series_id", "ds", *exog]].copy()
+    known = known_future[["series_id", "ds", *[c for c in exog if c in known_future.columns]]]
+    out = test[["series_id", "ds"]].merge(known, on=["series_id", "ds"], how="left")
+    for col in exog:
+        if col not in out:
+            out[col] = np.nan
+    return out
+
+
+def _open_rows(test: pd.DataFrame) -> pd.DataFrame:
+    """The test rows that were open (all when the frame has no ``is_open``): closed days are not scored."""
+    if "is_open" not in test.columns:
+        return test
+    return test[test["is_open"].fillna(1) > 0]
+
+
 def backtest_series(series_df: pd.DataFrame, model_names, freq: str, h: int, folds: int = 3,
-                    params: dict | None = None, step: int | None = None) -> pd.DataFrame:
+                    params: dict | None = None, step: int | None = None,
+                    known_future: pd.DataFrame | None = None) -> pd.DataFrame:
     """Backtest several local models on ONE series: a pure function (no database, no globals).
 
     Parameters
@@ -150,6 +199,8 @@ def backtest_series(series_df: pd.DataFrame, model_names, freq: str, h: int, fol
         ``{model_name: {hyperparameter: value}}``.
     step : int, optional
         Periods between cutoffs (default ``h``).
+    known_future : DataFrame, optional
+        The folds' inputs as known at the origin (see :func:`rolling_origin`).
 
     Returns
     -------
@@ -163,7 +214,8 @@ def backtest_series(series_df: pd.DataFrame, model_names, freq: str, h: int, fol
     parts = []
     for name in model_names:
         try:
-            metrics, _ = rolling_origin(series_df, name, freq, h, folds, step, params.get(name))
+            metrics, _ = rolling_origin(series_df, name, freq, h, folds, step, params.get(name),
+                                        known_future=known_future)
         except (ValueError, np.linalg.LinAlgError) as exc:
             warnings.warn(f"backtest of {name} on {series_df['series_id'].iloc[0]} failed: {exc}", stacklevel=2)
             continue

@@ -13,7 +13,8 @@ DEFAULT_HORIZON = {"D": 42, "W": 6}  # six weeks: the refresh's default horizon 
 
 
 def exog_columns(df: pd.DataFrame) -> list[str]:
-    """The exogenous columns present in ``df``: the required ones plus ``precip_mm`` when there."""
+    """The exogenous columns present in ``df``: the required ones plus the optional ones there (``precip_mm``,
+    ``promo_intensity``, ``price``, ``is_open``)."""
     return list(EXOG_COLS) + [c for c in OPTIONAL_EXOG if c in df.columns]
 
 
@@ -93,6 +94,8 @@ class BaseForecaster(BaseEstimator):
         cols = exog_columns(df)
         df[cols] = df[cols].astype(float)
         df[cols] = df.groupby("series_id", sort=False)[cols].transform(lambda s: s.ffill().bfill())
+        if "is_open" in cols:  # an unknown open flag means open
+            df["is_open"] = df["is_open"].fillna(1.0)
         df[cols] = df[cols].fillna(0.0)
         return df
 

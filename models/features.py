@@ -77,6 +77,14 @@ def _steps_to_event(flag: np.ndarray, starts: np.ndarray, forward: bool, cap: in
     return out
 
 
+def price_ratio(df: pd.DataFrame) -> np.ndarray:
+    """Each row's price over its series' median price (1 where unknown): a relative price one global model can
+    read across cheap and dear products (the median of history and horizon rows; no y involved)."""
+    price = df["price"].astype(float).where(lambda p: p > 0)
+    med = price.groupby(df["series_id"].to_numpy(), sort=False).transform("median")
+    return (price / med).fillna(1.0).to_numpy(dtype=float)
+
+
 def hierarchy_codes(df: pd.DataFrame, cols) -> pd.DataFrame:
     """Each series' members (e.g. its store and product) from the hierarchy columns ``cols`` of ``df``.
 
@@ -170,6 +178,11 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
         stack = np.column_stack([feats[f"lag_{s}"] for s in seasonal])
         cnt = np.isfinite(stack).sum(axis=1)
         feats["seasonal_mean"] = np.where(cnt > 0, np.nansum(stack, axis=1) / np.maximum(cnt, 1), np.nan)
+    promo_col = next((c for c in ("promo_intensity", "promo") if c in df.columns), None)
+    if promo_col is not None and seasonal:  # was each seasonal lag a promotion day? (planned inputs, no y)
+        pg = pd.Series(df[promo_col].to_numpy(dtype=float), index=df.index).groupby(sid, sort=False)
+        for lag in seasonal:
+            feats[f"promo_lag_{lag}"] = pg.shift(lag).to_numpy()
     base = g.shift(horizon).to_numpy()
     for w in ROLL_WINDOWS.get(freq, (m,)):
         mean, std = _group_rolling(base, starts, w)
@@ -183,9 +196,11 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
     if freq == "D":
         feats["dow"] = ds.dt.dayofweek.to_numpy(dtype=float)
         feats["day_of_month"] = ds.dt.day.to_numpy(dtype=float)
-    for col in ("promo", "is_holiday", "temp_c", "precip_mm"):
+    for col in ("promo", "promo_intensity", "is_open", "is_holiday", "temp_c", "precip_mm"):
         if col in df.columns:
             feats[col] = df[col].to_numpy(dtype=float)
+    if "price" in df.columns:
+        feats["price_ratio"] = price_ratio(df)
     if "is_holiday" in df.columns:
         flag = df["is_holiday"].fillna(0).to_numpy() > 0
         cap = HOLIDAY_DISTANCE_CAP.get(freq, HOLIDAY_DISTANCE_CAP["W"])

@@ -21,7 +21,8 @@ class ProphetForecaster(LocalForecaster):
 
     Daily data: weekly + yearly seasonality and ``add_country_holidays(country)`` (the ``holidays``
     package, offline). Weekly data: yearly seasonality only, holidays through the data's ``is_holiday``
-    flag (a holiday date rarely falls on the weekly timestamp). Regressors: ``promo``, ``temp_c`` (and
+    flag (a holiday date rarely falls on the weekly timestamp). Regressors: ``promo``, ``promo_intensity``,
+    ``is_open``, ``temp_c`` (and
     ``is_holiday`` on weekly data), dropped per series when constant. The ``interval_width`` interval comes
     from Prophet's simulated paths; other levels widen or narrow it by the Gaussian ratio of their z values.
 
@@ -72,7 +73,7 @@ class ProphetForecaster(LocalForecaster):
                         uncertainty_samples=int(self.uncertainty_samples), seasonality_mode=self.seasonality_mode)
         if daily and self.country:
             model.add_country_holidays(country_name=self.country)
-        candidates = ["promo", "temp_c"] + ([] if daily else ["is_holiday"])
+        candidates = ["promo", "promo_intensity", "is_open", "temp_c"] + ([] if daily else ["is_holiday"])
         cols = [c for c in candidates if c in exog_columns(g) and g[c].std() > 0]
         for c in cols:
             model.add_regressor(c)

@@ -109,3 +109,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+def clear_plan(url: str) -> None:
+    """Empty the plan and its change log (the demo plans its promotions; some tests start from no plan)."""
+    from sqlalchemy import delete
+
+    from data import schema, store
+    store.init_db(url)
+    with store.session_scope(url=url) as session:
+        session.execute(delete(schema.PlanEntry.__table__))
+        session.execute(delete(schema.PlanChange.__table__))

@@ -14,6 +14,15 @@ import cli
 from data import ingest, ingest_plan, store
 from domain import ALL
 
+
+@pytest.fixture
+def small_demo_db(small_demo_db):
+    """The small demo without the plan it writes for its promotions: these tests start from an empty plan."""
+    from tests.conftest import clear_plan
+    clear_plan(small_demo_db)
+    return small_demo_db
+
+
 MAP = ("date=Date,store=Store,product=Product,category=Category,promo=Promo,promo_intensity=Depth,open=Open,"
        "event=Event,price=Price,cost=Cost")
 HEADER = "Date,Store,Product,Category,Promo,Depth,Open,Event,Price,Cost\n"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlalchemy import delete
 
-from data import plans, schema, store
+from data import plans, store
 from domain import ALL
+from tests.conftest import clear_plan
 
 
 def _series():
@@ -51,9 +51,7 @@ def test_category_in_all_stores_and_empty_inputs():
 
 def test_write_read_delete_and_log(small_demo_db):
     url = small_demo_db
-    with store.session_scope(url=url) as s:  # the demo plans its promotions: start from an empty plan and log
-        s.execute(delete(schema.PlanEntry.__table__))
-        s.execute(delete(schema.PlanChange.__table__))
+    clear_plan(url)  # the demo plans its promotions: start from an empty plan and log
     version0 = store.data_version(url)
     sp = store.nodes(level="store_product", url=url).iloc[0]
     rows = pd.DataFrame({"store_id": sp.store_id, "product_id": sp.product_id,

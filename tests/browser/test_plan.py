@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+
+@pytest.fixture
+def small_demo_db(small_demo_db):
+    """The small demo without the plan it writes for its promotions: these tests start from an empty plan."""
+    from tests.conftest import clear_plan
+    clear_plan(small_demo_db)
+    return small_demo_db
+
+
 pytestmark = pytest.mark.browser
 
 

@@ -11,6 +11,15 @@ from callbacks import plan as cb
 from data import store
 from tests.dash_helpers import publish_fake_run
 
+
+@pytest.fixture
+def small_demo_db(small_demo_db):
+    """The small demo without the plan it writes for its promotions: these tests start from an empty plan."""
+    from tests.conftest import clear_plan
+    clear_plan(small_demo_db)
+    return small_demo_db
+
+
 FIELDS = [{"type": "plan-map", "field": f} for f in ("date", "store", "product", "promo", "promo_intensity")]
 
 

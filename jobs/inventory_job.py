@@ -27,7 +27,7 @@ import pandas as pd
 import config
 from data import store
 from decisions import inventory
-from decisions.demand import WindowDemand
+from decisions.demand import WindowDemand, coverage_factor
 from domain import BOTTOM_LEVEL, Frames
 
 TRADEOFF_TARGETS = (0.80, 0.85, 0.90, 0.925, 0.95, 0.97, 0.98, 0.99)
@@ -89,6 +89,18 @@ def forecast_matrices(forecasts: pd.DataFrame, series_ids) -> tuple[np.ndarray, 
     return yhat.fillna(0.0).to_numpy(dtype=float), sigma.fillna(0.0).to_numpy(dtype=float)
 
 
+def backtest_coverage(series_ids, url: str | None) -> float:
+    """The pooled out-of-sample coverage of the 95% intervals of each series' chosen model in the current run's
+    backtests (NaN when the run has none): what :func:`decisions.demand.coverage_factor` calibrates on."""
+    bt = store.backtest_metrics(url=url)
+    if bt.empty or "coverage_95" not in bt:
+        return float("nan")
+    bt = bt[bt["series_id"].isin(set(series_ids))]
+    chosen = bt.merge(store.selections(url=url)[["series_id", "model"]], on=["series_id", "model"])
+    values = pd.to_numeric((chosen if len(chosen) else bt)["coverage_95"], errors="coerce")
+    return float(values.mean()) if values.notna().any() else float("nan")
+
+
 def _column_or_nan(params: pd.DataFrame, name: str) -> np.ndarray:
     if name not in params:
         return np.full(len(params), np.nan)
@@ -135,6 +147,8 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
     freq = store.frequency(url)
     period_days = 7.0 if freq == "W" else 1.0
     yhat, sigma = forecast_matrices(forecasts, params["series_id"])
+    coverage = backtest_coverage(params["series_id"], url)
+    sigma = sigma * coverage_factor(coverage)  # intervals that covered 90% instead of 95% are widened
     acf = _acf(params["series_id"], max(1, yhat.shape[1] - 1), url)
     result = inventory.recommend(params, yhat, sigma, acf, period_days, policy, settings.inventory_target_csl)
     result["forecast_start"] = today.date().isoformat()
@@ -150,6 +164,8 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
             "orders_to_place": int(len(placing)), "order_units": float(placing["order_qty"].sum()),
             "order_value": float(placing["order_value"].sum(min_count=1)), "at_risk_in_lead_time": int(len(at_risk)),
             "distributions": result["distribution"].value_counts().to_dict(), "saved": save,
+            "interval_coverage_95": None if np.isnan(coverage) else round(coverage, 4),
+            "sd_factor": round(float(coverage_factor(coverage)), 4),
             "top_orders": placing.sort_values("order_value", ascending=False).head(10)[
                 ["store_id", "product_id", "order_qty", "order_up_to", "safety_stock", "stockout_prob"]
             ].round(3).to_dict("records")}

@@ -16,8 +16,11 @@ level "all":
     service-vs-stock curve of today's network (policy "ours (expected)"); ``bench/inventory.py`` measures
     the replayed one.
 
-Per-step sds come from the stored 95% intervals, so the sd of the lead-time + review sum is
-``sqrt(w' (sigma sigma' * R) w)`` with the residual ACF ``R`` (see :mod:`decisions.demand`).
+Per-step sds come from the stored 95% intervals, widened (or narrowed) by
+:func:`decisions.demand.coverage_factor` of the run's out-of-sample backtest coverage of those intervals
+(:func:`backtest_coverage`), so the sd of the lead-time + review sum is ``sqrt(w' (sigma sigma' * R) w)`` with
+the residual ACF ``R`` (see :mod:`decisions.demand`). ``bench/inventory.py`` replays exactly this construction
+(``job_method`` in its JSON) and ``tests/test_inventory_honest.py`` keeps the two identical.
 """
 from __future__ import annotations
 
@@ -178,5 +181,7 @@ def format_summary(summary: dict) -> str:
              f"  {summary['series']} store x product rows; {summary['orders_to_place']} orders to place today, "
              f"{summary['order_units']:.0f} units, value {summary['order_value']:.2f}",
              f"  {summary['at_risk_in_lead_time']} rows at risk of a stockout before today's order can arrive",
+             f"  demand sds x {summary['sd_factor']:.3f} (the run's backtest 95% intervals covered "
+             f"{'an unknown share' if summary['interval_coverage_95'] is None else format(summary['interval_coverage_95'], '.1%')})",
              "  saved: inventory_orders, inventory_tradeoff" if summary["saved"] else "  not saved (--no-save)"]
     return "\n".join(lines)

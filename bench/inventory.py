@@ -391,7 +391,8 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
                           k: round(v, 4) for k, v in loss.items()}} for name, (rel, loss) in scaling.items()},
                       "ours_model": {"ses": "seasonal_ses", "lgbm": f"lgbm (refit every {refit_days} days)"}[ours_kind],
                       "rule_average_days": RULE_AVG_DAYS, **{k: v for k, v in cost.items()}},
-            "tradeoff": curve, "job_method": job_method, "seconds": {**timings, "total": round(time.perf_counter() - t0, 1)}}
+            "tradeoff": curve, "job_method": job_method,
+            "seconds": {**timings, "total": round(time.perf_counter() - t0, 1)}}
 
 
 def main(argv=None) -> int:

@@ -176,12 +176,13 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
 
 def format_summary(summary: dict) -> str:
     """The CLI's text output."""
+    cov = summary["interval_coverage_95"]
+    covered = "an unknown share" if cov is None else f"{cov:.1%}"
     lines = [f"Inventory plan from {summary['forecast_start']} ({summary['policy']} review, "
              f"inputs: {summary['inputs']})",
              f"  {summary['series']} store x product rows; {summary['orders_to_place']} orders to place today, "
              f"{summary['order_units']:.0f} units, value {summary['order_value']:.2f}",
              f"  {summary['at_risk_in_lead_time']} rows at risk of a stockout before today's order can arrive",
-             f"  demand sds x {summary['sd_factor']:.3f} (the run's backtest 95% intervals covered "
-             f"{'an unknown share' if summary['interval_coverage_95'] is None else format(summary['interval_coverage_95'], '.1%')})",
+             f"  demand sds x {summary['sd_factor']:.3f} (the run's backtest 95% intervals covered {covered})",
              "  saved: inventory_orders, inventory_tradeoff" if summary["saved"] else "  not saved (--no-save)"]
     return "\n".join(lines)

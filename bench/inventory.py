@@ -17,6 +17,11 @@ history before the origin; ``peeking_audit`` checks one origin per model):
 * ``rule``: order up to N weeks of the average sales of the last 4 weeks, N tuned the same way;
 * ``perfect``: perfect foresight (orders exactly the demand of its cycle): the cycle-stock floor.
 
+The JSON's ``job_method`` (every other field as before) replays what ``python cli.py inventory`` and the
+Inventory page use: ``ours_fitted``, the same ``ours`` forecasts turned into order-up-to levels by the job's
+own ``decisions.inventory.recommend`` (interval sds widened by the past intervals' coverage, residual ACF,
+:func:`decisions.demand.fitted_window`), with its achieved CSL, the uncalibrated variant and its curve.
+
 Every policy starts from the same state: the orders placed before the holdout deliver exactly the demand of
 the first lead time. Error histories start 26 weekly / 28 daily origins before the holdout; whether errors are
 scaled absolutely or relative to the forecast is chosen per model by the pinball loss on those warm-up

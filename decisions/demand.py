@@ -14,7 +14,8 @@ Two ways to build it, both vectorised over series (quantiles do not add, so neit
   scale of that series, the standardised errors are pooled over series, and the window quantile is
   ``forecast + q_z * scale``. Bias, skew and autocorrelation are in the errors themselves; pooling gives the
   tails enough points. Errors can be standardised as they are or relative to their forecast's size
-  (``relative``). This is what the replay benchmark (``bench/inventory.py``) uses.
+  (``relative``). This is what the replay benchmark's ``ours`` uses; the job (and the bench's
+  ``ours_fitted``) uses :func:`fitted_window` with sds calibrated by :func:`coverage_factor`.
 """
 from __future__ import annotations
 

@@ -17,6 +17,11 @@ history before the origin; ``peeking_audit`` checks one origin per model):
 * ``rule``: order up to N weeks of the average sales of the last 4 weeks, N tuned the same way;
 * ``perfect``: perfect foresight (orders exactly the demand of its cycle): the cycle-stock floor.
 
+The JSON's ``job_method`` (every other field as before) replays what ``python cli.py inventory`` and the
+Inventory page use: ``ours_fitted``, the same ``ours`` forecasts turned into order-up-to levels by the job's
+own ``decisions.inventory.recommend`` (interval sds widened by the past intervals' coverage, residual ACF,
+:func:`decisions.demand.fitted_window`), with its achieved CSL, the uncalibrated variant and its curve.
+
 Every policy starts from the same state: the orders placed before the holdout deliver exactly the demand of
 the first lead time. Error histories start 26 weekly / 28 daily origins before the holdout; whether errors are
 scaled absolutely or relative to the forecast is chosen per model by the pinball loss on those warm-up
@@ -39,8 +44,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402
-from decisions.demand import conformal_window  # noqa: E402
+from decisions.demand import WindowDemand, conformal_window, coverage_factor  # noqa: E402
+from decisions.inventory import recommend  # noqa: E402
 from decisions.replay import match_service, peeking_audit, policy_metrics, rolling_forecasts, simulate  # noqa: E402
+from jobs.executor import RESID_KEEP  # noqa: E402
+from jobs.inventory_job import forecast_matrices  # noqa: E402
+from models.diagnostics import residual_diagnostics  # noqa: E402
 from models.naive import SeasonalNaive  # noqa: E402
 from models.ses import SeasonalSES  # noqa: E402
 
@@ -53,6 +62,7 @@ RULE_AVG_DAYS = 28
 OURS_MODEL = {"walmart": "ses", "demo": "lgbm"}
 LGBM_REFIT_DAYS = 7
 LGBM_TRAIN_DAYS = 730
+INTERVAL_COLS = ["yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
 
 
 def load(dataset: str, db: str | None) -> pd.DataFrame:
@@ -75,14 +85,38 @@ def load(dataset: str, db: str | None) -> pd.DataFrame:
     return full[["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]].reset_index(drop=True)
 
 
+def residual_acf(model, lags: int) -> pd.DataFrame:
+    """Per series, autocorrelations 1..``lags`` of the fitted model's in-sample residuals, computed exactly as a
+    refresh stores them in the diagnostics the job reads (last ``RESID_KEEP`` residuals; 0 where unknown)."""
+    fv = model.fitted_values().dropna(subset=["yhat"])
+    fv = fv.assign(resid=fv["y"] - fv["yhat"])
+    rows = {}
+    for sid, g in fv.groupby("series_id", sort=True):
+        acf = residual_diagnostics(g["resid"].tail(RESID_KEEP).to_numpy())["acf"][:lags]
+        rows[sid] = list(acf) + [0.0] * (lags - len(acf))
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[f"acf_{k}" for k in range(1, lags + 1)])
+
+
+def with_intervals(fc: pd.DataFrame, model, acf_lags: int) -> pd.DataFrame:
+    """The forecast with its interval columns and the residual ACF of its model (what the job reads)."""
+    acf = residual_acf(model, acf_lags)
+    out = fc[["series_id", "ds", "yhat", *INTERVAL_COLS]]
+    return out.join(acf, on="series_id").fillna({c: 0.0 for c in acf.columns})
+
+
 def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anchor=None,
-                     refit_days: int = LGBM_REFIT_DAYS):
+                     refit_days: int = LGBM_REFIT_DAYS, acf_lags: int = 1):
     """``forecaster(history, origin, h)``: fit on the history it is handed, forecast h periods.
 
     ``lgbm`` (the demo's ``ours``) is refitted once a week (at ``anchor`` + 7k) on the history before that
     day and re-planned daily from that fit: at origin ``o`` it uses steps ``o - fit day + 1 ..`` of the
     weekly fit, so it only ever saw data before ``o``. Its promotion and holiday flags over the horizon are
-    the known plan (``exog``); temperature over the horizon is the last week's mean (no weather oracle)."""
+    the known plan (``exog``); temperature over the horizon is the last week's mean (no weather oracle).
+
+    Besides ``yhat`` the forecast carries the 80/95% intervals (lgbm's split-conformal ones, as in a refresh)
+    and ``acf_1..acf_<acf_lags>``, the fit's residual autocorrelations: the inputs of the job's fitted method
+    (``ours_fitted``). They do not change ``yhat``: lgbm's calibration model is separate from the one that
+    forecasts."""
     cache: dict = {}
 
     def lgbm(history: pd.DataFrame, origin, h: int) -> pd.DataFrame:
@@ -93,7 +127,7 @@ def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anc
             train = train.merge(exog, on=["series_id", "ds"], how="left")
             horizon = refit_days + h - 1
             cols = ["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]
-            model = LGBMForecaster(freq="D", horizon=horizon, conformal=False, n_estimators=100,
+            model = LGBMForecaster(freq="D", horizon=horizon, conformal=True, n_estimators=100,
                                    num_threads=1).fit(train[cols])
             days = pd.date_range(fit_day, periods=horizon, freq="D")
             grid = pd.MultiIndex.from_product([sorted(train["series_id"].unique()), days], names=["series_id", "ds"])
@@ -102,14 +136,15 @@ def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anc
                   .fillna({"promo": 0.0, "is_holiday": 0.0}))
             temp = train[train["ds"] >= fit_day - pd.Timedelta(days=7)].groupby("series_id")["temp_c"].mean()
             xf = xf.assign(temp_c=xf["series_id"].map(temp).fillna(0.0))
-            cache[fit_day] = model.predict(horizon, xf[["series_id", "ds", "promo", "is_holiday", "temp_c"]])
+            fc = model.predict(horizon, xf[["series_id", "ds", "promo", "is_holiday", "temp_c"]])
+            cache[fit_day] = with_intervals(fc, model, acf_lags)
         fc = cache[fit_day]
-        return fc.loc[(fc["ds"] >= origin) & (fc["ds"] < origin + pd.Timedelta(days=h)), ["series_id", "ds", "yhat"]]
+        return fc.loc[(fc["ds"] >= origin) & (fc["ds"] < origin + pd.Timedelta(days=h))].reset_index(drop=True)
 
     def local(history: pd.DataFrame, origin, h: int) -> pd.DataFrame:
         model = SeasonalSES(freq=freq) if kind == "ses" else SeasonalNaive(freq=freq)
         fc = model.fit(history[["series_id", "ds", "y"]]).predict(h)
-        return fc[["series_id", "ds", "yhat"]]
+        return with_intervals(fc, model, acf_lags) if kind == "ses" else fc[["series_id", "ds", "yhat"]]
     return lgbm if kind == "lgbm" else local
 
 
@@ -119,6 +154,56 @@ def window_sums(fcs: dict, ids: pd.Index, origins: pd.DatetimeIndex) -> np.ndarr
     for j, origin in enumerate(origins):
         s = fcs[origin].assign(yhat=lambda f: f["yhat"].clip(lower=0)).groupby("series_id")["yhat"].sum()
         out[:, j] = s.reindex(ids).to_numpy()
+    return out
+
+
+def interval_hits(fcs: dict, origins, actual: pd.DataFrame) -> np.ndarray:
+    """Per origin, (actuals inside the forecast's 95% interval, actuals known) over its forecast days;
+    ``actual`` is the demand as series x dates."""
+    stacked = actual.stack().rename("actual")
+    out = np.zeros((len(origins), 2))
+    for j, origin in enumerate(origins):
+        fc = fcs[origin].join(stacked, on=["series_id", "ds"]).dropna(subset=["actual"])
+        inside = (fc["actual"] >= fc["yhat_lo_95"]) & (fc["actual"] <= fc["yhat_hi_95"])
+        out[j] = inside.sum(), len(fc)
+    return out
+
+
+def past_coverage(hits: np.ndarray, P: int, first: int, memory: int) -> np.ndarray:
+    """For origins ``first..``: the pooled 95% interval coverage of the forecasts at earlier origins whose
+    windows have ended (``k + P <= j``, the last ``memory``): the replay's stand-in for the run's backtest
+    coverage that the job reads."""
+    out = np.full(len(hits) - first, np.nan)
+    for j in range(first, len(hits)):
+        part = hits[max(0, j - P - memory + 1):j - P + 1]
+        out[j - first] = part[:, 0].sum() / part[:, 1].sum() if part[:, 1].sum() else np.nan
+    return out
+
+
+def fitted_levels(fcs: dict, ids: pd.Index, origins, lead: int, review: int, period_days: float,
+                  targets, coverage=None) -> dict:
+    """``{target: series x origins}`` order-up-to levels built exactly as ``python cli.py inventory`` builds
+    today's (``decisions.inventory.recommend``: per-step sds from each forecast's 95% interval via the job's
+    ``forecast_matrices``, the fit's residual ACF, :func:`decisions.demand.fitted_window`, negative binomial
+    below 30 units), with each origin's forecast standing in for the current run's. ``recommend`` sets the
+    level at ``targets[0]``; the other targets are quantiles of the same window distribution (what
+    ``recommend`` returns for them). ``coverage`` (per origin, default unknown) widens the sds by
+    :func:`decisions.demand.coverage_factor` as the job does with the run's backtest coverage."""
+    out = {q: np.zeros((len(ids), len(origins))) for q in targets}
+    params = pd.DataFrame({"series_id": ids, "store_id": ids, "product_id": "", "on_hand": 0.0,
+                           "lead_time_days": lead * period_days, "lead_time_sd_days": 0.0,
+                           "review_period_days": review * period_days, "target_csl": targets[0]})
+    for j, origin in enumerate(origins):
+        fc = fcs[origin]
+        yhat, sigma = forecast_matrices(fc, ids)
+        sigma = sigma * (1.0 if coverage is None else coverage_factor(coverage[j]))
+        acf_cols = [c for c in fc.columns if c.startswith("acf_")]
+        acf = fc.groupby("series_id")[acf_cols].first().reindex(ids).fillna(0.0).to_numpy(dtype=float)
+        rec = recommend(params, yhat, sigma, acf, period_days, "periodic", targets[0])
+        out[targets[0]][:, j] = rec["order_up_to"].to_numpy()
+        dist = WindowDemand(rec["demand_mean"].to_numpy(), rec["demand_sd"].to_numpy())
+        for q in targets[1:]:
+            out[q][:, j] = dist.quantile(q)
     return out
 
 
@@ -147,6 +232,37 @@ def choose_scaling(F: np.ndarray, A: np.ndarray, P: int, W: int, memory: int, ta
         pinball = np.maximum(target * diff, (target - 1) * diff)
         losses["relative" if relative else "absolute"] = float(np.nanmean(pinball))
     return losses["relative"] < losses["absolute"], losses
+
+
+def fitted_report(fitted: dict, forecast: np.ndarray, run, target: float, ours_csl: float, floor: float,
+                  ours_excess: float) -> dict:
+    """The JSON's ``job_method``: the replayed metrics of ``ours_fitted`` (the job's method on ``ours``'s
+    forecasts) at the target and over the curve, and the factor on its safety stock that would reach the
+    target (``factor_to_reach_target``, 1 = as computed) or ``ours``'s achieved CSL (then its excess
+    inventory over ``ours``'s: the two methods compared at equal service)."""
+    def scaled(k):
+        base = np.nan_to_num(forecast)
+        return np.maximum(base + k * (fitted[target] - base), 0)
+
+    def csl(S):
+        return run(S)["achieved_csl"]
+
+    m = run(fitted[target])
+    row = {"name": "ours_fitted", **m, "excess_inventory_units": m["avg_inventory_units"] - floor}
+    k_target = match_service(scaled, csl, target, 0.0, 6.0)
+    k_ours = match_service(scaled, csl, ours_csl, 0.0, 6.0)
+    matched = run(scaled(k_ours))
+    curve = [{"policy": "ours_fitted", "target_csl": q, "achieved_csl": round(r["achieved_csl"], 4),
+              "avg_inventory_units": round(r["avg_inventory_units"], 2)}
+             for q, r in ((q, run(fitted[q])) for q in CURVE_TARGETS)]
+    excess_matched = matched["avg_inventory_units"] - floor
+    return {"method": "fitted_window (95% interval sds + residual ACF; negative binomial below 30 units), as in "
+                      "`python cli.py inventory`",
+            "policy": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()},
+            "csl_gap_to_target": round(m["achieved_csl"] - target, 4),
+            "factor_to_reach_target": round(k_target, 4), "factor_to_match_ours": round(k_ours, 4),
+            "excess_ratio_vs_ours_at_equal_service": round(excess_matched / ours_excess, 4) if ours_excess > 0
+            else None, "tradeoff": curve}
 
 
 def replay(dataset: str, db: str | None = None, limit: int | None = None, target: float = 0.95,
@@ -182,24 +298,36 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
             A[:, j] = demand[:, start:start + P].sum(axis=1)
     timings, F = {}, {}
     ours_kind = OURS_MODEL[dataset]
-    cache = (Path(os.environ["INV_BENCH_CACHE"]) / f"{dataset}-{limit}-{ours_kind}-{refit_days}.npz"
+    cache = (Path(os.environ["INV_BENCH_CACHE"]) / f"{dataset}-{limit}-{ours_kind}-{refit_days}-{target}-v3.npz"
              if os.environ.get("INV_BENCH_CACHE") else None)  # a developer's shortcut: forecasts of an earlier run
     if cache is not None and cache.exists():
         F = dict(np.load(cache))
+    targets = [target] + sorted(set(CURVE_TARGETS) - {target})
     for name, kind in (("ours", ours_kind), ("naive", "naive")):
         if name in F:
             continue
         t1 = time.perf_counter()
 
         def make():
-            return model_forecaster(kind, setup["freq"], exog, origins[0], refit_days)
+            return model_forecaster(kind, setup["freq"], exog, origins[0], refit_days, max(1, P - 1))
         peeking_audit(long, origins[W], lambda hist, o, h: make()(hist, o, h), P)  # a fresh fit for each call
-        F[name] = window_sums(rolling_forecasts(long, origins, make(), P), ids, origins)
+        fcs = rolling_forecasts(long, origins, make(), P)
+        F[name] = window_sums(fcs, ids, origins)
+        if name == "ours":  # the job's method on the same forecasts (holdout origins only)
+            actual = pd.DataFrame(demand, index=ids, columns=dates)
+            cover = past_coverage(interval_hits(fcs, origins, actual), P, W, setup["memory"])
+            F["fitted_coverage"] = cover
+            for key, cov in (("fitted", cover), ("uncalibrated", None)):
+                fitted = fitted_levels(fcs, ids, origins[W:], L, R, pdays, targets, cov)
+                F.update({f"{key}_{q}": v for q, v in fitted.items()})
         if cache is not None:
             np.savez(cache, **F)
         timings[name] = round(time.perf_counter() - t1, 1)
         print(f"  {name}: forecasts at {len(origins)} origins in {timings[name]} s", file=sys.stderr, flush=True)
-    targets = sorted(set(CURVE_TARGETS) | {target})
+    fitted = {q: F.pop(f"fitted_{q}") for q in targets}
+    uncalibrated = {q: F.pop(f"uncalibrated_{q}") for q in targets}
+    coverage = F.pop("fitted_coverage")
+    targets = sorted(targets)
     scaling = {name: choose_scaling(F[name], A, P, W, setup["memory"], target) for name in F}
     levels = {name: conformal_levels(F[name], A, P, W, setup["memory"], targets, scaling[name][0]) for name in F}
     D = demand[:, hold:]
@@ -246,6 +374,15 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
                           "avg_inventory_units": round(m["avg_inventory_units"], 2),
                           "avg_inventory_value": round(m["avg_inventory_value"], 2)})
     untuned = run(naive_levels(target)(1.0))
+    job_method = fitted_report(fitted, F["ours"][:, W:], run, target, rows["ours"]["achieved_csl"], floor,
+                               excess["ours"])
+    raw = run(uncalibrated[target])
+    job_method["uncalibrated"] = {"achieved_csl": round(raw["achieved_csl"], 4),
+                                  "avg_inventory_units": round(raw["avg_inventory_units"], 2),
+                                  "excess_inventory_units": round(raw["avg_inventory_units"] - floor, 2)}
+    job_method["interval_coverage_95"] = {"min": round(float(np.nanmin(coverage)), 4),
+                                          "mean": round(float(np.nanmean(coverage)), 4),
+                                          "max": round(float(np.nanmax(coverage)), 4)}
     return {"dataset": dataset, "series": int(len(ids)), "target_csl": target, "policies": policies,
             "excess_ratio_vs_naive": round(excess["ours"] / excess["naive"], 4) if excess["naive"] > 0 else None,
             "excess_ratio_vs_rule": round(excess["ours"] / excess["rule"], 4) if excess["rule"] > 0 else None,
@@ -259,7 +396,8 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
                           k: round(v, 4) for k, v in loss.items()}} for name, (rel, loss) in scaling.items()},
                       "ours_model": {"ses": "seasonal_ses", "lgbm": f"lgbm (refit every {refit_days} days)"}[ours_kind],
                       "rule_average_days": RULE_AVG_DAYS, **{k: v for k, v in cost.items()}},
-            "tradeoff": curve, "seconds": {**timings, "total": round(time.perf_counter() - t0, 1)}}
+            "tradeoff": curve, "job_method": job_method,
+            "seconds": {**timings, "total": round(time.perf_counter() - t0, 1)}}
 
 
 def main(argv=None) -> int:

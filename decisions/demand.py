@@ -14,7 +14,8 @@ Two ways to build it, both vectorised over series (quantiles do not add, so neit
   scale of that series, the standardised errors are pooled over series, and the window quantile is
   ``forecast + q_z * scale``. Bias, skew and autocorrelation are in the errors themselves; pooling gives the
   tails enough points. Errors can be standardised as they are or relative to their forecast's size
-  (``relative``). This is what the replay benchmark (``bench/inventory.py``) uses.
+  (``relative``). This is what the replay benchmark's ``ours`` uses; the job (and the bench's
+  ``ours_fitted``) uses :func:`fitted_window` with sds calibrated by :func:`coverage_factor`.
 """
 from __future__ import annotations
 
@@ -193,3 +194,13 @@ def conformal_window(forecast_sum: np.ndarray, past_forecasts: np.ndarray, past_
             raise ValueError(f"a service level must lie strictly between 0 and 1, got {q}")
         out[q] = np.maximum(forecast_sum + np.quantile(z, q) * scale, 0.0)
     return out
+
+
+def coverage_factor(coverage, nominal: float = 0.95) -> np.ndarray:
+    """How much to widen (or narrow) per-step sds whose nominal ``nominal`` intervals covered ``coverage`` of
+    the actuals out of sample: ``z((1 + nominal) / 2) / z((1 + coverage) / 2)`` (1 where unknown; coverage
+    clipped to [0.5, 0.999]). A normal interval that covered 90% instead of 95% is 1.96 / 1.645 = 1.19x too
+    narrow. Used by the inventory job on the run's backtest coverage before it builds :func:`fitted_window`."""
+    c = np.clip(np.asarray(coverage, dtype=float), 0.5, 0.999)
+    out = stats.norm.ppf((1 + nominal) / 2) / stats.norm.ppf((1 + c) / 2)
+    return np.where(np.isfinite(out), out, 1.0)

@@ -16,8 +16,11 @@ level "all":
     service-vs-stock curve of today's network (policy "ours (expected)"); ``bench/inventory.py`` measures
     the replayed one.
 
-Per-step sds come from the stored 95% intervals, so the sd of the lead-time + review sum is
-``sqrt(w' (sigma sigma' * R) w)`` with the residual ACF ``R`` (see :mod:`decisions.demand`).
+Per-step sds come from the stored 95% intervals, widened (or narrowed) by
+:func:`decisions.demand.coverage_factor` of the run's out-of-sample backtest coverage of those intervals
+(:func:`backtest_coverage`), so the sd of the lead-time + review sum is ``sqrt(w' (sigma sigma' * R) w)`` with
+the residual ACF ``R`` (see :mod:`decisions.demand`). ``bench/inventory.py`` replays exactly this construction
+(``job_method`` in its JSON) and ``tests/test_inventory_honest.py`` keeps the two identical.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ import pandas as pd
 import config
 from data import store
 from decisions import inventory
-from decisions.demand import WindowDemand
+from decisions.demand import WindowDemand, coverage_factor
 from domain import BOTTOM_LEVEL, Frames
 
 TRADEOFF_TARGETS = (0.80, 0.85, 0.90, 0.925, 0.95, 0.97, 0.98, 0.99)
@@ -89,6 +92,18 @@ def forecast_matrices(forecasts: pd.DataFrame, series_ids) -> tuple[np.ndarray, 
     return yhat.fillna(0.0).to_numpy(dtype=float), sigma.fillna(0.0).to_numpy(dtype=float)
 
 
+def backtest_coverage(series_ids, url: str | None) -> float:
+    """The pooled out-of-sample coverage of the 95% intervals of each series' chosen model in the current run's
+    backtests (NaN when the run has none): what :func:`decisions.demand.coverage_factor` calibrates on."""
+    bt = store.backtest_metrics(url=url)
+    if bt.empty or "coverage_95" not in bt:
+        return float("nan")
+    bt = bt[bt["series_id"].isin(set(series_ids))]
+    chosen = bt.merge(store.selections(url=url)[["series_id", "model"]], on=["series_id", "model"])
+    values = pd.to_numeric((chosen if len(chosen) else bt)["coverage_95"], errors="coerce")
+    return float(values.mean()) if values.notna().any() else float("nan")
+
+
 def _column_or_nan(params: pd.DataFrame, name: str) -> np.ndarray:
     if name not in params:
         return np.full(len(params), np.nan)
@@ -135,6 +150,8 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
     freq = store.frequency(url)
     period_days = 7.0 if freq == "W" else 1.0
     yhat, sigma = forecast_matrices(forecasts, params["series_id"])
+    coverage = backtest_coverage(params["series_id"], url)
+    sigma = sigma * coverage_factor(coverage)  # intervals that covered 90% instead of 95% are widened
     acf = _acf(params["series_id"], max(1, yhat.shape[1] - 1), url)
     result = inventory.recommend(params, yhat, sigma, acf, period_days, policy, settings.inventory_target_csl)
     result["forecast_start"] = today.date().isoformat()
@@ -150,6 +167,8 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
             "orders_to_place": int(len(placing)), "order_units": float(placing["order_qty"].sum()),
             "order_value": float(placing["order_value"].sum(min_count=1)), "at_risk_in_lead_time": int(len(at_risk)),
             "distributions": result["distribution"].value_counts().to_dict(), "saved": save,
+            "interval_coverage_95": None if np.isnan(coverage) else round(coverage, 4),
+            "sd_factor": round(float(coverage_factor(coverage)), 4),
             "top_orders": placing.sort_values("order_value", ascending=False).head(10)[
                 ["store_id", "product_id", "order_qty", "order_up_to", "safety_stock", "stockout_prob"]
             ].round(3).to_dict("records")}
@@ -157,10 +176,13 @@ def run_inventory(url: str | None = None, policy: str | None = None, save: bool 
 
 def format_summary(summary: dict) -> str:
     """The CLI's text output."""
+    cov = summary["interval_coverage_95"]
+    covered = "an unknown share" if cov is None else f"{cov:.1%}"
     lines = [f"Inventory plan from {summary['forecast_start']} ({summary['policy']} review, "
              f"inputs: {summary['inputs']})",
              f"  {summary['series']} store x product rows; {summary['orders_to_place']} orders to place today, "
              f"{summary['order_units']:.0f} units, value {summary['order_value']:.2f}",
              f"  {summary['at_risk_in_lead_time']} rows at risk of a stockout before today's order can arrive",
+             f"  demand sds x {summary['sd_factor']:.3f} (the run's backtest 95% intervals covered {covered})",
              "  saved: inventory_orders, inventory_tradeoff" if summary["saved"] else "  not saved (--no-save)"]
     return "\n".join(lines)

@@ -186,6 +186,10 @@ def cmd_setup_demo(args) -> int:
     if store.load_frame(Frames.EFFECTS, "category") is None:
         print("Computing promotion/holiday/weather effects (python cli.py effects)...", flush=True)
         effects_job.run_effects(level="category", save=True)
+    if store.load_frame(Frames.INVENTORY_ORDERS, "all") is None:
+        print("Computing today's inventory orders (python cli.py inventory)...", flush=True)
+        from jobs import inventory_job
+        inventory_job.run_inventory(save=True)
     return 0
 
 

@@ -22,7 +22,24 @@ def scheduled_refresh(refresh_args: dict, url: str | None = None) -> dict:
         summary = {"status": "failed", "error": str(exc), "run_id": None}
     print(f"[{started}] refresh {summary.get('status')}: run {summary.get('run_id')} "
           f"{summary.get('reason') or summary.get('error') or ''}".rstrip(), flush=True)
+    if summary.get("status") == "success":
+        _refresh_inventory_orders(url)
     return summary
+
+
+def _refresh_inventory_orders(url: str | None) -> None:
+    """Recompute today's inventory orders from the new forecasts, where they were computed before (a store that
+    never ran ``cli.py inventory`` does not use them); a failure is logged and leaves the old orders."""
+    from data import store
+    from domain import Frames
+    from jobs import inventory_job
+    if store.load_frame(Frames.INVENTORY_ORDERS, "all", url=url) is None:
+        return
+    try:
+        inventory_job.run_inventory(url=url, save=True)
+        print("  inventory orders recomputed from the new forecasts", flush=True)
+    except ValueError as exc:
+        print(f"  inventory orders NOT recomputed: {exc}", flush=True)
 
 
 def run_schedule(cron: str | None = None, once: bool = False, refresh_args: dict | None = None,

@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from data import store
@@ -90,3 +91,19 @@ def test_scheduled_check_skips_while_another_refresh_holds_the_lock(small_demo_d
 def test_invalid_cron_is_a_clear_error(tmp_db):
     with pytest.raises(ValueError, match="invalid cron expression"):
         scheduler.run_schedule("every night", once=True)
+
+
+def test_a_scheduled_refresh_recomputes_inventory_orders_that_were_in_use(small_demo_db, tmp_path, monkeypatch,
+                                                                         capsys):
+    from domain import Frames
+    from jobs import inventory_job
+    monkeypatch.setenv("SALES_MODELS_DIR", str(tmp_path / "models"))
+    args = {"models": "seasonal_naive", "horizon": 14, "jobs": 1, "folds": 1, "levels": None}
+    assert scheduler.run_schedule("0 3 * * *", once=True, refresh_args=args) == 0
+    assert store.load_frame(Frames.INVENTORY_ORDERS, "all") is None  # never used: not computed on its own
+    inventory_job.run_inventory(save=True)
+    first = store.analysis_index().set_index("name").loc[Frames.INVENTORY_ORDERS, "computed_at"]
+    store.write_plan(pd.DataFrame({"store_id": ["*"], "date": ["2031-01-01"], "is_open": [0]}))  # plan changed
+    assert scheduler.run_schedule("0 3 * * *", once=True, refresh_args=args) == 0
+    assert "inventory orders recomputed" in capsys.readouterr().out
+    assert store.analysis_index().set_index("name").loc[Frames.INVENTORY_ORDERS, "computed_at"] > first

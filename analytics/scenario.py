@@ -14,9 +14,20 @@ Method (Monte Carlo over both sources of uncertainty, named "effect-and-forecast
   the category, as one estimate is. Categories are independent (separate regressions).
 * **Scenario.** A promotion at depth ``d`` multiplies a category's sales (revenue) by ``exp(b * d / d_ref)``
   on promotion days (log lift proportional to depth, ``d_ref`` = the depth the lift was estimated at) and by
-  ``exp(dip * d / d_ref)`` on the post-promotion days; units are revenue over the price paid, so they rise by
+  ``exp(dip * d / d_ref)`` on the post-promotion days (``exp(dip * (d - d0) / d_ref)`` where the plan already
+  promotes the window's last day at ``d0``); units are revenue over the price paid, so they rise by
   a further ``1 / (1 - d)``. A promotion price ``P`` instead multiplies units by ``(P / p) ** elasticity``
   (``p`` = the series' regular price) and revenue by that times ``P / p``. Closed days sell 0.
+* **The plan.** The stored forecast is the baseline *with the plan as it stands* (plan-aware models get the
+  planned promotions, depths, prices and closures). Where the plan already promotes a series at depth ``d0``
+  on a scenario promotion day, the scenario applies only the difference: log lift ``b * (d - d0) / d_ref``
+  (:func:`depromote` takes the planned lift out, then depth ``d`` is applied), and baseline units are the
+  forecast over the planned price ``p (1 - d0)``; with ``--price`` the planned promotion is taken out with the
+  elasticity (units ``x (1 - d0) ** -elasticity``). A scenario equal to the plan changes nothing. A series
+  whose forecast comes from a model without exogenous inputs never saw the plan: ``plan_share`` (the share
+  of its chosen model's members that are plan-aware, :mod:`jobs.plan_aware`) scales what is taken out. The
+  reported promotion lift is measured against the unpromoted level (the baseline without the planned lift).
+  Days the plan closes forecast 0 and stay 0 (a scenario cannot reopen them).
 * **Aggregates.** A node spanning categories gets each bottom series' share of its forecast per day (from the
   bottom forecasts), and every share gets its own category's effect; the node's own forecast carries the noise.
 
@@ -77,6 +88,8 @@ class Bottom:
     dip: dict[str, Estimate] = field(default_factory=dict)
     ref_depth: dict[str, float] = field(default_factory=dict)
     elasticity: list[Estimate | None] = field(default_factory=list)
+    planned_depth: np.ndarray | None = None  # series x days: the plan's promotion depth (0: none)
+    plan_share: np.ndarray | None = None  # per series: share of the planned lift its forecast carries (None: 1)
 
 
 @dataclass(frozen=True)
@@ -156,32 +169,72 @@ def quantile_paths(forecast: pd.DataFrame, z: np.ndarray) -> np.ndarray:
     return np.maximum(out, 0.0)
 
 
+def depromote(value, log_lift, planned_depth, ref_depth):
+    """The no-promotion level under ``value`` where the plan already promotes at depth ``d0``.
+
+    ``value / exp(b * d0 / d_ref)``: the planned promotion's lift (log lift proportional to depth, ``b`` the
+    log lift at the reference depth ``d_ref``) taken out; ``value`` itself where ``d0`` is 0 or NaN (no planned
+    promotion). Without a usable ``d_ref`` (NaN or <= 0) the lift is taken as it is (``b``) for any planned
+    depth. The one de-promotion rule of the what-if (:mod:`jobs.whatif_job`) and of the promotion optimizer's
+    baselines (:mod:`decisions.promotions`). Arrays broadcast.
+    """
+    d0 = np.nan_to_num(np.asarray(planned_depth, dtype=float), nan=0.0)
+    ref = np.asarray(ref_depth, dtype=float)
+    ok = np.isfinite(ref) & (ref > 0)
+    scale = np.where(d0 > 0, np.where(ok, d0 / np.where(ok, ref, 1.0), 1.0), 0.0)
+    return np.asarray(value, dtype=float) * np.exp(-np.asarray(log_lift, dtype=float) * scale)
+
+
 def _multipliers(bottom: Bottom, plan: Plan, rng: np.random.Generator, n_draws: int, point: bool):
-    """Per category (or per series with a price): revenue and unit multipliers, draws x days, and the rows of
-    ``bottom`` they apply to. ``point``: the estimates themselves instead of draws (one row)."""
+    """Yield ``(rows, mult)`` per group of series of ``bottom`` sharing their multipliers: ``mult`` maps
+    ``baseline``, ``scenario`` and ``unpromoted`` (no promotion at all, planned ones taken out) to ``(revenue,
+    units)`` multipliers (draws x days) of the forecast's revenue share and of its units at the regular price.
+    Groups: a category with one planned-depth pattern (the lift draw is shared by its series), or a series with
+    a price. ``point``: the estimates themselves instead of draws (one row). A generator, so a node with many
+    series with their own plans holds one group's arrays at a time."""
     n = 1 if point else n_draws
     days = len(plan.promo)
+    planned = (np.zeros((len(bottom.categories), days)) if bottom.planned_depth is None
+               else np.nan_to_num(np.asarray(bottom.planned_depth, dtype=float), nan=0.0))
+    base_units = 1.0 / (1.0 - planned)  # planned promotion days sell at p (1 - d0)
+    share = np.ones(len(planned)) if bottom.plan_share is None else np.asarray(bottom.plan_share, dtype=float)
+    carried = planned * share[:, None]  # the planned depth whose lift the forecast holds
 
     def draw(est: Estimate | None) -> np.ndarray:
         if est is None:
             return np.zeros(n)
         return np.full(n, est.log_mean) if point else est.draw(rng, n)
 
+    def closed(mult: dict) -> dict:  # the scenario's closed days sell 0
+        rev, units = mult["scenario"]
+        rev[:, plan.closed] = 0.0
+        units[:, plan.closed] = 0.0
+        return mult
+
     cats = np.asarray(bottom.categories)
-    groups = []
     if plan.price is None:
         for cat in dict.fromkeys(bottom.categories):
             rows = np.flatnonzero(cats == cat)
             ref = bottom.ref_depth.get(cat, float("nan"))
             scale = plan.depth / ref if np.isfinite(ref) and ref > 0 else 1.0
-            lift, dip = draw(bottom.lift[cat]) * scale, draw(bottom.dip.get(cat)) * scale
-            log_rev = np.zeros((n, days))
-            log_rev[:, plan.promo] = lift[:, None]
-            log_rev[:, plan.post] = dip[:, None]
-            rev = np.exp(log_rev)
-            units = rev.copy()
-            units[:, plan.promo] /= 1.0 - plan.depth
-            groups.append((rows, rev, units))
+            b, dip_ref = draw(bottom.lift[cat])[:, None], draw(bottom.dip.get(cat))
+            dip = dip_ref * scale
+            last = np.flatnonzero(plan.promo)[-1] if plan.promo.any() else 0
+            patterns: dict = {}
+            for i in rows:
+                patterns.setdefault(planned[i].tobytes() + carried[i].tobytes(), []).append(i)
+            for idx in patterns.values():
+                d0, bu = carried[idx[0]][None, :], base_units[idx[0]][None, :]
+                unpromoted = np.broadcast_to(depromote(1.0, b, d0, ref), (n, days)).copy()
+                rev = np.ones((n, days))
+                rev[:, plan.promo] = unpromoted[:, plan.promo] * np.exp(b * scale)
+                # the dip after a promotion the plan already holds on the window's last day is in the forecast
+                rev[:, plan.post] *= (np.exp(dip) * depromote(1.0, dip_ref, d0[0, last], ref))[:, None]
+                units = rev * bu
+                units[:, plan.promo] = rev[:, plan.promo] / (1.0 - plan.depth)
+                mult = {"baseline": (np.ones((n, days)), np.repeat(bu, n, axis=0)),
+                        "scenario": (rev, units), "unpromoted": (unpromoted, unpromoted.copy())}
+                yield np.asarray(idx), closed(mult)
     else:
         draws = {}
         for i, cat in enumerate(bottom.categories):
@@ -191,41 +244,40 @@ def _multipliers(bottom: Bottom, plan: Plan, rng: np.random.Generator, n_draws: 
             depth = max(0.0, 1.0 - ratio)
             ref = bottom.ref_depth.get(cat, float("nan"))
             dip = draw(bottom.dip.get(cat)) * (depth / ref if np.isfinite(ref) and ref > 0 else 1.0)
-            units = np.ones((n, days))
-            units[:, plan.promo] = np.exp(eps * np.log(ratio))[:, None]
-            units[:, plan.post] = np.exp(dip)[:, None]
-            rev = units.copy()
-            rev[:, plan.promo] *= ratio
-            groups.append((np.array([i]), rev, units))
-    for _, rev, units in groups:
-        rev[:, plan.closed] = 0.0
-        units[:, plan.closed] = 0.0
-    return groups
+            bu = np.repeat(base_units[i][None, :], n, axis=0)
+            # unpromoted units: the planned price's response (1 - d0) ** eps taken out
+            u0 = bu * np.exp(-eps[:, None] * np.log(1.0 - carried[i])[None, :])
+            units = bu.copy()
+            units[:, plan.promo] = u0[:, plan.promo] * np.exp(eps * np.log(ratio))[:, None]
+            units[:, plan.post] *= np.exp(dip)[:, None]
+            rev = units / bu  # revenue / (forecast share): baseline revenue is the forecast
+            rev[:, plan.promo] = units[:, plan.promo] * ratio
+            mult = {"baseline": (np.ones((n, days)), bu), "scenario": (rev, units), "unpromoted": (u0.copy(), u0)}
+            yield np.array([i]), closed(mult)
 
 
 def _totals(paths: np.ndarray, bottom: Bottom, groups, with_units: bool, with_margin: bool) -> dict:
-    """Baseline and scenario paths (draws x days) of revenue, units and margin."""
+    """Baseline, scenario and unpromoted paths (draws x days) of revenue, units and margin."""
     per_rev = bottom.shares  # revenue share; units per revenue = share / price; cost = units * unit cost
     per_unit = bottom.shares / bottom.price[:, None] if with_units else None
     per_cost = per_unit * bottom.unit_cost[:, None] if with_margin else None
-    out = {"baseline": {}, "scenario": {}}
-    base_rev = paths * per_rev.sum(axis=0)[None, :]
-    scen_rev = np.zeros_like(paths)
-    scen_units = np.zeros_like(paths) if with_units else None
-    scen_cost = np.zeros_like(paths) if with_margin else None
-    for rows, rev, units in groups:
-        scen_rev += paths * rev * per_rev[rows].sum(axis=0)[None, :]
+    names = ("baseline", "scenario", "unpromoted")
+    rev = {k: np.zeros_like(paths) for k in names}
+    units = {k: np.zeros_like(paths) for k in names} if with_units else None
+    cost = {k: np.zeros_like(paths) for k in names} if with_margin else None
+    for rows, mult in groups:
+        for k, (r, u) in mult.items():
+            rev[k] += paths * r * per_rev[rows].sum(axis=0)[None, :]
+            if with_units:
+                units[k] += paths * u * per_unit[rows].sum(axis=0)[None, :]
+            if with_margin:
+                cost[k] += paths * u * per_cost[rows].sum(axis=0)[None, :]
+    out = {k: {"revenue": rev[k]} for k in names}
+    for k in names:
         if with_units:
-            scen_units += paths * units * per_unit[rows].sum(axis=0)[None, :]
+            out[k]["units"] = units[k]
         if with_margin:
-            scen_cost += paths * units * per_cost[rows].sum(axis=0)[None, :]
-    out["baseline"]["revenue"], out["scenario"]["revenue"] = base_rev, scen_rev
-    if with_units:
-        out["baseline"]["units"] = paths * per_unit.sum(axis=0)[None, :]
-        out["scenario"]["units"] = scen_units
-    if with_margin:
-        out["baseline"]["margin"] = base_rev - paths * per_cost.sum(axis=0)[None, :]
-        out["scenario"]["margin"] = scen_rev - scen_cost
+            out[k]["margin"] = rev[k] - cost[k]
     return out
 
 
@@ -256,7 +308,8 @@ def simulate(forecast: pd.DataFrame, bottom: Bottom, plan: Plan, rho: float = 0.
     dict
         ``totals``: per measure (``units``, ``revenue``, ``margin``; None when prices or unit costs are unknown)
         ``baseline``, ``scenario`` and ``difference``, each ``estimate, lo_80, hi_80, lo_95, hi_95`` summed over
-        the horizon; ``promo_lift``: relative revenue change over the promotion days (and ``promo_units_lift``);
+        the horizon; ``promo_lift``: relative revenue change over the promotion days against the level without
+        any promotion (planned ones taken out), and ``promo_units_lift``;
         ``daily``: a DataFrame of baseline and scenario revenue per day with their intervals.
     """
     rng = np.random.default_rng(seed)
@@ -281,9 +334,9 @@ def simulate(forecast: pd.DataFrame, bottom: Bottom, plan: Plan, rho: float = 0.
         for key, m in (("promo_lift", "revenue"), ("promo_units_lift", "units")):
             if m not in sims["baseline"]:
                 continue
-            b = sims["baseline"][m][:, plan.promo].sum(axis=1)
+            b = sims["unpromoted"][m][:, plan.promo].sum(axis=1)  # against the level without any promotion
             s = sims["scenario"][m][:, plan.promo].sum(axis=1)
-            pb = points["baseline"][m][:, plan.promo].sum()
+            pb = points["unpromoted"][m][:, plan.promo].sum()
             ps = points["scenario"][m][:, plan.promo].sum()
             ok = b > 0
             if ok.any() and pb > 0:

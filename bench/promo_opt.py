@@ -2,11 +2,17 @@
 
     python bench/promo_opt.py [--json] [--stores N] [--products N] [--years N] [--weeks N]
                               [--max-per-store-week K] [--budget AMOUNT] [--random-draws N]
+                              [--without-future-plan]
 
 It builds its own demo database in a temporary folder (planted category lifts, log lift proportional to the
 discount depth), runs ``effects`` and a fast refresh (``seasonal_ses``, store x product level only), and gives
 every product a unit cost in the plan (margin rates drawn from 35-70% of the regular price, so promotions pay in
-some categories and products and lose in others). Then, on the same candidates (stored forecasts as baseline):
+some categories and products and lose in others). The demo's plan reaches 8 weeks past the history: the
+slots it already promotes (or closes) are not candidates and its promotions count toward ``K`` in all three
+calendars below; baselines are the stored forecasts with the planned lift taken out
+(:func:`decisions.promotions.depromote_forecasts`; none here: ``seasonal_ses`` never sees the plan). With
+``--without-future-plan`` the demo's planned promotions after the history are deleted first (closures stay), so
+every store-week is open to the optimizer. Then, on the same candidates:
 
 - ``optimizer_margin``: the TRUE incremental margin (planted lifts, reference depth 20%, no dip: what the
   generator planted) of the calendar the optimizer chose with the ESTIMATED effects;
@@ -61,6 +67,15 @@ def plant_costs(url: str, start, seed: int) -> dict:
     return {"products": int(len(rows)), "margin_rate_min": float(rate.min()), "margin_rate_max": float(rate.max())}
 
 
+def clear_future_promotions(url: str, start) -> int:
+    """Delete the demo's planned promotions from ``start`` on (its store x product rows; closures stay)."""
+    from data import store
+    rows = store.plan_rows(start=start, url=url)
+    rows = rows[(rows["category"] == "*") & (rows["store_id"] != "*") & (rows["product_id"] != "*")]
+    return sum(store.delete_plan(sid, pid, "*", start=start, source="bench", url=url)
+               for sid, pid in rows[["store_id", "product_id"]].drop_duplicates().itertuples(index=False))
+
+
 def true_params(url: str, params):
     """The planted effects in the shape of :func:`decisions.promotions.effect_params` (no dip, no uncertainty)."""
     import math
@@ -88,20 +103,23 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="promo_bench_") as tmp:
         url = build_db(Path(tmp), args.stores, args.products, args.years, args.seed)
         start = store.forecasts_for_level(BOTTOM_LEVEL, url=url)["ds"].min()
+        cleared = clear_future_promotions(url, start) if args.without_future_plan else 0
         costs = plant_costs(url, start, args.seed)
         t1 = time.perf_counter()
         prep = promo_opt_job.prepare(start, args.weeks, args.max_per_store_week, args.depths, args.budget, url)
         cands, params = prep["candidates"], prep["params"]
-        opt = promotions.optimize(cands, params, args.max_per_store_week, args.budget, n_draws=200)
+        taken = prep["taken"]  # the demo's plan reaches past the history: its promotions count toward K
+        opt = promotions.optimize(cands, params, args.max_per_store_week, args.budget, n_draws=200, taken=taken)
         chosen = opt["chosen_mask"]
         seconds_opt = time.perf_counter() - t1
         truth = promotions.evaluate(cands, true_params(url, params))
         oracle, _ = promo_milp.choose(cands, truth["incr_margin"], args.max_per_store_week, args.budget,
-                                      truth["discount_cost"])
+                                      truth["discount_cost"], taken=taken)
         rng = np.random.default_rng(args.seed)
         point = promotions.evaluate(cands, params)
         randoms = [truth["incr_margin"][promo_milp.random_calendar(
-            cands, int(chosen.sum()), args.max_per_store_week, rng, args.budget, point["discount_cost"])].sum()
+            cands, int(chosen.sum()), args.max_per_store_week, rng, args.budget, point["discount_cost"],
+            taken=taken)].sum()
             for _ in range(args.random_draws)]
     opt_m, orc_m = float(truth["incr_margin"][chosen].sum()), float(truth["incr_margin"][oracle].sum())
     rnd_m = float(np.mean(randoms))
@@ -119,6 +137,8 @@ def run(args) -> dict:
             "random_draws": args.random_draws,
             "promotions": int(chosen.sum()), "oracle_promotions": int(oracle.sum()),
             "same_choices": int((chosen & oracle).sum()), "candidates": int(len(cands)),
+            "already_planned": prep["already_planned"], "closed_slots": prep["closed_slots"],
+            "future_plan_rows_deleted": cleared,
             "stores": args.stores, "products": args.products, "years": args.years, "weeks": args.weeks,
             "max_per_store_week": args.max_per_store_week, "depths": list(args.depths), "budget": args.budget,
             "unit_costs": costs, "targets_met": bool(orc_m > 0 and opt_m / orc_m >= 0.90 and opt_m >= 2 * rnd_m)}
@@ -136,6 +156,8 @@ def main(argv=None) -> int:
     p.add_argument("--budget", type=float, default=None)
     p.add_argument("--random-draws", type=int, default=20)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--without-future-plan", action="store_true",
+                   help="delete the demo's planned promotions after the history first")
     args = p.parse_args(argv)
     args.depths = tuple(float(d) for d in args.depths.split(","))
     result = run(args)

@@ -141,15 +141,16 @@ def choose(cands: pd.DataFrame, value: np.ndarray, max_per_store_week: int, budg
 
 def random_calendar(cands: pd.DataFrame, n_promotions: int, max_per_store_week: int, rng: np.random.Generator,
                     budget: float | None = None, cost: np.ndarray | None = None,
-                    no_back_to_back=False) -> np.ndarray:
+                    no_back_to_back=False, taken: dict | None = None) -> np.ndarray:
     """A random feasible calendar of (up to) ``n_promotions`` promotions: store x product x week slots in random
     order, each at a random depth among its candidates, kept while the constraints allow (the benchmark's
-    "promoting at random under the same constraints")."""
+    "promoting at random under the same constraints"); ``taken``: ``{(store_id, week): n}`` planned promotions
+    that count toward ``K``."""
     slots = cands.groupby(["store_id", "product_id", "week"], sort=False).indices
     keys = list(slots)
     order = rng.permutation(len(keys))
     chosen = np.zeros(len(cands), dtype=bool)
-    per_sw: dict = {}
+    per_sw: dict = dict(taken or {})
     weeks_of: dict = {}
     spent, taken = 0.0, 0
     b2b = np.broadcast_to(np.asarray(no_back_to_back, dtype=bool), (len(cands),))

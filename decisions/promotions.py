@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from analytics.scenario import depromote
 from decisions.promo_milp import choose
 from decisions.promo_value import VALUE_COLUMNS, promotion_value
 
@@ -55,6 +56,42 @@ def weekly_baseline(forecasts: pd.DataFrame, nodes: pd.DataFrame, start: pd.Time
            .reset_index())
     out["week_start"] = start + pd.to_timedelta(out["week"] * WEEK_DAYS, unit="D")
     out["week_end"] = out["week_start"] + pd.Timedelta(days=WEEK_DAYS - 1)
+    return out
+
+
+def depromote_forecasts(forecasts: pd.DataFrame, nodes: pd.DataFrame, planned: pd.DataFrame,
+                        params: pd.DataFrame, plan_share: dict | None = None) -> pd.DataFrame:
+    """The bottom forecasts with the plan's promotions taken out: the no-promotion level ``V0`` is measured against.
+
+    The stored forecasts are plan-aware: on a day the plan promotes a series at depth ``d0`` they include the
+    lift ``exp(b * d0 / d_ref)`` of its category (:func:`analytics.scenario.depromote`, the rule the what-if
+    uses too), so ``yhat`` (and its bounds) are divided by it there. ``planned``: ``store_id, product_id, date``
+    and ``promo_intensity`` of the planned promotion days (a missing or invalid depth counts at the category's
+    reference depth); ``params`` from :func:`effect_params`. Categories without parameters are left as they are.
+    ``plan_share`` (``{series_id: share}``, default 1): the share of the planned lift a series' forecast carries
+    (0 for a model without exogenous inputs, which never saw the plan; see :mod:`jobs.plan_aware`).
+    """
+    if planned.empty or forecasts.empty:
+        return forecasts
+    meta = nodes[["node_id", "store_id", "product_id", "category"]].rename(columns={"node_id": "series_id"})
+    keys = planned[["store_id", "product_id", "date"]].rename(columns={"date": "ds"}).assign(
+        _d0=pd.to_numeric(planned["promo_intensity"], errors="coerce").to_numpy(), _on=True)
+    keys = keys.drop_duplicates(["store_id", "product_id", "ds"])
+    fc = forecasts.merge(meta, on="series_id", how="left").merge(keys, on=["store_id", "product_id", "ds"],
+                                                                 how="left")
+    par = params.set_index("category")
+    cat = fc["category"].astype(str)
+    b = cat.map(par["log_lift"]).fillna(0.0).to_numpy()
+    ref = cat.map(par["ref_depth"]).to_numpy(dtype=float)
+    d0 = fc["_d0"].to_numpy(dtype=float)
+    on = fc["_on"].notna().to_numpy()
+    d0 = np.where(on & ~((d0 > 0) & (d0 < 1)), ref, np.where(on, d0, 0.0))
+    if plan_share is not None:
+        d0 = d0 * fc["series_id"].map(plan_share).fillna(1.0).to_numpy(dtype=float)
+    factor = depromote(1.0, b, d0, ref)
+    out = forecasts.copy()
+    for col in [c for c in out.columns if c == "yhat" or c.startswith("yhat_")]:
+        out[col] = out[col].to_numpy(dtype=float) * factor
     return out
 
 

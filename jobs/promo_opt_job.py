@@ -15,6 +15,7 @@ import config
 from data import plans, store
 from decisions import promotions
 from domain import ALL, BOTTOM_LEVEL, Frames
+from jobs.plan_aware import plan_carried_share
 
 DEFAULT_DEPTHS = (0.1, 0.2, 0.3)
 DEFAULT_MAX_PER_STORE_WEEK = 3
@@ -185,28 +186,37 @@ def prepare(start, weeks: int, max_per_store_week: int, depths, budget: float | 
     Returns
     -------
     dict
-        ``start, end, depths, params`` (effects per category), ``candidates`` (store x product x week x depth
-        without the slots the plan already promotes or closes on some day), ``taken`` (planned promotions per
+        ``start, end, depths, params`` (effects per category), ``weekly`` (baseline per store x product x week,
+        the planned promotions' lift taken out), ``candidates`` (store x product x week x depth without the slots
+        the plan already promotes or closes on some day: a planned promotion is not offered again), ``taken`` (planned promotions per
         store-week), ``already_planned``, ``closed_slots`` and ``margin_rate``.
     """
     day, values = check_constraints(start, weeks, max_per_store_week, depths, budget)
     end = day + pd.Timedelta(days=promotions.WEEK_DAYS * weeks - 1)
     freq = store.frequency(url)
     forecasts = store.forecasts_for_level(BOTTOM_LEVEL, url=url)
-    weekly = promotions.weekly_baseline(forecasts, store.nodes(BOTTOM_LEVEL, url=url), day, weeks, freq)
+    nodes = store.nodes(BOTTOM_LEVEL, url=url)
+    weekly = promotions.weekly_baseline(forecasts, nodes, day, weeks, freq)
     effects = _effects(url)
     facts = _facts(url)
     margin_rate = config.load().default_margin_rate
     params = promotions.effect_params(effects, weekly["category"].unique(), promotions.reference_depths(facts),
                                       freq, values)
     plan_series, promoted, closed = _plan_inputs(day, end, url)
+    if not promoted.empty:  # the forecasts hold the planned lift: V0 is the level without promotion
+        ids = nodes["node_id"]
+        share = dict(zip(ids, plan_carried_share(ids, url)))  # 0 where the chosen model never saw the plan
+        weekly = promotions.weekly_baseline(promotions.depromote_forecasts(forecasts, nodes, promoted, params,
+                                                                           share), nodes, day, weeks, freq)
     taken, held = _planned_taken(promoted, weekly, day)
     _, shut = _planned_taken(closed, weekly, day)  # a week with a planned closure gets no new promotion
     blocked = pd.concat([held, shut], ignore_index=True).drop_duplicates()
+    baseline = weekly
     open_slots = weekly.merge(blocked.assign(_held=1), on=["store_id", "product_id", "week"], how="left")
     weekly = open_slots[open_slots["_held"].isna()].drop(columns="_held")
     cands = promotions.candidate_frame(weekly, price_and_cost(facts, plan_series, margin_rate), values)
-    return {"start": day, "end": end, "depths": values, "params": params, "candidates": cands, "taken": taken,
+    return {"start": day, "end": end, "depths": values, "params": params, "weekly": baseline, "candidates": cands,
+            "taken": taken,
             "already_planned": int(len(held)), "closed_slots": int(len(shut)), "margin_rate": margin_rate}
 
 

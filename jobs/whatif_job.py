@@ -3,7 +3,8 @@
 ``run_whatif`` is what ``python cli.py whatif`` and the Forecast page's scenario panel run. It only reads:
 the current run's forecasts (the node's and its bottom series'), the bottom series' recent prices, the
 effects job's frames (promotion lift and post-promotion dip per category, the depth they refer to, price
-elasticities) and, where the plan holds one, the unit cost. Every refusal is a ``ValueError`` with one line
+elasticities) and, from the plan, the unit cost and the planned promotions (the forecast's baseline holds
+them: the scenario applies only the difference, see :mod:`analytics.scenario`). Every refusal is a ``ValueError`` with one line
 naming the problem (the CLI prints it and exits 2).
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from analytics import scenario
 from analytics.elasticity import ALL_PRODUCTS
 from data import store
 from domain import BOTTOM_LEVEL, Frames, freq_step
+from jobs.plan_aware import plan_carried_share
 
 POST_PROMO_STEPS = {"D": 3, "W": 0}  # as the effects job estimates the post-promotion dip
 PRICE_DAYS = 90  # regular price = median price of non-promotion days over this many days of history
@@ -108,19 +110,22 @@ def _regular_prices(members: pd.DataFrame, recent: pd.DataFrame) -> np.ndarray:
     return med.combine_first(fallback).reindex(members["node_id"]).to_numpy(dtype=float)
 
 
-def _plan_inputs(members: pd.DataFrame, window, url: str | None) -> tuple[np.ndarray, int]:
-    """From the plan: each member's unit cost (its latest dated ``unit_cost``, NaN where unknown) and how many
-    member x days of the promotion ``window`` the plan already promotes.
+def _plan_inputs(members: pd.DataFrame, days: pd.DatetimeIndex, window, ref: dict,
+                 url: str | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """From the plan: each member's unit cost (its latest dated ``unit_cost``, NaN where unknown), its planned
+    promotion depth per horizon day (members x days, 0: none; a planned promotion without a depth counts at its
+    category's reference depth) and how many member x days of the promotion ``window`` the plan promotes.
 
     Kept in one small function: the plan API (``store.expanded_plan``, issue 13 §1) may be absent from the store.
     """
     reader = getattr(store, "expanded_plan", None)
     costs = np.full(len(members), np.nan)
+    depth = np.zeros((len(members), len(days)))
     if reader is None:
-        return costs, 0
+        return costs, depth, 0
     plan = reader(url=url)
     if plan is None or plan.empty:
-        return costs, 0
+        return costs, depth, 0
     plan = plan.assign(store_id=plan["store_id"].astype(str), product_id=plan["product_id"].astype(str))
     keys = pd.MultiIndex.from_frame(members[["store_id", "product_id"]].astype(str))
     mine = plan.set_index(["store_id", "product_id"]).index.isin(keys)
@@ -129,10 +134,19 @@ def _plan_inputs(members: pd.DataFrame, window, url: str | None) -> tuple[np.nda
         costs = known.groupby(["store_id", "product_id"])["unit_cost"].last().reindex(keys).to_numpy(dtype=float)
     planned = 0
     if "promo" in plan:
-        dates = pd.to_datetime(plan["date"])
-        planned = int((mine & (dates >= window[0]).to_numpy() & (dates <= window[1]).to_numpy()
-                       & (pd.to_numeric(plan["promo"], errors="coerce").fillna(0) > 0).to_numpy()).sum())
-    return costs, planned
+        p = plan[mine].assign(date=lambda f: pd.to_datetime(f["date"]))
+        p = p[(pd.to_numeric(p["promo"], errors="coerce").fillna(0) > 0) & p["date"].isin(days)]
+        if len(p):
+            cat = dict(zip(members["store_id"].astype(str) + "|" + members["product_id"].astype(str),
+                           members["category"].astype(str)))
+            d = pd.to_numeric(p.get("promo_intensity"), errors="coerce")
+            fallback = (p["store_id"] + "|" + p["product_id"]).map(cat).map(ref).astype(float)
+            d = d.where((d > 0) & (d < 1), fallback).fillna(0.0)
+            row = keys.get_indexer(pd.MultiIndex.from_frame(p[["store_id", "product_id"]]))
+            depth[row, days.get_indexer(p["date"])] = d.to_numpy()
+            in_window = (p["date"] >= window[0]) & (p["date"] <= window[1])
+            planned = int(in_window.sum())
+    return costs, depth, planned
 
 
 def _recent(node: str, members: pd.DataFrame, url: str | None) -> pd.DataFrame:
@@ -203,8 +217,8 @@ def _plan(days: pd.DatetimeIndex, freq: str, promo, closed, depth: float, price:
 
 def _bottom(node: str, days: pd.DatetimeIndex, price: float | None, window,
             url: str | None) -> tuple[scenario.Bottom, int]:
-    """The bottom series under ``node`` with shares, prices, costs and effect estimates, and the member x days
-    of the promotion window the plan already promotes."""
+    """The bottom series under ``node`` with shares, prices, costs, effect estimates and planned depths, and the
+    member x days of the promotion window the plan already promotes."""
     members = _members(node, url)
     recent = _recent(node, members, url)
     prices = _regular_prices(members, recent)
@@ -223,9 +237,11 @@ def _bottom(node: str, days: pd.DatetimeIndex, price: float | None, window,
         if not np.all(np.isfinite(prices)):
             raise ValueError(f"--price: no regular price recorded for {node!r} in the last {PRICE_DAYS} days")
         elasticity = _elasticities(members, url)
-    costs, planned = _plan_inputs(members, window, url)
+    costs, planned_depth, planned = _plan_inputs(members, days, window, ref, url)
     return scenario.Bottom(categories=cats, shares=_shares(node, members, days, recent, url), price=prices,
-                           unit_cost=costs, lift=lift, dip=dip, ref_depth=ref, elasticity=elasticity), planned
+                           unit_cost=costs, lift=lift, dip=dip, ref_depth=ref, elasticity=elasticity,
+                           planned_depth=planned_depth,
+                           plan_share=plan_carried_share(members["node_id"], url)), planned
 
 
 def run_whatif(node: str, promo: str, depth: float = 0.2, price: float | None = None, closed: str | None = None,
@@ -290,8 +306,9 @@ def run_whatif(node: str, promo: str, depth: float = 0.2, price: float | None = 
         "promo_lift": sim["promo_lift"], "promo_units_lift": sim["promo_units_lift"],
         **{m: sim["totals"][m] for m in scenario.MEASURES},
         "margin_note": margin_note,
-        "notes": [f"the plan already promotes {planned} series x days of this window: the published forecast may "
-                  "include those promotions, and the scenario adds its lift on top"] if planned else [],
+        "notes": [f"the plan already promotes {planned} series x days of this window: the forecast includes those "
+                  "promotions, so the scenario applies only the difference from the planned depth there (the "
+                  "lift is reported against the level without promotion)"] if planned else [],
         "daily": [{**r, "ds": str(pd.Timestamp(r["ds"]).date())} for r in sim["daily"].to_dict("records")],
     }
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,6 +43,7 @@ def _cli(*args: str, db: str) -> subprocess.CompletedProcess:
 
 def test_calendar_json_totals_and_default_cost(promo_db, monkeypatch):
     monkeypatch.setenv("SALES_DEFAULT_MARGIN_RATE", "0.6")  # high margins: some promotions pay
+    before = store.plan_rows(url=promo_db)  # the demo's own plan
     res = promo_opt_job.optimize_promotions(_start(promo_db), 4, max_per_store_week=2, depths=(0.1, 0.2),
                                             url=promo_db, n_draws=300)
     assert res["cost_source"] == "default_margin_rate" and res["default_margin_rate"] == 0.6
@@ -54,7 +56,7 @@ def test_calendar_json_totals_and_default_cost(promo_db, monkeypatch):
     assert t["incr_margin"] == pytest.approx(lines["incr_margin"].sum(), rel=1e-3)
     for name in ("incr_units", "incr_revenue", "incr_margin"):
         assert t[f"{name}_lo_95"] <= t[f"{name}_lo_80"] <= t[name] <= t[f"{name}_hi_80"] <= t[f"{name}_hi_95"]
-    assert store.plan_rows(url=promo_db).empty  # nothing written without --apply
+    pd.testing.assert_frame_equal(store.plan_rows(url=promo_db), before)  # nothing written without --apply
     monkeypatch.setenv("SALES_DEFAULT_MARGIN_RATE", "0.1")  # thin margins: no discount pays
     assert promo_opt_job.optimize_promotions(_start(promo_db), 2, url=promo_db, n_draws=50)["promotions"] == 0
 
@@ -66,7 +68,8 @@ def test_plan_unit_costs_are_used_and_named(promo_db, monkeypatch):
                          "unit_cost": 0.01})  # nearly free goods: promoting pays
     store.write_plan(rows, source="test", url=promo_db)
     res = promo_opt_job.optimize_promotions(_start(promo_db), 2, max_per_store_week=1, url=promo_db, n_draws=50)
-    assert res["cost_source"] == "plan" and res["promotions"] == 3 * 2
+    full = len(promo_opt_job.prepare(_start(promo_db), 2, 1, (0.1, 0.2, 0.3), None, promo_db)["taken"])
+    assert res["cost_source"] == "plan" and res["promotions"] == 3 * 2 - full  # the demo's plan fills some weeks
     assert {ln["unit_cost"] for ln in res["lines"]} == {0.01}
     # an older, more specific cost (store x product, a year back) beats the newer product-wide one; a later one
     # (after the window) does not count
@@ -88,7 +91,8 @@ def test_apply_writes_the_plan_and_a_second_run_counts_it(promo_db, monkeypatch)
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
     assert res["promotions"] > 0 and res["applied_rows"] == 7 * res["promotions"]
-    plan = store.expanded_plan(url=promo_db)
+    plan = store.plan_rows(url=promo_db)
+    plan = plan[plan["source"] == "optimizer"]  # beside the demo's own plan
     assert len(plan) == res["applied_rows"] and (plan["promo"] == 1).all()
     first = res["lines"][0]
     mine = plan[(plan["store_id"] == first["store_id"]) & (plan["product_id"] == first["product_id"])
@@ -96,7 +100,8 @@ def test_apply_writes_the_plan_and_a_second_run_counts_it(promo_db, monkeypatch)
     assert len(mine) == 7 and (mine["promo_intensity"] == first["depth"]).all()
     assert store.plan_changes(url=promo_db)["source"].iloc[0] == "optimizer"
     again = promo_opt_job.optimize_promotions(start, 2, max_per_store_week=1, url=promo_db, n_draws=50)
-    assert again["already_planned"] == res["promotions"] and again["promotions"] == 0  # K is used up
+    assert again["already_planned"] == res["already_planned"] + res["promotions"]
+    assert again["promotions"] == 0  # K is used up
     text = _cli("--start", start, "--weeks", "2", db=promo_db)
     assert text.returncode == 0 and "already in the plan" in text.stdout
 
@@ -153,3 +158,37 @@ def test_bad_start_and_missing_inputs(promo_db, tmp_path):
         conn.execute("DELETE FROM forecasts")
     out = _cli("--start", "2023-01-01", "--weeks", "1", db=url)
     assert out.returncode == 2 and "run `python cli.py refresh` first" in out.stderr
+
+
+def test_planned_weeks_are_depromoted_and_not_offered_again(promo_db, monkeypatch):
+    """The demo's plan promotes into the horizon: V0 on a planned week is the forecast over the planned lift (for a
+    plan-aware model; seasonal naive never saw the plan, so nothing is taken out), and that store x product x week
+    is no candidate (its promotion counts toward K instead)."""
+    start = pd.Timestamp(_start(promo_db))
+    plan = store.expanded_plan(start.date(), (start + pd.Timedelta(days=13)).date(), url=promo_db)
+    promoted = plan[plan["promo"] == 1]
+    row = promoted.iloc[0]
+    week = int((row["date"] - start).days // 7)
+    nodes = store.nodes(BOTTOM_LEVEL, url=promo_db)
+    node = nodes[(nodes["store_id"] == row["store_id"]) & (nodes["product_id"] == row["product_id"])].iloc[0]
+    fc = store.forecast(node["node_id"], url=promo_db)
+    fc = fc[(fc["ds"] >= start + pd.Timedelta(days=7 * week)) & (fc["ds"] < start + pd.Timedelta(days=7 * week + 7))]
+    mine = promoted[(promoted["store_id"] == row["store_id"]) & (promoted["product_id"] == row["product_id"])]
+    depth = fc["ds"].map(mine.set_index("date")["promo_intensity"]).fillna(0.0).to_numpy()
+    key = (row["store_id"], row["product_id"], week)
+    from jobs import plan_aware
+    assert plan_aware.plan_carried_share([node["node_id"]], promo_db)[0] == 0.0  # seasonal naive
+    prep = promo_opt_job.prepare(start, 2, 3, (0.1, 0.2), None, promo_db)
+    assert prep["already_planned"] > 0
+    raw = fc["yhat"].clip(lower=0).to_numpy()
+    assert prep["weekly"].set_index(["store_id", "product_id", "week"])["baseline"][key] == pytest.approx(raw.sum())
+    # as if the chosen models were plan-aware: the planned lift is taken out
+    monkeypatch.setattr(promo_opt_job, "plan_carried_share", lambda ids, url=None: np.ones(len(ids)))
+    prep = promo_opt_job.prepare(start, 2, 3, (0.1, 0.2), None, promo_db)
+    par = prep["params"].set_index("category").loc[node["category"]]
+    expected = (raw / np.exp(par["log_lift"] * depth / par["ref_depth"])).sum()
+    weekly = prep["weekly"].set_index(["store_id", "product_id", "week"])["baseline"]
+    assert weekly[key] == pytest.approx(expected) and expected < raw.sum()
+    cands = prep["candidates"]
+    assert not ((cands["store_id"] == row["store_id"]) & (cands["product_id"] == row["product_id"])
+                & (cands["week"] == week)).any()

@@ -204,3 +204,30 @@ def test_unit_costs_and_planned_promotions_come_from_the_plan(env_db, monkeypatc
     assert m["baseline"]["estimate"] == pytest.approx(r["baseline"]["estimate"] - 0.9 * u["baseline"]["estimate"])
     assert m["difference"]["lo_95"] <= m["difference"]["estimate"] <= m["difference"]["hi_95"]
     assert out["notes"] and "already promotes 1 series x days" in out["notes"][0]
+
+
+def test_whatif_equal_to_the_demo_plan_changes_nothing(env_db, monkeypatch):
+    """The demo plans promotions into the horizon. With a plan-aware forecast (the share is forced to 1 here; the
+    fixture's seasonal naive never sees the plan) a what-if repeating a planned promotion adds nothing, a deeper
+    one adds less than the same depth on an unplanned forecast, and the lift is the whole promotion's."""
+    from jobs import whatif_job
+    days = _horizon(env_db)
+    plan = store.expanded_plan(days[0].date(), days[-1].date(), url=env_db)
+    promoted = plan[plan["promo"] == 1].sort_values(["store_id", "product_id", "date"])
+    r = promoted.iloc[0]
+    mine = promoted[(promoted["store_id"] == r["store_id"]) & (promoted["product_id"] == r["product_id"])]
+    run = mine[(mine["promo_intensity"] == r["promo_intensity"])
+               & ((mine["date"] - r["date"]).dt.days == np.arange(len(mine)))]
+    node, d0 = f"store={r['store_id']}/product={r['product_id']}", float(r["promo_intensity"])
+    window = f"{run['date'].iloc[0].date()}:{run['date'].iloc[-1].date()}"
+    unplanned = whatif_job.run_whatif(node, window, depth=min(d0 + 0.1, 0.9), n_draws=300, url=env_db)
+    monkeypatch.setattr(whatif_job, "plan_carried_share", lambda ids, url=None: np.ones(len(ids)))
+    same = whatif_job.run_whatif(node, window, depth=d0, n_draws=300, url=env_db)
+    assert same["notes"] and "already promotes" in same["notes"][0]
+    for m in ("units", "revenue"):
+        d = same[m]["difference"]
+        assert max(abs(d[k]) for k in ("estimate", "lo_95", "hi_95")) < 1e-6, (m, d)
+    assert same["promo_lift"]["estimate"] > 0.05  # against the level without promotion
+    deeper = whatif_job.run_whatif(node, window, depth=min(d0 + 0.1, 0.9), n_draws=300, url=env_db)
+    assert 0 < deeper["revenue"]["difference"]["estimate"] < unplanned["revenue"]["difference"]["estimate"]
+    assert deeper["promo_lift"]["estimate"] == pytest.approx(unplanned["promo_lift"]["estimate"])

@@ -66,12 +66,14 @@ def test_demo_on_a_new_or_demo_database_needs_no_force(tmp_path):
 
 @pytest.fixture
 def quick_setup(monkeypatch):
-    """setup-demo without the refresh and effects (the parts under test are the demo step and its guard)."""
-    from jobs import effects_job, runner
+    """setup-demo without the refresh, effects and inventory (the parts under test are the demo step and its
+    guard)."""
+    from jobs import effects_job, inventory_job, runner
     real = demo.generate
     monkeypatch.setattr(demo, "generate", lambda **kw: real(**{**kw, "n_stores": 2, "n_products": 2, "years": 1}))
     monkeypatch.setattr(runner, "has_current_run", lambda url=None: True)
     monkeypatch.setattr(effects_job, "run_effects", lambda **kw: None)
+    monkeypatch.setattr(inventory_job, "run_inventory", lambda **kw: None)
     monkeypatch.setattr(store, "load_frame", lambda *a, **kw: None)
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
-import time
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
@@ -45,23 +43,6 @@ def resolve_url(url: str | None = None) -> str:
 
 
 @lru_cache(maxsize=16)
-def _wal(cur) -> None:
-    """Switch the database to WAL, which lets the dashboard read while a refresh writes (a no-op when it is).
-
-    Two processes opening a new database at once can race on the switch, and SQLite answers "database is
-    locked" at once instead of waiting for the busy timeout: retry for up to 10 s, then let the error through.
-    """
-    for attempt in range(100):
-        try:
-            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                cur.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == 99:
-                raise
-            time.sleep(0.1)
-
-
 def _engine_for(url: str) -> Engine:
     kwargs = {}
     if url.startswith("sqlite"):
@@ -73,7 +54,9 @@ def _engine_for(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
-            _wal(cur)
+            # WAL lets the dashboard read while a refresh writes. Switching an existing WAL file is a no-op.
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     return engine

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
@@ -55,8 +56,14 @@ def _engine_for(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             # WAL lets the dashboard read while a refresh writes. Switching an existing WAL file is a no-op.
-            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                cur.execute("PRAGMA journal_mode=WAL")
+            try:
+                if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    cur.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                # Two processes opening a new database at once race on the switch and SQLite answers "locked"
+                # without waiting: the other process is switching it, so carry on.
+                if "locked" not in str(exc):
+                    raise
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     return engine

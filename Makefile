@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
 STAMP := $(VENV)/.requirements.stamp
 DEV_STAMP := $(VENV)/.requirements-dev.stamp
+DEEP_STAMP := $(VENV)/.requirements-deep.stamp
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run test setup setup-dev demo refresh bench clean
+.PHONY: run test setup setup-dev deep demo refresh bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +28,13 @@ $(STAMP): requirements.txt constraints.txt | $(BIN)/python
 $(DEV_STAMP): requirements-dev.txt requirements.txt constraints.txt | $(BIN)/python
 	$(PIP) -r requirements-dev.txt
 	touch $(STAMP) $(DEV_STAMP)
+
+# The deep model's extra (PyTorch, CPU build): `make deep`; .ci/run installs it so CI tests the `lstm` model too.
+deep: $(DEEP_STAMP)
+
+$(DEEP_STAMP): requirements-deep.txt requirements.txt constraints.txt | $(BIN)/python
+	$(PIP) -r requirements-deep.txt
+	touch $(DEEP_STAMP)
 
 run: setup
 	$(BIN)/python cli.py setup-demo

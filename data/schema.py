@@ -317,3 +317,34 @@ class InventoryOnOrder(Base):
     arrival_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     quantity: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class User(Base):
+    """A dashboard/API account (auth/): name, role (viewer < analyst < admin) and a scrypt password hash."""
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """A bearer token of a user (only its SHA-256 is stored); it carries the user's role until revoked."""
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Who did what when: imports, refreshes, plan edits, user and token changes (data/accounts.py writes it)."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON

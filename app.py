@@ -24,6 +24,7 @@ def _navbar() -> dbc.Navbar:
     return dbc.Navbar(dbc.Container([
         dbc.NavbarBrand("Sales Forecasting", href="/", className="fw-semibold"),
         dbc.Nav(links, navbar=True, className="ms-auto"),
+        html.Div(id=ids.Shell.USER, className="ms-3"),  # signed-in user and logout, or "open mode" (callbacks/_auth)
     ], fluid=True), id=ids.Shell.NAVBAR, color="dark", dark=True, className="mb-3 shadow-sm")
 
 
@@ -52,6 +53,8 @@ def create_app() -> Dash:
     ])
     # Refuse an oversized request before it is read: an upload arrives base64-encoded in JSON (see config.py).
     app.server.config["MAX_CONTENT_LENGTH"] = config.load().max_request_bytes
+    from callbacks import _login
+    _login.install(app)  # login page, request gate (401/redirect, CSRF), role-gated page layouts
     cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
                                        "CACHE_DEFAULT_TIMEOUT": 3600})
     return app

@@ -22,6 +22,12 @@ class UserError(Exception):
     """An error the user can fix; printed without a traceback, exit code 2."""
 
 
+def _audit(action: str, detail: dict | None = None) -> None:
+    """Record a write made from the command line in the audit log (actor ``cli:<os user>``)."""
+    from auth import commands
+    commands.record(action, detail)
+
+
 # ----------------------------------------------------------------------------- handlers
 
 def cmd_demo(args) -> int:
@@ -51,6 +57,8 @@ def cmd_ingest(args) -> int:
         summary = ingest.ingest_csv(args.path, mapping=args.map, extra=args.extra, dayfirst=args.dayfirst,
                                     stores_file=args.stores, stores_map=args.stores_map,
                                     dataset_name=args.name, frequency=args.freq, dry_run=args.dry_run)
+    if not args.dry_run:
+        _audit(f"import.{args.source}", {"path": str(args.path), "rows": summary.get("rows")})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     if args.json:
         _print_json(summary)
@@ -64,6 +72,8 @@ def cmd_ingest_inventory(args) -> int:
     t0 = time.perf_counter()
     summary = ingest_inventory.ingest_inventory(args.path, mapping=args.map, unit=args.unit, dayfirst=args.dayfirst,
                                                 dry_run=args.dry_run)
+    if not args.dry_run:
+        _audit("import.inventory", {"path": str(args.path)})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     if args.json:
         _print_json(summary)
@@ -76,6 +86,8 @@ def cmd_ingest_plan(args) -> int:
     from data import ingest_plan
     t0 = time.perf_counter()
     summary = ingest_plan.ingest_plan(args.path, args.map, dayfirst=args.dayfirst, dry_run=args.dry_run)
+    if not args.dry_run:
+        _audit("plan.import", {"path": str(args.path)})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     if args.json:
         _print_json(summary)
@@ -153,6 +165,7 @@ def cmd_refresh(args) -> int:
     import signal
     from jobs import runner
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    _audit("refresh.start", {"source": "cli", "models": args.models, "horizon": args.horizon, "force": args.force})
     summary = runner.refresh(horizon=args.horizon, models=args.models, jobs=args.jobs, tune=args.tune,
                              folds=args.folds, metric=args.metric, reconcile=args.reconcile,
                              levels=args.levels, progress=not args.json, force=args.force,
@@ -201,6 +214,8 @@ def cmd_optimize_promos(args) -> int:
     result = promo_opt_job.optimize_promotions(
         args.start, args.weeks, max_per_store_week=args.max_per_store_week,
         depths=promo_opt_job.parse_depths(args.depths), budget=args.budget, apply=args.apply)
+    if args.apply:
+        _audit("plan.edit", {"op": "apply", "source": "optimizer", "start": args.start, "weeks": args.weeks})
     result.pop("calendar")
     if args.json:
         _print_json(result)
@@ -212,8 +227,11 @@ def cmd_optimize_promos(args) -> int:
 def cmd_serve(args) -> int:
     import config
     from app import create_app
+    from auth import web as auth_web
     from data import store
     settings = config.load()
+    if (refusal := auth_web.startup_check(args.host or settings.host)) is not None:
+        raise UserError(refusal)
     if store.db_exists():
         store.init_db()  # a database made by an older version gets the tables added since (e.g. the plan)
     app = create_app()
@@ -323,6 +341,44 @@ def _add_decision_parsers(sub, common) -> None:
     op.set_defaults(func=cmd_optimize_promos)
 
 
+def cmd_user(args) -> int:
+    from auth import commands
+    return commands.user(args)
+
+
+def cmd_token(args) -> int:
+    from auth import commands
+    return commands.token(args)
+
+
+def cmd_audit(args) -> int:
+    from auth import commands
+    return commands.audit(args)
+
+
+def _add_account_parsers(sub, common) -> None:
+    """`user add|list|remove`, `token create|revoke` and `audit`: accounts, API tokens and who did what."""
+    u = sub.add_parser("user", help="dashboard/API users: add NAME --role R [--password-stdin], list, remove NAME")
+    usub = u.add_subparsers(dest="action", required=True)
+    ua = usub.add_parser("add", parents=[common], help="add a user (auth is on as soon as one exists)")
+    ua.add_argument("name")
+    ua.add_argument("--role", choices=["viewer", "analyst", "admin"], default=None)
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from stdin (else prompt twice)")
+    usub.add_parser("list", parents=[common], help="list the users")
+    ur = usub.add_parser("remove", parents=[common], help="remove a user, its tokens and its sessions")
+    ur.add_argument("name")
+    u.set_defaults(func=cmd_user)
+    t = sub.add_parser("token", help="API bearer tokens: create NAME [--json], revoke ID")
+    tsub = t.add_subparsers(dest="action", required=True)
+    tsub.add_parser("create", parents=[common], help="a new token for user NAME (printed once)").add_argument(
+        "target", metavar="NAME")
+    tsub.add_parser("revoke", parents=[common], help="revoke token ID").add_argument("target", metavar="ID", type=int)
+    t.set_defaults(func=cmd_token)
+    a = sub.add_parser("audit", parents=[common], help="who imported, refreshed, edited the plan or changed users")
+    a.add_argument("--limit", type=int, default=50)
+    a.set_defaults(func=cmd_audit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database path or SQLAlchemy URL (default: $SALES_DB or data/sales.db)")
@@ -361,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_schedule)
 
     _add_decision_parsers(sub, common)
+    _add_account_parsers(sub, common)
 
     sd = sub.add_parser("setup-demo", parents=[common], help="demo data and first refresh when missing")
     sd.set_defaults(func=cmd_setup_demo)

@@ -117,6 +117,8 @@ class Settings:
     inventory_unit_cost: float = 1.0  # unit cost and lost-sale cost where no inventory input sets them
     inventory_lost_sale_cost: float = 1.0
     inventory_policy: str = "periodic"  # periodic (R, S) | continuous (s, Q)
+    secure_cookies: bool = False  # session cookie marked Secure even without X-Forwarded-Proto: https (auth/web.py)
+    session_hours: int = 12  # a dashboard login lasts this long
 
     @property
     def max_upload_bytes(self) -> int:
@@ -159,4 +161,6 @@ def load() -> Settings:
         inventory_lost_sale_cost=parse_float(env.get("SALES_INVENTORY_LOST_SALE_COST"), 1.0,
                                              "SALES_INVENTORY_LOST_SALE_COST", low=0),
         inventory_policy=_inventory_policy(env.get("SALES_INVENTORY_POLICY")),
+        secure_cookies=parse_bool(env.get("SALES_SECURE_COOKIES"), False),
+        session_hours=parse_positive_int(env.get("SALES_SESSION_HOURS"), 12, "SALES_SESSION_HOURS"),
     )

@@ -7,6 +7,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback
 from dash.exceptions import PreventUpdate
 
+from callbacks._auth import audit, refusal, refused_alert
 from data import store, uploads
 from data.column_mapping import guess_mapping
 from domain import Frames
@@ -64,6 +65,8 @@ def recompute_quality_report(n_clicks):
     """On click, compute the data-quality report in a background process and store it for the page."""
     if not n_clicks:
         raise PreventUpdate
+    if (denied := refusal("analyst")) is not None:
+        return f"Not allowed: {denied}"
     from analytics import quality
     # the same inputs as `cli.py quality`: only the columns the report uses, read in chunks to bound memory
     report = quality.quality_report(store.sales_columns(), store.datasets(), frequency=store.frequency(),
@@ -83,6 +86,8 @@ def save_uploaded_file(contents, filename):
     """After an upload, keep the file on the server under a random id; the page holds only that id and the name."""
     if not contents:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return None, denied, None, True, True, None
     try:
         upload = uploads.save_data_url(contents, filename)
     except ValueError as exc:
@@ -99,6 +104,8 @@ def render_mapping_form(file):
     """When an upload is saved, read its columns with the importer (in a background process), show the mapping."""
     if not file:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied, None, True, True
     from data import ingest
     try:
         upload = uploads.resolve(file.get("id") if isinstance(file, dict) else None)
@@ -162,6 +169,8 @@ def render_validation_report(set_progress, n, file, values, fields, extra, dayfi
     """On "Validate", dry-run the importer in a background process and show its summary or its error."""
     if not n:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied
     set_progress((30, "validating…"))
     ok, report = run_import(file, values, fields, extra, dayfirst, dry_run=True)
     set_progress((100, "valid" if ok else "failed"))
@@ -175,12 +184,16 @@ def render_import_result(set_progress, n, file, values, fields, extra, dayfirst)
     """On "Import", run the importer in a background process (validate, then write) and show its summary."""
     if not n:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied
     set_progress((30, "validating…"))
     ok, checked = run_import(file, values, fields, extra, dayfirst, dry_run=True)
     if not ok:
         set_progress((100, "failed"))
         return checked
     set_progress((60, "writing and rebuilding aggregates…"))
-    _, result = run_import(file, values, fields, extra, dayfirst, dry_run=False)
+    ok, result = run_import(file, values, fields, extra, dayfirst, dry_run=False)
+    if ok:
+        audit("import.csv", {"file": file.get("name") if isinstance(file, dict) else None, "source": "dashboard"})
     set_progress((100, "done"))
     return result

@@ -8,6 +8,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc
 from dash.exceptions import PreventUpdate
 
 from analytics.stock_projection import project_stock
+from callbacks._auth import audit, refused_alert
 from callbacks._cache import memo
 from callbacks._errors import guarded
 from data import store
@@ -236,6 +237,8 @@ def edit_inv_orders(add, clear, series, date, quantity):
     """Add one open order to the series (or clear its open orders); show the order book or why it was refused."""
     if not (add or clear) or not series or store.parse_node_id(series).get("level") != BOTTOM_LEVEL:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied
     info = store.parse_node_id(series)
     current = store.on_order()
     current = current[(current["store_id"] == info["store_id"]) & (current["product_id"] == info["product_id"])]
@@ -248,6 +251,8 @@ def edit_inv_orders(add, clear, series, date, quantity):
                                pd.concat([current[["arrival_date", "quantity"]], new], ignore_index=True))
     except store.InventoryInputError as exc:
         return [open_orders_text(current), components.error_alert(str(exc), title="Not saved")]
+    audit("inventory.edit", {"series": series, "open_orders": "cleared" if ctx.triggered_id == ids.Inv.ORDER_CLEAR
+                             else {"arrival_date": date, "quantity": quantity}})
     mine = store.on_order()
     return open_orders_text(mine[(mine["store_id"] == info["store_id"]) & (mine["product_id"] == info["product_id"])])
 
@@ -277,6 +282,8 @@ def save_inv_inputs(n_clicks, series, grain, typed):
     """Validate and save the changed inputs at the chosen grain; say what was saved or why it was refused."""
     if not n_clicks or not series:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied
     info = store.parse_node_id(series)
     if info.get("level") != BOTTOM_LEVEL:
         return components.error_alert("pick a store x product first", title="Not saved")
@@ -290,6 +297,7 @@ def save_inv_inputs(n_clicks, series, grain, typed):
         store.upsert_inventory_params(store_id, product_id, changes)
     except store.InventoryInputError as exc:
         return components.error_alert(str(exc), title="Not saved")
+    audit("inventory.edit", {"store": store_id, "product": product_id, "inputs": changes})
     what = ", ".join(f"{k} = {'(cleared)' if v is None else v}" for k, v in changes.items())
     return components.info_alert(f"Saved for store {store_id}, product {product_id}: {what}. Run `{FILL_COMMAND}` "
                                  "to update the recommendations.", color="success")

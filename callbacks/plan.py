@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import ALL, Input, Output, State, callback, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks._auth import audit, refused_alert
 from callbacks._cache import memo
 from callbacks._errors import guarded
 from data import plan_edit, uploads
@@ -62,11 +63,15 @@ def save_planned_promotion(n, grain, store, product, category, start, end, depth
     """On "Save", write the promotion (or closure) over the dates at the chosen grain; say what was written."""
     if not n:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied
     try:
         written = plan_edit.set_promotion(grain, store, product, category, start, end, depth,
                                           closed=kind == "closed")
     except ValueError as exc:
         return components.error_alert(str(exc), title="Not saved")
+    audit("plan.edit", {"op": "set", "grain": grain, "store": store, "product": product, "category": category,
+                        "start": start, "end": end, "depth": depth, "kind": kind, "rows": written})
     what = "closure" if kind == "closed" else f"promotion at depth {float(depth or 0):.0%}"
     return components.info_alert(f"Saved: {what}, {written} day(s) from {start} to {end}.", color="success")
 
@@ -77,10 +82,14 @@ def delete_planned_promotion(n, grain, store, product, category, start, end, dep
     """On "Delete", remove this grain's scope from the plan over the dates; say how many rows went."""
     if not n:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied
     try:
         removed = plan_edit.remove(grain, store, product, category, start, end)
     except ValueError as exc:
         return components.error_alert(str(exc), title="Not deleted")
+    audit("plan.edit", {"op": "delete", "grain": grain, "store": store, "product": product, "category": category,
+                        "start": start, "end": end, "rows": removed})
     return components.info_alert(f"Deleted {removed} plan row(s) from {start} to {end}.",
                                  color="success" if removed else "secondary")
 
@@ -94,6 +103,8 @@ def read_plan_upload(contents, filename):
     from data import ingest_plan
     if not contents:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return None, denied, None, True, True, None
     title = "This file cannot be imported"
     try:
         upload = uploads.save_data_url(contents, filename)
@@ -139,6 +150,8 @@ def render_plan_validation(n, file, fields, values, dayfirst):
     """On "Validate", dry-run the plan importer in a background process and show its summary or its error."""
     if not n:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied
     return run_plan_import(file, fields, values, dayfirst, dry_run=True)[1]
 
 
@@ -149,8 +162,15 @@ def render_plan_import(n, file, fields, values, dayfirst):
     """On "Import", validate (dry run) then write the plan file in a background process; show the summary."""
     if not n:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied
     ok, report = run_plan_import(file, fields, values, dayfirst, dry_run=True)
-    return run_plan_import(file, fields, values, dayfirst, dry_run=False)[1] if ok else report
+    if not ok:
+        return report
+    ok, report = run_plan_import(file, fields, values, dayfirst, dry_run=False)
+    if ok:
+        audit("plan.import", {"file": file.get("name") if isinstance(file, dict) else None, "source": "dashboard"})
+    return report
 
 
 @callback(Output(ids.Plan.STALE, "children"), Input(ids.Plan.RESULT, "children"),

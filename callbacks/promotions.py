@@ -5,6 +5,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks._auth import audit, refused_alert
 from callbacks._cache import memo
 from callbacks._errors import guarded
 from jobs import promo_opt_job
@@ -115,6 +116,10 @@ def apply_promo_calendar(n_clicks, params):
     """Write the calendar shown to the plan (source "optimizer") on Apply."""
     if not n_clicks or not params:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied, True
     result = promo_opt_job.optimize_promotions(**params, apply=True, n_draws=50)
+    audit("plan.edit", {"op": "apply", "source": "optimizer", "params": params,
+                        "promotions": result.get("promotions"), "rows": result.get("applied_rows")})
     return (components.info_alert(f"Applied {result['promotions']} promotions to the plan "
                                   f"({result['applied_rows']} plan rows, source optimizer).", color="success"), True)

@@ -8,6 +8,7 @@ from dash import Input, Output, State, callback, no_update
 from dash.exceptions import PreventUpdate
 
 import config
+from callbacks._auth import audit, current_principal, refused_alert
 from data import store
 from jobs import lock
 from layouts import components, figures, ids
@@ -108,6 +109,24 @@ def render_refresh_progress(_n, signature):
     return (100 if r["status"] == "success" else 0), "", False, msg, sig_out
 
 
+AUDIT_ROWS = 20
+
+
+@callback(Output(ids.Runs.AUDIT, "children"), Input(ids.Runs.AUDIT, "id"), Input(ids.Runs.SIGNATURE, "data"))
+def render_audit_log(_, _signature):
+    """On load and when a run starts or ends, show the newest audit entries (failed logins to admins only)."""
+    from data import accounts
+    log = accounts.audit_log(200)
+    principal = current_principal()
+    if principal is None or not principal.allows("admin"):
+        log = log[log["action"] != "login.fail"]
+    if log.empty:
+        return components.empty_state("Nothing recorded yet.")
+    log = log.head(AUDIT_ROWS).assign(at=lambda d: d["at"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+    return components.frame_table(log.rename(columns={"at": "When (UTC)", "actor": "Who", "action": "What",
+                                                      "detail": "Detail"}))
+
+
 def next_runs(cron: str, now: dt.datetime, n: int = 3, timezone=None) -> list[dt.datetime]:
     """The next ``n`` fire times of a crontab expression after ``now``.
 
@@ -148,7 +167,10 @@ def start_refresh(n_clicks):
     """On click, run a full forecast refresh in a background process (the progress bar follows it)."""
     if not n_clicks:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return denied
     from jobs import runner
+    audit("refresh.start", {"source": "dashboard"})
     try:
         summary = runner.refresh(progress=False, force=True)
     except ValueError as exc:

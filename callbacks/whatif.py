@@ -5,6 +5,7 @@ import pandas as pd
 from dash import Input, Output, State, callback
 from dash.exceptions import PreventUpdate
 
+from callbacks._auth import refused_alert
 from callbacks._cache import memo
 from callbacks._errors import guarded
 from data import store
@@ -52,6 +53,8 @@ def render_whatif(n, node, promo_start, promo_end, depth, price, closed_start, c
     """On "Run", simulate the scenario for the shown node and draw baseline vs scenario with the differences."""
     if not n or not node:
         raise PreventUpdate
+    if (denied := refused_alert("analyst")) is not None:
+        return figures.empty_figure("Not allowed"), None, denied
     if not promo_start or not promo_end:
         return (figures.empty_figure("Choose the promotion dates"), None,
                 components.info_alert("Choose the promotion dates first.", color="warning"))

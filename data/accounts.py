@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, text, update
 from data import schema
 from data.engine import get_engine, has_table, init_db, read_frame, session_scope, utcnow
 
-_TABLES = ("users", "api_tokens", "audit_log")
+_TABLES = ("users", "api_tokens", "audit_log", "sessions", "login_failures")
 
 
 def _ensure_tables(url: str | None) -> None:
@@ -62,12 +62,14 @@ def insert_user(name: str, role: str, password_hash: str, url: str | None = None
 
 
 def delete_user(name: str, url: str | None = None) -> bool:
-    """Delete user ``name`` and its tokens; False when there is no such user."""
+    """Delete user ``name``, its tokens and its login sessions; False when there is no such user."""
     row = user_row(name, url)
     if row is None:
         return False
+    _ensure_tables(url)
     with session_scope(url=url) as session:
         session.execute(delete(schema.ApiToken).where(schema.ApiToken.user_id == row["id"]))
+        session.execute(delete(schema.WebSession).where(schema.WebSession.user_id == row["id"]))
         session.execute(delete(schema.User).where(schema.User.id == row["id"]))
     return True
 
@@ -134,3 +136,77 @@ def audit_log(limit: int = 200, url: str | None = None) -> pd.DataFrame:
         return pd.DataFrame(columns=["at", "actor", "action", "detail"])
     return read_frame(text("SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT :limit"),
                       params={"limit": int(limit)}, url=url, parse_dates=["at"])
+
+
+# ----------------------------------------------------------------------------- login sessions and failures
+
+def insert_session(user_id: int, token_hash: str, expires_at: dt.datetime, url: str | None = None) -> int:
+    """Store a login session of ``user_id`` (the hash of its cookie token) and return its id."""
+    _ensure_tables(url)
+    with session_scope(url=url) as session:
+        row = schema.WebSession(user_id=user_id, token_hash=token_hash, created_at=_now(), expires_at=expires_at)
+        session.add(row)
+        session.flush()
+        return int(row.id)
+
+
+def session_owner(token_hash: str, url: str | None = None) -> dict | None:
+    """The unexpired session with this token hash joined to its user (session_id, name, role), or None."""
+    if not has_table("sessions", url):
+        return None
+    query = (select(schema.WebSession.id.label("session_id"), schema.User.name, schema.User.role)
+             .join(schema.User, schema.User.id == schema.WebSession.user_id)
+             .where(schema.WebSession.token_hash == token_hash, schema.WebSession.expires_at > _now()))
+    with get_engine(url).connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def delete_session(token_hash: str, url: str | None = None) -> bool:
+    """End the session with this token hash (and drop expired ones); False when there was none."""
+    if not has_table("sessions", url):
+        return False
+    with session_scope(url=url) as session:
+        gone = session.execute(delete(schema.WebSession).where(schema.WebSession.token_hash == token_hash)).rowcount
+        session.execute(delete(schema.WebSession).where(schema.WebSession.expires_at <= _now()))
+    return gone > 0
+
+
+def count_sessions(user_name: str, url: str | None = None) -> int:
+    """How many unexpired sessions ``user_name`` has."""
+    if not has_table("sessions", url):
+        return 0
+    query = (select(func.count()).select_from(schema.WebSession)
+             .join(schema.User, schema.User.id == schema.WebSession.user_id)
+             .where(schema.User.name == user_name, schema.WebSession.expires_at > _now()))
+    with get_engine(url).connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def record_login_failure(name: str, address: str, url: str | None = None) -> None:
+    """Count one failed login of ``name`` from ``address``."""
+    _ensure_tables(url)
+    with session_scope(url=url) as session:
+        session.add(schema.LoginFailure(name=name[:100], address=address[:64], at=_now()))
+
+
+def login_failures(name: str, address: str, since: dt.datetime, url: str | None = None) -> tuple[int, object]:
+    """``(count, oldest)``: failed logins of ``name`` from ``address`` at or after ``since``."""
+    if not has_table("login_failures", url):
+        return 0, None
+    F = schema.LoginFailure
+    query = (select(func.count(), func.min(F.at))
+             .where(F.name == name[:100], F.address == address[:64], F.at >= since))
+    with get_engine(url).connect() as conn:
+        count, oldest = conn.execute(query).one()
+    return int(count), oldest
+
+
+def clear_login_failures(name: str, address: str, before: dt.datetime, url: str | None = None) -> None:
+    """Forget the failures of ``name`` from ``address`` (after a successful login) and every one before ``before``."""
+    if not has_table("login_failures", url):
+        return
+    F = schema.LoginFailure
+    with session_scope(url=url) as session:
+        session.execute(delete(F).where(F.name == name[:100], F.address == address[:64]))
+        session.execute(delete(F).where(F.at < before))

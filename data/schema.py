@@ -348,3 +348,25 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+class WebSession(Base):
+    """A dashboard login session (auth/web.py): only the SHA-256 of the cookie's random token is stored, so
+    logging out, removing the user or deleting the row ends it at once on every worker."""
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class LoginFailure(Base):
+    """One failed login (user name as typed, client address): the login rate limit counts these per name and
+    address over a window, in the database so that every worker sees the same count."""
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_address_at", "name", "address", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)

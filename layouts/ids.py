@@ -45,6 +45,7 @@ class Shell:
     SESSION = "shell-session-store"
     NAVBAR = "shell-navbar"
     CONTENT = "shell-content"
+    USER = "shell-user"  # the navbar's signed-in user and logout button, or the "open mode" badge
 
     @staticmethod
     def nav_group(group: str) -> str:
@@ -210,6 +211,7 @@ class Runs:
     SCHEDULE = "runs-schedule"
     DURATIONS = "runs-duration-chart"
     HISTORY = "runs-history-table"
+    AUDIT = "runs-audit-log"
 
 
 class Plan:

@@ -46,4 +46,8 @@ def layout(**query):
                               "outcome; a bar much taller than its neighbours means a slow refresh.", height=260),
         html.H5("Refresh history", className="mt-3"),
         dcc.Loading(html.Div(id=ids.Runs.HISTORY)),
+        html.H5("Audit log", className="mt-3"),
+        html.P("Who imported data, started a refresh, edited the plan or the inventory inputs, or changed users "
+               "(also `python cli.py audit`).", className="text-muted small"),
+        html.Div(id=ids.Runs.AUDIT),
     ])

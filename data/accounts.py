@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import pandas as pd
 from sqlalchemy import delete, func, select, text, update
 
 from data import schema
-from data.engine import get_engine, has_table, init_db, read_frame, session_scope, utcnow
+from data.engine import get_engine, has_table, init_db, read_frame, resolve_url, session_scope, utcnow
 
 _TABLES = ("users", "api_tokens", "audit_log", "sessions", "login_failures")
 
@@ -24,7 +25,12 @@ def _now() -> dt.datetime:
 
 
 def count_users(url: str | None = None) -> int:
-    """How many users exist (0 on a database without the users table: auth is off until one is added)."""
+    """How many users exist (0 on a database without the users table: auth is off until one is added).
+
+    Asked on every dashboard request: a SQLite file that does not exist yet is not created by asking."""
+    resolved = resolve_url(url)
+    if resolved.startswith("sqlite:///") and not os.path.exists(resolved[len("sqlite:///"):]):
+        return 0
     if not has_table("users", url):
         return 0
     with get_engine(url).connect() as conn:

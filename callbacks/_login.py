@@ -134,7 +134,7 @@ def _page(target: str, message: str | None = None, name: str = "", status: int =
                 '<button class="btn btn-primary w-100" id="login-submit" type="submit">Sign in</button></form>')
     page = ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<title>Sign in · Sales Forecasting</title>'
+            '<title>Sign in · Sales Forecasting</title><link rel="icon" href="/_favicon.ico">'
             '<link rel="stylesheet" href="/assets/00_bootstrap.min.css"></head>'
             '<body class="bg-light"><main class="container" style="max-width:380px;margin-top:12vh">'
             '<h1 class="h4 mb-3">Sales Forecasting</h1><div class="card card-body shadow-sm">'

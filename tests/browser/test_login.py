@@ -1,0 +1,58 @@
+"""Login in a real browser: with a user, a page load goes to the sign-in page; after signing in the page shows,
+the navbar names the user, an analyst sees the refresh button, a viewer does not, and logging out ends it."""
+from __future__ import annotations
+
+import pytest
+
+import auth
+from tests.dash_helpers import wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def _sign_in(dash_duo, name: str, password: str) -> None:
+    driver = dash_duo.driver
+    driver.get(dash_duo.server_url + "/runs")
+    wait_until(lambda: "/login?next=%2Fruns" in driver.current_url, message="not redirected to the login page")
+    # start_server opened "/" in open mode; its callbacks in flight when the users were added got 401: expected
+    dash_duo.get_logs()
+    driver.find_element("css selector", "#login-name").send_keys(name)
+    driver.find_element("css selector", "#login-password").send_keys(password)
+    driver.find_element("css selector", "#login-submit").click()
+    wait_until(lambda: driver.current_url.endswith("/runs"), message="not sent back to /runs")
+    dash_duo.wait_for_contains_text("#shell-user", name, timeout=15)
+
+
+def test_login_then_role_gated_refresh_button(dash_duo, small_demo_db):
+    from app import create_app
+    dash_duo.start_server(create_app())
+    auth.add_user("ann", "analyst", "analyst-pass")
+    auth.add_user("vic", "viewer", "viewer-pass")
+
+    _sign_in(dash_duo, "ann", "analyst-pass")
+    assert "ann (analyst)" in dash_duo.find_element("#shell-user").text
+    assert dash_duo.find_element("#runs-start-button").is_displayed()
+    dash_duo.wait_for_contains_text("#runs-schedule", "UTC", timeout=10)  # callbacks answer with the session
+    assert dash_duo.get_logs() == []
+    dash_duo.find_element("#shell-user button").click()  # log out
+    wait_until(lambda: "/login" in dash_duo.driver.current_url, message="logout did not reach the login page")
+
+    _sign_in(dash_duo, "vic", "viewer-pass")
+    dash_duo.wait_for_contains_text("#runs-schedule", "UTC", timeout=10)
+    start = dash_duo.driver.find_elements("css selector", "#runs-start-button")
+    assert len(start) == 1 and not start[0].is_displayed()
+    assert dash_duo.get_logs() == []
+
+
+def test_wrong_password_stays_on_the_login_page(dash_duo, small_demo_db):
+    from app import create_app
+    dash_duo.start_server(create_app())
+    auth.add_user("ann", "analyst", "analyst-pass")
+    driver = dash_duo.driver
+    driver.get(dash_duo.server_url + "/")
+    wait_until(lambda: "/login" in driver.current_url, message="not redirected to the login page")
+    driver.find_element("css selector", "#login-name").send_keys("ann")
+    driver.find_element("css selector", "#login-password").send_keys("not-the-password")
+    driver.find_element("css selector", "#login-submit").click()
+    error = wait_until(lambda: driver.find_element("css selector", "#login-error"), message="no error shown")
+    assert "wrong user name or password" in error.text

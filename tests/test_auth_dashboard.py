@@ -200,3 +200,16 @@ def test_the_asgi_app_serves_the_same_login(tmp_db, tmp_path, monkeypatch, users
         assert http.get("/runs", headers=PAGE).status_code == 200
         assert http.post("/_dash-update-component", json=NAVBAR_CALL, headers=SAME_ORIGIN).status_code == 200
         assert http.post("/_dash-update-component", json=NAVBAR_CALL).status_code == 403
+
+
+def test_the_runs_page_audit_table_shows_failed_logins_to_admins_only(tmp_db):
+    from callbacks import runs
+    store.init_db(tmp_db)
+    auth.add_user("root", "admin", "admin-pass")
+    accounts.record_audit("cli:ops", "refresh.start", {"source": "cli"})
+    with pytest.raises(web.LoginRefused):
+        web.login("root", "wrong-pass", "10.0.0.1")
+    viewer_view = str(_as(auth.Principal("vic", "viewer", "session"), runs.render_audit_log, None, None))
+    admin_view = str(_as(auth.Principal("root", "admin", "session"), runs.render_audit_log, None, None))
+    assert "refresh.start" in viewer_view and "cli:ops" in viewer_view and "login.fail" not in viewer_view
+    assert "login.fail" in admin_view and "10.0.0.1" in admin_view

@@ -56,3 +56,25 @@ def test_wrong_password_stays_on_the_login_page(dash_duo, small_demo_db):
     driver.find_element("css selector", "#login-submit").click()
     error = wait_until(lambda: driver.find_element("css selector", "#login-error"), message="no error shown")
     assert "wrong user name or password" in error.text
+
+
+def test_background_callbacks_check_the_role_of_the_signed_in_user(dash_duo, small_demo_db):
+    """The quality report runs in a background process: an analyst's click computes it; a viewer's button is
+    hidden, and a click forced through JavaScript is refused by the server, not just by the page."""
+    from app import create_app
+    dash_duo.start_server(create_app())
+    auth.add_user("ann", "analyst", "analyst-pass")
+    auth.add_user("vic", "viewer", "viewer-pass")
+    _sign_in(dash_duo, "vic", "viewer-pass")
+    dash_duo.driver.get(dash_duo.server_url + "/data?tab=quality")
+    button = dash_duo.wait_for_element("#data-quality-run-button", timeout=15)
+    wait_until(lambda: not button.is_displayed(), message="the viewer sees the recompute button")
+    dash_duo.driver.execute_script("arguments[0].click()", button)
+    dash_duo.wait_for_contains_text("#data-quality-status", "Not allowed: this needs the analyst role (vic is a "
+                                    "viewer)", timeout=20)
+    dash_duo.find_element("#shell-user button").click()
+    _sign_in(dash_duo, "ann", "analyst-pass")
+    dash_duo.driver.get(dash_duo.server_url + "/data?tab=quality")
+    dash_duo.wait_for_element("#data-quality-run-button", timeout=15).click()
+    dash_duo.wait_for_contains_text("#data-quality-status", "Report computed", timeout=60)
+    assert dash_duo.get_logs() == []

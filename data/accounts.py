@@ -7,6 +7,7 @@ import os
 
 import pandas as pd
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from data import schema
 from data.engine import get_engine, has_table, init_db, read_frame, resolve_url, session_scope, utcnow
@@ -31,10 +32,13 @@ def count_users(url: str | None = None) -> int:
     resolved = resolve_url(url)
     if resolved.startswith("sqlite:///") and not os.path.exists(resolved[len("sqlite:///"):]):
         return 0
-    if not has_table("users", url):
+    try:  # asked first, the table checked only on failure: inspecting the schema costs more than the count
+        with get_engine(url).connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.User)).scalar_one())
+    except DBAPIError:
+        if has_table("users", url):
+            raise  # the database failed: never read that as "no users" (which would open the dashboard)
         return 0
-    with get_engine(url).connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(schema.User)).scalar_one())
 
 
 def users(url: str | None = None) -> pd.DataFrame:
@@ -158,13 +162,16 @@ def insert_session(user_id: int, token_hash: str, expires_at: dt.datetime, url: 
 
 def session_owner(token_hash: str, url: str | None = None) -> dict | None:
     """The unexpired session with this token hash joined to its user (session_id, name, role), or None."""
-    if not has_table("sessions", url):
-        return None
     query = (select(schema.WebSession.id.label("session_id"), schema.User.name, schema.User.role)
              .join(schema.User, schema.User.id == schema.WebSession.user_id)
              .where(schema.WebSession.token_hash == token_hash, schema.WebSession.expires_at > _now()))
-    with get_engine(url).connect() as conn:
-        row = conn.execute(query).mappings().first()
+    try:
+        with get_engine(url).connect() as conn:
+            row = conn.execute(query).mappings().first()
+    except DBAPIError:
+        if has_table("sessions", url):
+            raise
+        return None  # a database made before sessions existed: nobody is signed in
     return dict(row) if row else None
 
 

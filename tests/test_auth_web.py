@@ -162,3 +162,15 @@ def test_cookie_is_http_only_same_site_and_secure_behind_tls(monkeypatch):
     assert web.cookie_settings({"Forwarded": "for=1.2.3.4;proto=https"})["secure"]
     monkeypatch.setenv("SALES_SECURE_COOKIES", "true")
     assert web.cookie_settings({})["secure"]
+
+
+def test_a_database_made_before_accounts_existed_runs_open_and_knows_no_session(tmp_path, monkeypatch):
+    import sqlite3
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE sales (x INTEGER)")
+    monkeypatch.setenv("SALES_DB", f"sqlite:///{path}")
+    assert web.request_principal({}, {web.SESSION_COOKIE: "abc"}, host_is_local=True) is auth.OPEN_PRINCIPAL
+    assert web.identify({}, {web.SESSION_COOKIE: "abc"}) is None
+    auth.add_user("ann", "analyst", "analyst-pass")  # creates the account tables
+    assert web.request_principal({}, {}, host_is_local=True) is None

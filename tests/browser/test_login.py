@@ -78,3 +78,16 @@ def test_background_callbacks_check_the_role_of_the_signed_in_user(dash_duo, sma
     dash_duo.wait_for_element("#data-quality-run-button", timeout=15).click()
     dash_duo.wait_for_contains_text("#data-quality-status", "Report computed", timeout=60)
     assert dash_duo.get_logs() == []
+
+
+def test_an_ended_session_sends_the_open_page_to_the_login(dash_duo, small_demo_db):
+    """Removing the user ends its session on the server; the open page's next callback (the Runs page polls)
+    gets 401 and assets/session_expiry.js takes the browser to the sign-in page."""
+    from app import create_app
+    dash_duo.start_server(create_app())
+    auth.add_user("ann", "analyst", "analyst-pass")
+    auth.add_user("root", "admin", "admin-pass")
+    _sign_in(dash_duo, "ann", "analyst-pass")
+    auth.remove_user("ann")
+    wait_until(lambda: "/login?next=%2Fruns" in dash_duo.driver.current_url, timeout=15,
+               message="the page stayed after its session ended")

@@ -213,3 +213,42 @@ def test_the_runs_page_audit_table_shows_failed_logins_to_admins_only(tmp_db):
     admin_view = str(_as(auth.Principal("root", "admin", "session"), runs.render_audit_log, None, None))
     assert "refresh.start" in viewer_view and "cli:ops" in viewer_view and "login.fail" not in viewer_view
     assert "login.fail" in admin_view and "10.0.0.1" in admin_view
+
+
+def _callbacks_triggered_by_ops_or_in_background():
+    """(module, function, calls a role check) for every callback that runs in the background or whose Input is
+    one of the ops controls, found by reading callbacks/*.py."""
+    import ast
+    from pathlib import Path
+
+    from callbacks import _auth
+    found = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "callbacks").glob("[!_]*.py")):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            for deco in fn.decorator_list:
+                if not (isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "callback"):
+                    continue
+                background = any(k.arg == "background" and getattr(k.value, "value", False) for k in deco.keywords)
+                inputs = [n for n in ast.walk(deco) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Input"]
+                ops = any(isinstance(n.args[0], ast.Attribute) and ast.unparse(n.args[0]).startswith("ids.")
+                          and _resolve(ast.unparse(n.args[0])) in _auth.OPS_CONTROLS for n in inputs if n.args)
+                if background or ops:
+                    checks = {getattr(n.func, "id", None) for n in ast.walk(fn) if isinstance(n, ast.Call)}
+                    found.append((path.stem, fn.name, bool(checks & {"refusal", "refused_alert"})))
+    return found
+
+
+def _resolve(dotted: str):
+    value = ids
+    for part in dotted.split(".")[1:]:
+        value = getattr(value, part)
+    return value
+
+
+def test_every_background_or_ops_callback_checks_the_role():
+    found = _callbacks_triggered_by_ops_or_in_background()
+    assert len(found) >= 14  # refresh, quality, data upload/mapping/validate/import, plan x5, inventory x2, ...
+    unchecked = [f"{module}.{name}" for module, name, checked in found if not checked]
+    assert not unchecked, f"these callbacks start work or write without `refusal`/`refused_alert`: {unchecked}"

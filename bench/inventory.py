@@ -48,7 +48,8 @@ sys.path.insert(0, str(ROOT))
 import config  # noqa: E402
 from decisions.demand import WindowDemand, conformal_window, coverage_factor  # noqa: E402
 from decisions.inventory import recommend  # noqa: E402
-from decisions.replay import match_service, peeking_audit, policy_metrics, rolling_forecasts, simulate  # noqa: E402
+from decisions.replay import (excess_ratio_interval, match_service, peeking_audit, policy_metrics,  # noqa: E402
+                              rolling_forecasts, series_inventory, simulate)
 from jobs.executor import RESID_KEEP  # noqa: E402
 from jobs.inventory_job import forecast_matrices  # noqa: E402
 from models.diagnostics import residual_diagnostics  # noqa: E402
@@ -412,6 +413,11 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
             curve.append({"policy": name, "target_csl": q, "achieved_csl": round(m["achieved_csl"], 4),
                           "avg_inventory_units": round(m["avg_inventory_units"], 2),
                           "avg_inventory_value": round(m["avg_inventory_value"], 2)})
+    per = {name: series_inventory(simulate(D, S, L, R, init)) for name, S in (
+        ("ours", levels["ours"][target]), ("naive", naive_levels(target)(k_naive)), ("rule", rule_levels(n_rule)),
+        ("perfect", perfect))}
+    ratio_ci = {f"vs_{o}": [round(v, 4) for v in excess_ratio_interval(per["ours"], per[o], per["perfect"])]
+                for o in ("naive", "rule")}
     untuned = run(naive_levels(target)(1.0))
     job_method = fitted_report(fitted, F["ours"][:, W:], run, target, rows["ours"]["achieved_csl"], floor,
                                excess["ours"])
@@ -425,6 +431,7 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
     return {"dataset": dataset, "series": int(len(ids)), "target_csl": target, "policies": policies,
             "excess_ratio_vs_naive": round(excess["ours"] / excess["naive"], 4) if excess["naive"] > 0 else None,
             "excess_ratio_vs_rule": round(excess["ours"] / excess["rule"], 4) if excess["rule"] > 0 else None,
+            "excess_ratio_ci95": {**ratio_ci, "method": "percentile bootstrap over series, factors held"},
             "safety_factors": {"naive_safety_stock_factor": round(k_naive, 4), "rule_weeks_of_average_sales":
                                round(n_rule, 4)},
             "naive_untuned": {"achieved_csl": round(untuned["achieved_csl"], 4),

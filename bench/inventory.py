@@ -9,7 +9,9 @@ computed only from data before that origin (``decisions.replay.rolling_forecasts
 history before the origin; ``peeking_audit`` checks one origin per model):
 
 * ``ours``: the product's strongest affordable model - seasonal_ses on Walmart (the most accurate there,
-  refitted at every origin in about 1.5 s), lgbm with the promotion plan on the demo (refitted weekly,
+  refitted at every origin in about 1.5 s), lgbm on the demo with the inputs a refresh gives it (the history
+  read as a refresh reads it; over the horizon the plan's promotions, depths, prices and closures, the
+  calendar and the weather's climatology, as known the day before: :func:`known_inputs`; refitted weekly,
   re-planned daily from the latest fit) - and the normalised conformal quantile of its own past
   out-of-sample errors of the lead-time + review sum (:func:`decisions.demand.conformal_window`);
 * ``naive``: the same policy with seasonal-naive forecasts and their errors, its safety stock times a factor
@@ -46,7 +48,8 @@ sys.path.insert(0, str(ROOT))
 import config  # noqa: E402
 from decisions.demand import WindowDemand, conformal_window, coverage_factor  # noqa: E402
 from decisions.inventory import recommend  # noqa: E402
-from decisions.replay import match_service, peeking_audit, policy_metrics, rolling_forecasts, simulate  # noqa: E402
+from decisions.replay import (excess_ratio_interval, match_service, peeking_audit, policy_metrics,  # noqa: E402
+                              rolling_forecasts, series_inventory, simulate)
 from jobs.executor import RESID_KEEP  # noqa: E402
 from jobs.inventory_job import forecast_matrices  # noqa: E402
 from models.diagnostics import residual_diagnostics  # noqa: E402
@@ -63,26 +66,66 @@ OURS_MODEL = {"walmart": "ses", "demo": "lgbm"}
 LGBM_REFIT_DAYS = 7
 LGBM_TRAIN_DAYS = 730
 INTERVAL_COLS = ["yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+# The inputs of the demo's lgbm, as a refresh builds them: the history's realised values, and over the horizon
+# what is known the day before (``jobs.plan_inputs.known_inputs``: the plan's promotion, depth, price and
+# open flag, the calendar's holidays and closures, the weather's climatology: no weather oracle).
+EXOG = ["promo", "promo_intensity", "price", "is_open", "is_holiday", "temp_c", "precip_mm"]
 
 
-def load(dataset: str, db: str | None) -> pd.DataFrame:
-    """The long frame ``series_id, ds, y`` (+ ``promo, is_holiday, temp_c``) on a regular grid (gaps are zero
-    sales)."""
-    from bench.accuracy import WALMART_TEST_END, load_walmart, prepare_db, prepare_walmart
+def load(dataset: str, db: str | None) -> tuple[pd.DataFrame, str | None]:
+    """The long frame ``series_id, ds, y`` (+ inputs) on a regular grid (gaps are zero sales) and the store
+    database's URL (None for the Walmart files). A store database (the demo) is read as a refresh reads it
+    (:func:`plan_history`)."""
+    from bench.accuracy import WALMART_TEST_END, load_walmart, prepare_walmart
     if dataset == "walmart" and not db:
         path = config.load().datasets_dir / "walmart"
         if not (path / "train.csv.gz").exists():
             raise FileNotFoundError(f"the Walmart files are not in {path}: set SALES_DATASETS")
         _, full, _ = prepare_walmart(load_walmart(path))
         full = full[full["ds"] <= WALMART_TEST_END]
-    else:
-        if not db:
-            from data import demo
-            db = f"sqlite:///{tempfile.mkdtemp(prefix='bench-inv-')}/demo.db"
-            demo.generate(seed=42, url=db, progress=False)
-        _, full, _, _ = prepare_db(db if "://" in db else f"sqlite:///{Path(db).resolve()}",
-                                   SETUPS[dataset]["holdout"])
-    return full[["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]].reset_index(drop=True)
+        return full[["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]].reset_index(drop=True), None
+    if not db:
+        from data import demo
+        db = f"sqlite:///{tempfile.mkdtemp(prefix='bench-inv-')}/demo.db"
+        demo.generate(seed=42, url=db, progress=False)
+    url = db if "://" in db else f"sqlite:///{Path(db).resolve()}"
+    return plan_history(url, SETUPS[dataset]["holdout"]), url
+
+
+def plan_history(url: str, holdout: int) -> pd.DataFrame:
+    """The bottom series of a store database as a refresh reads them (``jobs.refresh_inputs.load_history`` and
+    ``jobs.plan_inputs.history_plan_columns``: :data:`EXOG` and the hierarchy columns), only the series with
+    sales history on the last day before the holdout."""
+    from data import store
+    from domain import BOTTOM_LEVEL
+    from jobs import plan_inputs as pi
+    from jobs import refresh_inputs as ri
+    freq = store.frequency(url)
+    frames, end = ri.load_history([BOTTOM_LEVEL], freq, url)
+    df = pi.history_plan_columns(frames, store.nodes(level=BOTTOM_LEVEL, url=url), url)[BOTTOM_LEVEL]
+    cutoff = end - pd.Timedelta(days=1 if freq == "D" else 7) * holdout
+    return df[df["series_id"].isin(set(df.loc[df["ds"] == cutoff, "series_id"]))].reset_index(drop=True)
+
+
+def known_inputs(url: str, exog: pd.DataFrame):
+    """``known(days) -> series_id, ds + EXOG`` for the series of ``exog``: what a refresh on the day before
+    ``days[0]`` gives its models for ``days`` (``jobs.plan_inputs.known_inputs`` with ``stored_weather=False``:
+    the plan read from the database, the regular price from the history before ``days[0]``, weather by
+    climatology)."""
+    from data import store
+    from domain import BOTTOM_LEVEL
+    from jobs import plan_inputs as pi
+    nodes = store.nodes(level=BOTTOM_LEVEL, url=url)
+    ids = set(exog["series_id"])
+    nodes = nodes[store.node_keys(BOTTOM_LEVEL, nodes.astype({"store_id": str, "product_id": str})).isin(ids)
+                  .to_numpy()]
+    country = config.load().country
+
+    def known(days: pd.DatetimeIndex) -> pd.DataFrame:
+        hist = exog[exog["ds"] < days[0]]
+        x = pi.known_inputs(days, [BOTTOM_LEVEL], nodes, hist, "D", country, url, stored_weather=False)
+        return x[BOTTOM_LEVEL]
+    return known
 
 
 def residual_acf(model, lags: int) -> pd.DataFrame:
@@ -105,13 +148,14 @@ def with_intervals(fc: pd.DataFrame, model, acf_lags: int) -> pd.DataFrame:
 
 
 def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anchor=None,
-                     refit_days: int = LGBM_REFIT_DAYS, acf_lags: int = 1):
+                     refit_days: int = LGBM_REFIT_DAYS, acf_lags: int = 1, known=None):
     """``forecaster(history, origin, h)``: fit on the history it is handed, forecast h periods.
 
     ``lgbm`` (the demo's ``ours``) is refitted once a week (at ``anchor`` + 7k) on the history before that
     day and re-planned daily from that fit: at origin ``o`` it uses steps ``o - fit day + 1 ..`` of the
-    weekly fit, so it only ever saw data before ``o``. Its promotion and holiday flags over the horizon are
-    the known plan (``exog``); temperature over the horizon is the last week's mean (no weather oracle).
+    weekly fit, so it only ever saw data before ``o``. As in a refresh, it trains on the history's ``y`` with
+    the other columns of ``exog`` (:data:`EXOG`, hierarchy), forecasts from ``known(days)`` (see
+    :func:`known_inputs`) and forecasts 0 on closed days (``models.backtest.zero_closed``).
 
     Besides ``yhat`` the forecast carries the 80/95% intervals (lgbm's split-conformal ones, as in a refresh)
     and ``acf_1..acf_<acf_lags>``, the fit's residual autocorrelations: the inputs of the job's fitted method
@@ -120,23 +164,18 @@ def model_forecaster(kind: str, freq: str, exog: pd.DataFrame | None = None, anc
     cache: dict = {}
 
     def lgbm(history: pd.DataFrame, origin, h: int) -> pd.DataFrame:
+        from models.backtest import zero_closed
         from models.gbm import LGBMForecaster
         fit_day = origin - pd.Timedelta(days=(origin - anchor).days % refit_days)
         if fit_day not in cache:
             train = history[(history["ds"] < fit_day) & (history["ds"] >= fit_day - pd.Timedelta(days=LGBM_TRAIN_DAYS))]
-            train = train.merge(exog, on=["series_id", "ds"], how="left")
+            train = train[["series_id", "ds", "y"]].merge(exog, on=["series_id", "ds"], how="left")
             horizon = refit_days + h - 1
-            cols = ["series_id", "ds", "y", "promo", "is_holiday", "temp_c"]
             model = LGBMForecaster(freq="D", horizon=horizon, conformal=True, n_estimators=100,
-                                   num_threads=1).fit(train[cols])
-            days = pd.date_range(fit_day, periods=horizon, freq="D")
-            grid = pd.MultiIndex.from_product([sorted(train["series_id"].unique()), days], names=["series_id", "ds"])
-            # past the data's end (the last origins' windows) nothing is planned: no promotion, no holiday
-            xf = (grid.to_frame(index=False).merge(exog[exog["ds"].isin(days)], on=["series_id", "ds"], how="left")
-                  .fillna({"promo": 0.0, "is_holiday": 0.0}))
-            temp = train[train["ds"] >= fit_day - pd.Timedelta(days=7)].groupby("series_id")["temp_c"].mean()
-            xf = xf.assign(temp_c=xf["series_id"].map(temp).fillna(0.0))
-            fc = model.predict(horizon, xf[["series_id", "ds", "promo", "is_holiday", "temp_c"]])
+                                   num_threads=1).fit(train)
+            xf = known(pd.date_range(fit_day, periods=horizon, freq="D"))
+            xf = xf[xf["series_id"].isin(set(train["series_id"]))]
+            fc = zero_closed(model.predict(horizon, xf), xf)
             cache[fit_day] = with_intervals(fc, model, acf_lags)
         fc = cache[fit_day]
         return fc.loc[(fc["ds"] >= origin) & (fc["ds"] < origin + pd.Timedelta(days=h))].reset_index(drop=True)
@@ -275,12 +314,13 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
     setup = SETUPS[dataset]
     L, R, P, pdays = setup["lead"], setup["review"], setup["lead"] + setup["review"], setup["period_days"]
     t0 = time.perf_counter()
-    long = load(dataset, db)
-    exog = long[["series_id", "ds", "promo", "is_holiday", "temp_c"]]
-    long = long[["series_id", "ds", "y"]]
+    long, url = load(dataset, db)
     if limit:
         keep = sorted(long["series_id"].unique())[:limit]
         long = long[long["series_id"].isin(keep)].reset_index(drop=True)
+    exog = long.drop(columns="y")
+    known = known_inputs(url, exog) if url else None
+    long = long[["series_id", "ds", "y"]]
     wide = long.pivot(index="series_id", columns="ds", values="y").sort_index()
     dates = pd.DatetimeIndex(wide.columns)
     demand = np.clip(np.nan_to_num(wide.to_numpy(dtype=float)), 0, None)
@@ -309,7 +349,7 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
         t1 = time.perf_counter()
 
         def make():
-            return model_forecaster(kind, setup["freq"], exog, origins[0], refit_days, max(1, P - 1))
+            return model_forecaster(kind, setup["freq"], exog, origins[0], refit_days, max(1, P - 1), known)
         peeking_audit(long, origins[W], lambda hist, o, h: make()(hist, o, h), P)  # a fresh fit for each call
         fcs = rolling_forecasts(long, origins, make(), P)
         F[name] = window_sums(fcs, ids, origins)
@@ -373,6 +413,11 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
             curve.append({"policy": name, "target_csl": q, "achieved_csl": round(m["achieved_csl"], 4),
                           "avg_inventory_units": round(m["avg_inventory_units"], 2),
                           "avg_inventory_value": round(m["avg_inventory_value"], 2)})
+    per = {name: series_inventory(simulate(D, S, L, R, init)) for name, S in (
+        ("ours", levels["ours"][target]), ("naive", naive_levels(target)(k_naive)), ("rule", rule_levels(n_rule)),
+        ("perfect", perfect))}
+    ratio_ci = {f"vs_{o}": [round(v, 4) for v in excess_ratio_interval(per["ours"], per[o], per["perfect"])]
+                for o in ("naive", "rule")}
     untuned = run(naive_levels(target)(1.0))
     job_method = fitted_report(fitted, F["ours"][:, W:], run, target, rows["ours"]["achieved_csl"], floor,
                                excess["ours"])
@@ -386,6 +431,7 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
     return {"dataset": dataset, "series": int(len(ids)), "target_csl": target, "policies": policies,
             "excess_ratio_vs_naive": round(excess["ours"] / excess["naive"], 4) if excess["naive"] > 0 else None,
             "excess_ratio_vs_rule": round(excess["ours"] / excess["rule"], 4) if excess["rule"] > 0 else None,
+            "excess_ratio_ci95": {**ratio_ci, "method": "percentile bootstrap over series, factors held"},
             "safety_factors": {"naive_safety_stock_factor": round(k_naive, 4), "rule_weeks_of_average_sales":
                                round(n_rule, 4)},
             "naive_untuned": {"achieved_csl": round(untuned["achieved_csl"], 4),
@@ -394,7 +440,8 @@ def replay(dataset: str, db: str | None = None, limit: int | None = None, target
                       "error_memory_origins": setup["memory"],
                       "error_scaling": {name: {"chosen": "relative" if rel else "absolute", "warmup_pinball": {
                           k: round(v, 4) for k, v in loss.items()}} for name, (rel, loss) in scaling.items()},
-                      "ours_model": {"ses": "seasonal_ses", "lgbm": f"lgbm (refit every {refit_days} days)"}[ours_kind],
+                      "ours_model": {"ses": "seasonal_ses",
+                                     "lgbm": f"lgbm with the plan as known (refit every {refit_days} days)"}[ours_kind],
                       "rule_average_days": RULE_AVG_DAYS, **{k: v for k, v in cost.items()}},
             "tradeoff": curve, "job_method": job_method,
             "seconds": {**timings, "total": round(time.perf_counter() - t0, 1)}}

@@ -132,6 +132,25 @@ def policy_metrics(sim: dict, unit_cost: float, holding_rate: float, lost_sale_c
             "total_cost": holding + lost_cost}
 
 
+def series_inventory(sim: dict) -> np.ndarray:
+    """Each series' average inventory over the periods :func:`policy_metrics` scores (their sum is its
+    ``avg_inventory_units``)."""
+    return sim["inventory"][:, sim["first"]:].mean(axis=1)
+
+
+def excess_ratio_interval(ours: np.ndarray, other: np.ndarray, floor: np.ndarray, level: float = 0.95,
+                          n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval, resampling series, of the excess inventory ratio
+    ``sum(ours - floor) / sum(other - floor)`` from per-series average inventories (:func:`series_inventory`).
+    The policies' levels are held as given (a tuned safety factor is not re-tuned in each resample)."""
+    a, b = np.asarray(ours, dtype=float) - floor, np.asarray(other, dtype=float) - floor
+    idx = np.random.default_rng(seed).integers(0, len(a), (n_boot, len(a)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = a[idx].sum(axis=1) / b[idx].sum(axis=1)
+    lo, hi = np.nanquantile(ratios, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def match_service(make_levels: Callable[[float], np.ndarray], run: Callable[[np.ndarray], float], target: float,
                   lo: float, hi: float, iters: int = 40) -> float:
     """The factor in [lo, hi] whose policy's achieved cycle service level is closest to ``target`` from above

@@ -60,6 +60,9 @@ class LSTMForecaster(BaseForecaster):
     val_steps : int, optional
         Length of the validation part at the end of the history (default ``min(horizon, history // 5)``).
         The network learns from the steps before it only; forecasts still read the whole history.
+    min_history : int, optional
+        Observations a series needs before a window's origin (default one season, ``m``: then every weekly
+        training window has its year-ago values, as every forecast of a series with a year of history does).
     calibrate : bool, default True
         Rescale each interval around the median so that it covers its nominal share of the validation steps.
     num_threads : int, default 1
@@ -82,7 +85,8 @@ class LSTMForecaster(BaseForecaster):
                  context_length: int | None = None, hidden_size: int = 32, num_layers: int = 2,
                  dropout: float = 0.1, embedding_dim: int = 4, quantiles: tuple = (0.025, 0.1, 0.5, 0.9, 0.975),
                  max_epochs: int = 30, patience: int = 4, windows_per_epoch: int = 8192, batch_size: int = 256,
-                 learning_rate: float = 0.003, val_steps: int | None = None, calibrate: bool = True,
+                 learning_rate: float = 0.003, val_steps: int | None = None, min_history: int | None = None,
+                 calibrate: bool = True,
                  num_threads: int = 1, seed: int = 0, hierarchy_cols: tuple = HIERARCHY_COLS):
         super().__init__(freq=freq, season_length=season_length)
         self.horizon = horizon
@@ -98,6 +102,7 @@ class LSTMForecaster(BaseForecaster):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.val_steps = val_steps
+        self.min_history = min_history
         self.calibrate = calibrate
         self.num_threads = num_threads
         self.seed = seed
@@ -169,7 +174,7 @@ class LSTMForecaster(BaseForecaster):
         self.fitted_values_ = None  # computed on first use
 
     def _min_obs(self) -> int:
-        return max(1, min(self.m, self.context_steps))
+        return max(1, int(self.min_history or self.m))
 
     def _network(self):
         if getattr(self, "_net_cache", None) is None:

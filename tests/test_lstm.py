@@ -60,11 +60,12 @@ def test_learns_weekly_pattern_and_promotion_better_than_seasonal_naive():
     key = ["series_id", "ds"]
     mae_lstm = float((test.merge(fc, on=key).eval("y - yhat")).abs().mean())
     mae_naive = float((test.merge(naive, on=key).eval("y - yhat")).abs().mean())
-    assert mae_lstm < 0.75 * mae_naive, (mae_lstm, mae_naive)
-    # the promotion effect itself: on promoted holdout days the forecast is well above the same weekday unpromoted
+    assert mae_lstm < 0.5 * mae_naive, (mae_lstm, mae_naive)  # measured: 6.1 against 27.9
+    # the promotion effect itself: forecast / actual is about the same on promoted and other days (a model that
+    # ignored the promotion would be ~0.6/1.6 lower on promoted days; the seasonal naive differs by ~0.4)
     j = test.merge(fc, on=key)
     ratio = (j["yhat"] / j["y"]).groupby(j["promo"]).mean()
-    assert abs(ratio[1.0] - ratio[0.0]) < 0.2, ratio.to_dict()  # no promotion day is missed by more than 20%
+    assert abs(ratio[1.0] - ratio[0.0]) < 0.15, ratio.to_dict()
     cover = ((j["y"] >= j["yhat_lo_95"]) & (j["y"] <= j["yhat_hi_95"])).mean()
     assert cover > 0.7, cover
 
@@ -163,3 +164,13 @@ def test_without_torch_choosing_lstm_names_make_deep(monkeypatch, small_demo_db,
     assert "make deep" in err and "Traceback" not in err and err.count("\n") == 1
     store.get_engine(small_demo_db).dispose()
     assert _file_hash(small_demo_db) == before
+
+
+def test_accuracy_bench_without_torch_has_no_lstm_row_and_says_why(monkeypatch, small_demo_db):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import accuracy
+    monkeypatch.setitem(sys.modules, "torch", None)
+    out = accuracy.run("demo", small_demo_db, ["seasonal_naive", "lstm", "auto"], limit=2, jobs=1,
+                       auto_models=["seasonal_naive", "lstm"])
+    assert [r["model"] for r in out["results"]] == ["seasonal_naive", "auto"]
+    assert out["skipped"] == {"lstm": TORCH_MISSING}

@@ -123,7 +123,8 @@ def build_panel(history: pd.DataFrame, future: pd.DataFrame | None, scaler: Scal
     """Place ``history`` (and the ``future`` inputs after each series' last date) on one right-aligned axis.
 
     ``pad`` (>= the context length) empty steps come first so every encoder window stays inside the arrays and
-    index 0 is never observed (lags before a series' start point there); ``horizon`` slots follow ``end``. Missing dates inside a series are unobserved steps.
+    index 0 is never observed (lags before a series' start point there); ``horizon`` slots follow ``end``.
+    Missing dates inside a series are unobserved steps.
     """
     step = freq_step(freq)
     sids = np.array(sorted(history["series_id"].unique()), dtype=object)

@@ -81,15 +81,14 @@ def _tensors(torch, batch: dict) -> tuple:
             torch.from_numpy(np.ascontiguousarray(batch["static_cat"], dtype=np.int64)))
 
 
-def pinball(torch, pred, target, mask, quantiles, weight=None):
-    """Mean pinball loss over the quantiles and the unmasked steps (each window weighted by ``weight``)."""
+def pinball_sums(torch, pred, target, mask, quantiles, weight=None) -> tuple:
+    """Sum of the pinball loss (mean over the quantiles) over the unmasked steps, and the sum of their weights
+    (each window weighted by ``weight`` when given): their ratio is the mean loss."""
     q = torch.tensor(quantiles, dtype=pred.dtype)
     err = target[..., None] - pred
-    loss = torch.maximum(q * err, (q - 1) * err).mean(-1) * mask
     if weight is not None:
-        loss = loss * weight[:, None]
         mask = mask * weight[:, None]
-    return loss.sum() / mask.sum().clamp(min=1e-9)
+    return (torch.maximum(q * err, (q - 1) * err).mean(-1) * mask).sum(), mask.sum()
 
 
 def predict_quantiles(net, gather: Callable, n: int, batch_size: int) -> np.ndarray:
@@ -131,7 +130,8 @@ def train(net, gather_train: Callable, n_train: int, p_train: np.ndarray, gather
         for start in range(0, len(draw), bs):
             b = gather_train(draw[start:start + bs])
             pred = net(*_tensors(torch, b))
-            loss = pinball(torch, pred, torch.from_numpy(b["target"]), torch.from_numpy(b["mask"]), quantiles)
+            num, den = pinball_sums(torch, pred, torch.from_numpy(b["target"]), torch.from_numpy(b["mask"]), quantiles)
+            loss = num / den.clamp(min=1e-9)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -161,12 +161,9 @@ def validation_loss(net, gather_val: Callable, n_val: int, quantiles: list, batc
     with torch.no_grad():
         for start in range(0, n_val, batch_size):
             b = gather_val(np.arange(start, min(n_val, start + batch_size)))
-            pred = net(*_tensors(torch, b))
-            mask = torch.from_numpy(b["mask"]) * torch.from_numpy(b["weight"])[:, None]
-            q = torch.tensor(quantiles, dtype=pred.dtype)
-            err = torch.from_numpy(b["target"])[..., None] - pred
-            num += float((torch.maximum(q * err, (q - 1) * err).mean(-1) * mask).sum())
-            den += float(mask.sum())
+            n, d = pinball_sums(torch, net(*_tensors(torch, b)), torch.from_numpy(b["target"]),
+                                torch.from_numpy(b["mask"]), quantiles, torch.from_numpy(b["weight"]))
+            num, den = num + float(n), den + float(d)
     return num / den if den > 0 else float("inf")
 
 

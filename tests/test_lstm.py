@@ -139,16 +139,32 @@ def test_quantile_interpolation_on_the_normal_scale():
         assert quantile_at(Q, qs, p)[0] == pytest.approx(10 + 2 * stats.norm.ppf(p))
 
 
+class _NoTorch:
+    """A meta-path finder that refuses torch, as in an environment where `make deep` never ran."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(f"No module named {name!r} (hidden by the test)")
+        return None
+
+
+@pytest.fixture
+def no_torch(monkeypatch):
+    """torch unimportable for the test (and absent from sys.modules, which other libraries consult)."""
+    monkeypatch.setattr(sys, "meta_path", [_NoTorch(), *sys.meta_path])
+    for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+        monkeypatch.delitem(sys.modules, name)
+
+
 def _file_hash(url: str) -> str:
     return hashlib.sha256(Path(url.removeprefix("sqlite:///")).read_bytes()).hexdigest()
 
 
-def test_without_torch_choosing_lstm_names_make_deep(monkeypatch, small_demo_db, capsys):
+def test_without_torch_choosing_lstm_names_make_deep(no_torch, small_demo_db, capsys):
     """torch hidden (as if `make deep` had not run): registry, refresh parameters and the CLI refuse with the
     message; exit code 2, no traceback, the database unchanged."""
     import cli
     from jobs.params import RefreshParams
-    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
     assert registry.missing_dependency("lstm") == TORCH_MISSING and "make deep" in TORCH_MISSING
     assert registry.missing_dependency("lgbm") is None
     assert "lstm" not in registry.DEFAULT_MODELS
@@ -166,10 +182,9 @@ def test_without_torch_choosing_lstm_names_make_deep(monkeypatch, small_demo_db,
     assert _file_hash(small_demo_db) == before
 
 
-def test_accuracy_bench_without_torch_has_no_lstm_row_and_says_why(monkeypatch, small_demo_db):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+def test_accuracy_bench_without_torch_has_no_lstm_row_and_says_why(no_torch, monkeypatch, small_demo_db):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
     import accuracy
-    monkeypatch.setitem(sys.modules, "torch", None)
     out = accuracy.run("demo", small_demo_db, ["seasonal_naive", "lstm", "auto"], limit=2, jobs=1,
                        auto_models=["seasonal_naive", "lstm"])
     assert [r["model"] for r in out["results"]] == ["seasonal_naive", "auto"]

@@ -1,5 +1,5 @@
 """The `lstm` model inside a real refresh (`--models seasonal_naive,lstm`): backtested and scored like the other
-candidates, its fitted model saved with the run's artifacts and loadable for prediction without retraining."""
+candidates (its backtest metrics stored per fold), its fitted model saved with the run's artifacts and loadable for prediction without retraining."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(LSTMForecaster.missing_dependency() is not None,
 TINY = {"lstm": {"hidden_size": 8, "max_epochs": 2, "windows_per_epoch": 256, "batch_size": 64}}
 
 
-def test_refresh_backtests_selects_and_saves_the_lstm(small_demo_db, tmp_path, monkeypatch):
+def test_refresh_backtests_and_saves_the_lstm(small_demo_db, tmp_path, monkeypatch):
     from data import store
     from jobs import artifacts, runner
     monkeypatch.setenv("SALES_MODELS_DIR", str(tmp_path / "models"))

@@ -1,5 +1,6 @@
 """The `lstm` model inside a real refresh (`--models seasonal_naive,lstm`): backtested and scored like the other
-candidates (its backtest metrics stored per fold), its fitted model saved with the run's artifacts and loadable for prediction without retraining."""
+candidates (its backtest metrics stored per fold), its fitted model saved with the run's artifacts and loadable
+for prediction without retraining."""
 from __future__ import annotations
 
 import json

@@ -10,6 +10,8 @@ days) of ``--auto-models`` (default: the registry's DEFAULT_MODELS), then the eq
 the candidate subset with the best pooled WAPE over all series (:mod:`models.combination`; ``--selection
 series`` picks per series instead), applied to the candidates' holdout
 forecast. Exogenous values in the horizon are the observed ones (oracle exog, as in the backtests).
+A model whose optional dependency is missing (``lstm`` without torch: ``make deep``) gets no row; the JSON's
+``skipped`` maps it to the reason.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ from models.selection import select_best  # noqa: E402
 
 WALMART_TRAIN_END = pd.Timestamp("2012-01-27")
 WALMART_TEST_END = pd.Timestamp("2012-10-26")
-ALL_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "ets", "arima", "lgbm", "rf", "prophet", "auto"]
+ALL_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "ets", "arima", "lgbm", "rf", "prophet", "lstm", "auto"]
 
 
 def load_walmart(path: Path) -> pd.DataFrame:
@@ -154,6 +156,9 @@ def run(dataset: str, db: str | None, models: list[str], limit: int | None, jobs
         keep = sorted(train["series_id"].unique())[:limit]
         train, full, scored = (f[f["series_id"].isin(keep)] for f in (train, full, scored))
     xf = full[full["ds"] > train["ds"].max()].drop(columns="y")
+    skipped = {name: registry.missing_dependency(name) for name in dict.fromkeys(models + auto_models)
+               if name != "auto" and registry.missing_dependency(name)}
+    models, auto_models = ([x for x in names if x not in skipped] for names in (models, auto_models))
     m = 52 if freq == "W" else 7
     results, fcs, walls, cpus = [], {}, {}, {}
     needed = [x for x in models if x != "auto"] + ([x for x in auto_models if x not in models] if "auto" in models else [])
@@ -190,7 +195,8 @@ def run(dataset: str, db: str | None, models: list[str], limit: int | None, jobs
     keys = ["model", "wape", "mase", "rmse", "mae", "smape", "wmae", "coverage_95", "wall_s", "cpu_s"]
     clean = [{k: (round(r[k], 4) if isinstance(r.get(k), float) else r.get(k)) for k in keys}
              | ({"chosen": r["chosen"]} if "chosen" in r else {}) for r in results]
-    return {"dataset": dataset, "horizon": h, "series": int(train["series_id"].nunique()), "results": clean}
+    return {"dataset": dataset, "horizon": h, "series": int(train["series_id"].nunique()), "results": clean,
+            "skipped": skipped}
 
 
 def main(argv=None) -> int:
@@ -216,6 +222,8 @@ def main(argv=None) -> int:
     else:
         print(pd.DataFrame(out["results"]).to_string(index=False))
         print(f"dataset={out['dataset']} horizon={out['horizon']} series={out['series']}")
+        for name, why in out["skipped"].items():
+            print(f"skipped {name}: {why}")
     return 0
 
 

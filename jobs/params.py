@@ -46,7 +46,7 @@ class RefreshParams:
     def __post_init__(self):
         models = tuple(self.models)
         for name in models:
-            registry.model_class(name)  # raises "unknown model ..."
+            registry.require(name)  # raises "unknown model ..." or, e.g. lstm without torch, names `make deep`
         bad = [x for x in self.levels if x not in LEVELS]
         if bad:
             raise ValueError(f"unknown level(s) {bad}; choose from {list(LEVELS)}")

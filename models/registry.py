@@ -6,6 +6,7 @@ from models.base import DEFAULT_HORIZON, BaseForecaster
 from models.arima import ARIMAForecaster
 from models.ets import ETSForecaster
 from models.gbm import LGBMForecaster, RFForecaster
+from models.lstm import LSTMForecaster
 from models.naive import SeasonalNaive, SeasonalSVD
 from models.ses import SeasonalSES
 from models.prophet_model import ProphetForecaster
@@ -19,6 +20,7 @@ MODELS: dict[str, type[BaseForecaster]] = {
     "prophet": ProphetForecaster,
     "lgbm": LGBMForecaster,
     "rf": RFForecaster,
+    "lstm": LSTMForecaster,  # needs the deep extra (torch, `make deep`); never a default candidate
 }
 
 # Small, fast parameters for the contract tests (sktime's get_test_params).
@@ -31,6 +33,7 @@ _TEST_PARAMS: dict[str, dict] = {
     "prophet": {"uncertainty_samples": 20},
     "lgbm": {"n_estimators": 30, "num_leaves": 15, "min_child_samples": 5, "num_threads": 1},
     "rf": {"n_estimators": 20, "max_depth": 8, "num_threads": 1},
+    "lstm": {"hidden_size": 8, "max_epochs": 3, "windows_per_epoch": 128, "batch_size": 32, "num_threads": 1},
 }
 
 DEFAULT_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "lgbm"]
@@ -49,6 +52,23 @@ def model_class(name: str) -> type[BaseForecaster]:
         return MODELS[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}") from None
+
+
+def missing_dependency(name: str) -> str | None:
+    """Why model ``name`` cannot run in this environment (an optional package is not installed), or None.
+
+    Raises ValueError for an unknown name. Models with an optional dependency define ``missing_dependency()``.
+    """
+    check = getattr(model_class(name), "missing_dependency", None)
+    return check() if check else None
+
+
+def require(name: str) -> None:
+    """Raise ValueError when model ``name`` is unknown or cannot run here (e.g. ``lstm`` without torch: the message
+    names ``make deep``)."""
+    message = missing_dependency(name)
+    if message:
+        raise ValueError(message)
 
 
 def accepts(name: str, param: str) -> bool:
@@ -80,9 +100,11 @@ def make_model(name: str, freq: str = "D", **overrides) -> BaseForecaster:
     Raises
     ------
     ValueError
-        For an unknown model, frequency or hyperparameter name (e.g. a misspelt ``n_estimatorz``).
+        For an unknown model, frequency or hyperparameter name (e.g. a misspelt ``n_estimatorz``), or a model
+        whose optional dependency is missing (:func:`missing_dependency`).
     """
     cls = model_class(name)
+    require(name)
     if freq not in DEFAULT_SEASON:
         raise ValueError(f"freq must be 'D' or 'W', got {freq!r}")
     accepted = cls._get_param_names()

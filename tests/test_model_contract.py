@@ -13,6 +13,10 @@ from models.registry import MODELS, make_model
 from tests.unit.model_data import future_exog, synth
 
 H = 7
+# Models whose optional dependency is missing here (lstm without torch: `make deep`) are skipped with its message.
+NAMES = [pytest.param(n, marks=pytest.mark.skipif(registry.missing_dependency(n) is not None,
+                                                  reason=str(registry.missing_dependency(n))))
+         for n in sorted(MODELS)]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,7 @@ def _fit(name, frame):
     return model, model.fit(frame)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", NAMES)
 def test_contract(name, frame):
     model, returned = _fit(name, frame)
     assert returned is model
@@ -55,7 +59,7 @@ def test_contract(name, frame):
     assert_frame_equal(out, model.fit(frame).predict(H, xf))
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", NAMES)
 def test_predict_before_fit_and_bad_input(name, frame):
     model = _make(name)
     with pytest.raises(ValueError, match="call fit first"):
@@ -64,7 +68,7 @@ def test_predict_before_fit_and_bad_input(name, frame):
         model.fit(frame.drop(columns=["y"]))
 
 
-@pytest.mark.parametrize("name", [n for n in sorted(MODELS) if MODELS[n].uses_exog])
+@pytest.mark.parametrize("name", [p for p in NAMES if MODELS[p.values[0]].uses_exog])
 def test_exog_models_need_full_future(name, frame):
     model = _make(name).fit(frame)
     with pytest.raises(ValueError, match="X_future"):
@@ -77,7 +81,7 @@ def test_exog_models_need_full_future(name, frame):
         model.predict(H, leaky)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", NAMES)
 def test_any_coverage_levels(name, frame):
     model, _ = _fit(name, frame)
     xf = future_exog(frame, H) if model.uses_exog else None
@@ -96,7 +100,7 @@ def test_any_coverage_levels(name, frame):
             model.predict(H, xf, level=bad)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", NAMES)
 def test_sklearn_parameter_conventions(name):
     model = _make(name, "W")
     params = model.get_params()

@@ -38,7 +38,8 @@ def create_app() -> Dash:
 
     import callbacks  # noqa: F401  (registers the page callbacks with dash.callback)
     import config
-    from callbacks._cache import cache
+    from callbacks import _security
+    from callbacks._cache import cache, cache_config
     # Background callbacks (refresh and import from the UI) run in child processes via this manager.
     manager = dash.DiskcacheManager(diskcache.Cache(str(config.load().cache_dir / "background")))
     # Bootstrap's CSS is served from assets/00_bootstrap.min.css: nothing is fetched from a CDN at run time.
@@ -52,8 +53,8 @@ def create_app() -> Dash:
     ])
     # Refuse an oversized request before it is read: an upload arrives base64-encoded in JSON (see config.py).
     app.server.config["MAX_CONTENT_LENGTH"] = config.load().max_request_bytes
-    cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
-                                       "CACHE_DEFAULT_TIMEOUT": 3600})
+    cache.init_app(app.server, config=cache_config(config.load()))  # shared by the workers of `serve --prod`
+    _security.install(app)  # security headers (auth/headers.py) on every response
     return app
 
 

@@ -211,14 +211,57 @@ def cmd_optimize_promos(args) -> int:
 
 def cmd_serve(args) -> int:
     import config
-    from app import create_app
     from data import store
     settings = config.load()
     if store.db_exists():
         store.init_db()  # a database made by an older version gets the tables added since (e.g. the plan)
+    if args.prod:
+        return _serve_prod(args, settings)
+    from app import create_app
     app = create_app()
     app.run(host=args.host or settings.host, port=args.port or settings.port,
             debug=args.debug or settings.debug)
+    return 0
+
+
+def _serve_prod(args, settings) -> int:
+    """``serve --prod``: gunicorn with uvicorn workers on ``server:application`` (in this process, see server.py)."""
+    import importlib.util
+
+    import config
+    import server
+    from callbacks._cache import cache_config
+    host, port = args.host or settings.host, args.port or settings.port
+    # AUTH's refusal to serve a non-local address with no user; the integrator removes this guard once auth/web.py
+    # is on main (the call stays).
+    if importlib.util.find_spec("auth.web") is not None:
+        from auth import web
+        refusal = web.startup_check(host)
+        if refusal:
+            raise UserError(refusal)
+    server.share_callback_cache(settings.cache_dir)
+    cache_config(config.load())  # a Redis URL without the redis package stops here with its message
+    workers = args.workers or settings.workers
+    print(f"serving http://{host}:{port} with gunicorn, {workers} uvicorn worker(s); the API at /api/v1",
+          flush=True)
+    return server.serve_production(host, port, workers, settings.forwarded_allow_ips)
+
+
+def cmd_db(args) -> int:
+    """``db upgrade`` applies the pending schema migrations; ``db current`` shows where the database is."""
+    from data import migrate, store
+    engine = store.get_engine()
+    if args.action == "upgrade":
+        result = migrate.upgrade(engine)
+        text = f"{result['database']}: {result['from'] or 'unversioned'} -> {result['to']}" + (
+            f" (added {', '.join(result['tables_added'])})" if result["tables_added"] else "")
+    else:
+        result = migrate.status(engine)
+        text = f"{result['database']}: {result['current'] or 'unversioned'} (head {result['head']})"
+    if args.json:
+        _print_json(result)
+    else:
+        print(text)
     return 0
 
 
@@ -323,6 +366,29 @@ def _add_decision_parsers(sub, common) -> None:
     op.set_defaults(func=cmd_optimize_promos)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _add_serve_parsers(sub, common) -> None:
+    """``serve`` (development server, or gunicorn with ``--prod``) and ``db upgrade|current`` (migrations)."""
+    sv = sub.add_parser("serve", parents=[common], help="serve the dashboard (and with --prod the API)")
+    sv.add_argument("--host", default=None)
+    sv.add_argument("--port", type=int, default=None)
+    sv.add_argument("--debug", action="store_true")
+    sv.add_argument("--prod", action="store_true", help="production server: gunicorn with uvicorn workers serving "
+                    "the dashboard and the API (server.py)")
+    sv.add_argument("--workers", type=_positive, default=None, help="with --prod: worker processes "
+                    "(default $SALES_WORKERS or 2)")
+    sv.set_defaults(func=cmd_serve)
+    db = sub.add_parser("db", parents=[common], help="schema migrations (Alembic)")
+    db.add_argument("action", choices=["upgrade", "current"], help="upgrade: apply the pending migrations; "
+                    "current: the database's revision and the newest")
+    db.set_defaults(func=cmd_db)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database path or SQLAlchemy URL (default: $SALES_DB or data/sales.db)")
@@ -365,11 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     sd = sub.add_parser("setup-demo", parents=[common], help="demo data and first refresh when missing")
     sd.set_defaults(func=cmd_setup_demo)
 
-    sv = sub.add_parser("serve", parents=[common], help="serve the dashboard")
-    sv.add_argument("--host", default=None)
-    sv.add_argument("--port", type=int, default=None)
-    sv.add_argument("--debug", action="store_true")
-    sv.set_defaults(func=cmd_serve)
+    _add_serve_parsers(sub, common)
 
     i = sub.add_parser("info", parents=[common], help="what the store holds")
     i.set_defaults(func=cmd_info)

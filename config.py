@@ -117,6 +117,11 @@ class Settings:
     inventory_unit_cost: float = 1.0  # unit cost and lost-sale cost where no inventory input sets them
     inventory_lost_sale_cost: float = 1.0
     inventory_policy: str = "periodic"  # periodic (R, S) | continuous (s, Q)
+    # Production server (`serve --prod`): gunicorn workers, the shared callback cache, the trusted proxies
+    workers: int = 2
+    cache_redis_url: str | None = None  # Redis callback cache (needs the `redis` package); else the filesystem
+    cache_namespace: str = ""  # set by `serve --prod` for its workers: the shared cache's folder of this start
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -159,4 +164,8 @@ def load() -> Settings:
         inventory_lost_sale_cost=parse_float(env.get("SALES_INVENTORY_LOST_SALE_COST"), 1.0,
                                              "SALES_INVENTORY_LOST_SALE_COST", low=0),
         inventory_policy=_inventory_policy(env.get("SALES_INVENTORY_POLICY")),
+        workers=parse_positive_int(env.get("SALES_WORKERS"), 2, "SALES_WORKERS"),
+        cache_redis_url=(env.get("SALES_CACHE_REDIS_URL") or "").strip() or None,
+        cache_namespace=(env.get("SALES_CACHE_NAMESPACE") or "").strip(),
+        forwarded_allow_ips=(env.get("SALES_FORWARDED_ALLOW_IPS") or "").strip() or "127.0.0.1",
     )

@@ -63,6 +63,7 @@ def gunicorn_options(host: str, port: int, workers: int, forwarded_allow_ips: st
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "sales-forecasting",
+        "control_socket_disable": True,  # no management socket in $HOME (the container user has none)
     }
 
 

@@ -10,9 +10,11 @@ from auth.headers import security_headers
 def install(app) -> None:
     """Register a Flask ``after_request`` hook on ``app.server`` adding the headers (with the hashes of Dash's
     inline scripts in the CSP) to each response that does not set them itself."""
-    hashes = tuple(app.csp_hashes())
+    hashes: list[str] = []  # read at the first response: Dash adds its inline scripts while setting up the server
 
     def add_security_headers(response):
+        if not hashes:
+            hashes.extend(app.csp_hashes())
         for name, value in security_headers(request.scheme == "https", hashes, request.path).items():
             response.headers.setdefault(name, value)
         return response

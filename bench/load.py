@@ -4,8 +4,9 @@
                          [--skip-missing-api]
 
 Starts the production server (gunicorn, uvicorn workers) on 127.0.0.1 at a free port over the Walmart data (the
-database given with ``--db``, else ``data/cache/load/walmart.db``, imported from ``$SALES_DATASETS/walmart`` and
-refreshed when it has no current run), then runs ``--users`` threads (local traffic only) for ``--seconds``. Each
+database given with ``--db``, else ``data/cache/load/walmart.db``, imported from ``$SALES_DATASETS/walmart``, refreshed
+(seasonal_naive and seasonal_ses, one fold) when it has no current run and with its effects computed), opens every
+page once (``warmup``: the cold-cache cost, reported apart), then runs ``--users`` threads (local traffic only) for ``--seconds``. Each
 user loops over actions a dashboard user and a client system make, with the browser's own requests:
 
 - *page load*: ``GET`` the page, ``/_dash-layout``, ``/_dash-dependencies``, then the pages router callback and
@@ -18,9 +19,10 @@ user loops over actions a dashboard user and a client system make, with the brow
   ``POST /api/v1/predict`` and ``GET /api/v1/health``.
 
 An error is an HTTP status >= 400, a connection failure or a timeout (a callback's 204 "no update" is not one).
-``--skip-missing-api`` drops an API endpoint that answers 404 when probed (reported in ``skipped_endpoints``);
-without it, such answers count as errors. ``--during-refresh`` runs the same load a second time while a forced
-refresh runs (as `cli.py refresh` does it, a separate process) and reports it under ``during_refresh``.
+``--skip-missing-api`` drops an API endpoint that is missing when probed (404, 405, or the dashboard's HTML page;
+reported in ``skipped_endpoints``); without it, such answers count as errors. ``--during-refresh`` runs the same load a second time while a forced
+refresh runs (`cli.py refresh --force`, its own process, as the scheduler, the Runs page and the API start it)
+and reports it under ``during_refresh`` (the refresh is stopped when the load ends, if it has not finished).
 Prints ``{"users", "seconds", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms", "by_endpoint"}``.
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ import http.client
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -72,27 +75,33 @@ class _Response:
 class HttpUser:
     """One simulated user: a keep-alive HTTP connection and a log of ``(endpoint, ms, ok)`` per request."""
 
-    def __init__(self, port: int, log: list, label_for_callback):
-        self.port, self.log, self.label_for_callback = port, log, label_for_callback
+    def __init__(self, port: int, log: list, label_for_callback, timeout: float = 30.0):
+        self.port, self.log, self.label_for_callback, self.timeout = port, log, label_for_callback, timeout
         self.conn = None
-        self.skip_errors_as_204 = True
+        self.error_samples: dict[str, str] = {}
 
-    def request(self, method: str, path: str, label: str, body=None, headers=None) -> _Response:
+    def request(self, method: str, path: str, label: str, body=None, headers=None, api: bool = False) -> _Response:
+        """One request; ``api``: the answer must not be an HTML page (an /api path the API does not route falls
+        through to the dashboard's catch-all page)."""
         data = json.dumps(body).encode() if body is not None else None
         hdrs = {"Content-Type": "application/json"} if data is not None else {}
         hdrs.update(headers or {})
         t0 = time.perf_counter()
         try:
             if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
             self.conn.request(method, path, body=data, headers=hdrs)
             response = self.conn.getresponse()
             payload = response.read()
             status = response.status
-        except (OSError, http.client.HTTPException):
+        except (OSError, http.client.HTTPException) as exc:
             self.conn = None
-            status, payload = 599, b""
+            status, payload = 599, f"{type(exc).__name__}: {exc}".encode()
         elapsed = (time.perf_counter() - t0) * 1000
+        if api and status < 400 and payload.lstrip()[:1] == b"<":
+            status = 404  # the dashboard's page, not an API answer: the endpoint does not exist
+        if status >= 400:
+            self.error_samples.setdefault(label, f"HTTP {status}: {payload[:200].decode('utf-8', 'replace')}")
         self.log.append((label, elapsed, status < 400))
         return _Response(status, payload)
 
@@ -137,7 +146,7 @@ def _user_loop(user: HttpUser, deps: list, names: dict, background: set, shell: 
         if action == "api" and api:
             name = rng.choice(sorted(api))
             method, path, body = api[name]
-            user.request(method, path(), name, body=body() if body else None)
+            user.request(method, path(), name, body=body() if body else None, api=True)
         elif action == "page_load" or not replay.page_ids:
             path = rng.choice(paths)
             _full_load(user, replay, path)
@@ -182,9 +191,10 @@ def run_load(port: int, users: int, seconds: float, context: dict) -> dict:
     """``users`` threads for ``seconds`` against the server on ``port``; the summary of every request."""
     log: list = []  # list.append is atomic: the threads share it
     deadline = time.monotonic() + seconds
-    threads = []
+    threads, people = [], []
     for n in range(users):
         user = HttpUser(port, log, context["label"])
+        people.append(user)
         threads.append(threading.Thread(target=_user_loop, daemon=True, args=(
             user, context["deps"], context["names"], context["background"], context["shell"], context["paths"],
             context["keys"], context["api"], deadline, 1000 + n)))
@@ -193,7 +203,24 @@ def run_load(port: int, users: int, seconds: float, context: dict) -> dict:
         thread.start()
     for thread in threads:
         thread.join(seconds + 120)
-    return summarize(log, users, time.monotonic() - started)
+    result = summarize(log, users, time.monotonic() - started)
+    result["error_samples"] = {k: v for person in people for k, v in person.error_samples.items()}
+    return result
+
+
+def warm_up(port: int, context: dict) -> dict:
+    """One user opens every page once before the clock starts (as after a deploy someone has): the first visit
+    fills the shared callback cache. Reported apart (``warmup``): its slowest requests are the cold-cache cost."""
+    log: list = []
+    user = HttpUser(port, log, context["label"], timeout=600)
+    replay = Replayer(user, context["deps"], context["names"])
+    replay.background, replay.shell, replay.props = context["background"], context["shell"], dict(context["shell"])
+    for path in context["paths"]:
+        _full_load(user, replay, path)
+    slowest = sorted(log, key=lambda entry: -entry[1])[:5]
+    return {"requests": len(log), "errors": sum(1 for _, _, ok in log if not ok),
+            "seconds": round(sum(ms for _, ms, _ in log) / 1000, 1),
+            "slowest_ms": {label: round(ms, 1) for label, ms, _ in slowest}, "error_samples": user.error_samples}
 
 
 def prepare_database(db: str | None, env: dict) -> str:
@@ -216,6 +243,9 @@ def prepare_database(db: str | None, env: dict) -> str:
     if store.current_run(url) is None:
         subprocess.run([*cli, "refresh", "--db", url, "--models", REFRESH_MODELS, "--folds", "1", "--json"],
                        check=True, env=env, stdout=subprocess.DEVNULL)
+    from domain import Frames
+    if store.load_frame(Frames.EFFECTS, "category", url=url) is None:  # the Drivers and Promotions pages need them
+        subprocess.run([*cli, "effects", "--db", url, "--json"], check=True, env=env, stdout=subprocess.DEVNULL)
     return url
 
 
@@ -259,8 +289,8 @@ def client_context(port: int, url: str, skip_missing_api: bool) -> dict:
     keys = rng.sample(keys, min(300, len(keys)))
     api, skipped = api_calls(keys), []
     for name, (method, path, body) in list(api.items()):
-        status = probe.request(method, path(), name, body=body() if body else None).status_code
-        if status == 404 and skip_missing_api:
+        status = probe.request(method, path(), name, body=body() if body else None, api=True).status_code
+        if status in (404, 405) and skip_missing_api:  # 405: a POST the dashboard's catch-all page refuses
             skipped.append(name)
             del api[name]
     return {"deps": deps, "names": names, "background": background, "shell": shell, "keys": keys, "api": api,
@@ -289,7 +319,9 @@ def main(argv=None) -> int:
         server = start_server(url, port, workers, cache_dir, env)
         try:
             context = client_context(port, url, args.skip_missing_api)
+            warm = warm_up(port, context)
             result = run_load(port, args.users, args.seconds, context)
+            result["warmup"] = warm
             result.update(workers=workers, database=url.rsplit("/", 1)[-1], skipped_endpoints=context["skipped"])
             if args.during_refresh:
                 result["during_refresh"] = _during_refresh(port, args, context, url, env)
@@ -314,9 +346,14 @@ def _during_refresh(port: int, args, context: dict, url: str, env: dict) -> dict
     started = time.monotonic()
     time.sleep(3)  # the refresh is loading and backtesting when the users arrive
     result = run_load(port, args.users, args.seconds, context)
-    result["refresh_running_at_end"] = refresh.poll() is None
-    refresh.wait()
-    result["refresh_seconds"] = round(time.monotonic() - started, 1)
+    result["refresh_running_at_end"] = refresh.poll() is None  # True: the whole load overlapped the refresh
+    result["refresh_seconds_overlapped"] = round(time.monotonic() - started, 1)
+    if refresh.poll() is None:  # stop it as Ctrl-C would (the run is marked cancelled): the bench stays bounded
+        refresh.send_signal(signal.SIGTERM)
+    try:
+        refresh.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        refresh.kill()
     result["refresh_exit_code"] = refresh.returncode
     return result
 

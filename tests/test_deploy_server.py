@@ -162,3 +162,37 @@ def test_workers_must_be_positive():
     result = subprocess.run([sys.executable, "cli.py", "serve", "--prod", "--workers", "0"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "positive" in result.stderr
+
+
+def test_ui_started_jobs_run_in_background_processes(prod_server):
+    """A page's long job (here the Data page's quality report; the Runs page's refresh and the imports are
+    background callbacks the same way) runs in a child process of the DiskcacheManager, not in the web worker:
+    the first answer is a job handle, the result comes back to polls that any worker may answer."""
+    import urllib.parse
+
+    import psutil
+
+    from layouts import ids
+    body = {"output": f"{ids.Data.QUALITY_STATUS}.children",
+            "outputs": {"id": ids.Data.QUALITY_STATUS, "property": "children"},
+            "inputs": [{"id": ids.Data.QUALITY_RUN, "property": "n_clicks", "value": 1}], "state": [],
+            "changedPropIds": [f"{ids.Data.QUALITY_RUN}.n_clicks"]}
+    headers = {"Content-Type": "application/json"}
+    url = prod_server["base"] + "/_dash-update-component"
+    workers = {p.pid for p in psutil.Process(prod_server["proc"].pid).children()}
+    status, _, answer = get(url, headers, json.dumps(body).encode())
+    handle = json.loads(answer)
+    assert status in (200, 202) and {"cacheKey", "job"} <= set(handle) and "response" not in handle
+    jobs = [p for p in psutil.Process(prod_server["proc"].pid).children(recursive=True) if p.pid not in workers]
+    assert jobs, "the job runs in a process of its own, a child of the web worker"
+    query = urllib.parse.urlencode({"cacheKey": handle["cacheKey"], "job": handle["job"]})
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        status, _, answer = get(f"{url}?{query}", headers, json.dumps(body).encode())
+        result = json.loads(answer) if answer else {}
+        if "response" in result:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail("the background job did not finish")
+    assert "Report computed" in json.dumps(result["response"])

@@ -4,7 +4,9 @@ database made by ``init_db`` is stamped at head, so only older databases ever ne
 the engine (``store.get_engine(url)``): ``data.engine.init_db`` calls this module, so it cannot import that one."""
 from __future__ import annotations
 
+import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +19,9 @@ from sqlalchemy.exc import DBAPIError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
+# Alembic's `context`/`op` proxies are process-wide: two threads (e.g. two imports creating a new database) must not
+# run its commands at once.
+_ALEMBIC = threading.RLock()
 
 
 def _config(connection=None) -> Config:
@@ -26,9 +31,15 @@ def _config(connection=None) -> Config:
     return cfg
 
 
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    with _ALEMBIC:
+        return ScriptDirectory.from_config(_config())
+
+
 def head() -> str:
     """The newest revision of the code."""
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    return _scripts().get_current_head()
 
 
 def current(engine: Engine) -> str | None:
@@ -49,7 +60,7 @@ def upgrade(engine: Engine, target: str = "head") -> dict:
     revision, which only adds the missing tables); returns ``{"database", "from", "to", "head", "tables_added"}``."""
     before_tables = set(inspect(engine).get_table_names())
     before = current(engine)
-    with engine.begin() as conn:
+    with _ALEMBIC, engine.begin() as conn:
         command.upgrade(_config(conn), target)
     added = sorted(set(inspect(engine).get_table_names()) - before_tables - {VERSION_TABLE})
     return {"database": engine.url.render_as_string(hide_password=True), "from": before, "to": current(engine),
@@ -61,9 +72,10 @@ def stamp_new(engine: Engine) -> None:
     processes creating one new database at once both try: the loser's duplicate stamp is not an error."""
     for attempt in range(10):
         try:
-            with engine.begin() as conn:
-                if MigrationContext.configure(conn).get_current_revision() is None:
-                    command.stamp(_config(conn), "head")
+            with _ALEMBIC, engine.begin() as conn:
+                context = MigrationContext.configure(conn)
+                if context.get_current_revision() is None:
+                    context.stamp(_scripts(), "head")
             return
         except DBAPIError:  # the other process created the version table or wrote the row first
             if current(engine) == head():

@@ -23,7 +23,8 @@ def create_asgi_app():
     from auth.headers import SecurityHeadersMiddleware
     application = create_api()
     application.mount("/", WSGIMiddleware(create_app().server))
-    return SecurityHeadersMiddleware(application)
+    application.add_middleware(SecurityHeadersMiddleware)  # outermost: covers the API and the mounted app
+    return application
 
 
 def __getattr__(name: str):

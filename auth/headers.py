@@ -52,9 +52,6 @@ class SecurityHeadersMiddleware:
     def __init__(self, app):
         self.app = app
 
-    def __getattr__(self, name: str):  # the wrapped app's attributes (routes, openapi(), state...) stay reachable
-        return getattr(self.app, name)
-
     async def __call__(self, scope, receive, send):
         if scope.get("type") != "http":
             await self.app(scope, receive, send)

@@ -249,15 +249,21 @@ def _serve_prod(args, settings) -> int:
 
 def cmd_db(args) -> int:
     """``db upgrade`` applies the pending schema migrations; ``db current`` shows where the database is."""
+    from sqlalchemy.exc import OperationalError
+
     from data import migrate, store
     engine = store.get_engine()
-    if args.action == "upgrade":
-        result = migrate.upgrade(engine)
-        text = f"{result['database']}: {result['from'] or 'unversioned'} -> {result['to']}" + (
-            f" (added {', '.join(result['tables_added'])})" if result["tables_added"] else "")
-    else:
-        result = migrate.status(engine)
-        text = f"{result['database']}: {result['current'] or 'unversioned'} (head {result['head']})"
+    try:
+        if args.action == "upgrade":
+            result = migrate.upgrade(engine)
+            text = f"{result['database']}: {result['from'] or 'unversioned'} -> {result['to']}" + (
+                f" (added {', '.join(result['tables_added'])})" if result["tables_added"] else "")
+        else:
+            result = migrate.status(engine)
+            text = f"{result['database']}: {result['current'] or 'unversioned'} (head {result['head']})"
+    except OperationalError as exc:
+        raise UserError(f"{engine.url.render_as_string(hide_password=True)}: cannot open the database: "
+                        f"{str(exc.orig).splitlines()[0]}") from None
     if args.json:
         _print_json(result)
     else:

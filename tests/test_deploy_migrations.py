@@ -160,3 +160,11 @@ def test_store_reads_count_rows_the_same_after_upgrade(tmp_path):
     with store.get_engine(url).connect() as conn:
         assert conn.execute(select(func.sum(schema.Sale.__table__.c.sales))).scalar() == pytest.approx(total)
     store.get_engine(url).dispose()
+
+
+def test_unreachable_database_is_one_line_exit_2(tmp_path):
+    result = subprocess.run([sys.executable, "cli.py", "db", "upgrade", "--db", str(tmp_path / "no" / "dir.db")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: sqlite:///") and "cannot open the database" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -39,7 +39,8 @@ def create_app() -> Dash:
 
     import callbacks  # noqa: F401  (registers the page callbacks with dash.callback)
     import config
-    from callbacks._cache import cache
+    from callbacks import _security
+    from callbacks._cache import cache, cache_config
     # Background callbacks (refresh and import from the UI) run in child processes via this manager.
     manager = dash.DiskcacheManager(diskcache.Cache(str(config.load().cache_dir / "background")))
     # Bootstrap's CSS is served from assets/00_bootstrap.min.css: nothing is fetched from a CDN at run time.
@@ -55,8 +56,8 @@ def create_app() -> Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = config.load().max_request_bytes
     from callbacks import _login
     _login.install(app)  # login page, request gate (401/redirect, CSRF), role-gated page layouts
-    cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
-                                       "CACHE_DEFAULT_TIMEOUT": 3600})
+    cache.init_app(app.server, config=cache_config(config.load()))  # shared by the workers of `serve --prod`
+    _security.install(app)  # security headers (auth/headers.py) on every response
     return app
 
 

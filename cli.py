@@ -226,7 +226,6 @@ def cmd_optimize_promos(args) -> int:
 
 def cmd_serve(args) -> int:
     import config
-    from app import create_app
     from auth import web as auth_web
     from data import store
     settings = config.load()
@@ -234,9 +233,50 @@ def cmd_serve(args) -> int:
         raise UserError(refusal)
     if store.db_exists():
         store.init_db()  # a database made by an older version gets the tables added since (e.g. the plan)
+    if args.prod:
+        return _serve_prod(args, settings)
+    from app import create_app
     app = create_app()
     app.run(host=args.host or settings.host, port=args.port or settings.port,
             debug=args.debug or settings.debug)
+    return 0
+
+
+def _serve_prod(args, settings) -> int:
+    """``serve --prod``: gunicorn with uvicorn workers on ``server:application`` (in this process, see server.py)."""
+    import config
+    import server
+    from callbacks._cache import cache_config
+    host, port = args.host or settings.host, args.port or settings.port
+    server.share_callback_cache(settings.cache_dir)
+    cache_config(config.load())  # a Redis URL without the redis package stops here with its message
+    workers = args.workers or settings.workers
+    print(f"serving http://{host}:{port} with gunicorn, {workers} uvicorn worker(s); the API at /api/v1",
+          flush=True)
+    return server.serve_production(host, port, workers, settings.forwarded_allow_ips)
+
+
+def cmd_db(args) -> int:
+    """``db upgrade`` applies the pending schema migrations; ``db current`` shows where the database is."""
+    from sqlalchemy.exc import OperationalError
+
+    from data import migrate, store
+    engine = store.get_engine()
+    try:
+        if args.action == "upgrade":
+            result = migrate.upgrade(engine)
+            text = f"{result['database']}: {result['from'] or 'unversioned'} -> {result['to']}" + (
+                f" (added {', '.join(result['tables_added'])})" if result["tables_added"] else "")
+        else:
+            result = migrate.status(engine)
+            text = f"{result['database']}: {result['current'] or 'unversioned'} (head {result['head']})"
+    except OperationalError as exc:
+        raise UserError(f"{engine.url.render_as_string(hide_password=True)}: cannot open the database: "
+                        f"{str(exc.orig).splitlines()[0]}") from None
+    if args.json:
+        _print_json(result)
+    else:
+        print(text)
     return 0
 
 
@@ -379,6 +419,29 @@ def _add_account_parsers(sub, common) -> None:
     a.set_defaults(func=cmd_audit)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _add_serve_parsers(sub, common) -> None:
+    """``serve`` (development server, or gunicorn with ``--prod``) and ``db upgrade|current`` (migrations)."""
+    sv = sub.add_parser("serve", parents=[common], help="serve the dashboard (and with --prod the API)")
+    sv.add_argument("--host", default=None)
+    sv.add_argument("--port", type=int, default=None)
+    sv.add_argument("--debug", action="store_true")
+    sv.add_argument("--prod", action="store_true", help="production server: gunicorn with uvicorn workers serving "
+                    "the dashboard and the API (server.py)")
+    sv.add_argument("--workers", type=_positive, default=None, help="with --prod: worker processes "
+                    "(default $SALES_WORKERS or 2)")
+    sv.set_defaults(func=cmd_serve)
+    db = sub.add_parser("db", parents=[common], help="schema migrations (Alembic)")
+    db.add_argument("action", choices=["upgrade", "current"], help="upgrade: apply the pending migrations; "
+                    "current: the database's revision and the newest")
+    db.set_defaults(func=cmd_db)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database path or SQLAlchemy URL (default: $SALES_DB or data/sales.db)")
@@ -422,11 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     sd = sub.add_parser("setup-demo", parents=[common], help="demo data and first refresh when missing")
     sd.set_defaults(func=cmd_setup_demo)
 
-    sv = sub.add_parser("serve", parents=[common], help="serve the dashboard")
-    sv.add_argument("--host", default=None)
-    sv.add_argument("--port", type=int, default=None)
-    sv.add_argument("--debug", action="store_true")
-    sv.set_defaults(func=cmd_serve)
+    _add_serve_parsers(sub, common)
 
     i = sub.add_parser("info", parents=[common], help="what the store holds")
     i.set_defaults(func=cmd_info)

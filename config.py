@@ -119,6 +119,11 @@ class Settings:
     inventory_policy: str = "periodic"  # periodic (R, S) | continuous (s, Q)
     secure_cookies: bool = False  # session cookie marked Secure even without X-Forwarded-Proto: https (auth/web.py)
     session_hours: int = 12  # a dashboard login lasts this long
+    # Production server (`serve --prod`): gunicorn workers, the shared callback cache, the trusted proxies
+    workers: int = 2
+    cache_redis_url: str | None = None  # Redis callback cache (needs the `redis` package); else the filesystem
+    cache_namespace: str = ""  # set by `serve --prod` for its workers: the shared cache's folder of this start
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -163,4 +168,8 @@ def load() -> Settings:
         inventory_policy=_inventory_policy(env.get("SALES_INVENTORY_POLICY")),
         secure_cookies=parse_bool(env.get("SALES_SECURE_COOKIES"), False),
         session_hours=parse_positive_int(env.get("SALES_SESSION_HOURS"), 12, "SALES_SESSION_HOURS"),
+        workers=parse_positive_int(env.get("SALES_WORKERS"), 2, "SALES_WORKERS"),
+        cache_redis_url=(env.get("SALES_CACHE_REDIS_URL") or "").strip() or None,
+        cache_namespace=(env.get("SALES_CACHE_NAMESPACE") or "").strip(),
+        forwarded_allow_ips=(env.get("SALES_FORWARDED_ALLOW_IPS") or "").strip() or "127.0.0.1",
     )

@@ -129,6 +129,8 @@ class Replayer:
                                f"{resp.get_data(as_text=True)[:500]}")
         changed_out = []
         for id_key, props in resp.get_json().get("response", {}).items():
+            if id_key.startswith("{"):  # Dash writes dict IDs compactly; one key per component (see _key)
+                id_key = _key(json.loads(id_key))
             comp = self.props.setdefault(id_key, ("", {"id": id_key}))[1]
             for prop, value in props.items():
                 prop = prop.split("@")[0]

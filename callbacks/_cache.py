@@ -1,12 +1,32 @@
 """The flask-caching `Cache` that app.py binds to the server, and `memo` to memoize store/analytics calls."""
 from __future__ import annotations
 
+import importlib.util
+
 from flask import has_app_context
 from flask_caching import Cache
 
 from data import store
 
 cache = Cache()
+
+
+def cache_config(settings) -> dict:
+    """flask-caching's settings: Redis when ``SALES_CACHE_REDIS_URL`` is set; a folder under ``SALES_CACHE_DIR``
+    shared by the production server's workers (``serve --prod`` sets the namespace of its start); else (the one
+    process of the development server, tests, benchmarks) in memory."""
+    common = {"CACHE_DEFAULT_TIMEOUT": 3600}
+    if settings.cache_redis_url:
+        if importlib.util.find_spec("redis") is None:
+            raise ValueError("SALES_CACHE_REDIS_URL is set but the Python package `redis` is not installed: "
+                             "`pip install redis`, or unset SALES_CACHE_REDIS_URL to share the cache through "
+                             "SALES_CACHE_DIR")
+        return {**common, "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.cache_redis_url,
+                "CACHE_KEY_PREFIX": "sales-callbacks:"}
+    if settings.cache_namespace:
+        folder = settings.cache_dir / "callbacks" / settings.cache_namespace
+        return {**common, "CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(folder), "CACHE_THRESHOLD": 20000}
+    return {**common, "CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
 
 
 def _key(fn, args) -> str:

@@ -93,14 +93,22 @@ def session_scope(read_only: bool = False, url: str | None = None) -> Iterator[S
 
 def init_db(url: str | None = None) -> None:
     """Create any missing table (idempotent, and safe when two processes create a new database at once: a
-    table the other process created between the existence check and the CREATE is not an error)."""
+    table the other process created between the existence check and the CREATE is not an error).
+
+    A new database (no table yet) is stamped at the newest migration, so only a database made by an earlier
+    release needs ``cli.py db upgrade``."""
+    engine = get_engine(url)
+    new = not inspect(engine).get_table_names()
     for attempt in range(5):
         try:
-            schema.Base.metadata.create_all(get_engine(url))
-            return
+            schema.Base.metadata.create_all(engine)
+            break
         except OperationalError as exc:
             if "already exists" not in str(exc) or attempt == 4:
                 raise
+    if new:
+        from data import migrate
+        migrate.stamp_new(engine)
 
 
 def db_exists(url: str | None = None) -> bool:

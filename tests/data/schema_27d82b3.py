@@ -1,0 +1,316 @@
+"""A frozen copy of data/schema.py as released in commit 27d82b3 (the release before migrations), used to build
+a database of that release on any back end for tests/test_deploy_migrations.py. Do not edit: it is history."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+DEFAULT_MEMBER, MAX_ID_LENGTH = "all", 200  # domain.py at 27d82b3
+MAX_KEY_LENGTH = 2 * (len("category=") + 3 * MAX_ID_LENGTH) + 1
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Dataset(Base):
+    """One row per import (demo generation, Walmart, CSV): the store's provenance log."""
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500))
+    frequency: Mapped[str] = mapped_column(String(1))  # "D" or "W"
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    n_series: Mapped[int] = mapped_column(Integer, default=0)
+    n_stores: Mapped[int] = mapped_column(Integer, default=0)
+    n_products: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    details: Mapped[str | None] = mapped_column(Text)  # JSON: rejection reasons, options used
+
+
+class StoreDim(Base):
+    __tablename__ = "stores"
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), default=DEFAULT_MEMBER)
+    type: Mapped[str | None] = mapped_column(String(50))
+    size: Mapped[float | None] = mapped_column(Float)
+    attrs: Mapped[str | None] = mapped_column(Text)  # JSON of free attributes
+
+
+class ProductDim(Base):
+    __tablename__ = "products"
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), default=DEFAULT_MEMBER)
+
+
+class Sale(Base):
+    """The fact table, one row per store x product x date (the bottom of the hierarchy)."""
+    __tablename__ = "sales"
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.store_id"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.product_id"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    sales: Mapped[float] = mapped_column(Float)
+    units: Mapped[float | None] = mapped_column(Float)
+    promo: Mapped[int] = mapped_column(Integer, default=0)
+    promo_intensity: Mapped[float | None] = mapped_column(Float)
+    price: Mapped[float | None] = mapped_column(Float)
+    is_open: Mapped[int] = mapped_column(Integer, default=1)
+    __table_args__ = (Index("ix_sales_date", "date"), {"sqlite_with_rowid": False})
+
+
+class Covariate(Base):
+    """Extra numeric covariates in long form; store_id/product_id are ALL when they apply to every one."""
+    __tablename__ = "covariates"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+class CalendarEvent(Base):
+    """Holidays and events; scope is "all", "region" or "store" with scope_id naming which (ALL for "all")."""
+    __tablename__ = "calendar_events"
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)
+    scope_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="holiday")  # holiday | event | closure
+
+
+class Weather(Base):
+    """Daily or weekly weather per store or region (scope "store" or "region")."""
+    __tablename__ = "weather"
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)
+    scope_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    temp_c: Mapped[float | None] = mapped_column(Float)
+    precip_mm: Mapped[float | None] = mapped_column(Float)
+
+
+class Node(Base):
+    """Every node of the hierarchy with its attributes, so drill-down is a filter on this table."""
+    __tablename__ = "nodes"
+    node_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))  # total|region|store|category|product|store_category|store_product
+    label: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
+    region: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    store_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    category: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    product_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    __table_args__ = (Index("ix_nodes_level", "level"),)
+
+
+class AggSales(Base):
+    """Pre-aggregated sales per non-bottom node and date (rebuilt after every import)."""
+    __tablename__ = "agg_sales"
+    node_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    sales: Mapped[float] = mapped_column(Float)
+    units: Mapped[float | None] = mapped_column(Float)
+    promo_share: Mapped[float | None] = mapped_column(Float)
+    open_share: Mapped[float | None] = mapped_column(Float)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    is_holiday: Mapped[int] = mapped_column(Integer, default=0)
+    temp_c: Mapped[float | None] = mapped_column(Float)
+    precip_mm: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = (Index("ix_agg_level_date", "level", "date"), {"sqlite_with_rowid": False})
+
+
+class DemoTruth(Base):
+    """Ground truth of the synthetic demo: the planted effects, in the units of `cli.py effects`."""
+    __tablename__ = "demo_truth"
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    group: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(40))
+
+
+class Run(Base):
+    """One forecast refresh. Exactly one successful run is current (is_current) at a time."""
+    __tablename__ = "runs"
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))  # running | success | failed | cancelled | skipped
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    data_hash: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[str | None] = mapped_column(Text)  # JSON
+    code_version: Mapped[str | None] = mapped_column(String(64))
+    n_series: Mapped[int | None] = mapped_column(Integer)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    metrics: Mapped[str | None] = mapped_column(Text)  # JSON summary
+    error: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1, for the UI
+    progress_msg: Mapped[str | None] = mapped_column(String(300))
+
+
+class Forecast(Base):
+    """Forecasts of a run; model "final" is the selected, reconciled forecast the dashboard shows."""
+    __tablename__ = "forecasts"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120), primary_key=True)
+    ds: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    yhat: Mapped[float] = mapped_column(Float)
+    yhat_lo_80: Mapped[float | None] = mapped_column(Float)
+    yhat_hi_80: Mapped[float | None] = mapped_column(Float)
+    yhat_lo_95: Mapped[float | None] = mapped_column(Float)
+    yhat_hi_95: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class BacktestMetric(Base):
+    """Rolling-origin backtest metrics per series, model and fold."""
+    __tablename__ = "backtest_metrics"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120), primary_key=True)
+    fold: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rmse: Mapped[float | None] = mapped_column(Float)
+    mae: Mapped[float | None] = mapped_column(Float)
+    mape: Mapped[float | None] = mapped_column(Float)
+    mape_excluded: Mapped[int | None] = mapped_column(Integer)
+    smape: Mapped[float | None] = mapped_column(Float)
+    wape: Mapped[float | None] = mapped_column(Float)
+    mase: Mapped[float | None] = mapped_column(Float)
+    rmspe: Mapped[float | None] = mapped_column(Float)
+    bias: Mapped[float | None] = mapped_column(Float)
+    coverage_80: Mapped[float | None] = mapped_column(Float)
+    coverage_95: Mapped[float | None] = mapped_column(Float)
+    pinball: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class Selection(Base):
+    """The model chosen per series in a run, with the score that chose it."""
+    __tablename__ = "selections"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120))
+    metric: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float | None] = mapped_column(Float)
+
+
+class Diagnostic(Base):
+    """Residual diagnostics of the chosen model per series (acf is a JSON list)."""
+    __tablename__ = "diagnostics"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120), primary_key=True)
+    ljung_box_p: Mapped[float | None] = mapped_column(Float)
+    bias: Mapped[float | None] = mapped_column(Float)
+    resid_std: Mapped[float | None] = mapped_column(Float)
+    acf: Mapped[str | None] = mapped_column(Text)
+    residuals: Mapped[str | None] = mapped_column(Text)  # JSON list of the in-sample residuals (for the histogram)
+
+
+class TuningTrial(Base):
+    __tablename__ = "tuning_trials"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    trial: Mapped[int] = mapped_column(Integer, primary_key=True)
+    params: Mapped[str] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)
+
+
+class AnalysisResult(Base):
+    """Precomputed analytics frames (effects, curves, correlations...) stored as JSON records by name and level."""
+    __tablename__ = "analysis_results"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    level: Mapped[str] = mapped_column(String(40), primary_key=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    data_hash: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # JSON: {"columns": [...], "data": [[...]]} (pandas split orient)
+
+
+class Lock(Base):
+    """Named advisory locks (e.g. "refresh") so two refreshes never run at once."""
+    __tablename__ = "locks"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("name"),)
+
+
+class PlanEntry(Base):
+    """The plan: known future (and past) promotions, prices, closures, events and unit costs, at any grain.
+
+    ``store_id``, ``product_id`` and ``category`` are ALL ("*") where the row applies to every one: a store x
+    product row names both; a store x category row names the store and the category; a product in all stores
+    names the product; an all-stores row names none. A NULL field is not set at this grain, so a less specific
+    row's value applies (see :func:`data.plans.expanded_plan`).
+    """
+    __tablename__ = "plans"
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    category: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    promo: Mapped[int | None] = mapped_column(Integer)
+    promo_intensity: Mapped[float | None] = mapped_column(Float)
+    price: Mapped[float | None] = mapped_column(Float)
+    is_open: Mapped[int | None] = mapped_column(Integer)
+    event: Mapped[str | None] = mapped_column(String(200))
+    unit_cost: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(40), default="manual")  # import | manual | optimizer | sales-import
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_plans_date", "date"),)
+
+
+class PlanChange(Base):
+    """One row per change of the plan (write or delete), so a page can tell which forecasts predate it."""
+    __tablename__ = "plan_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    action: Mapped[str] = mapped_column(String(10))  # write | delete
+    source: Mapped[str] = mapped_column(String(40))
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))  # the change's scope (ALL = several or all)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    category: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    start: Mapped[dt.date | None] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date)
+    rows: Mapped[int] = mapped_column(Integer)
+
+
+class InventoryParam(Base):
+    """Inventory inputs per store x product; ``*`` (ALL) at either key is a default for that grain (data/inventory.py
+    expands them: the most specific grain wins field by field, config defaults fill the rest). NULL = not set here."""
+    __tablename__ = "inventory_params"
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    on_hand: Mapped[float | None] = mapped_column(Float)
+    lead_time_days: Mapped[float | None] = mapped_column(Float)
+    lead_time_sd_days: Mapped[float | None] = mapped_column(Float)
+    review_period_days: Mapped[float | None] = mapped_column(Float)
+    unit_cost: Mapped[float | None] = mapped_column(Float)
+    holding_rate: Mapped[float | None] = mapped_column(Float)  # per year, share of unit cost
+    lost_sale_cost: Mapped[float | None] = mapped_column(Float)
+    backorder_cost: Mapped[float | None] = mapped_column(Float)
+    target_csl: Mapped[float | None] = mapped_column(Float)
+    target_fill_rate: Mapped[float | None] = mapped_column(Float)
+    moq: Mapped[float | None] = mapped_column(Float)
+    case_pack: Mapped[float | None] = mapped_column(Float)
+    shelf_life_days: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class InventoryOnOrder(Base):
+    """Open orders per store x product: the quantity due on each arrival date."""
+    __tablename__ = "inventory_on_order"
+    store_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    arrival_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -15,7 +15,7 @@ from typing import Iterator
 import pandas as pd
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 import config
@@ -93,12 +93,14 @@ def session_scope(read_only: bool = False, url: str | None = None) -> Iterator[S
 
 def init_db(url: str | None = None) -> None:
     """Create any missing table (idempotent, and safe when two processes create a new database at once: a
-    table the other process created between the existence check and the CREATE is not an error)."""
+    table the other process created between the existence check and the CREATE is not an error; SQLite says
+    so with an OperationalError, PostgreSQL with a ProgrammingError or, when both insert the table's row type,
+    an IntegrityError on ``pg_type``)."""
     for attempt in range(5):
         try:
             schema.Base.metadata.create_all(get_engine(url))
             return
-        except OperationalError as exc:
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:
             if "already exists" not in str(exc) or attempt == 4:
                 raise
 

@@ -138,13 +138,13 @@ def pg_server() -> tuple[PgServer | None, str]:
 
 
 def content_digest(url: str) -> str:
-    """A hash of everything a database holds: its tables, every row of each (in a total order) and, on
-    PostgreSQL, each sequence's position. Equal digests before and after a refused write mean nothing changed
-    (the PostgreSQL counterpart of comparing an SQLite file's bytes; the sequences catch a rolled-back insert
-    that consumed ids)."""
+    """A hash of everything a PostgreSQL database holds: its tables, every row of each (in primary-key order,
+    hashed by the server) and each sequence's position. Equal digests before and after a refused write mean
+    nothing changed: the PostgreSQL counterpart of comparing an SQLite file's bytes (the sequences catch a
+    rolled-back insert that consumed ids)."""
     import hashlib
 
-    from sqlalchemy import MetaData, select
+    from sqlalchemy import MetaData
 
     digest = hashlib.sha256()
     engine = create_engine(url)
@@ -153,12 +153,12 @@ def content_digest(url: str) -> str:
         meta.reflect(engine)
         with engine.connect() as conn:
             for table in sorted(meta.tables.values(), key=lambda t: t.name):
-                digest.update(f"table {table.name} {[c.name for c in table.columns]}\n".encode())
-                rows = conn.execute(select(table).order_by(*table.columns)).fetchall()
-                digest.update(repr([tuple(r) for r in rows]).encode())
-            if engine.dialect.name == "postgresql":
-                seqs = conn.execute(text("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")).fetchall()
-                digest.update(repr(seqs).encode())
+                order = ", ".join(f'"{c.name}"' for c in (table.primary_key.columns or table.columns))
+                row_hash = conn.execute(text(f'SELECT count(*), md5(string_agg(t::text, chr(10) ORDER BY {order})) '
+                                             f'FROM "{table.name}" t')).one()
+                digest.update(f"{table.name} {[c.name for c in table.columns]} {tuple(row_hash)}\n".encode())
+            seqs = conn.execute(text("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")).fetchall()
+            digest.update(repr(seqs).encode())
     finally:
         engine.dispose()
     return digest.hexdigest()

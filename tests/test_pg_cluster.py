@@ -21,3 +21,11 @@ def test_an_unreachable_url_is_reported_not_raised(monkeypatch):
 def test_database_urls_keep_the_credentials():
     server = pg_cluster.PgServer("postgresql+psycopg://u:secret@db.example:5433/postgres")
     assert server.url_for("t1") == "postgresql+psycopg://u:secret@db.example:5433/t1"
+
+
+def test_bare_postgresql_urls_get_the_installed_driver():
+    """psycopg 3 is the installed driver; SQLAlchemy would pick psycopg2 for a bare postgresql:// URL."""
+    from data import engine
+    for url in ("postgresql://u:p@h/db", "postgres://u:p@h/db"):
+        eng = engine.get_engine(url)
+        assert eng.dialect.driver == "psycopg" and eng.url.database == "db"

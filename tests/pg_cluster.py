@@ -9,6 +9,7 @@ a database can be cloned from a template so a generated demo is written once per
 """
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -69,6 +70,8 @@ class PgServer:
             for name in list(self._names):
                 self.drop_database(self.url_for(name))
             return
+        if not os.path.exists(self.data_dir):  # stopped already (stop runs at session end and at exit)
+            return
         _as_postgres([os.path.join(self.bin_dir, "pg_ctl"), "-D", self.data_dir, "-m", "immediate", "-w", "stop"])
         shutil.rmtree(os.path.dirname(self.data_dir), ignore_errors=True)
 
@@ -115,7 +118,9 @@ def start_cluster() -> PgServer:
                "-c full_page_writes=off -c max_connections=200")
     _as_postgres([os.path.join(bin_dir, "pg_ctl"), "-D", data_dir, "-o", options, "-l",
                   os.path.join(data_dir, "pg.log"), "-w", "start"])
-    return PgServer(f"postgresql+psycopg://{user}@127.0.0.1:{port}/postgres", data_dir=data_dir, bin_dir=bin_dir)
+    server = PgServer(f"postgresql+psycopg://{user}@127.0.0.1:{port}/postgres", data_dir=data_dir, bin_dir=bin_dir)
+    atexit.register(server.stop)  # also when a session ends without running its fixtures' teardown
+    return server
 
 
 def pg_server() -> tuple[PgServer | None, str]:

@@ -1,13 +1,17 @@
 """Bulk-load benchmark: rows per second of ``store.bulk_insert`` into the fact table on SQLite and PostgreSQL.
 
-    python bench/bulk_load.py [--rows 1000000] [--pg-url URL] [--insert-rows 100000] [--json]
+    python bench/bulk_load.py [--rows 1000000] [--pg-url URL] [--insert-rows 100000] [--upsert-rows 200000]
+                              [--json]
 
 Writes ``--rows`` synthetic sales rows (store x product x date, the demo's columns) into an empty ``sales`` table
 in one transaction: on SQLite through the driver's ``executemany`` fast path, on PostgreSQL through ``COPY``
 (psycopg 3). For comparison it also times the portable path on PostgreSQL (SQLAlchemy Core ``INSERT`` with
-executemany) on ``--insert-rows`` rows. PostgreSQL comes from ``--pg-url``, else ``SALES_TEST_PG_URL``, else a
-throwaway local cluster (tests/pg_cluster.py; needs Debian's ``postgresql`` package). Prints one JSON object
-``{"rows", "sqlite_rows_per_s", "pg_copy_rows_per_s", "pg_insert_rows_per_s", ...}`` with ``--json``.
+executemany) on ``--insert-rows`` rows, and an upsert of ``--upsert-rows`` stored rows with changed values (a
+re-import: SQLite's executemany ``ON CONFLICT``, PostgreSQL's ``COPY`` into a temporary table). PostgreSQL
+comes from ``--pg-url``, else ``SALES_TEST_PG_URL``, else a throwaway local cluster (tests/pg_cluster.py;
+needs Debian's ``postgresql`` package). Prints one JSON object
+``{"rows", "sqlite_rows_per_s", "pg_copy_rows_per_s", "pg_insert_rows_per_s", "sqlite_upsert_rows_per_s",
+"pg_copy_upsert_rows_per_s", ...}`` with ``--json``.
 """
 from __future__ import annotations
 
@@ -74,10 +78,19 @@ def timed_load(url: str, data, portable: bool = False) -> float:
     return seconds
 
 
+def timed_upsert(url: str, sales: pd.DataFrame) -> float:
+    """Seconds to upsert ``sales`` (changed values, every key already stored: a re-import) in one transaction."""
+    t0 = time.perf_counter()
+    with store.session_scope(url=url) as session:
+        store.upsert_frame(session, schema.Sale, sales.assign(sales=sales["sales"] + 1))
+    return time.perf_counter() - t0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--insert-rows", type=int, default=100_000)
+    ap.add_argument("--upsert-rows", type=int, default=200_000)
     ap.add_argument("--pg-url", default=os.environ.get(pg_cluster.ENV))
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -86,6 +99,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         sec = timed_load(f"sqlite:///{tmp}/bulk.db", data)
         out.update(sqlite_s=round(sec, 2), sqlite_rows_per_s=round(len(data[2]) / sec))
+        part = data[2].iloc[:args.upsert_rows]
+        sec = timed_upsert(f"sqlite:///{tmp}/bulk.db", part)
+        out.update(upsert_rows=len(part), sqlite_upsert_rows_per_s=round(len(part) / sec))
     server, why = (pg_cluster.PgServer(args.pg_url), "") if args.pg_url else pg_cluster.pg_server()
     if server is None:
         out["pg_skipped"] = why
@@ -94,6 +110,8 @@ def main(argv=None) -> int:
             url = server.create_database(prefix="sales_bench")
             sec = timed_load(url, data)
             out.update(pg_copy_s=round(sec, 2), pg_copy_rows_per_s=round(len(data[2]) / sec))
+            sec = timed_upsert(url, data[2].iloc[:args.upsert_rows])
+            out.update(pg_copy_upsert_rows_per_s=round(min(args.upsert_rows, len(data[2])) / sec))
             small = frames(args.insert_rows)
             sec = timed_load(url, small, portable=True)
             out.update(pg_insert_rows=len(small[2]), pg_insert_s=round(sec, 2),

@@ -177,3 +177,31 @@ def test_demo_generation_replaces_the_data_in_one_transaction(tmp_db):
     demo.generate(seed=3, n_stores=2, n_products=2, years=1, url=tmp_db, progress=False)
     assert store.counts(url=tmp_db) == first and first["series"] == 4
     assert dt.date.fromisoformat(first["end"]) > dt.date.fromisoformat(first["start"])
+
+
+@pytest.mark.slow
+def test_two_imports_into_a_new_database_at_once(tmp_db, tmp_path):
+    """Two `cli.py ingest csv` processes into one new PostgreSQL database (both create the schema, then take
+    the import's write lock, LOCK TABLE datasets): daily + weekly gives one success and one one-line frequency
+    refusal; two daily files both succeed."""
+    from sqlalchemy import func
+
+    from tests.test_hardening_concurrent_import import _files, _race
+    daily, daily2, weekly = _files(tmp_path)
+    results = _race(tmp_db, daily, weekly)
+    assert all("Traceback" not in err for _, err in results), results
+    assert sorted(code for code, _ in results) == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert refused.startswith("error: ") and "frequency mismatch" in refused and refused.count("\n") == 1, refused
+    freqs = set(read_frame(select(schema.Dataset.frequency), tmp_db)["frequency"])
+    n = int(read_frame(select(func.count().label("n")).select_from(schema.Sale), tmp_db)["n"].iloc[0])
+    assert len(freqs) == 1 and n == (360 if freqs == {"D"} else 120), (freqs, n)
+
+
+@pytest.mark.slow
+def test_two_daily_imports_into_a_new_database_both_succeed(tmp_db, tmp_path):
+    from tests.test_hardening_concurrent_import import _files, _race
+    daily, daily2, _ = _files(tmp_path)
+    results = _race(tmp_db, daily, daily2)
+    assert [code for code, _ in results] == [0, 0], results
+    assert store.counts(url=tmp_db)["rows"] == 720

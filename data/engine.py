@@ -15,7 +15,7 @@ from typing import Iterator
 import pandas as pd
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 import config
@@ -48,6 +48,8 @@ def _engine_for(url: str) -> Engine:
     kwargs = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    if url.startswith(("postgresql://", "postgres://")):  # SQLAlchemy's default driver would be psycopg2
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     engine = create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
@@ -93,7 +95,9 @@ def session_scope(read_only: bool = False, url: str | None = None) -> Iterator[S
 
 def init_db(url: str | None = None) -> None:
     """Create any missing table (idempotent, and safe when two processes create a new database at once: a
-    table the other process created between the existence check and the CREATE is not an error).
+    table the other process created between the existence check and the CREATE is not an error; SQLite says
+    so with an OperationalError, PostgreSQL with a ProgrammingError or, when both insert the table's row type,
+    an IntegrityError on ``pg_type``).
 
     A new database (no table yet) is stamped at the newest migration, so only a database made by an earlier
     release needs ``cli.py db upgrade``."""
@@ -103,7 +107,7 @@ def init_db(url: str | None = None) -> None:
         try:
             schema.Base.metadata.create_all(engine)
             break
-        except OperationalError as exc:
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:
             if "already exists" not in str(exc) or attempt == 4:
                 raise
     if new:

@@ -17,6 +17,10 @@ FACT_TABLES = (schema.Sale, schema.Covariate, schema.Weather, schema.CalendarEve
                schema.AggSales, schema.Node, schema.StoreDim, schema.ProductDim)
 
 
+# Upserts of at least this many rows go through COPY on PostgreSQL; smaller ones are cheaper as one statement.
+COPY_MIN_ROWS = 2_000
+
+
 def dialect_insert(session_or_conn):
     """The ``insert`` construct with ``ON CONFLICT`` support of the session's (or connection's) dialect."""
     name = session_or_conn.get_bind().dialect.name if isinstance(session_or_conn, Session) \
@@ -29,10 +33,92 @@ def driver_fast_path(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def copy_path(session: Session) -> bool:
+    """True when bulk loads go through PostgreSQL's ``COPY`` (psycopg 3) instead of INSERT statements."""
+    bind = session.get_bind()
+    return bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg"
+
+
+def _copy_column(col, values: pd.Series) -> list:
+    """One column as Python values for ``COPY``: dates as ``date``, integers as ``int``, None for every NA
+    (NaN too: PostgreSQL would store a float NaN, where the INSERT path stores NULL)."""
+    kind = col.type
+    if isinstance(kind, (schema.Date, schema.DateTime)):
+        codes, uniques = pd.factorize(pd.to_datetime(values))  # convert each distinct date once
+        objs = pd.DatetimeIndex(uniques).to_pydatetime()
+        if isinstance(kind, schema.Date):
+            objs = [d.date() for d in objs]
+        return [objs[c] if c >= 0 else None for c in codes]
+    na = values.isna().to_numpy()
+    if isinstance(kind, schema.Boolean):
+        out = pd.to_numeric(values.where(~na, 0)).astype(bool).tolist()
+    elif isinstance(kind, schema.Integer):
+        out = pd.to_numeric(values.where(~na, 0)).astype("int64").tolist()
+    elif isinstance(kind, schema.Float):
+        out = pd.to_numeric(values).astype("float64").tolist()
+    else:
+        out = values.astype(object).tolist()
+    if na.any():
+        out = [None if m else v for v, m in zip(out, na)]
+    return out
+
+
+def _with_defaults(tbl, df: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``df`` and ``cols`` with the Python-side scalar defaults of the absent columns added (as Core fills them)."""
+    defaults = {c.name: c.default.arg for c in tbl.columns
+                if c.name not in cols and c.default is not None and c.default.is_scalar}
+    return (df.assign(**defaults), cols + list(defaults)) if defaults else (df, cols)
+
+
+def _copy_upsert(session: Session, tbl, df: pd.DataFrame, cols: list[str], pk: list[str]) -> int:
+    """Large upserts on PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT
+    DO UPDATE`` (the last row wins when the frame repeats a key, as with row-by-row upserts)."""
+    update = [c for c in cols if c not in pk]  # defaults never overwrite on conflict, as in Core's set_
+    if set(pk) <= set(cols):
+        df = df.drop_duplicates(subset=pk, keep="last")
+    df, cols = _with_defaults(tbl, df, cols)
+    q = '"{}"'.format
+    temp = f"_upsert_{tbl.name}"
+    conn = session.connection()
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {q(temp)} (LIKE {q(tbl.name)}) ON COMMIT DROP")
+    copy_frame(session, tbl, df, cols, target=temp)
+    names = ", ".join(map(q, cols))
+    if not set(pk) <= set(cols):  # e.g. an autoincrement id left out: plain insert
+        conflict = ""
+    elif update:
+        conflict = (f"ON CONFLICT ({', '.join(map(q, pk))}) DO UPDATE SET "
+                    + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in update))
+    else:
+        conflict = f"ON CONFLICT ({', '.join(map(q, pk))}) DO NOTHING"
+    conn.exec_driver_sql(f"INSERT INTO {q(tbl.name)} ({names}) SELECT {names} FROM {q(temp)} {conflict}")
+    conn.exec_driver_sql(f"DROP TABLE {q(temp)}")
+    return len(df)
+
+
+def copy_frame(session: Session, tbl, df: pd.DataFrame, cols: list[str], target: str | None = None) -> int:
+    """``COPY`` the rows of ``df`` into ``tbl`` (or the table named ``target``) on the session's own connection,
+    so it joins the caller's transaction. Python-side scalar defaults fill absent columns, as a Core insert
+    would. Returns rows written."""
+    df, cols = _with_defaults(tbl, df, cols)
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    sql = f'COPY "{target or tbl.name}" ({quoted}) FROM STDIN'
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for start in range(0, len(df), 100_000):  # bounded memory: one chunk of tuples at a time
+                part = df.iloc[start:start + 100_000]
+                for row in zip(*(_copy_column(tbl.columns[c], part[c]) for c in cols)):
+                    copy.write_row(row)
+    finally:
+        cursor.close()
+    return len(df)
+
+
 def upsert_frame(session: Session, table: type[schema.Base], df: pd.DataFrame, chunk: int = 50_000) -> int:
     """Insert rows of ``df`` into ``table``, replacing rows with the same primary key. Returns rows written.
 
     Uses the dialect's ``ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL), so re-importing a file is idempotent.
+    Large frames on PostgreSQL are loaded with ``COPY`` into a temporary table first (:func:`_copy_upsert`).
     """
     if df.empty:
         return 0
@@ -41,8 +127,11 @@ def upsert_frame(session: Session, table: type[schema.Base], df: pd.DataFrame, c
     pk = [c.name for c in tbl.primary_key.columns]
     dialect = session.get_bind().dialect.name
     on_conflict_insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-    if driver_fast_path(session) and not any(c.default is not None and not c.default.is_scalar for c in tbl.columns):
+    scalar_defaults = not any(c.default is not None and not c.default.is_scalar for c in tbl.columns)
+    if driver_fast_path(session) and scalar_defaults:
         return _sqlite_upsert(session, tbl, df, cols, pk, chunk)
+    if copy_path(session) and scalar_defaults and len(df) >= COPY_MIN_ROWS:
+        return _copy_upsert(session, tbl, df, cols, pk)
     frame = df[cols].astype(object).where(df[cols].notna(), None)
     for c in cols:  # SQLAlchemy's Date type wants date objects, not Timestamps
         if isinstance(tbl.columns[c].type, schema.Date) and len(frame):
@@ -127,12 +216,15 @@ def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, ch
 
     For millions of rows into freshly emptied tables (the demo generator). On SQLite it hands tuples to the
     DBAPI's ``executemany`` on the session's own connection, so it joins the caller's transaction; dates are
-    written as ISO strings, the format SQLAlchemy's ``Date`` uses on SQLite. Other back ends use Core inserts.
+    written as ISO strings, the format SQLAlchemy's ``Date`` uses on SQLite. On PostgreSQL (psycopg 3) it
+    streams the rows with ``COPY`` (:func:`copy_frame`); other back ends use Core inserts.
     """
     if df.empty:
         return 0
     tbl = table.__table__
     cols = [c.name for c in tbl.columns if c.name in df.columns]
+    if copy_path(session):
+        return copy_frame(session, tbl, df, cols)
     if not driver_fast_path(session):
         frame = df[cols].astype(object).where(df[cols].notna(), None)
         for c in cols:
@@ -142,6 +234,7 @@ def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, ch
         for start in range(0, len(records), chunk):
             session.execute(insert(tbl), records[start:start + chunk])
         return len(records)
+    df, cols = _with_defaults(tbl, df, cols)  # as the Core insert above fills them
     columns = []
     for c in cols:
         col = df[c]

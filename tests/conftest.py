@@ -38,12 +38,52 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """PostgreSQL for the tests (`SALES_TEST_PG_URL`, else a throwaway local cluster; tests/pg_cluster.py)."""
+    from tests import pg_cluster
+    server, why = pg_cluster.pg_server()
+    if server is None:
+        pytest.skip(why)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def tmp_db(tmp_path, monkeypatch) -> str:
-    """An empty SQLite database URL, also set as SALES_DB for the test."""
+def backend(request) -> str:
+    """The test's database back end: "sqlite", or each of @pytest.mark.backends(...)'s (see below);
+    `SALES_TEST_BACKEND=postgresql` makes PostgreSQL the default of unmarked tests."""
+    return getattr(request, "param", os.environ.get("SALES_TEST_BACKEND", "sqlite"))
+
+
+def pytest_generate_tests(metafunc):
+    """`@pytest.mark.backends("sqlite", "postgresql")` runs a test that uses `backend` (tmp_db, small_demo_db) once
+    per back end; the closest marker wins, so a test can narrow its module's list."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", marker.args, indirect=True)
+
+
+def _pg_db(request, monkeypatch, template: str | None = None):
+    """A fresh PostgreSQL database for one test (a copy of `template` if given), set as SALES_DB, then dropped."""
+    from data import store
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database(template=template)
+    monkeypatch.setenv("SALES_DB", url)
+    yield url
+    store.get_engine(url).dispose()
+    server.drop_database(url)
+
+
+@pytest.fixture
+def tmp_db(tmp_path, monkeypatch, backend, request) -> str:
+    """An empty database URL (SQLite, or PostgreSQL for backend "postgresql"), also set as SALES_DB."""
+    if backend == "postgresql":
+        yield from _pg_db(request, monkeypatch)
+        return
     url = sqlite_url(tmp_path / "test.db")
     monkeypatch.setenv("SALES_DB", url)
-    return url
+    yield url
 
 
 @pytest.fixture(scope="session")
@@ -76,15 +116,31 @@ def small_demo_master(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def small_demo_pg_master(pg_server) -> str:
+    """The small demo generated once into a PostgreSQL database, the template of each test's copy."""
+    from data import demo, store
+    url = pg_server.create_database(prefix="sales_small_master")
+    demo.generate(seed=7, n_stores=3, n_products=4, years=2, url=url, progress=False)
+    store.get_engine(url).dispose()  # a template must have no open connection
+    return url
+
+
 @pytest.fixture
-def small_demo_db(small_demo_master, tmp_path, monkeypatch) -> str:
+def small_demo_db(small_demo_master, tmp_path, monkeypatch, backend, request) -> str:
+    """A private copy of the small demo (tests may write to it), set as SALES_DB."""
     from data import store
+    if backend == "postgresql":
+        from sqlalchemy.engine import make_url
+        master = request.getfixturevalue("small_demo_pg_master")
+        yield from _pg_db(request, monkeypatch, template=make_url(master).database)
+        return
     store.get_engine(sqlite_url(small_demo_master)).dispose()
     path = tmp_path / "small.db"
     shutil.copy(small_demo_master, path)
     url = sqlite_url(path)
     monkeypatch.setenv("SALES_DB", url)
-    return url
+    yield url
 
 
 def pytest_setup_options():

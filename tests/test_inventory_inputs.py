@@ -12,6 +12,7 @@ import pytest
 import cli
 from data import ingest_inventory, inventory, store
 from domain import INVENTORY_PARAM_FIELDS
+from tests.pg_cluster import content_digest
 
 MAP = ("store=Store,product=Item,on_hand=OnHand,lead_time=LeadTime,case_pack=Pack,target_csl=CSL,"
        "on_order_qty=OnOrder,arrival_date=Arrival")
@@ -23,9 +24,13 @@ def params_of(url, store_id, product_id) -> dict:
     return df[(df["store_id"] == store_id) & (df["product_id"] == product_id)].iloc[0].to_dict()
 
 
-def file_state(db: Path) -> tuple:
-    """Hashes of the database and its WAL after closing the pooled connections (which checkpoints the WAL)."""
-    store.get_engine(f"sqlite:///{db}").dispose()
+def file_state(url: str) -> tuple:
+    """Hashes of the database and its WAL after closing the pooled connections (which checkpoints the WAL); on
+    PostgreSQL the hash of every table's rows and every sequence (tests/pg_cluster.py)."""
+    if not url.startswith("sqlite:///"):
+        return (content_digest(url),)
+    db = Path(url.removeprefix("sqlite:///"))
+    store.get_engine(url).dispose()
     wal = db.with_name(db.name + "-wal")
     return (hashlib.sha256(db.read_bytes()).hexdigest(),
             hashlib.sha256(wal.read_bytes()).hexdigest() if wal.exists() and wal.stat().st_size else None)
@@ -69,6 +74,7 @@ def test_bad_settings_are_refused_with_the_variable_named(monkeypatch, name, val
     assert name in str(err.value) and fragment in str(err.value)
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_the_most_specific_grain_wins_field_by_field(small_demo_db):
     url = small_demo_db
     store.upsert_inventory_params("*", "*", {"lead_time_days": 2, "case_pack": 2, "unit_cost": 1.0}, url=url)
@@ -89,6 +95,7 @@ def test_the_most_specific_grain_wins_field_by_field(small_demo_db):
 
 # ----------------------------------------------------------------------------- edits
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_edits_clear_delete_and_change_the_data_version(small_demo_db):
     url = small_demo_db
     seen = [store.data_version(url)]
@@ -129,7 +136,7 @@ def test_edits_clear_delete_and_change_the_data_version(small_demo_db):
     (("01", "X"), {"on_hand": 1}, "product 'X': unknown product"),
 ])
 def test_bad_edits_are_refused_and_write_nothing(small_demo_db, keys, values, fragment):
-    db = Path(small_demo_db.removeprefix("sqlite:///"))
+    db = small_demo_db
     before = file_state(db)
     with pytest.raises(store.InventoryInputError) as err:
         store.upsert_inventory_params(*keys, values, url=small_demo_db)
@@ -142,8 +149,9 @@ def test_bad_edits_are_refused_and_write_nothing(small_demo_db, keys, values, fr
     (("01", "P001"), [{"arrival_date": "someday", "quantity": 1}], "arrival_date"),
     (("01", "P001"), [{"arrival_date": "2030-01-02", "quantity": 0}], "quantity: must be > 0"),
 ])
+@pytest.mark.backends("sqlite", "postgresql")
 def test_bad_open_orders_are_refused(small_demo_db, keys, orders, fragment):
-    db = Path(small_demo_db.removeprefix("sqlite:///"))
+    db = small_demo_db
     before = file_state(db)
     with pytest.raises(store.InventoryInputError, match=fragment):
         store.set_on_order(*keys, orders, url=small_demo_db)
@@ -159,6 +167,7 @@ def test_edits_without_sales_data_are_refused(tmp_path):
 
 # ----------------------------------------------------------------------------- the import
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_import_writes_grains_orders_and_keeps_blank_inputs(small_demo_db, tmp_path, capsys):
     path = write_csv(tmp_path, "01,P001,12,3,6,0.95,10,2030-12-05", "01,P001,12,3,6,0.95,5,2030-12-08",
                      "01,P002,4,2,1,,,", "*,P003,,,12,,,", "02,*,,5,,0.9,,")
@@ -182,8 +191,9 @@ def test_import_writes_grains_orders_and_keeps_blank_inputs(small_demo_db, tmp_p
     assert orders["quantity"].tolist() == [7.0]
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_dry_run_writes_nothing_and_parquet_is_read(small_demo_db, tmp_path):
-    db = Path(small_demo_db.removeprefix("sqlite:///"))
+    db = small_demo_db
     path = tmp_path / "inv.parquet"
     pd.DataFrame({"s": ["01", "02"], "p": ["P001", "P002"], "oh": [3.0, 4.0]}).to_parquet(path)
     before = file_state(db)
@@ -220,7 +230,7 @@ BAD_CASES = {
 @pytest.mark.parametrize("name", list(BAD_CASES))
 def test_bad_input_is_refused_with_one_line_and_nothing_written(name, small_demo_db, tmp_path, capsys):
     lines, fragment = BAD_CASES[name]
-    db = Path(small_demo_db.removeprefix("sqlite:///"))
+    db = small_demo_db
     store.upsert_inventory_params("01", "P001", {"on_hand": 1}, url=small_demo_db)  # a stored state to keep
     path = write_csv(tmp_path, *lines)
     before = file_state(db)

@@ -13,6 +13,7 @@ import pytest
 import cli
 from data import ingest, ingest_plan, store
 from domain import ALL
+from tests.pg_cluster import content_digest
 
 
 @pytest.fixture
@@ -44,6 +45,8 @@ def _file(tmp_path: Path, lines, name="plan.csv") -> Path:
 
 
 def _digest(url: str) -> str:
+    if not url.startswith("sqlite:///"):
+        return content_digest(url)  # PostgreSQL: every table's rows and every sequence
     return hashlib.sha256(Path(url.removeprefix("sqlite:///")).read_bytes()).hexdigest()
 
 
@@ -53,6 +56,7 @@ def _cli(capsys, *args) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_plan_import_dry_run_then_write_and_expand(small_demo_db, tmp_path, capsys):
     path = _file(tmp_path, GOOD)
     before = _digest(small_demo_db)
@@ -112,6 +116,7 @@ def test_bad_plan_rows_are_refused_and_nothing_changes(small_demo_db, tmp_path, 
     assert _digest(small_demo_db) == before
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_promotion_on_a_day_the_stored_plan_closes_is_refused(small_demo_db, tmp_path, capsys):
     store.write_plan(pd.DataFrame({"store_id": ["02"], "date": ["2023-03-01"], "is_open": [0]}), url=small_demo_db)
     before = _digest(small_demo_db)
@@ -209,6 +214,7 @@ def test_sales_import_future_rows_without_plan_fields_stay_rejected(tmp_db, tmp_
                                   "with no sales in this file"),
     (["2024-01-15,A,X,,1,0.2,,", "2024-01-15,A,X,,1,0.25,,"], "line 31, column 'Depth': conflicts with line 30"),
 ])
+@pytest.mark.backends("sqlite", "postgresql")
 def test_sales_import_bad_future_rows_write_nothing(small_demo_db, tmp_path, capsys, future, expected):
     before = _digest(small_demo_db)
     code = cli.main(["ingest", "csv", str(_sales_file(tmp_path, future)), "--map", SALES_MAP])
@@ -217,6 +223,7 @@ def test_sales_import_bad_future_rows_write_nothing(small_demo_db, tmp_path, cap
     assert _digest(small_demo_db) == before
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_keep_unset_keeps_the_stored_fields(small_demo_db):
     url = small_demo_db
     store.write_plan(pd.DataFrame({"store_id": ["01"], "product_id": ["P001"], "date": ["2030-01-01"],

@@ -8,6 +8,8 @@ from data import plans, store
 from domain import ALL
 from tests.conftest import clear_plan
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both back ends (tests/conftest.py)
+
 
 def _series():
     return pd.DataFrame({"store_id": ["1", "1", "2", "2"], "product_id": ["A", "B", "A", "B"],

@@ -73,6 +73,7 @@ def _check_coherent(url: str, run_id: str | None = None) -> None:
     np.testing.assert_allclose(wide["store_product"].sum(axis=1).to_numpy(), total.to_numpy(), rtol=1e-9)
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_end_to_end_refresh_on_small_demo(small_demo_db, tmp_path, monkeypatch):
     monkeypatch.setenv("SALES_MODELS_DIR", str(tmp_path / "models"))
     assert not runner.has_current_run()
@@ -120,6 +121,7 @@ def test_ols_and_mint_refresh_publish_coherent_forecasts(hand_db, method):
     np.testing.assert_allclose(base["yhat"], final["yhat"], rtol=1e-9)
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_failure_while_writing_keeps_the_previous_run(hand_db, monkeypatch):
     first = runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=1, progress=False)
     assert first["status"] == "success"
@@ -207,6 +209,7 @@ def test_unchanged_data_is_skipped_until_forced_or_changed(hand_db):
     assert runner.refresh(models="seasonal_naive", horizon=5, folds=1, jobs=1, progress=False)["status"] == "success"
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_held_lock_blocks_a_second_refresh(hand_db):
     assert store.acquire_lock("refresh", "otherhost:1:abcd", url=hand_db)
     summary = runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=1, progress=False)

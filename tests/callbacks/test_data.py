@@ -12,6 +12,8 @@ from callbacks import data as cb
 from data.column_mapping import guess_mapping
 from data import store, uploads
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both back ends (tests/conftest.py)
+
 FIELDS = [{"type": "data-map", "field": f} for f in ("date", "sales", "store", "product", "promo")]
 
 

@@ -17,6 +17,8 @@ from data import store
 from layouts import ids
 from tests.dash_helpers import find_values, page_layout
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both back ends (tests/conftest.py)
+
 
 def filters(**kw):
     base = dict(start=None, end=None, region=None, stores=[], category=None, products=[], gran="D")

@@ -10,6 +10,8 @@ from data import store
 from layouts import ids
 from tests.dash_helpers import find_values, page_layout, publish_fake_run
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both back ends (tests/conftest.py)
+
 
 def test_without_a_run_the_page_says_how_to_get_forecasts(small_demo_db):
     fig, info = cb.render_fcst_chart("total", "final")

@@ -24,6 +24,8 @@ from layouts import ids
 from tests.dash_helpers import find_values, page_layout, publish_fake_run
 from tests.inventory_helpers import write_inventory_frames
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both back ends (tests/conftest.py)
+
 SERIES = "store=01/product=P001"
 
 

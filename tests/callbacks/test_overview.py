@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 import callbacks._views as _views
 from callbacks import overview as cb
 from data import store
 from layouts import ids
 from tests.dash_helpers import find_values, page_layout, publish_fake_run
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both back ends (tests/conftest.py)
 
 NAMES = ("sales", "vs-prev", "vs-ly", "forecast", "accuracy", "freshness")
 

@@ -11,6 +11,8 @@ from callbacks import plan as cb
 from data import store
 from tests.dash_helpers import publish_fake_run
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both back ends (tests/conftest.py)
+
 
 @pytest.fixture
 def small_demo_db(small_demo_db):

@@ -10,6 +10,8 @@ import pytest
 from callbacks import runs as cb
 from data import store
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both back ends (tests/conftest.py)
+
 
 def _run(run_id: str, url: str, outcome: str, **kw) -> None:
     store.create_run(run_id, {"models": "seasonal_naive", "horizon": 7}, "hash", "test", url=url)

@@ -68,6 +68,7 @@ def test_no_store_column_dayfirst_boolean_holiday_and_gz(tmp_path, tmp_db):
     assert ev["date"].dt.strftime("%Y-%m-%d").tolist() == ["2023-01-01"]
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_parquet_weekly_with_stores_file(tmp_path, tmp_db):
     pq = tmp_path / "weekly.parquet"
     dates = pd.date_range("2023-01-06", periods=5, freq="7D")
@@ -94,6 +95,7 @@ def test_dry_run_writes_nothing(tmp_path):
     assert not (tmp_path / "new.db").exists()
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_reimport_is_idempotent_and_overlaps_are_upserted(tmp_path, tmp_db):
     first = ingest.ingest_csv(SHOP, SHOP_MAP, url=tmp_db)
     before = (store.counts(url=tmp_db), store.data_hash(url=tmp_db))

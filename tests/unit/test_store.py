@@ -8,6 +8,8 @@ from pandas.testing import assert_frame_equal
 from data import schema, store
 from domain import ALL
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both back ends (tests/conftest.py)
+
 
 def _load_tiny(url: str) -> None:
     """Two stores in two regions x two products in two categories x 4 days, one holiday, regional weather."""

@@ -183,3 +183,11 @@ class ImportOut(BaseModel):
     rows_read: int
     rows_valid: int
     rows_rejected: int
+
+
+class PlanOut(BaseModel):
+    rows: list[dict[str, Any]] = Field(description="plan rows at their grain (store, product, category; None = all)")
+
+
+class InventoryOrdersOut(BaseModel):
+    orders: list[dict[str, Any]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api import csv, deps
 from api.problems import NOT_FOUND, READ_ERRORS, bad_request, not_found
@@ -17,14 +17,16 @@ _CSV = {200: {"content": csv.CSV_CONTENT}}
 
 
 @router.get("/health", tags=["ops"], response_model=Health,
+            responses={503: {"model": Health, "description": "The database is unreachable"}},
             summary="Database reachable, current run and data freshness (open)")
-def health() -> dict:
+def health(response: Response) -> dict:
     reachable, run, latest = True, None, None
     try:
         if store.db_exists():
             run, latest = store.current_run(), store.latest_dataset()
     except Exception:  # noqa: BLE001 - a load balancer needs an answer, not a traceback
         reachable = False
+        response.status_code = 503
     return {"status": "ok" if reachable else "unavailable", "database": reachable,
             "run_id": None if run is None else run.get("run_id"),
             "run_finished_at": None if run is None else csv.cell(run.get("finished_at")),

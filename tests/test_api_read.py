@@ -115,3 +115,13 @@ def test_effects_with_intervals(client):
     assert lifts and all(e["ci_low"] <= e["estimate"] <= e["ci_high"] for e in lifts)
     assert "cli.py effects --level store" in is_problem(client.get(f"{V1}/effects?level=store"), 404)["detail"]
     is_problem(client.get(f"{V1}/effects?level=galaxy"), 422)
+
+
+def test_health_is_503_when_the_database_is_unreachable(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_api
+    (tmp_path / "broken.db").write_bytes(b"this is not a database file" * 100)
+    monkeypatch.setenv("SALES_DB", f"sqlite:///{tmp_path / 'broken.db'}")
+    r = TestClient(create_api()).get(f"{V1}/health")
+    assert r.status_code == 503 and r.json()["status"] == "unavailable" and r.json()["database"] is False

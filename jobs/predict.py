@@ -61,6 +61,18 @@ def _artifact(run_id: str, name: str):
     return artifacts.load_model(run_id, name)
 
 
+@functools.lru_cache(maxsize=16)
+def _history_rows(run_id: str, name: str) -> dict:
+    """``{series_id: (first row, end row)}`` of a stored global model's training history (sorted by series)."""
+    sids = _artifact(run_id, name).history_["series_id"].to_numpy(dtype=object)
+    if len(sids) == 0:
+        return {}
+    cuts = np.flatnonzero(sids[1:] != sids[:-1]) + 1
+    starts = np.r_[0, cuts]
+    ends = np.r_[cuts, len(sids)]
+    return {sids[a]: (int(a), int(b)) for a, b in zip(starts, ends)}
+
+
 @functools.lru_cache(maxsize=4)
 def _store_future(run_id: str, dates: tuple, freq: str, url: str | None) -> pd.DataFrame:
     """The refresh's store-level future inputs of ``dates`` (calendar, weather, planned covariates), per run."""
@@ -75,8 +87,9 @@ def _members(node: dict, url: str | None) -> pd.DataFrame:
 def _model_for(run_id: str, name: str, key: str, level: str):
     """The fitted model ``name`` that forecast ``key`` in ``run_id``, restricted to ``key``."""
     group = BOTTOM_LEVEL if level == BOTTOM_LEVEL else "aggregates"
+    artifact = f"{name}__{group}"
     if registry.model_class(name).is_global:
-        fitted = _artifact(run_id, f"{name}__{group}")
+        fitted = _artifact(run_id, artifact)
     else:
         fitted = None
         if group == "aggregates":
@@ -93,7 +106,11 @@ def _model_for(run_id: str, name: str, key: str, level: str):
     one = copy.copy(fitted)  # shallow: the fitted trees and per-series tables are shared, only the views change
     one.last_ds_ = fitted.last_ds_.loc[[key]]
     if hasattr(fitted, "history_"):
-        one.history_ = fitted.history_[fitted.history_["series_id"].to_numpy() == key].reset_index(drop=True)
+        if registry.model_class(name).is_global:
+            lo, hi = _history_rows(run_id, artifact)[key]
+            one.history_ = fitted.history_.iloc[lo:hi].reset_index(drop=True)
+        else:
+            one.history_ = fitted.history_[fitted.history_["series_id"].to_numpy() == key].reset_index(drop=True)
     return one
 
 

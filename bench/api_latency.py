@@ -7,7 +7,8 @@
 * predict: ``POST /api/v1/predict`` for bottom series picked at random (seeded), each with a plan (a promotion
   on steps 2-3 and a closure on step 5); the first call per process loads the run's model files and is
   reported apart (``predict_cold_ms``); p50/p95 are over the warm calls.
-Prints JSON with the 1-minute load average, since the machine may be shared.
+Prints JSON with the 1-minute load average, since the machine may be shared, and the CPU time per predict call
+(``predict_cpu_*``: the in-process server's and client's CPU, close to the wall time on an idle machine).
 """
 from __future__ import annotations
 
@@ -24,9 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+CPU: list[float] = []  # CPU milliseconds of each timed call (this process: the in-process server and client)
+
+
 def _timed(fn) -> tuple[float, object]:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     out = fn()
+    CPU.append((time.process_time() - c) * 1000)
     return (time.perf_counter() - t) * 1000, out
 
 
@@ -68,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     cold, r = _timed(lambda: c.post("/api/v1/predict", json={"key": picks[0], "plan": plan}))
     assert r.status_code == 200, r.text[:300]
     warm = []
+    CPU.clear()
     for key in picks[1:]:
         ms, r = _timed(lambda: c.post("/api/v1/predict", json={"key": key, "plan": plan}))
         assert r.status_code == 200, r.text[:300]
@@ -75,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     out.update(predict_cold_ms=round(cold, 1), predict_n=len(warm),
                predict_p50_ms=round(float(np.percentile(warm, 50)), 1),
                predict_p95_ms=round(float(np.percentile(warm, 95)), 1),
+               predict_cpu_p50_ms=round(float(np.percentile(CPU, 50)), 1),
+               predict_cpu_p95_ms=round(float(np.percentile(CPU, 95)), 1),
                predict_model=r.json()["model"], load_avg_1m_end=round(os.getloadavg()[0], 2))
     print(json.dumps(out, indent=None if args.json else 2))
     return 0

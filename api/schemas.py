@@ -129,7 +129,7 @@ class BatchOut(BaseModel):
 class Promotion(BaseModel):
     start: str = Field(description="first day (ISO date)")
     end: str = Field(description="last day (ISO date, included)")
-    depth: float | None = Field(None, gt=0, lt=1, description="discount share, 0.2 = 20% off")
+    depth: float | None = Field(None, gt=0, lt=1, description="discount share, 0.2 = 20% off (the plan's promo_intensity); omitted: the intensity the data holds for those days")
 
 
 class PricePeriod(BaseModel):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import unquote
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -63,6 +64,22 @@ def nodes(request: Request, level: str | None = None, q: str | None = Query(None
     return {"total": total, "limit": limit, "offset": offset, "nodes": csv.records(df)}
 
 
+def path_key(request: Request, key: str) -> str:
+    """The ``{key:path}`` parameter decoded exactly once from the raw request path.
+
+    A key whose id holds ``/`` or ``=`` carries them escaped (``store=1%2Fproduct%3DB``); a client sends the key
+    URL-encoded (its ``%`` as ``%25``). Servers and test clients differ in how often they decode a path, so the key
+    is taken from ``raw_path`` (the bytes on the wire) after the route's literal prefix.
+    """
+    raw, route = request.scope.get("raw_path"), request.scope.get("route")
+    if not raw or route is None:
+        return key
+    prefix = route.path_format.split("{", 1)[0]
+    text = raw.decode("latin-1").split("?", 1)[0]
+    at = text.find(prefix)
+    return key if at < 0 else unquote(text[at + len(prefix):])
+
+
 def node_or_404(key: str) -> dict:
     """The node ``key`` or a 404 problem naming it."""
     row = api_views.node_row(key)
@@ -77,6 +94,7 @@ def node_or_404(key: str) -> dict:
             dependencies=[Depends(deps.viewer)])
 def series(key: str, request: Request, start: dt.date | None = None, end: dt.date | None = None,
            format: str | None = None):
+    key = path_key(request, key)
     node = node_or_404(key)
     if start and end and end < start:
         raise bad_request(f"end {end} is before start {start}", "query.end")

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from api import csv, deps
 from api.problems import NOT_FOUND, READ_ERRORS, bad_request, not_found
-from api.routes_data import _check_level, node_or_404
+from api.routes_data import _check_level, node_or_404, path_key
 from api.schemas import BatchOut, BatchRequest, ForecastOut
 from data import api_views, store
 from domain import FORECAST_COLS
@@ -38,6 +38,7 @@ def run_or_404(run: str | None) -> str:
             dependencies=[Depends(deps.viewer)])
 def forecast(key: str, request: Request, run: str | None = None, model: str = Query("final", max_length=120),
              format: str | None = None):
+    key = path_key(request, key)
     node_or_404(key)
     rid = run_or_404(run)
     df = store.forecast(key, run_id=rid, model=model)

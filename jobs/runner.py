@@ -32,7 +32,7 @@ def has_current_run(url: str | None = None) -> bool:
 
 def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="wape", reconcile="bottom_up",
             levels=None, progress=True, force=False, url=None, ensemble=False, model_params=None,
-            selection="combination", backtest_inputs="as_known") -> dict:
+            selection="combination", backtest_inputs="as_known", run_id=None) -> dict:
     """Run one forecast refresh and publish it as the current run.
 
     Parameters
@@ -72,6 +72,8 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         for selection, intervals and every accuracy shown) or the realised ones (for comparison).
     model_params : dict, optional
         ``{model: {hyperparameter: value}}`` overrides (e.g. small LightGBM settings in tests).
+    run_id : str, optional
+        The new run's id (default: :func:`new_run_id`); the API chooses it to return it before the run starts.
 
     Returns
     -------
@@ -94,19 +96,24 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         return {"run_id": None, "status": "locked", "error": f"another refresh is running ({holder.get('owner')}, "
                 f"since {holder.get('acquired_at')})", "duration_s": round(time.perf_counter() - t0, 2)}
     try:
-        return _run_locked(params, jobs or config.load().jobs, progress, force, lock, t0, url)
+        return _run_locked(params, jobs or config.load().jobs, progress, force, lock, t0, url, run_id)
     finally:
         lock.release()
 
 
+def new_run_id() -> str:
+    """A fresh run id: UTC timestamp and 6 random hex digits (sorts by start time)."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
 def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, lock: RefreshLock, t0: float,
-                url: str | None) -> dict:
+                url: str | None, run_id: str | None = None) -> dict:
     """Under the lock: mark abandoned runs, skip an unchanged refresh, else run the stages and publish."""
     store.abandon_running_runs(ABANDONED, url=url)
     stored_params = params.to_dict()
     dhash = store.data_hash(url)
     cur = store.current_run(url)
-    run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+    run_id = run_id or new_run_id()
     if not force and cur and cur["data_hash"] == dhash and cur["params"] == json.loads(json.dumps(stored_params)) \
             and not _plan_changed_since(cur, url):
         store.create_run(run_id, stored_params, dhash, code_version(), status="running", url=url)

@@ -21,7 +21,7 @@ def asgi_client(small_demo_db):
     from fastapi.testclient import TestClient
 
     import server
-    return TestClient(server.create_asgi_app())
+    return TestClient(server.create_asgi_app(), base_url="http://127.0.0.1")
 
 
 def test_policy_values():
@@ -65,7 +65,7 @@ def test_asgi_app_hsts_only_over_tls(small_demo_db):
     from fastapi.testclient import TestClient
 
     import server
-    with TestClient(server.create_asgi_app(), base_url="https://testserver") as client:
+    with TestClient(server.create_asgi_app(), base_url="https://127.0.0.1") as client:
         assert client.get("/api/v1/health").headers["Strict-Transport-Security"] == HSTS
         assert client.get("/").headers["Strict-Transport-Security"] == HSTS
 

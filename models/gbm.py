@@ -116,17 +116,22 @@ class GlobalTreeForecaster(BaseForecaster):
         spread = spread.reindex(self.scale_.index).fillna(np.sqrt(pooled)).clip(lower=1e-9)
         return spread, resid / spread.reindex(sids).to_numpy()
 
-    def _predict(self, h: int, X_future: pd.DataFrame | None, levels: tuple[int, ...]) -> pd.DataFrame:
-        if h > self.horizon_steps:
-            raise ValueError(f"{self.name} was fitted for horizon {self.horizon_steps}; refit with horizon={h} "
-                             f"(make_model('{self.name}', freq, horizon={h})) to forecast {h} steps")
+    def future_features(self, X_future: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The ``series_id, ds`` rows of ``X_future`` after each series' last training date and their feature
+        matrix (lags from the stored history): what the model predicts from, and what explanations read."""
         fut = X_future.copy()
         fut["y"] = np.nan
         comb = pd.concat([self.history_, fut[[c for c in self.history_.columns if c in fut.columns or c == "y"]]],
                          ignore_index=True).sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
         is_future = comb["y"].isna().to_numpy() & (comb["ds"] > comb["series_id"].map(self.last_ds_)).to_numpy()
-        X = self._features(comb)[is_future]
-        rows = comb.loc[is_future, ["series_id", "ds"]].reset_index(drop=True)
+        X = self._features(comb)[is_future].reset_index(drop=True)
+        return comb.loc[is_future, ["series_id", "ds"]].reset_index(drop=True), X
+
+    def _predict(self, h: int, X_future: pd.DataFrame | None, levels: tuple[int, ...]) -> pd.DataFrame:
+        if h > self.horizon_steps:
+            raise ValueError(f"{self.name} was fitted for horizon {self.horizon_steps}; refit with horizon={h} "
+                             f"(make_model('{self.name}', freq, horizon={h})) to forecast {h} steps")
+        rows, X = self.future_features(X_future)
         sc = rows["series_id"].map(self.scale_).to_numpy()
         pred = self._raw_predict(self.model_, X)
         out = rows.assign(yhat=pred * sc)
@@ -231,6 +236,14 @@ class LGBMForecaster(GlobalTreeForecaster):
     def _raw_predict(self, model, X: pd.DataFrame) -> np.ndarray:
         return model.predict(X, num_threads=int(self.num_threads))
 
+    def _raw_contributions(self, model, X: pd.DataFrame) -> np.ndarray:
+        """TreeSHAP values (LightGBM's ``pred_contrib``): one column per feature, the base value last."""
+        return model.predict(X, num_threads=int(self.num_threads), pred_contrib=True)
+
+    def _gain_importance(self, model) -> pd.Series:
+        """Total split gain per feature."""
+        return pd.Series(model.feature_importance("gain"), index=self.feature_names_, dtype=float)
+
 
 class RFForecaster(GlobalTreeForecaster):
     """Global scikit-learn RandomForest on the same features as :class:`LGBMForecaster` (categoricals as codes).
@@ -284,3 +297,12 @@ class RFForecaster(GlobalTreeForecaster):
 
     def _raw_predict(self, model, X: pd.DataFrame) -> np.ndarray:
         return model.predict(self._codes(X))
+
+    def _raw_contributions(self, model, X: pd.DataFrame) -> np.ndarray:
+        """Decision-path contributions (Saabas; scikit-learn has no TreeSHAP), the base value last."""
+        from models.explain import forest_path_contributions
+        return forest_path_contributions(model, self._codes(X))
+
+    def _gain_importance(self, model) -> pd.Series:
+        """Impurity (squared-error) decrease per feature, scikit-learn's ``feature_importances_``."""
+        return pd.Series(model.feature_importances_, index=self.feature_names_, dtype=float)

@@ -8,6 +8,7 @@ from models.ets import ETSForecaster
 from models.gbm import LGBMForecaster, RFForecaster
 from models.naive import SeasonalNaive, SeasonalSVD
 from models.ses import SeasonalSES
+from models.xgb import XGBForecaster
 from models.prophet_model import ProphetForecaster
 
 MODELS: dict[str, type[BaseForecaster]] = {
@@ -19,6 +20,7 @@ MODELS: dict[str, type[BaseForecaster]] = {
     "prophet": ProphetForecaster,
     "lgbm": LGBMForecaster,
     "rf": RFForecaster,
+    "xgboost": XGBForecaster,
 }
 
 # Small, fast parameters for the contract tests (sktime's get_test_params).
@@ -31,6 +33,7 @@ _TEST_PARAMS: dict[str, dict] = {
     "prophet": {"uncertainty_samples": 20},
     "lgbm": {"n_estimators": 30, "num_leaves": 15, "min_child_samples": 5, "num_threads": 1},
     "rf": {"n_estimators": 20, "max_depth": 8, "num_threads": 1},
+    "xgboost": {"n_estimators": 30, "max_depth": 4, "min_child_weight": 1.0, "num_threads": 1},
 }
 
 DEFAULT_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "lgbm"]

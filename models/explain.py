@@ -96,7 +96,8 @@ def contributions(model, X_future: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     Returns
     -------
     contrib : DataFrame
-        ``series_id, ds, feature, value`` (long; one row per forecast row and feature).
+        ``series_id, ds, feature, value, feature_value`` (long; one row per forecast row and feature; the
+        feature's own value, a category as text).
     totals : DataFrame
         ``series_id, ds, base, yhat``: the base value (the model's average forecast for the series' scale) and
         the forecast, ``yhat = base + sum(value)`` per row.
@@ -109,6 +110,8 @@ def contributions(model, X_future: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     wide = pd.DataFrame(raw[:, :-1], columns=feats)
     contrib = pd.concat([rows, wide], axis=1).melt(id_vars=["series_id", "ds"], var_name="feature",
                                                    value_name="value")
+    # The features' own values, in the same (feature-major) order as the melted contributions.
+    contrib["feature_value"] = np.concatenate([X[f].astype(object).to_numpy() for f in feats]) if feats else []
     totals = rows.assign(base=raw[:, -1], yhat=raw.sum(axis=1))
     return contrib, totals
 

@@ -21,9 +21,15 @@ from models.features import build_features, hierarchy_codes
 from models.intervals import nest_intervals, tail
 
 
+def shared_params(values: dict) -> dict:
+    """The :class:`GlobalTreeForecaster` hyperparameters among ``values`` (a subclass's ``locals()`` in its
+    ``__init__``), to hand to ``super().__init__`` without listing them again."""
+    return {k: values[k] for k in GlobalTreeForecaster._get_param_names()}
+
+
 class GlobalTreeForecaster(BaseForecaster):
-    """Shared machinery of the global tree models; subclasses add their own hyperparameters and write ``_train`` and
-    ``_raw_predict``.
+    """Shared machinery of the global tree models; subclasses add their own hyperparameters and write ``_train``,
+    ``_raw_predict`` and, for :mod:`models.explain`, ``_raw_contributions`` and ``_gain_importance``.
 
     The shared hyperparameters are documented on :class:`LGBMForecaster`.
     """
@@ -203,10 +209,7 @@ class LGBMForecaster(GlobalTreeForecaster):
                  cat_smooth: float = 10.0, num_threads: int = 2, seed: int = 0, conformal: bool = True,
                  weight_by_scale: bool = True, spread_shrinkage: float = 5.0, min_calibration_train: int = 50,
                  min_calibration_test: int = 10, hierarchy_cols: tuple = HIERARCHY_COLS):
-        super().__init__(freq=freq, season_length=season_length, horizon=horizon, num_threads=num_threads,
-                         seed=seed, conformal=conformal, weight_by_scale=weight_by_scale,
-                         spread_shrinkage=spread_shrinkage, min_calibration_train=min_calibration_train,
-                         min_calibration_test=min_calibration_test, hierarchy_cols=hierarchy_cols)
+        super().__init__(**shared_params(locals()))
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -271,10 +274,7 @@ class RFForecaster(GlobalTreeForecaster):
                  conformal: bool = True, weight_by_scale: bool = True, spread_shrinkage: float = 5.0,
                  min_calibration_train: int = 50, min_calibration_test: int = 10,
                  hierarchy_cols: tuple = HIERARCHY_COLS):
-        super().__init__(freq=freq, season_length=season_length, horizon=horizon, num_threads=num_threads,
-                         seed=seed, conformal=conformal, weight_by_scale=weight_by_scale,
-                         spread_shrinkage=spread_shrinkage, min_calibration_train=min_calibration_train,
-                         min_calibration_test=min_calibration_test, hierarchy_cols=hierarchy_cols)
+        super().__init__(**shared_params(locals()))
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf

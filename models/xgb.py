@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from domain import HIERARCHY_COLS
-from models.gbm import GlobalTreeForecaster
+from models.gbm import GlobalTreeForecaster, shared_params
 
 
 class XGBForecaster(GlobalTreeForecaster):
@@ -50,10 +50,7 @@ class XGBForecaster(GlobalTreeForecaster):
                  max_cat_to_onehot: int = 4, num_threads: int = 2, seed: int = 0, conformal: bool = True,
                  weight_by_scale: bool = True, spread_shrinkage: float = 5.0, min_calibration_train: int = 50,
                  min_calibration_test: int = 10, hierarchy_cols: tuple = HIERARCHY_COLS):
-        super().__init__(freq=freq, season_length=season_length, horizon=horizon, num_threads=num_threads,
-                         seed=seed, conformal=conformal, weight_by_scale=weight_by_scale,
-                         spread_shrinkage=spread_shrinkage, min_calibration_train=min_calibration_train,
-                         min_calibration_test=min_calibration_test, hierarchy_cols=hierarchy_cols)
+        super().__init__(**shared_params(locals()))
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth

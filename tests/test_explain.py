@@ -14,29 +14,17 @@ from domain import Frames
 from jobs import artifacts, explain_job, runner
 from models import explain as mx
 from models.registry import make_model
+from tests.explain_helpers import NODE, tree_run_env
 from tests.test_refresh import make_store
 from tests.unit.model_data import synth
 
-SMALL = {"lgbm": {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 5},
-         "xgboost": {"n_estimators": 20, "max_depth": 3, "min_child_weight": 1.0},
-         "rf": {"n_estimators": 10, "max_depth": 6}}
-NODE = "store=1/product=a"
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """One small refresh with the three global tree models (module-scoped: a refresh takes a few seconds)."""
-    tmp = tmp_path_factory.mktemp("explain")
-    mp = pytest.MonkeyPatch()
-    url = f"sqlite:///{tmp / 'sales.db'}"
-    mp.setenv("SALES_DB", url)
-    mp.setenv("SALES_MODELS_DIR", str(tmp / "models"))
-    make_store(url)
-    summary = runner.refresh(horizon=7, models="seasonal_naive,lgbm,xgboost,rf", jobs=1, folds=2, progress=False,
-                             url=url, model_params=SMALL)
-    assert summary["status"] == "success", summary
-    yield url, summary["run_id"]
-    mp.undo()
+    with tree_run_env(tmp_path_factory.mktemp("explain"), models="seasonal_naive,lgbm,xgboost,rf", folds=2) as r:
+        yield r
 
 
 def test_importance_is_stored_with_the_run(run):

@@ -5,19 +5,13 @@ import plotly.graph_objects as go
 import pytest
 
 from callbacks import explain as cb
-from tests.explain_helpers import NODE, tree_run
+from tests.explain_helpers import NODE, tree_run_env
 
 
 @pytest.fixture(scope="module")
 def run_db(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("explain_cb")
-    mp = pytest.MonkeyPatch()
-    url = f"sqlite:///{tmp / 'sales.db'}"
-    mp.setenv("SALES_DB", url)
-    mp.setenv("SALES_MODELS_DIR", str(tmp / "models"))
-    tree_run(url)
-    yield url
-    mp.undo()
+    with tree_run_env(tmp_path_factory.mktemp("explain_cb")) as (url, _):
+        yield url
 
 
 def test_dates_are_the_horizon_and_the_first_is_selected(run_db):

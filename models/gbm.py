@@ -127,7 +127,11 @@ class GlobalTreeForecaster(BaseForecaster):
         matrix (lags from the stored history): what the model predicts from, and what explanations read."""
         fut = X_future.copy()
         fut["y"] = np.nan
-        comb = pd.concat([self.history_, fut[[c for c in self.history_.columns if c in fut.columns or c == "y"]]],
+        # Features are per series (categories fixed at fit), so only the asked series' history is needed.
+        hist = self.history_
+        if fut["series_id"].nunique() < len(self.scale_):
+            hist = hist[hist["series_id"].isin(set(fut["series_id"]))]
+        comb = pd.concat([hist, fut[[c for c in self.history_.columns if c in fut.columns or c == "y"]]],
                          ignore_index=True).sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
         is_future = comb["y"].isna().to_numpy() & (comb["ds"] > comb["series_id"].map(self.last_ds_)).to_numpy()
         X = self._features(comb)[is_future].reset_index(drop=True)

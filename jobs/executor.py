@@ -207,10 +207,15 @@ class GlobalTask:
 
 
 def _importance(task: GlobalTask, parts: list):
-    """A backtest fold hook that adds the last fold's permutation importance to ``parts`` (tree models only)."""
+    """A backtest fold hook that adds the last fold's permutation importance to ``parts`` (tree models only).
+
+    An explanation that fails is left out; it never costs the fold its forecasts and metrics."""
     def hook(fold, model, inputs, actuals):
         if fold == task.folds and is_explainable(model):
-            parts.append(permutation_importance(model, inputs, actuals).assign(kind="permutation"))
+            try:
+                parts.append(permutation_importance(model, inputs, actuals).assign(kind="permutation"))
+            except (ValueError, KeyError, ArithmeticError):
+                pass
     return hook
 
 

@@ -123,3 +123,7 @@ def test_permutation_importance_finds_the_planted_driver():
                                      n_repeats=5).set_index("feature")
     assert perm.loc["promo", "value"] > 0.01
     assert perm.loc["promo", "value"] > perm.loc["temp_c", "value"] + 2 * perm.loc["promo", "sd"]
+    few = mx.permutation_importance(model, window.drop(columns="y"), window[["series_id", "ds", "y"]],
+                                    max_rows=40).set_index("feature")
+    assert set(few.index) == set(perm.index) and np.isfinite(few["value"]).all()
+    assert not np.allclose(few["value"], perm["value"].reindex(few.index))  # a subset scores differently

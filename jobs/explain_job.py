@@ -27,21 +27,23 @@ def _group(node: str) -> str:
     return BOTTOM_LEVEL if store.parse_node_id(node)["level"] == BOTTOM_LEVEL else "aggregates"
 
 
-def _pick_model(node: str, run_id: str, group: str, files: list[str]) -> tuple[str, str | None]:
+def _pick_model(node: str, run_id: str, group: str, files: list[str],
+                url: str | None = None) -> tuple[str, str | None]:
     """The global tree model to explain (a member of the node's chosen model when there is one) and the chosen."""
     saved = [m for m in EXPLAINED if f"{m}__{group}.joblib" in files]
     if not saved:
         raise ValueError(f"run {run_id} has no global tree model ({', '.join(EXPLAINED)}) for the {group} series; "
                          "run `python cli.py refresh --models ...,lgbm` (or xgboost, rf) to explain forecasts")
-    sel = store.selection(node, run_id)
+    sel = store.selection(node, run_id, url=url)
     chosen = str(sel["model"].iloc[0]) if len(sel) else None
     members = chosen.split("+") if chosen else []
     return next((m for m in members if m in saved), saved[0]), chosen
 
 
-def importance(run_id: str, model: str, group: str, top: int = 10) -> list[dict]:
+def importance(run_id: str, model: str, group: str, top: int = 10, url: str | None = None) -> list[dict]:
     """``feature, gain, permutation, permutation_sd`` of the top ``top`` features by gain share."""
-    imp = store.load_frame(Frames.FEATURE_IMPORTANCE, run_id, dtype={"feature": str, "model": str, "group": str})
+    imp = store.load_frame(Frames.FEATURE_IMPORTANCE, run_id, url=url,
+                           dtype={"feature": str, "model": str, "group": str})
     if imp is None or imp.empty:
         return []
     imp = imp[(imp["model"] == model) & (imp["group"] == group)]
@@ -51,7 +53,7 @@ def importance(run_id: str, model: str, group: str, top: int = 10) -> list[dict]
                         "permutation": wide["value"].get("permutation", pd.Series(index=wide.index, dtype=float)).to_numpy(),
                         "permutation_sd": wide["sd"].get("permutation", pd.Series(index=wide.index, dtype=float)).to_numpy()})
     out = out.sort_values(["gain", "feature"], ascending=[False, True], na_position="last").head(int(top))
-    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+    return [{k: (None if v != v else round(v, 6)) if isinstance(v, float) else v for k, v in r.items()}
             for r in out.to_dict("records")]
 
 
@@ -89,7 +91,7 @@ def explain(node: str, date: str | None = None, top: int = 10, run_id: str | Non
         raise ValueError("no forecasts yet: run `python cli.py refresh`")
     group = _group(node)
     files = artifacts.load_manifest(run_id)["files"]
-    model_name, chosen = _pick_model(node, run_id, group, files)
+    model_name, chosen = _pick_model(node, run_id, group, files, url)
     model = artifacts.load_model(run_id, f"{model_name}__{group}")
     if f"future__{group}.joblib" not in files:
         raise ValueError(f"run {run_id} did not keep its forecast inputs (made before explanations existed): "
@@ -105,7 +107,7 @@ def explain(node: str, date: str | None = None, top: int = 10, run_id: str | Non
            .sort_values(["mean_abs_contribution", "feature"], ascending=[False, True]).head(int(top)))
     dates = [d.date().isoformat() for d in totals["ds"]]
     out = {"run_id": run_id, "node": node, "model": model_name, "chosen_model": chosen, "group": group,
-           "method": METHODS[model_name], "overall": importance(run_id, model_name, group, top),
+           "method": METHODS[model_name], "overall": importance(run_id, model_name, group, top, url),
            "node_features": per.round(6).to_dict("records"), "dates": dates,
            "base": round(float(totals["base"].mean()), 6), "yhat": [round(float(v), 6) for v in totals["yhat"]]}
     if date is not None:

@@ -150,6 +150,26 @@ def _add_whatif_parser(sub, common) -> None:
     w.set_defaults(func=cmd_whatif)
 
 
+def cmd_explain(args) -> int:
+    from jobs import explain_job
+    result = explain_job.explain(args.node, date=args.date, top=args.top)
+    if args.json:
+        _print_json(result)
+    else:
+        print(explain_job.format_explain(result))
+    return 0
+
+
+def _add_explain_parser(sub, common) -> None:
+    """The ``explain`` command: what drives one node's forecast (global tree models of the current run)."""
+    x = sub.add_parser("explain", parents=[common], help="what drives a forecast: feature importance and "
+                       "contributions of the global tree models")
+    x.add_argument("--node", required=True, help='series key, e.g. "store=01/product=P001", "store=01", "total"')
+    x.add_argument("--date", default=None, help="a forecast date (YYYY-MM-DD): also that day's contributions")
+    x.add_argument("--top", type=int, default=10, help="features per table (default 10)")
+    x.set_defaults(func=cmd_explain)
+
+
 def cmd_inventory(args) -> int:
     from jobs import inventory_job
     summary = inventory_job.run_inventory(policy=args.policy, save=not args.no_save)
@@ -470,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_refresh_parser(sub, common)
     _add_whatif_parser(sub, common)
+    _add_explain_parser(sub, common)
 
     s = sub.add_parser("schedule", parents=[common], help="run refreshes on a cron schedule")
     s.add_argument("--cron", default=None, help='crontab expression (default $SALES_SCHEDULE or "0 3 * * *")')

@@ -77,6 +77,7 @@ class Frames:
     INVENTORY_TRADEOFF = "inventory_tradeoff"  # level "all": service vs inventory per policy (cli.py inventory)
     PRICE_ELASTICITY = "price_elasticity"  # effects job (level "category"): analytics.elasticity, read by whatif
     PROMO_REFERENCE_DEPTH = "promo_reference_depth"  # effects job (level "category"): depth the lift refers to
+    FEATURE_IMPORTANCE = "feature_importance"  # level = run id: the refresh's global tree models (models.explain)
 
 
 # --- importer fields -----------------------------------------------------------------------------------------

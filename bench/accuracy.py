@@ -42,7 +42,8 @@ from models.selection import select_best  # noqa: E402
 
 WALMART_TRAIN_END = pd.Timestamp("2012-01-27")
 WALMART_TEST_END = pd.Timestamp("2012-10-26")
-ALL_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "ets", "arima", "lgbm", "rf", "prophet", "lstm", "auto"]
+ALL_MODELS = ["seasonal_naive", "seasonal_svd", "seasonal_ses", "ets", "arima", "lgbm", "rf", "xgboost", "prophet", "lstm",
+              "auto"]
 
 
 def load_walmart(path: Path) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select
 
 from data import schema
 from data.engine import has_table, init_db, read_frame, session_scope, utcnow
+from domain import Frames
 
 _RUNS = schema.Run.__table__
 
@@ -123,7 +124,8 @@ def run_or_current(run_id: str | None, url: str | None = None) -> str | None:
 
 def prune_runs(keep: int = 5, url: str | None = None) -> int:
     """Delete forecasts, metrics and diagnostics of all but the newest ``keep`` successful runs (and the current
-    one) and of every unpublished run; the run rows stay as history. Returns the number of runs pruned."""
+    one) and of every unpublished run, with their saved feature importance; the run rows stay as history.
+    Returns the number of runs pruned."""
     runs_t = schema.Run.__table__
     with session_scope(url=url) as s:
         keep_ids = set(s.execute(select(runs_t.c.run_id).where(runs_t.c.status == "success")
@@ -135,4 +137,8 @@ def prune_runs(keep: int = 5, url: str | None = None) -> int:
                       schema.TuningTrial):
             for start in range(0, len(drop), 500):
                 s.execute(delete(table.__table__).where(table.__table__.c.run_id.in_(drop[start:start + 500])))
+        results = schema.AnalysisResult.__table__  # frames saved per run (level = run id)
+        for start in range(0, len(drop), 500):
+            s.execute(delete(results).where(results.c.name == Frames.FEATURE_IMPORTANCE,
+                                            results.c.level.in_(drop[start:start + 500])))
     return len(drop)

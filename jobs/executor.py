@@ -21,6 +21,7 @@ import pandas as pd
 
 from models.backtest import backtest_series, rolling_origin, zero_closed
 from models.diagnostics import residual_diagnostics
+from models.explain import IMPORTANCE_COLS, gain_importance, is_explainable, permutation_importance
 from models.metrics import LOWER_IS_BETTER
 from models.registry import accepts, make_model
 
@@ -64,6 +65,7 @@ class SeriesResult:
     errors: list[str]
     models: dict = field(default_factory=dict)  # {model name: fitted model} when task.keep_models
     backtests: pd.DataFrame = field(default_factory=pd.DataFrame)  # out-of-sample fold forecasts (BACKTEST_COLS)
+    importance: pd.DataFrame = field(default_factory=pd.DataFrame)  # global tree models: models.explain.IMPORTANCE_COLS
 
 
 def _horizon(name: str, h: int) -> dict:
@@ -204,6 +206,27 @@ class GlobalTask:
     known: pd.DataFrame | None = None  # backtest windows' inputs as known at the origin (None: realised, oracle)
 
 
+def _importance(task: GlobalTask, parts: list):
+    """A backtest fold hook that adds the last fold's permutation importance to ``parts`` (tree models only).
+
+    An explanation that fails is left out; it never costs the fold its forecasts and metrics."""
+    def hook(fold, model, inputs, actuals):
+        if fold == task.folds and is_explainable(model):
+            try:
+                parts.append(permutation_importance(model, inputs, actuals).assign(kind="permutation"))
+            except (ValueError, KeyError, ArithmeticError):
+                pass
+    return hook
+
+
+def _importance_frame(task: GlobalTask, parts: list) -> pd.DataFrame:
+    """``parts`` as one frame of :data:`models.explain.IMPORTANCE_COLS` (empty when there are none)."""
+    if not parts:
+        return pd.DataFrame(columns=IMPORTANCE_COLS)
+    return pd.concat(parts, ignore_index=True).assign(model=task.name, group=task.group).reindex(
+        columns=IMPORTANCE_COLS)
+
+
 def run_global(task: GlobalTask) -> SeriesResult:
     """Backtest and fit one global model on a group of series (pure; one fit per fold plus the final one).
 
@@ -219,6 +242,7 @@ def run_global(task: GlobalTask) -> SeriesResult:
     ids = tuple(sorted(task.frame["series_id"].unique()))
     mp = {**_horizon(task.name, task.h), **task.params}
     empty = SeriesResult(ids, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [], [])
+    imp: list = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -226,12 +250,16 @@ def run_global(task: GlobalTask) -> SeriesResult:
             if task.part != 0:
                 only = None if task.part is None else [task.part]
                 metrics, backtests = rolling_origin(task.frame, task.name, task.freq, task.h, task.folds,
-                                                    model_params=mp, only_folds=only, known_future=task.known)
+                                                    model_params=mp, only_folds=only, known_future=task.known,
+                                                    on_fold=_importance(task, imp))
                 backtests = backtests[BACKTEST_COLS]
             if task.part not in (None, 0):
-                return SeriesResult(ids, metrics, pd.DataFrame(), pd.DataFrame(), [], [], backtests=backtests)
+                return SeriesResult(ids, metrics, pd.DataFrame(), pd.DataFrame(), [], [], backtests=backtests,
+                                    importance=_importance_frame(task, imp))
             model = make_model(task.name, task.freq, **mp).fit(task.frame)
             fc = zero_closed(model.predict(task.h, task.future), task.future).assign(model=task.name)
+            if is_explainable(model):
+                imp.append(gain_importance(model).assign(kind="gain", sd=np.nan))
     except (ValueError, np.linalg.LinAlgError, ArithmeticError) as exc:
         empty.errors.append(f"{task.name} on {task.group}{'' if task.part is None else f' (part {task.part})'}: {exc}")
         return empty
@@ -247,7 +275,15 @@ def run_global(task: GlobalTask) -> SeriesResult:
         diags.append({"series_id": sid, "model": task.name, **residual_diagnostics(g["resid"].to_numpy())})
     return SeriesResult(ids, metrics, fc, pd.concat(resids, ignore_index=True) if resids else
                         pd.DataFrame(columns=["series_id", "ds", "model", "resid"]), diags, [],
-                        {f"{task.name}__{task.group}": model} if task.keep_models else {}, backtests=backtests)
+                        _kept(task, model), backtests=backtests, importance=_importance_frame(task, imp))
+
+
+def _kept(task: GlobalTask, model) -> dict:
+    """The artifacts of a final fit: the model and, for explanations without a refit, the inputs it forecast
+    from (the same for every global model of a group, so saved once per group)."""
+    if not task.keep_models:
+        return {}
+    return {f"{task.name}__{task.group}": model, f"future__{task.group}": task.future}
 
 
 def run_task(task) -> SeriesResult:

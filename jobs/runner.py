@@ -44,7 +44,7 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
     jobs : int, optional
         Worker processes of the per-series map (default ``SALES_JOBS``, i.e. the cores).
     tune : bool
-        Tune the LightGBM hyperparameters first (trials are logged in ``tuning_trials``).
+        Tune the hyperparameters of the lgbm and xgboost candidates first (trials are logged in ``tuning_trials``).
     folds : int
         Rolling-origin folds.
     metric : str
@@ -171,7 +171,8 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
     timings["reconcile_s"] = time.perf_counter() - t
     t = time.perf_counter()
     prog.stage(0.95, "writing the run")
-    n_rows, artifact_dir = stages.write(run_id, params, chosen, final, hier, trials, model_params, fitted.saved, url)
+    n_rows, artifact_dir = stages.write(run_id, params, chosen, final, hier, trials, model_params, fitted.saved, url,
+                                         fitted.importance)
     timings["write_s"] = time.perf_counter() - t
 
     frames, sel, dates = inputs.frames, chosen.sel, inputs.dates

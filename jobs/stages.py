@@ -8,6 +8,7 @@ best local models), and shipping every frame to the workers twice would cost mor
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 import config
 from data import store
-from domain import BOTTOM_LEVEL, freq_step
+from domain import BOTTOM_LEVEL, Frames, freq_step
 from jobs import artifacts, selecting
 from jobs import plan_inputs as pi
 from jobs import refresh_inputs as ri
@@ -61,6 +62,7 @@ class Fitted:
     errors: list
     backtests: pd.DataFrame | None
     saved: dict = field(default_factory=dict)  # {artifact name: fitted model (or list of them)}
+    importance: pd.DataFrame | None = None  # gain and last-fold permutation importance (models.explain)
 
 
 @dataclass(frozen=True)
@@ -108,16 +110,24 @@ def plan_models(params: RefreshParams) -> ModelPlan:
 
 
 def tune(params: RefreshParams, inputs: Inputs, plan: ModelPlan, prog: Progress) -> tuple[dict, pd.DataFrame]:
-    """Tune the LightGBM hyperparameters on the bottom series; returns the updated overrides and the trials."""
-    name = plan.glob[0]
-    prog.stage(0.03, f"tuning {name}")
-    if name != "lgbm":
-        raise ValueError(f"--tune searches LightGBM hyperparameters; include lgbm in --models (got {plan.glob})")
-    best, trials = tuning.tune_lgbm(inputs.frames[BOTTOM_LEVEL], freq=params.freq, h=params.horizon,
-                                    metric=params.metric, base_params=dict(plan.model_params[name]))
+    """Tune every candidate with a search space (``lgbm``, ``xgboost``) on the bottom series; returns the
+    updated overrides and the trials (numbered on across models; ``params`` names the model)."""
+    names = [n for n in plan.glob if n in tuning.SPACES]
+    if not names:
+        raise ValueError(f"--tune searches the hyperparameters of {sorted(tuning.SPACES)}; include one in "
+                         f"--models (got {list(params.models)})")
     model_params = {k: dict(v) for k, v in plan.model_params.items()}
-    model_params[name].update(best)
-    return model_params, trials[["trial", "params", "score"]]
+    parts = []
+    for name in names:
+        prog.stage(0.03, f"tuning {name}")
+        best, trials = tuning.tune_model(inputs.frames[BOTTOM_LEVEL], name, freq=params.freq, h=params.horizon,
+                                         metric=params.metric, base_params=dict(plan.model_params[name]))
+        model_params[name].update(best)
+        trials = trials.assign(trial=trials["trial"] + sum(len(p) for p in parts),
+                               params=[json.dumps({"model": name, **json.loads(p)}, sort_keys=True)
+                                       for p in trials["params"]])
+        parts.append(trials[["trial", "params", "score"]])
+    return model_params, pd.concat(parts, ignore_index=True)
 
 
 def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, model_params: dict, jobs: int,
@@ -148,10 +158,12 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     if not fc_parts:
         raise ValueError("every model failed on every series: " + "; ".join(errors[:3]))
     bt_parts = [r.backtests for r in results if len(r.backtests)]
+    imp_parts = [r.importance for r in results if len(r.importance)]
     return Fitted(metric_parts=[r.metrics for r in results if not r.metrics.empty], fc_parts=fc_parts,
                   resid_parts=[r.residuals for r in results if not r.residuals.empty],
                   diag_rows=[d for r in results for d in r.diagnostics], errors=errors,
-                  backtests=pd.concat(bt_parts, ignore_index=True) if bt_parts else None, saved=saved)
+                  backtests=pd.concat(bt_parts, ignore_index=True) if bt_parts else None, saved=saved,
+                  importance=pd.concat(imp_parts, ignore_index=True) if imp_parts else None)
 
 
 def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str) -> Chosen:
@@ -192,11 +204,13 @@ def reconcile(params: RefreshParams, inputs: Inputs, chosen: Chosen) -> tuple[pd
 
 
 def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFrame, hier: Hierarchy,
-          trials: pd.DataFrame | None, model_params: dict, saved: dict, url: str | None) -> tuple[int, str]:
+          trials: pd.DataFrame | None, model_params: dict, saved: dict, url: str | None,
+          importance: pd.DataFrame | None = None) -> tuple[int, str]:
     """Write the run's rows (not yet current) and its model artifacts; returns the forecast row count and dir.
 
     Stored forecasts (``forecasts.model``): ``final`` for every node; for aggregate nodes also every
-    candidate's base forecast; for bottom series the chosen model's base forecast.
+    candidate's base forecast; for bottom series the chosen model's base forecast. The global tree models'
+    feature importance is saved as the frame ``Frames.FEATURE_IMPORTANCE`` with the run id as its level.
     """
     bottom_ids = set(hier.bottom)
     stored = pd.concat([final.assign(model="final"),
@@ -208,6 +222,8 @@ def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFram
     with store.session_scope(url=url) as s:
         store.write_run_results(s, run_id, forecasts=stored, metrics=chosen.metrics, selections=chosen.sel,
                                 diagnostics=diag, trials=trials)
+        if importance is not None and not importance.empty:
+            store.save_frame(s, Frames.FEATURE_IMPORTANCE, run_id, importance)
     artifact_dir = artifacts.save_run(run_id, params.to_dict(), chosen.sel, chosen.metrics, model_params, saved)
     return int(len(stored)), str(artifact_dir)
 

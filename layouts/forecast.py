@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import components as c
-from layouts import ids, whatif_panel
+from layouts import explain_panel, ids, whatif_panel
 
 dash.register_page(__name__, path="/forecast", name="Forecast", title="Forecast · Sales Forecasting", order=3)
 
@@ -61,5 +61,6 @@ def layout(**query):
                 dcc.Loading(html.Div(id=ids.Fcst.LJUNG), type="circle"),
             ]), className="chart-card h-100"), lg=4, className="mb-3"),
         ]),
+        explain_panel.explain_panel(),
         whatif_panel.scenario_panel(),
     ])

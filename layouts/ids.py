@@ -116,6 +116,11 @@ class Fcst:
     DOWNLOAD_BTN = "fcst-download-button"
     DOWNLOAD = "fcst-download"
     RUN_INFO = "fcst-run-info"
+    # the "What drives this forecast" panel (layouts/explain_panel.py, callbacks/explain.py)
+    EXPLAIN_DATE = "fcst-explain-date"
+    EXPLAIN_INFO = "fcst-explain-info"
+    EXPLAIN_OVERALL = "fcst-explain-overall-chart"
+    EXPLAIN_NODE = "fcst-explain-node-chart"
     # the what-if scenario panel (layouts/whatif_panel.py, callbacks/whatif.py)
     WHATIF_PROMO = "fcst-whatif-promo-dates"
     WHATIF_DEPTH = "fcst-whatif-depth"

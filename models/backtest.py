@@ -73,7 +73,7 @@ def fold_metrics(fc: pd.DataFrame, train: pd.DataFrame, model_name: str, fold: i
 
 def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: int = 3, step: int | None = None,
                    model_params: dict | None = None, only_folds=None,
-                   known_future: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   known_future: pd.DataFrame | None = None, on_fold=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Backtest one model over every series of ``df`` with an expanding window.
 
     Parameters
@@ -98,6 +98,10 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         ``series_id, ds`` + exogenous columns of the folds' windows as known at the origin (as-known
         backtests); a (series, date) it lacks gets missing values (filled like any gap), never the realised
         ones. None: the realised values (oracle).
+    on_fold : callable, optional
+        Called as ``on_fold(fold, model, X_future, actuals)`` after each fold's forecast, with the fold's fitted
+        model, its inputs and the open test rows (``series_id, ds, y``): e.g. to measure the last fold's
+        permutation importance without a second fit.
 
     Returns
     -------
@@ -150,6 +154,8 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         if (fc["ds"] <= cutoff).any():
             raise ValueError(f"{model_name} returned forecasts dated on or before the cutoff {cutoff.date()}: "
                              "a backtest forecast must be out of sample")
+        if on_fold is not None:
+            on_fold(fold, model, inputs, _open_rows(test)[["series_id", "ds", "y"]])
         fc = fc.merge(_open_rows(test)[["series_id", "ds", "y"]], on=["series_id", "ds"], how="inner")
         if fc.empty:
             continue

@@ -21,9 +21,15 @@ from models.features import build_features, hierarchy_codes
 from models.intervals import nest_intervals, tail
 
 
+def shared_params(values: dict) -> dict:
+    """The :class:`GlobalTreeForecaster` hyperparameters among ``values`` (a subclass's ``locals()`` in its
+    ``__init__``), to hand to ``super().__init__`` without listing them again."""
+    return {k: values[k] for k in GlobalTreeForecaster._get_param_names()}
+
+
 class GlobalTreeForecaster(BaseForecaster):
-    """Shared machinery of the global tree models; subclasses add their own hyperparameters and write ``_train`` and
-    ``_raw_predict``.
+    """Shared machinery of the global tree models; subclasses add their own hyperparameters and write ``_train``,
+    ``_raw_predict`` and, for :mod:`models.explain`, ``_raw_contributions`` and ``_gain_importance``.
 
     The shared hyperparameters are documented on :class:`LGBMForecaster`.
     """
@@ -116,17 +122,26 @@ class GlobalTreeForecaster(BaseForecaster):
         spread = spread.reindex(self.scale_.index).fillna(np.sqrt(pooled)).clip(lower=1e-9)
         return spread, resid / spread.reindex(sids).to_numpy()
 
+    def future_features(self, X_future: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The ``series_id, ds`` rows of ``X_future`` after each series' last training date and their feature
+        matrix (lags from the stored history): what the model predicts from, and what explanations read."""
+        fut = X_future.copy()
+        fut["y"] = np.nan
+        # Features are per series (categories fixed at fit), so only the asked series' history is needed.
+        hist = self.history_
+        if fut["series_id"].nunique() < len(self.scale_):
+            hist = hist[hist["series_id"].isin(set(fut["series_id"]))]
+        comb = pd.concat([hist, fut[[c for c in self.history_.columns if c in fut.columns or c == "y"]]],
+                         ignore_index=True).sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
+        is_future = comb["y"].isna().to_numpy() & (comb["ds"] > comb["series_id"].map(self.last_ds_)).to_numpy()
+        X = self._features(comb)[is_future].reset_index(drop=True)
+        return comb.loc[is_future, ["series_id", "ds"]].reset_index(drop=True), X
+
     def _predict(self, h: int, X_future: pd.DataFrame | None, levels: tuple[int, ...]) -> pd.DataFrame:
         if h > self.horizon_steps:
             raise ValueError(f"{self.name} was fitted for horizon {self.horizon_steps}; refit with horizon={h} "
                              f"(make_model('{self.name}', freq, horizon={h})) to forecast {h} steps")
-        fut = X_future.copy()
-        fut["y"] = np.nan
-        comb = pd.concat([self.history_, fut[[c for c in self.history_.columns if c in fut.columns or c == "y"]]],
-                         ignore_index=True).sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
-        is_future = comb["y"].isna().to_numpy() & (comb["ds"] > comb["series_id"].map(self.last_ds_)).to_numpy()
-        X = self._features(comb)[is_future]
-        rows = comb.loc[is_future, ["series_id", "ds"]].reset_index(drop=True)
+        rows, X = self.future_features(X_future)
         sc = rows["series_id"].map(self.scale_).to_numpy()
         pred = self._raw_predict(self.model_, X)
         out = rows.assign(yhat=pred * sc)
@@ -198,10 +213,7 @@ class LGBMForecaster(GlobalTreeForecaster):
                  cat_smooth: float = 10.0, num_threads: int = 2, seed: int = 0, conformal: bool = True,
                  weight_by_scale: bool = True, spread_shrinkage: float = 5.0, min_calibration_train: int = 50,
                  min_calibration_test: int = 10, hierarchy_cols: tuple = HIERARCHY_COLS):
-        super().__init__(freq=freq, season_length=season_length, horizon=horizon, num_threads=num_threads,
-                         seed=seed, conformal=conformal, weight_by_scale=weight_by_scale,
-                         spread_shrinkage=spread_shrinkage, min_calibration_train=min_calibration_train,
-                         min_calibration_test=min_calibration_test, hierarchy_cols=hierarchy_cols)
+        super().__init__(**shared_params(locals()))
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -231,6 +243,14 @@ class LGBMForecaster(GlobalTreeForecaster):
     def _raw_predict(self, model, X: pd.DataFrame) -> np.ndarray:
         return model.predict(X, num_threads=int(self.num_threads))
 
+    def _raw_contributions(self, model, X: pd.DataFrame) -> np.ndarray:
+        """TreeSHAP values (LightGBM's ``pred_contrib``): one column per feature, the base value last."""
+        return model.predict(X, num_threads=int(self.num_threads), pred_contrib=True)
+
+    def _gain_importance(self, model) -> pd.Series:
+        """Total split gain per feature."""
+        return pd.Series(model.feature_importance("gain"), index=self.feature_names_, dtype=float)
+
 
 class RFForecaster(GlobalTreeForecaster):
     """Global scikit-learn RandomForest on the same features as :class:`LGBMForecaster` (categoricals as codes).
@@ -258,10 +278,7 @@ class RFForecaster(GlobalTreeForecaster):
                  conformal: bool = True, weight_by_scale: bool = True, spread_shrinkage: float = 5.0,
                  min_calibration_train: int = 50, min_calibration_test: int = 10,
                  hierarchy_cols: tuple = HIERARCHY_COLS):
-        super().__init__(freq=freq, season_length=season_length, horizon=horizon, num_threads=num_threads,
-                         seed=seed, conformal=conformal, weight_by_scale=weight_by_scale,
-                         spread_shrinkage=spread_shrinkage, min_calibration_train=min_calibration_train,
-                         min_calibration_test=min_calibration_test, hierarchy_cols=hierarchy_cols)
+        super().__init__(**shared_params(locals()))
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
@@ -284,3 +301,12 @@ class RFForecaster(GlobalTreeForecaster):
 
     def _raw_predict(self, model, X: pd.DataFrame) -> np.ndarray:
         return model.predict(self._codes(X))
+
+    def _raw_contributions(self, model, X: pd.DataFrame) -> np.ndarray:
+        """Decision-path contributions (Saabas; scikit-learn has no TreeSHAP), the base value last."""
+        from models.explain import forest_path_contributions
+        return forest_path_contributions(model, self._codes(X))
+
+    def _gain_importance(self, model) -> pd.Series:
+        """Impurity (squared-error) decrease per feature, scikit-learn's ``feature_importances_``."""
+        return pd.Series(model.feature_importances_, index=self.feature_names_, dtype=float)

@@ -9,6 +9,7 @@ from models.gbm import LGBMForecaster, RFForecaster
 from models.lstm import LSTMForecaster
 from models.naive import SeasonalNaive, SeasonalSVD
 from models.ses import SeasonalSES
+from models.xgb import XGBForecaster
 from models.prophet_model import ProphetForecaster
 
 MODELS: dict[str, type[BaseForecaster]] = {
@@ -20,6 +21,7 @@ MODELS: dict[str, type[BaseForecaster]] = {
     "prophet": ProphetForecaster,
     "lgbm": LGBMForecaster,
     "rf": RFForecaster,
+    "xgboost": XGBForecaster,
     "lstm": LSTMForecaster,  # needs the deep extra (torch, `make deep`); never a default candidate
 }
 
@@ -33,6 +35,7 @@ _TEST_PARAMS: dict[str, dict] = {
     "prophet": {"uncertainty_samples": 20},
     "lgbm": {"n_estimators": 30, "num_leaves": 15, "min_child_samples": 5, "num_threads": 1},
     "rf": {"n_estimators": 20, "max_depth": 8, "num_threads": 1},
+    "xgboost": {"n_estimators": 30, "max_depth": 4, "min_child_weight": 1.0, "num_threads": 1},
     "lstm": {"hidden_size": 8, "max_epochs": 3, "windows_per_epoch": 128, "batch_size": 32, "num_threads": 1},
 }
 

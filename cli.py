@@ -253,8 +253,10 @@ def cmd_serve(args) -> int:
         raise UserError(refusal)
     if store.db_exists():
         store.init_db()  # a database made by an older version gets the tables added since (e.g. the plan)
-    if args.prod:
-        return _serve_prod(args, settings)
+    if args.prod:  # gunicorn with uvicorn workers on server:application, in this process (see server.py)
+        import server
+        return server.serve_prod(args.host or settings.host, args.port or settings.port,
+                                 args.workers or settings.workers, settings)
     from app import create_app
     app = create_app()
     app.run(host=args.host or settings.host, port=args.port or settings.port,
@@ -262,41 +264,11 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _serve_prod(args, settings) -> int:
-    """``serve --prod``: gunicorn with uvicorn workers on ``server:application`` (in this process, see server.py)."""
-    import config
-    import server
-    from callbacks._cache import cache_config
-    host, port = args.host or settings.host, args.port or settings.port
-    server.share_callback_cache(settings.cache_dir)
-    cache_config(config.load())  # a Redis URL without the redis package stops here with its message
-    workers = args.workers or settings.workers
-    print(f"serving http://{host}:{port} with gunicorn, {workers} uvicorn worker(s); the API at /api/v1",
-          flush=True)
-    return server.serve_production(host, port, workers, settings.forwarded_allow_ips)
-
-
 def cmd_db(args) -> int:
     """``db upgrade`` applies the pending schema migrations; ``db current`` shows where the database is."""
-    from sqlalchemy.exc import OperationalError
-
     from data import migrate, store
-    engine = store.get_engine()
-    try:
-        if args.action == "upgrade":
-            result = migrate.upgrade(engine)
-            text = f"{result['database']}: {result['from'] or 'unversioned'} -> {result['to']}" + (
-                f" (added {', '.join(result['tables_added'])})" if result["tables_added"] else "")
-        else:
-            result = migrate.status(engine)
-            text = f"{result['database']}: {result['current'] or 'unversioned'} (head {result['head']})"
-    except OperationalError as exc:
-        raise UserError(f"{engine.url.render_as_string(hide_password=True)}: cannot open the database: "
-                        f"{str(exc.orig).splitlines()[0]}") from None
-    if args.json:
-        _print_json(result)
-    else:
-        print(text)
+    result, text = migrate.cli_command(store.get_engine(), args.action)
+    _print_json(result) if args.json else print(text)
     return 0
 
 
@@ -401,19 +373,12 @@ def _add_decision_parsers(sub, common) -> None:
     op.set_defaults(func=cmd_optimize_promos)
 
 
-def cmd_user(args) -> int:
-    from auth import commands
-    return commands.user(args)
-
-
-def cmd_token(args) -> int:
-    from auth import commands
-    return commands.token(args)
-
-
-def cmd_audit(args) -> int:
-    from auth import commands
-    return commands.audit(args)
+def _lazy(module: str, name: str):
+    """A handler that imports ``module`` only when its command runs, so parsing stays light."""
+    def handler(args) -> int:
+        import importlib
+        return getattr(importlib.import_module(module), name)(args)
+    return handler
 
 
 def _add_account_parsers(sub, common) -> None:
@@ -427,16 +392,16 @@ def _add_account_parsers(sub, common) -> None:
     usub.add_parser("list", parents=[common], help="list the users")
     ur = usub.add_parser("remove", parents=[common], help="remove a user, its tokens and its sessions")
     ur.add_argument("name")
-    u.set_defaults(func=cmd_user)
+    u.set_defaults(func=_lazy("auth.commands", "user"))
     t = sub.add_parser("token", help="API bearer tokens: create NAME [--json], revoke ID")
     tsub = t.add_subparsers(dest="action", required=True)
     tsub.add_parser("create", parents=[common], help="a new token for user NAME (printed once)").add_argument(
         "target", metavar="NAME")
     tsub.add_parser("revoke", parents=[common], help="revoke token ID").add_argument("target", metavar="ID", type=int)
-    t.set_defaults(func=cmd_token)
+    t.set_defaults(func=_lazy("auth.commands", "token"))
     a = sub.add_parser("audit", parents=[common], help="who imported, refreshed, edited the plan or changed users")
     a.add_argument("--limit", type=int, default=50)
-    a.set_defaults(func=cmd_audit)
+    a.set_defaults(func=_lazy("auth.commands", "audit"))
 
 
 def _positive(text: str) -> int:

@@ -89,3 +89,13 @@ def serve_production(host: str, port: int, workers: int, forwarded_allow_ips: st
 
     _Server().run()
     return 0
+
+
+def serve_prod(host: str, port: int, workers: int, settings) -> int:
+    """``cli.py serve --prod``: share the callback cache, check its configuration, then serve until stopped."""
+    import config
+    from callbacks._cache import cache_config
+    share_callback_cache(settings.cache_dir)
+    cache_config(config.load())  # reads the namespace just set; a Redis URL without `redis` stops here
+    print(f"serving http://{host}:{port} with gunicorn, {workers} uvicorn worker(s); the API at /api/v1", flush=True)
+    return serve_production(host, port, workers, settings.forwarded_allow_ips)

@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -83,3 +83,24 @@ def stamp_new(engine: Engine) -> None:
             if attempt == 9:
                 raise
             time.sleep(0.1)
+
+
+class MigrationError(ValueError):
+    """The database cannot be migrated or read (one line: which database and why)."""
+
+
+def cli_command(engine: Engine, action: str) -> tuple[dict, str]:
+    """``cli.py db upgrade|current``: the JSON result and its one-line text; MigrationError when the database
+    cannot be opened."""
+    try:
+        if action == "upgrade":
+            result = upgrade(engine)
+            text = f"{result['database']}: {result['from'] or 'unversioned'} -> {result['to']}" + (
+                f" (added {', '.join(result['tables_added'])})" if result["tables_added"] else "")
+        else:
+            result = status(engine)
+            text = f"{result['database']}: {result['current'] or 'unversioned'} (head {result['head']})"
+    except OperationalError as exc:
+        raise MigrationError(f"{engine.url.render_as_string(hide_password=True)}: cannot open the database: "
+                             f"{str(exc.orig).splitlines()[0]}") from None
+    return result, text

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -48,19 +47,11 @@ def _db(url: str, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def _pg_url() -> str | None:
-    return os.environ.get("SALES_TEST_PG_URL") or None
-
-
-def _previous_release_postgres(tmp_path: Path) -> str:
-    """The fixture's rows in a fresh PostgreSQL schema created from the previous release's table definitions."""
+def _previous_release_postgres(tmp_path: Path, url: str) -> str:
+    """The fixture's rows in a fresh PostgreSQL database (``url``) created from the previous release's tables."""
     sys.path.insert(0, str(ROOT / "tests" / "data"))
     import schema_27d82b3
-    url = _pg_url()
     engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
     schema_27d82b3.Base.metadata.create_all(engine)
     source = create_engine(_previous_release_sqlite(tmp_path))
     with source.connect() as src, engine.begin() as dst:
@@ -77,12 +68,18 @@ def _previous_release_postgres(tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def previous_release(request, tmp_path) -> str:
+def previous_release(request, tmp_path):
+    """The previous release's database: a SQLite file, or a fresh database of the tests' PostgreSQL server
+    (`SALES_TEST_PG_URL` or the throwaway cluster of tests/pg_cluster.py), dropped afterwards."""
     if request.param == "postgresql":
-        if not _pg_url():
-            pytest.skip("SALES_TEST_PG_URL is not set (a throwaway PostgreSQL for the PostgreSQL runs)")
-        return _previous_release_postgres(tmp_path)
-    return _previous_release_sqlite(tmp_path)
+        server = request.getfixturevalue("pg_server")
+        url = server.create_database()
+        yield _previous_release_postgres(tmp_path, url)
+        from data import store
+        store.get_engine(url).dispose()
+        server.drop_database(url)
+        return
+    yield _previous_release_sqlite(tmp_path)
 
 
 def test_upgrade_of_the_previous_release_keeps_every_row(previous_release):

@@ -1,4 +1,7 @@
-"""Promotions page callbacks: solve the calendar for the constraints shown, draw it, and apply it to the plan."""
+"""Promotions page callbacks: solve the calendar for the constraints shown, draw it, and apply it to the plan.
+
+Both run as background callbacks (a child process of the app's DiskcacheManager), never in the web worker; the
+solved calendar is shared through the database (:mod:`jobs.promo_saved`)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,9 +9,8 @@ from dash import Input, Output, State, callback, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks._auth import audit, refused_alert
-from callbacks._cache import memo
 from callbacks._errors import guarded
-from jobs import promo_opt_job
+from jobs import promo_opt_job, promo_saved
 from layouts import components, ids, promo_figures
 from layouts.figures import empty_figure
 
@@ -70,15 +72,14 @@ def table_view(lines: pd.DataFrame):
     return components.frame_table(df[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS), max_rows=500)
 
 
-def _optimize(start: str, weeks: int, k: int, depths: tuple, budget):
-    """The calendar for these constraints (memoized per database and data version: a plan change re-solves)."""
-    return promo_opt_job.optimize_promotions(start, weeks, max_per_store_week=k, depths=depths, budget=budget,
-                                             n_draws=500)
-
-
 def _failed(message: str):
     return (components.error_alert(message, title="Could not optimize"), empty_figure(message),
             components.empty_state(message), None, True, no_update)
+
+
+# While a calendar is being solved: Optimize is disabled and the status line says so.
+_RUNNING = [(Output(ids.Promo.RUN, "disabled"), True, False),
+            (Output(ids.Promo.STATUS, "children"), "Optimizing the calendar in a background process...", "")]
 
 
 @callback(Output(ids.Promo.SUMMARY, "children"), Output(ids.Promo.CALENDAR, "figure"),
@@ -87,13 +88,16 @@ def _failed(message: str):
           Input(ids.Promo.RUN, "n_clicks"),
           State(ids.Promo.START, "value"), State(ids.Promo.WEEKS, "value"),
           State(ids.Promo.MAX_PER_STORE_WEEK, "value"), State(ids.Promo.DEPTHS, "value"),
-          State(ids.Promo.BUDGET, "value"))
+          State(ids.Promo.BUDGET, "value"), background=True, running=_RUNNING)
 @guarded(_failed)
 def render_promo_calendar(_n_clicks, start, weeks, k, depths, budget):
-    """Solve and draw the calendar when the page opens and on Optimize."""
+    """Draw the calendar when the page opens and on Optimize, in a background process: the one saved in the
+    database for these constraints and data version, else solved there and saved (never in the web worker)."""
+    if (denied := refused_alert("viewer")) is not None:
+        return denied, empty_figure("Not allowed"), components.empty_state("Not allowed"), None, True, no_update
     params = constraints(start, weeks, k, depths, budget)
-    result = dict(memo(_optimize, params["start"], params["weeks"], params["max_per_store_week"],
-                       tuple(params["depths"]), params["budget"]))
+    result = promo_saved.cached_optimize(params["start"], params["weeks"], params["max_per_store_week"],
+                                         params["depths"], params["budget"])
     lines = result.pop("calendar")
     return (summary_view(result), promo_figures.promo_calendar(lines), table_view(lines), params,
             lines.empty, params["start"])
@@ -110,16 +114,20 @@ def sync_promo_url(params):
 
 
 @callback(Output(ids.Promo.APPLY_RESULT, "children"), Output(ids.Promo.APPLY, "disabled", allow_duplicate=True),
-          Input(ids.Promo.APPLY, "n_clicks"), State(ids.Promo.PARAMS, "data"), prevent_initial_call=True)
+          Input(ids.Promo.APPLY, "n_clicks"), State(ids.Promo.PARAMS, "data"), prevent_initial_call=True,
+          background=True, running=[(Output(ids.Promo.RUN, "disabled"), True, False)])
 @guarded(lambda msg: (components.error_alert(msg, title="Could not apply"), False))
 def apply_promo_calendar(n_clicks, params):
-    """Write the calendar shown to the plan (source "optimizer") on Apply."""
+    """On Apply, write the calendar shown (the one saved for these constraints; solved first if the data changed
+    since) to the plan (source "optimizer"), in a background process."""
     if not n_clicks or not params:
         raise PreventUpdate
     if (denied := refused_alert("analyst")) is not None:
         return denied, True
-    result = promo_opt_job.optimize_promotions(**params, apply=True, n_draws=50)
+    result = promo_saved.cached_optimize(params["start"], params["weeks"], params["max_per_store_week"],
+                                         params["depths"], params["budget"])
+    applied = promo_opt_job.apply_calendar(result["calendar"])
     audit("plan.edit", {"op": "apply", "source": "optimizer", "params": params,
-                        "promotions": result.get("promotions"), "rows": result.get("applied_rows")})
+                        "promotions": result.get("promotions"), "rows": applied})
     return (components.info_alert(f"Applied {result['promotions']} promotions to the plan "
-                                  f"({result['applied_rows']} plan rows, source optimizer).", color="success"), True)
+                                  f"({applied} plan rows, source optimizer).", color="success"), True)

@@ -14,6 +14,9 @@ _RESULTS = schema.AnalysisResult.__table__
 _PLAN_LOG = schema.PlanChange.__table__
 _INV_PARAMS = schema.InventoryParam.__table__
 _INV_ORDERS = schema.InventoryOnOrder.__table__
+# Saved Promotions calendars (jobs/promo_saved.py) are a cache keyed on this version, not data: saving one must not
+# change it.
+_CACHED_RESULT = "promo_calendar"
 
 
 def _scalar(expr, table, *where):
@@ -29,7 +32,7 @@ _VERSION = select(
     _scalar(func.max(_RUNS.c.finished_at), _RUNS),
     _scalar(_RUNS.c.run_id, _RUNS, _RUNS.c.is_current.is_(True)),
     _scalar(_RUNS.c.status, _RUNS, _RUNS.c.is_current.is_(True)),
-    _scalar(func.max(_RESULTS.c.computed_at), _RESULTS),
+    _scalar(func.max(_RESULTS.c.computed_at), _RESULTS, _RESULTS.c.name != _CACHED_RESULT),
 )
 # The plan and the inventory inputs (a database made before they existed lacks these tables: then the query above
 # alone, until `serve`, an import or a refresh creates them).

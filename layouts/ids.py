@@ -317,10 +317,11 @@ class Promo:
     RUN = "promo-optimize-button"
     APPLY = "promo-apply-button"
     APPLY_RESULT = "promo-apply-result"
-    PARAMS = "promo-params-store"  # the constraints of the calendar shown (JSON), which Apply re-solves
+    PARAMS = "promo-params-store"  # the constraints of the calendar shown (JSON), whose saved calendar Apply writes
     SUMMARY = "promo-summary"
     CALENDAR = "promo-calendar-chart"
     TABLE = "promo-calendar-table"
+    STATUS = "promo-status"  # "Optimizing..." while the background solve runs
 
     @staticmethod
     def kpi_value(name: str) -> str:

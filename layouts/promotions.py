@@ -48,6 +48,7 @@ def layout(**query):
                                              "the most expected extra margin (baseline forecasts x the estimated "
                                              "promotion lifts, an integer program)."),
         controls,
+        html.Div(id=ids.Promo.STATUS, className="small text-muted mb-2"),
         html.Div(id=ids.Promo.APPLY_RESULT, className="mb-2"),
         dcc.Store(id=ids.Promo.PARAMS, data=None),
         dcc.Loading(html.Div(id=ids.Promo.SUMMARY, className="mb-3")),

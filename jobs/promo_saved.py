@@ -6,15 +6,21 @@ with :func:`jobs.promo_opt_job.optimize_promotions` and saves it (``analysis_res
 background process of one database shares it; a refresh, import, effects run or plan change changes the data
 version, so the next request solves again. Saving it does not change the data version (``data/version.py`` leaves
 :data:`NAME` out), and only the newest :data:`KEEP` calendars are kept.
+
+The first process to miss claims the key (a row with an empty payload, inserted only if absent); the others that
+ask meanwhile wait for its result instead of solving the same calendar again. A claim older than :data:`WAIT_S`
+(its process died) is ignored, and a failed solve removes its claim.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import time
 
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from data import schema, store
 from data.engine import get_engine, session_scope, utcnow
@@ -24,6 +30,9 @@ from jobs import promo_opt_job
 NAME = "promo_calendar"
 KEEP = 20
 N_DRAWS = 500
+PENDING = ""  # payload of a claimed key whose calendar is being solved
+WAIT_S = 600.0  # the longest a request waits for another process's solve (then, or past a claim this old, solves)
+POLL_S = 0.5
 _TEXT = {"store_id": str, "product_id": str, "category": str}
 
 
@@ -64,12 +73,52 @@ def _decode(payload: str) -> dict:
     return {**body, "calendar": lines}
 
 
-def load_saved(level: str, url: str | None = None) -> dict | None:
-    """The calendar saved under ``level`` (``calendar`` as a DataFrame again), or None."""
+def _row(level: str, url: str | None):
     t = schema.AnalysisResult
     with get_engine(url).connect() as conn:
-        row = conn.execute(select(t.payload).where(t.name == NAME, t.level == level)).first()
-    return None if row is None else _decode(row[0])
+        return conn.execute(select(t.payload, t.computed_at).where(t.name == NAME, t.level == level)).first()
+
+
+def load_saved(level: str, url: str | None = None) -> dict | None:
+    """The calendar saved under ``level`` (``calendar`` as a DataFrame again), or None (also while being solved)."""
+    row = _row(level, url)
+    return None if row is None or row[0] == PENDING else _decode(row[0])
+
+
+def _claim(level: str, version: str, url: str | None) -> bool:
+    """Insert the pending row of ``level``; False when another process holds it."""
+    t = schema.AnalysisResult.__table__
+    try:
+        with session_scope(url=url) as s:
+            s.execute(insert(t).values(name=NAME, level=level, computed_at=utcnow(), data_hash=_short(version),
+                                       payload=PENDING))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _release(level: str, url: str | None) -> None:
+    t = schema.AnalysisResult.__table__
+    with session_scope(url=url) as s:
+        s.execute(delete(t).where(t.c.name == NAME, t.c.level == level, t.c.payload == PENDING))
+
+
+def _wait_for(level: str, version: str, url: str | None) -> dict | None:
+    """The saved calendar of ``level``: at once, or after another process's solve; None when this one must solve
+    (it then holds the claim)."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        row = _row(level, url)
+        if row is not None and row[0] != PENDING:
+            return _decode(row[0])
+        if row is None:
+            if _claim(level, version, url):
+                return None
+            continue
+        abandoned = (utcnow() - row[1]).total_seconds() > WAIT_S
+        if abandoned or time.monotonic() > deadline:
+            return None
+        time.sleep(POLL_S)
 
 
 def _save(level: str, payload: str, version: str, url: str | None) -> None:
@@ -95,18 +144,22 @@ def cached_optimize(start, weeks, max_per_store_week, depths, budget, url: str |
     params = normalized(start, weeks, max_per_store_week, depths, budget)
     version = store.data_version(url)
     level = calendar_key(params, version, n_draws)
-    saved = load_saved(level, url)
+    saved = _wait_for(level, version, url)
     if saved is not None:
         return {**saved, "saved_key": level}
-    result = promo_opt_job.optimize_promotions(params["start"], params["weeks"], params["max_per_store_week"],
-                                               params["depths"], params["budget"], url=url, n_draws=n_draws)
-    payload = _encode(result)
-    _save(level, payload, version, url)
+    try:
+        result = promo_opt_job.optimize_promotions(params["start"], params["weeks"], params["max_per_store_week"],
+                                                   params["depths"], params["budget"], url=url, n_draws=n_draws)
+        payload = _encode(result)
+        _save(level, payload, version, url)
+    except BaseException:
+        _release(level, url)
+        raise
     return {**_decode(payload), "saved_key": level}
 
 
 def saved_count(url: str | None = None) -> int:
-    """How many calendars are saved (tests, diagnostics)."""
+    """How many rows are saved, claims of calendars being solved included (tests, diagnostics)."""
     t = schema.AnalysisResult
     with get_engine(url).connect() as conn:
         return len(conn.execute(select(t.level).where(t.name == NAME)).all())

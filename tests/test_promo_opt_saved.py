@@ -85,6 +85,41 @@ def test_a_refused_constraint_saves_nothing(promo_db, solves):
     assert promo_saved.saved_count(promo_db) == 0 and not solves
 
 
+def test_a_request_waits_for_the_calendar_another_process_is_solving(promo_db, solves, monkeypatch):
+    """Visitors arriving while another process solves the same calendar wait for its result, not solve again."""
+    start = _start(promo_db)
+    params = promo_saved.normalized(start, 1, 1, [0.2], None)
+    version = store.data_version(promo_db)
+    key = promo_saved.calendar_key(params, version)
+    assert promo_saved._claim(key, version, promo_db) and not promo_saved._claim(key, version, promo_db)
+    other = promo_opt_job.optimize_promotions(start, 1, 1, [0.2], None, url=promo_db, n_draws=promo_saved.N_DRAWS)
+    solves.clear()
+    naps = []
+
+    def other_process_finishes(seconds):  # while this request waits, the claiming process saves its calendar
+        naps.append(seconds)
+        promo_saved._save(key, promo_saved._encode(other), version, promo_db)
+
+    monkeypatch.setattr(promo_saved.time, "sleep", other_process_finishes)
+    got = promo_saved.cached_optimize(start, 1, 1, [0.2], None, url=promo_db)
+    assert naps and not solves and got["saved_key"] == key and got["totals"] == other["totals"]
+
+
+def test_an_abandoned_claim_is_solved_over_and_a_failed_solve_leaves_none(promo_db, solves, monkeypatch):
+    start = _start(promo_db)
+    version = store.data_version(promo_db)
+    key = promo_saved.calendar_key(promo_saved.normalized(start, 1, 1, [0.2], None), version)
+    assert promo_saved._claim(key, version, promo_db)
+    monkeypatch.setattr(promo_saved, "WAIT_S", 0.0)  # the claim is older than the longest wait: its process died
+    monkeypatch.setattr(promo_saved.time, "sleep", lambda s: pytest.fail("waited for an abandoned claim"))
+    assert promo_saved.cached_optimize(start, 1, 1, [0.2], None, url=promo_db)["promotions"] > 0
+    assert len(solves) == 1 and promo_saved.load_saved(key, promo_db) is not None
+    late = str((pd.Timestamp(start) + pd.Timedelta(days=7 * 52)).date())
+    with pytest.raises(ValueError, match="forecast horizon"):
+        promo_saved.cached_optimize(late, 1, 1, [0.2], None, url=promo_db)
+    assert promo_saved.saved_count(promo_db) == 1  # the failed solve's claim is gone
+
+
 def test_the_page_shows_and_applies_the_saved_calendar_without_solving_again(promo_db, solves):
     shown = cb.render_promo_calendar(1, None, 2, 1, "0.1,0.2", None)
     again = cb.render_promo_calendar(2, None, 2, 1, "0.2,0.1", None)

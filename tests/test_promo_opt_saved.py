@@ -148,3 +148,30 @@ def test_the_calendar_callbacks_run_in_the_background():
     for spec in (render, apply):
         assert spec["background"], spec["output"]
         assert spec["running"]["running"]["promo-optimize-button.disabled"] is True  # no second solve meanwhile
+
+
+def test_the_background_calendar_checks_the_role_from_the_request_it_came_from(promo_db, solves):
+    """With auth on, the background job takes the visitor from the callback context's cookies: a signed-in viewer
+    sees the calendar, a visitor without a session gets the page's refusal and nothing is solved."""
+    import contextvars
+
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    import auth
+    from auth import web
+    auth.add_user("vic", "viewer", "viewer-pass")
+    _p, token = web.login("vic", "viewer-pass", "127.0.0.1")
+
+    def in_job(cookies, fn, *args):
+        context_value.set(AttributeDict(headers={}, cookies=cookies))
+        return fn(*args)
+
+    refused = contextvars.copy_context().run(in_job, {}, cb.render_promo_calendar, 1, None, 1, 1, "0.2", None)
+    assert "you are not signed in" in str(refused[0]) and refused[3] is None and refused[4] is True and not solves
+    shown = contextvars.copy_context().run(in_job, {web.SESSION_COOKIE: token}, cb.render_promo_calendar,
+                                           1, None, 1, 1, "0.2", None)
+    assert "Expected extra margin" in str(shown[0]) and len(solves) == 1
+    message, disabled = contextvars.copy_context().run(in_job, {web.SESSION_COOKIE: token},
+                                                       cb.apply_promo_calendar, 1, shown[3])
+    assert "needs the analyst role (vic is a viewer)" in str(message) and disabled is True

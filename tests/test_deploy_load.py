@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.dash_helpers import publish_fake_run
-
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"users", "seconds", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms", "by_endpoint"}
 
@@ -22,7 +20,9 @@ def test_load_bench_json(small_demo_master, tmp_path):
     store.get_engine(f"sqlite:///{small_demo_master}").dispose()
     db = tmp_path / "small.db"
     shutil.copy(small_demo_master, db)
-    publish_fake_run(f"sqlite:///{db}", horizon=14)
+    # A real run with saved models: the bench's predict calls need them (a fake run's forecasts have no models).
+    subprocess.run([sys.executable, "cli.py", "refresh", "--db", str(db), "--models", "seasonal_naive", "--folds", "1",
+                    "--horizon", "14", "--jobs", "1", "--json"], cwd=ROOT, check=True, capture_output=True, timeout=600)
     result = subprocess.run([sys.executable, "bench/load.py", "--db", str(db), "--users", "3", "--seconds", "6",
                              "--workers", "1", "--skip-missing-api", "--json"], cwd=ROOT, capture_output=True,
                             text=True, timeout=600)

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.browser
 def _sign_in(dash_duo, name: str, password: str) -> None:
     driver = dash_duo.driver
     driver.get(dash_duo.server_url + "/runs")
-    wait_until(lambda: "/login?next=%2Fruns" in driver.current_url, message="not redirected to the login page")
+    wait_until(lambda: "/login?next=%2Fruns" in driver.current_url, timeout=30,
+               message="not redirected to the login page")
     # start_server opened "/" in open mode; its callbacks in flight when the users were added got 401: expected
     dash_duo.get_logs()
     driver.find_element("css selector", "#login-name").send_keys(name)

@@ -185,9 +185,10 @@ def cmd_refresh(args) -> int:
     import signal
     from jobs import runner
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    _audit("refresh.start", {"source": "cli", "models": args.models, "horizon": args.horizon, "force": args.force})
-    summary = runner.refresh(horizon=args.horizon, models=args.models, jobs=args.jobs, tune=args.tune,
-                             folds=args.folds, metric=args.metric, reconcile=args.reconcile,
+    audit = lambda _params: _audit("refresh.start", {"source": "cli", "models": args.models,  # noqa: E731
+                                                     "horizon": args.horizon, "force": args.force})
+    summary = runner.refresh(on_start=audit, horizon=args.horizon, models=args.models, jobs=args.jobs,
+                             tune=args.tune, folds=args.folds, metric=args.metric, reconcile=args.reconcile,
                              levels=args.levels, progress=not args.json, force=args.force,
                              selection=getattr(args, "selection", "combination"),
                              ensemble=getattr(args, "ensemble", False),

@@ -32,7 +32,7 @@ def has_current_run(url: str | None = None) -> bool:
 
 def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="wape", reconcile="bottom_up",
             levels=None, progress=True, force=False, url=None, ensemble=False, model_params=None,
-            selection="combination", backtest_inputs="as_known", run_id=None) -> dict:
+            selection="combination", backtest_inputs="as_known", run_id=None, on_start=None) -> dict:
     """Run one forecast refresh and publish it as the current run.
 
     Parameters
@@ -74,6 +74,9 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         ``{model: {hyperparameter: value}}`` overrides (e.g. small LightGBM settings in tests).
     run_id : str, optional
         The new run's id (default: :func:`new_run_id`); the API chooses it to return it before the run starts.
+    on_start : callable, optional
+        Called with the checked parameters before anything is written (the CLI's audit entry): a refused refresh
+        leaves the database as it was.
 
     Returns
     -------
@@ -90,6 +93,8 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
                                     reconcile=reconcile, levels=levels, tune=tune, ensemble=ensemble,
                                     selection=selection, model_params=model_params,
                                     backtest_inputs=backtest_inputs)
+    if on_start is not None:
+        on_start(params)
     lock = RefreshLock(url=url)
     if not lock.acquire():
         holder = store.lock_info(lock.name, url=url) or {}

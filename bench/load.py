@@ -116,8 +116,9 @@ class HttpUser:
         return response
 
 
-def api_calls(keys: list[str]) -> dict:
-    """The API requests a client system makes: name -> (method, path or path builder, body builder)."""
+def api_calls(keys: list[str], horizon: int) -> dict:
+    """The API requests a client system makes: name -> (method, path or path builder, body builder); predict asks
+    for the current run's whole horizon (``horizon`` steps), as a planning system would."""
     def quoted(key):
         return urllib.parse.quote(key, safe="")
     return {
@@ -127,7 +128,7 @@ def api_calls(keys: list[str]) -> dict:
         "POST /api/v1/forecasts:batch": ("POST", lambda: "/api/v1/forecasts:batch",
                                          lambda: {"keys": random.sample(keys, min(BATCH_KEYS, len(keys)))}),
         "POST /api/v1/predict": ("POST", lambda: "/api/v1/predict",
-                                 lambda: {"key": random.choice(keys), "horizon": 8}),
+                                 lambda: {"key": random.choice(keys), "horizon": horizon}),
     }
 
 
@@ -287,7 +288,9 @@ def client_context(port: int, url: str, skip_missing_api: bool) -> dict:
         keys = [r[0] for r in conn.execute(select(nodes.c.node_id).order_by(nodes.c.node_id))]
     rng = random.Random(7)
     keys = rng.sample(keys, min(300, len(keys)))
-    api, skipped = api_calls(keys), []
+    run = store.current_run(url) or {}
+    horizon = int((run.get("params") or {}).get("horizon") or 1)
+    api, skipped = api_calls(keys, horizon), []
     for name, (method, path, body) in list(api.items()):
         status = probe.request(method, path(), name, body=body() if body else None, api=True).status_code
         if status in (404, 405) and skip_missing_api:  # 405: a POST the dashboard's catch-all page refuses

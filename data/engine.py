@@ -15,7 +15,7 @@ from typing import Iterator
 import pandas as pd
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 import config
@@ -51,6 +51,7 @@ def _engine_for(url: str) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):  # SQLAlchemy's default driver would be psycopg2
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     engine = create_engine(url, future=True, **kwargs)
+    _not_across_processes(engine)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001 - DBAPI callback
@@ -69,6 +70,25 @@ def _engine_for(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     return engine
+
+
+def _not_across_processes(engine: Engine) -> None:
+    """Never hand a pooled connection to a process other than the one that opened it.
+
+    gunicorn's workers, Dash's background jobs and worker pools fork a process whose pool may already hold
+    connections; two processes talking over one socket corrupt each other's results ("server closed the connection
+    unexpectedly" on PostgreSQL under load). SQLAlchemy's recipe for pools and multiprocessing: remember the pid at
+    connect and make a checkout in another process open its own connection.
+    """
+    @event.listens_for(engine, "connect")
+    def _remember_pid(_dbapi_conn, record):  # noqa: ANN001 - pool callback
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _refuse_foreign(_dbapi_conn, record, proxy):  # noqa: ANN001 - pool callback
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise DisconnectionError(f"connection opened by process {record.info.get('pid')}, not {os.getpid()}")
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from api.app import create_api
     from data import store
-    c = TestClient(create_api())
+    c = TestClient(create_api(), base_url="http://127.0.0.1")
     run = store.current_run()
     if run is None:
         raise SystemExit("no current run: python cli.py refresh first")

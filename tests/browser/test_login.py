@@ -74,6 +74,9 @@ def test_background_callbacks_check_the_role_of_the_signed_in_user(dash_duo, sma
     dash_duo.wait_for_contains_text("#data-quality-status", "Not allowed: this needs the analyst role (vic is a "
                                     "viewer)", timeout=20)
     dash_duo.find_element("#shell-user button").click()
+    # The logout POST must land (it redirects to the sign-in page) before the next page load, or that load still
+    # carries the old session's cookie.
+    wait_until(lambda: "/login" in dash_duo.driver.current_url, timeout=30, message="logout did not finish")
     _sign_in(dash_duo, "ann", "analyst-pass")
     dash_duo.driver.get(dash_duo.server_url + "/data?tab=quality")
     dash_duo.wait_for_element("#data-quality-run-button", timeout=15).click()

@@ -49,18 +49,7 @@ def _copy_column(col, values: pd.Series) -> list:
         if isinstance(kind, schema.Date):
             objs = [d.date() for d in objs]
         return [objs[c] if c >= 0 else None for c in codes]
-    na = values.isna().to_numpy()
-    if isinstance(kind, schema.Boolean):
-        out = pd.to_numeric(values.where(~na, 0)).astype(bool).tolist()
-    elif isinstance(kind, schema.Integer):
-        out = pd.to_numeric(values.where(~na, 0)).astype("int64").tolist()
-    elif isinstance(kind, schema.Float):
-        out = pd.to_numeric(values).astype("float64").tolist()
-    else:
-        out = values.astype(object).tolist()
-    if na.any():
-        out = [None if m else v for v, m in zip(out, na)]
-    return out
+    return _plain_values(kind, values, bool_as=bool)
 
 
 def _with_defaults(tbl, df: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -161,8 +150,16 @@ def _sqlite_column(col, values: pd.Series) -> list:
     if isinstance(kind, schema.Date):
         ts = pd.to_datetime(values)
         return ts.dt.strftime("%Y-%m-%d").where(ts.notna(), None).tolist()
+    return _plain_values(kind, values, bool_as="int64")  # SQLite stores booleans as 0/1
+
+
+def _plain_values(kind, values: pd.Series, bool_as) -> list:
+    """A non-date column as Python ints, floats or objects, None for every NA (NaN included); booleans as
+    ``bool_as`` (``bool`` for COPY, ``"int64"`` for SQLite's 0/1)."""
     na = values.isna().to_numpy()
-    if isinstance(kind, (schema.Integer, schema.Boolean)):
+    if isinstance(kind, schema.Boolean):
+        out = pd.to_numeric(values.where(~na, 0)).astype(bool_as).tolist()
+    elif isinstance(kind, schema.Integer):
         out = pd.to_numeric(values.where(~na, 0)).astype("int64").tolist()
     elif isinstance(kind, schema.Float):
         out = pd.to_numeric(values).astype("float64").tolist()

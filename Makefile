@@ -25,7 +25,7 @@ $(STAMP): requirements.txt constraints.txt | $(BIN)/python
 	$(PIP) -r requirements.txt
 	touch $(STAMP)
 
-$(DEV_STAMP): requirements-dev.txt requirements.txt constraints.txt | $(BIN)/python
+$(DEV_STAMP): requirements-dev.txt requirements-spark.txt requirements.txt constraints.txt | $(BIN)/python
 	$(PIP) -r requirements-dev.txt
 	touch $(STAMP) $(DEV_STAMP)
 

@@ -13,6 +13,8 @@ import os
 import sys
 import time
 
+import commands
+
 
 def _print_json(obj) -> None:
     print(json.dumps(obj, indent=2, default=str))
@@ -24,8 +26,8 @@ class UserError(Exception):
 
 def _audit(action: str, detail: dict | None = None) -> None:
     """Record a write made from the command line in the audit log (actor ``cli:<os user>``)."""
-    from auth import commands
-    commands.record(action, detail)
+    from auth import commands as auth_commands
+    auth_commands.record(action, detail)
 
 
 # ----------------------------------------------------------------------------- handlers
@@ -374,37 +376,6 @@ def _add_decision_parsers(sub, common) -> None:
     op.set_defaults(func=cmd_optimize_promos)
 
 
-def _lazy(module: str, name: str):
-    """A handler that imports ``module`` only when its command runs, so parsing stays light."""
-    def handler(args) -> int:
-        import importlib
-        return getattr(importlib.import_module(module), name)(args)
-    return handler
-
-
-def _add_account_parsers(sub, common) -> None:
-    """`user add|list|remove`, `token create|revoke` and `audit`: accounts, API tokens and who did what."""
-    u = sub.add_parser("user", help="dashboard/API users: add NAME --role R [--password-stdin], list, remove NAME")
-    usub = u.add_subparsers(dest="action", required=True)
-    ua = usub.add_parser("add", parents=[common], help="add a user (auth is on as soon as one exists)")
-    ua.add_argument("name")
-    ua.add_argument("--role", choices=["viewer", "analyst", "admin"], default=None)
-    ua.add_argument("--password-stdin", action="store_true", help="read the password from stdin (else prompt twice)")
-    usub.add_parser("list", parents=[common], help="list the users")
-    ur = usub.add_parser("remove", parents=[common], help="remove a user, its tokens and its sessions")
-    ur.add_argument("name")
-    u.set_defaults(func=_lazy("auth.commands", "user"))
-    t = sub.add_parser("token", help="API bearer tokens: create NAME [--json], revoke ID")
-    tsub = t.add_subparsers(dest="action", required=True)
-    tsub.add_parser("create", parents=[common], help="a new token for user NAME (printed once)").add_argument(
-        "target", metavar="NAME")
-    tsub.add_parser("revoke", parents=[common], help="revoke token ID").add_argument("target", metavar="ID", type=int)
-    t.set_defaults(func=_lazy("auth.commands", "token"))
-    a = sub.add_parser("audit", parents=[common], help="who imported, refreshed, edited the plan or changed users")
-    a.add_argument("--limit", type=int, default=50)
-    a.set_defaults(func=_lazy("auth.commands", "audit"))
-
-
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
@@ -467,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_schedule)
 
     _add_decision_parsers(sub, common)
-    _add_account_parsers(sub, common)
+    commands.add_all(sub, common)
 
     sd = sub.add_parser("setup-demo", parents=[common], help="demo data and first refresh when missing")
     sd.set_defaults(func=cmd_setup_demo)

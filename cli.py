@@ -331,7 +331,8 @@ def _add_inventory_ingest_parser(isub, common) -> None:
 
 def _add_ingest_parsers(sub, common) -> None:
     """`ingest walmart|csv|plan|inventory|orders`."""
-    ing = sub.add_parser("ingest", help="import sales data (walmart directory, long CSV/Parquet/Excel files, order lines)")
+    ing = sub.add_parser("ingest", help="import sales data (walmart directory, long CSV/Parquet/Excel files, "
+                         "order lines)")
     isub = ing.add_subparsers(dest="source", required=True)
     w = isub.add_parser("walmart", parents=[common], help="the Kaggle Walmart files (train, features, stores)")
     w.add_argument("path", help="directory holding train.csv[.gz], features.csv[.gz], stores.csv[.gz]")

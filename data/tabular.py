@@ -5,9 +5,9 @@ spreadsheet workbooks .xlsx, .xlsm, .xlsb, .xls and .ods (``pandas.read_excel(en
 frame's index is built so that ``index + 2`` is the row number the spreadsheet shows (header row = 1 when the
 table starts in the first row), so every importer's ``FILE: line N, column 'C'`` message names the row to fix.
 A workbook is read from its first sheet, or the sheet ``--sheet NAME`` names (a missing one lists the sheets);
-the header is the first non-empty row; cells keep their types (numbers, dates, booleans, text). A header cell
-that is empty above data, as merged header cells leave it, is refused: the message names the merged range when
-the workbook records it.
+the header is the first row filled at least half as wide as the table (a title line above it is skipped); cells
+keep their types (numbers, dates, booleans, text). A header cell that is empty above data, as merged header cells
+leave it, is refused: the message names the merged range when the workbook records it.
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def read_workbook(path, sheet: str | None = None) -> pd.DataFrame:
         filled = raw.notna().any(axis=1)
         if raw.empty or not filled.any():
             raise IngestError(f"{p}: sheet {sheet!r} is empty")
-        head = int(filled.to_numpy().argmax())  # 0-based sheet row of the header
+        head = _header_row(raw)
         header = raw.iloc[head]
         body = raw.iloc[head + 1:]
         used = body.notna().any(axis=0)
@@ -106,6 +106,13 @@ def read_workbook(path, sheet: str | None = None) -> pd.DataFrame:
     frame.attrs["warnings"] = []
     frame.attrs["sheet"] = sheet
     return frame
+
+
+def _header_row(raw: pd.DataFrame, scan: int = 50) -> int:
+    """The header's 0-based sheet row: the first row filled at least half as wide as the widest of the first
+    ``scan`` rows, so a title line above the table is skipped and a header with a merged (empty) cell is not."""
+    counts = raw.head(scan).notna().sum(axis=1).to_numpy()
+    return int((counts >= max(1, counts.max()) / 2).argmax())
 
 
 def _unique(names: list[str]) -> list[str]:

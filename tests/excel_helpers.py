@@ -49,7 +49,8 @@ def _ods_cell(value, span: int = 1) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return (f'<table:table-cell office:value-type="float" office:value="{value}"{spanned}>'
                 f"<text:p>{value}</text:p></table:table-cell>")
-    return f'<table:table-cell office:value-type="string"{spanned}><text:p>{escape(str(value))}</text:p></table:table-cell>'
+    return (f'<table:table-cell office:value-type="string"{spanned}><text:p>{escape(str(value))}</text:p>'
+            "</table:table-cell>")
 
 
 def write_ods(path, sheets: dict[str, pd.DataFrame], merge_header: tuple[int, int] | None = None) -> str:

@@ -147,3 +147,18 @@ def test_a_title_row_above_the_header_keeps_spreadsheet_row_numbers(tmp_path, db
     assert list(frame.columns) == ["Date", "Store", "Sales"] and list(frame.index + 2) == [3, 4]
     code, _, err = _run(capsys, "ingest", "csv", book, "--map", "date=Date,sales=Sales,store=Store", "--db", db)
     assert code == 2 and f"{book}: line 4, column 'Sales': not a number: 'x'" in err
+
+
+def test_the_api_import_takes_a_workbook_sheet(tmp_path, db, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_api
+    monkeypatch.setenv("SALES_CACHE_DIR", str(tmp_path / "cache"))
+    book = Path(write_xlsx(tmp_path / "sales.xlsx", _sales(), sheet="Sales"))
+    client = TestClient(create_api(), base_url="http://127.0.0.1")
+    form = {"mapping": "date=Date,sales=Sales,store=Store", "sheet": "Daily"}
+    r = client.post("/api/v1/imports", files={"file": ("sales.xlsx", book.read_bytes())}, data=form)
+    assert r.status_code == 400 and "no sheet named 'Daily'" in r.json()["detail"]
+    r = client.post("/api/v1/imports", files={"file": ("sales.xlsx", book.read_bytes())}, data={**form, "sheet": "Sales"})
+    assert r.status_code == 201, r.text
+    assert r.json()["rows_valid"] == 20

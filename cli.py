@@ -316,7 +316,7 @@ def _add_refresh_parser(sub, common) -> None:
 def _add_inventory_ingest_parser(isub, common) -> None:
     """``ingest inventory``: on-hand stock, lead times, costs, service targets, pack sizes and open orders."""
     v = isub.add_parser("inventory", parents=[common], help="inventory inputs per store x product (* = default)")
-    v.add_argument("path", help="CSV, CSV.gz or Parquet file, one line per store x product (or open order)")
+    v.add_argument("path", help="CSV, CSV.gz, Parquet or workbook file, one line per store x product (or open order)")
     v.add_argument("--map", required=True, help="field=COLUMN pairs: store, product (required; * = every one) and "
                    "any of on_hand, lead_time, lead_time_sd, review_period, unit_cost, holding_rate, lost_sale_cost, "
                    "backorder_cost, target_csl, target_fill_rate, moq, case_pack, shelf_life, on_order_qty with "
@@ -338,7 +338,7 @@ def _add_ingest_parsers(sub, common) -> None:
     w.add_argument("path", help="directory holding train.csv[.gz], features.csv[.gz], stores.csv[.gz]")
     w.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
     w.set_defaults(func=cmd_ingest)
-    c = isub.add_parser("csv", parents=[common], help="a long-format CSV, CSV.gz or Parquet file")
+    c = isub.add_parser("csv", parents=[common], help="a long-format CSV, CSV.gz, Parquet or workbook file")
     c.add_argument("path")
     c.add_argument("--map", required=True,
                    help="field=COLUMN pairs, e.g. date=Date,sales=Sales,store=Store,product=Item,promo=Promo")
@@ -353,7 +353,7 @@ def _add_ingest_parsers(sub, common) -> None:
     add_sheet_option(c)
     c.set_defaults(func=cmd_ingest)
     pl = isub.add_parser("plan", parents=[common], help="a plan file: promotions, depths, prices, closures, events, "
-                         "unit costs at any grain (CSV, CSV.gz or Parquet)")
+                         "unit costs at any grain (CSV, CSV.gz, Parquet or a workbook)")
     pl.add_argument("path")
     pl.add_argument("--map", required=True, help="field=COLUMN pairs: date (required) and any of store, product, "
                     "category (empty cell or unmapped = all), promo, promo_intensity, price, open, event, cost")

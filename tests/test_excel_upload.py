@@ -98,3 +98,11 @@ def test_a_bad_row_of_a_workbook_upload_is_named_as_the_spreadsheet_shows_it(tmp
     alert = str(cb.render_validation_report(lambda p: None, 1, file, values, fields, [], [], "orders", "Lines"))
     assert "Validation failed" in alert and "line 4, column 'Quantity': not a number: 'three'" in alert
     assert not store.db_exists(tmp_db)
+
+
+def test_the_plan_page_upload_reads_a_workbook(tmp_db, cache_dir):
+    from callbacks import plan as plan_cb
+    plan = pd.DataFrame({"Date": ["2024-01-12", "2024-01-13"], "Store": ["1", "1"], "Promo": [1, 1]})
+    url = "data:application/octet-stream;base64," + base64.b64encode(to_xlsx(plan, "Plan")).decode()
+    file, info, form, validate_disabled, _, _ = plan_cb.read_plan_upload(url, "plan.xlsx")
+    assert file and "2 rows, 3 columns" in str(info) and not validate_disabled

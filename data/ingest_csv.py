@@ -302,7 +302,9 @@ def _drop_duplicates(out, m, path, is_csv) -> tuple[pd.DataFrame, int]:
         col = m.get({"is_open": "open", "holiday": "holiday"}.get(diff, diff), diff)
         raise IngestError(f"{where(path, is_csv, same.index[1], col)}: conflicting duplicate of "
                           f"{where(path, is_csv, same.index[0]).split(': ')[-1]} (store {a['store_id']}, product "
-                          f"{a['product_id']}, date {a['date'].date()}) with a different value: {_show(a[diff])} vs {_show(b[diff])}")
+                          f"{a['product_id']}, date {a['date'].date()}) with a different value: {_show(a[diff])} vs {_show(b[diff])}"
+                          "; a file of order lines (one row per product in an order)? import it with "
+                          "`python cli.py ingest orders`, which sums them")
     return out, duplicates
 
 

@@ -78,6 +78,10 @@ def test_dry_run_and_refusals_write_nothing(tmp_db):
     no_product.loc[1, "product"] = None
     with pytest.raises(IngestError, match=r"line 3, column 'product': missing product id"):
         orders.load_order_lines(no_product, url=tmp_db)
+    with pytest.raises(IngestError, match=r"--timezone: unknown time zone 'Mars/Olympus'"):
+        orders.load_order_lines(_lines(), url=tmp_db, timezone="Mars/Olympus")
+    with pytest.raises(IngestError, match=r"line 4, column 'discount': a discount rate of 100% or more: '150%'"):
+        orders.load_order_lines(_lines().assign(discount=["0%", "20%", "150%", "0%", "10%", "0%", "50%"]), url=tmp_db)
     assert not store.db_exists(tmp_db)
 
 

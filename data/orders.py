@@ -53,7 +53,7 @@ def _stored_lines(url: str | None, products) -> pd.DataFrame:
     old = pd.concat(parts, ignore_index=True)
     old["date"] = pd.to_datetime(old["date"])
     old["ts"] = pd.to_datetime(old["ts"]).fillna(old["date"])
-    old["matched_order_stored"] = old["matched_order"]
+    old["matched_order_stored"], old["matched_line_stored"] = old["matched_order"], old["matched_line"]
     return old
 
 
@@ -207,7 +207,9 @@ def _match_changed(combined: pd.DataFrame) -> pd.Series:
         return pd.Series(False, index=combined.index)
     before = combined["matched_order_stored"].astype(object).where(combined["matched_order_stored"].notna(), None)
     after = combined["matched_order"].astype(object).where(combined["matched_order"].notna(), None)
-    return (combined["is_return"] == 1) & (before != after)
+    line_before = pd.to_numeric(combined["matched_line_stored"], errors="coerce").astype(float).fillna(-1)
+    line_after = pd.to_numeric(combined["matched_line"], errors="coerce").astype(float).fillna(-1)
+    return (combined["is_return"] == 1) & ((before != after) | (line_before != line_after))
 
 
 def read_order_lines(url: str | None = None, customer: str | None = None, start=None, end=None,

@@ -1,6 +1,6 @@
 """The Data page upload with workbooks and order lines: the sheet choice, the order-line mapping form (guessed from
 the column names), validation and import through the CLI's importers, and a bad row named as the spreadsheet
-numbers it (callbacks called directly, SQLite and PostgreSQL)."""
+numbers it (callbacks called directly; the loader runs on both back ends in tests/test_orders_load.py)."""
 from __future__ import annotations
 
 import base64
@@ -63,7 +63,6 @@ def _form(form) -> tuple[list[dict], list]:
     return [f for f, _ in found], [v for _, v in found]
 
 
-@pytest.mark.backends("sqlite", "postgresql")
 def test_order_lines_workbook_upload_sheet_choice_validate_and_import(tmp_db, tmp_path, cache_dir):
     file = cb.save_uploaded_file(_workbook(tmp_path, ORDERS), "orders.xlsx")[0]
     options, value, style = cb.render_sheet_choice(file)

@@ -127,14 +127,18 @@ def p_alive(params: dict, x, t_x, T) -> np.ndarray:
     return np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700))), 1.0)
 
 
-def expected_purchases(params: dict, t: float, x, t_x, T) -> np.ndarray:
-    """E[purchases in (T, T + t] | x, t_x, T] under BG/NBD (eq. 10 of Fader, Hardie & Lee 2005)."""
+def expected_purchases(params: dict, t: float, x, t_x, T, if_alive: bool = False) -> np.ndarray:
+    """E[purchases in (T, T + t] | x, t_x, T] under BG/NBD (eq. 10 of Fader, Hardie & Lee 2005).
+
+    With ``if_alive`` the expectation given that the customer is alive at ``T`` (the formula without its
+    ``P(alive)`` factor).
+    """
     r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     z = t / (alpha + T + t)
     hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
     head = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
-    return head * p_alive(params, x, t_x, T)
+    return head if if_alive else head * p_alive(params, x, t_x, T)
 
 
 def expected_purchases_new(params: dict, t) -> np.ndarray:

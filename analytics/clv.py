@@ -33,7 +33,9 @@ def clv(bg: dict, gg: dict, summ: pd.DataFrame, horizon_weeks: float, monthly_di
     Returns
     -------
     pandas.DataFrame
-        ``customer, p_alive, expected_purchases, expected_spend, clv``.
+        ``customer, p_alive, expected_purchases, expected_spend, clv, value_if_active``; the last is the
+        undiscounted revenue over the horizon were the customer surely alive (``E[purchases | alive] x spend``:
+        BG/NBD's conditional expectation is ``P(alive)`` times this rate).
     """
     x, t_x, T = (summ[c].to_numpy(float) for c in ("x", "t_x", "T"))
     spend = btyd.expected_spend(gg, x, summ["m_x"].to_numpy(float))
@@ -42,9 +44,11 @@ def clv(bg: dict, gg: dict, summ: pd.DataFrame, horizon_weeks: float, monthly_di
     cum = np.column_stack([btyd.expected_purchases(bg, t, x, t_x, T) for t in ends])
     monthly = np.diff(np.column_stack([np.zeros(len(x)), cum]), axis=1)
     disc = (1 + monthly_discount) ** -np.arange(1, n_months + 1)
-    return pd.DataFrame({"customer": summ["customer"].to_numpy(), "p_alive": btyd.p_alive(bg, x, t_x, T),
+    alive = btyd.p_alive(bg, x, t_x, T)
+    if_alive = btyd.expected_purchases(bg, horizon_weeks, x, t_x, T, if_alive=True)
+    return pd.DataFrame({"customer": summ["customer"].to_numpy(), "p_alive": alive,
                          "expected_purchases": cum[:, -1], "expected_spend": spend,
-                         "clv": spend * (monthly @ disc)})
+                         "clv": spend * (monthly @ disc), "value_if_active": spend * if_alive})
 
 
 def _ratio_ci(pred: np.ndarray, actual: np.ndarray, rng: np.random.Generator, n_boot: int = 400) -> tuple:

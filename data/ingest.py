@@ -71,8 +71,10 @@ def summary_of(prep: Prepared) -> dict:
     }
 
 
-def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dict:
+def commit(prep: Prepared, url: str | None = None, dry_run: bool = False, also_write=None) -> dict:
     """Check the prepared import against the database and write it in one transaction (unless ``dry_run``).
+
+    ``also_write(session)``, when given, writes an importer's own rows (the order lines) in that transaction.
 
     Returns the summary dict. Raises :class:`IngestError` on a frequency mismatch. Re-importing content whose
     hash equals the latest import's is reported as ``already_imported`` and writes nothing.
@@ -121,6 +123,8 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dic
         store.upsert_frame(session, schema.Dataset, dataset_row)
         if prep.plan is not None and len(prep.plan):
             store.write_plan(prep.plan, source="sales-import", session=session, keep_unset=True)
+        if also_write is not None:
+            also_write(session)
         store.rebuild_aggregates(session)
     summary["rows_written"] = int(written)
     summary["rows_new"] = int(store.counts(url)["rows"] - before)

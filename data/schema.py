@@ -370,3 +370,28 @@ class LoginFailure(Base):
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class OrderLine(Base):
+    """One line of an imported order export (data/orders.py), kept for customer analytics; the ``sales`` facts hold
+    their store x product x day sums. ``line`` is the line's position within its order in the file, so re-importing
+    an overlapping export replaces its lines instead of adding them again. A return (negative quantity, or an
+    order id with the returns prefix) has ``is_return=1`` and, when its sale was found, ``matched_order`` and
+    ``matched_line``; ``discount`` is the share of the list value taken off (0..1)."""
+    __tablename__ = "order_lines"
+    __table_args__ = (Index("ix_order_lines_customer", "customer"), Index("ix_order_lines_date", "date"),
+                      Index("ix_order_lines_product", "product"))
+    order_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    date: Mapped[dt.date] = mapped_column(Date)                  # local calendar date
+    ts: Mapped[dt.datetime | None] = mapped_column(DateTime)     # local time of day, when the file has one
+    product: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    store: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), default=DEFAULT_MEMBER)
+    quantity: Mapped[float] = mapped_column(Float)
+    revenue: Mapped[float] = mapped_column(Float)
+    discount: Mapped[float | None] = mapped_column(Float)
+    is_return: Mapped[int] = mapped_column(Integer, default=0)
+    matched_order: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    matched_line: Mapped[int | None] = mapped_column(Integer)
+    dataset: Mapped[str] = mapped_column(String(200))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from data import schema
 
 # Every table an import rebuilds, children before parents (the ``datasets`` log, runs and results are kept).
-FACT_TABLES = (schema.Sale, schema.Covariate, schema.Weather, schema.CalendarEvent, schema.DemoTruth,
+FACT_TABLES = (schema.OrderLine, schema.Sale, schema.Covariate, schema.Weather, schema.CalendarEvent, schema.DemoTruth,
                schema.AggSales, schema.Node, schema.StoreDim, schema.ProductDim)
 
 

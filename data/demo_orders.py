@@ -171,3 +171,42 @@ def truth_rows(truth: dict) -> pd.DataFrame:
              for k, v in truth["gamma_gamma"].items()]
     rows.append(("customers", "all", "customers", float(truth["customers"]), "customers"))
     return pd.DataFrame(rows, columns=["kind", "group", "name", "value", "unit"])
+
+
+def add_to_store(seed: int = 42, n_customers: int | None = None, url: str | None = None) -> dict:
+    """`cli.py demo --orders`: replace the demo's daily facts by order lines drawn over them, loaded as an import.
+
+    Reads the demo just written (stores, products, daily sales), draws the order lines (:func:`generate`), deletes
+    the demo's daily sales (dimensions, weather, calendar, plan and truth stay) and loads the lines through
+    :func:`data.orders.load_order_lines` (which writes the order lines and their store x product x day sums in one
+    transaction), then adds the planted customer parameters to ``demo_truth``. The import is logged as the demo's
+    (name ``demo``, a ``synthetic`` source), so ``cli.py demo`` can replace it again without ``--force``.
+    """
+    from sqlalchemy import delete
+
+    from data import facts, orders, schema, store
+    from data.guards import DEMO_NAME, DEMO_SOURCE_PREFIX
+
+    daily = facts.sales_facts(url, columns=("store_id", "product_id", "date", "sales", "price", "promo_intensity"))
+    lines, truth = generate(daily, facts.stores(url), facts.products(url), seed=seed,
+                            n_customers=n_customers or N_CUSTOMERS)
+    with store.session_scope(url=url) as session:
+        session.execute(delete(schema.Sale.__table__))
+    summary = orders.load_order_lines(lines, dataset_name=DEMO_NAME, url=url,
+                                      source=f"{DEMO_SOURCE_PREFIX} seed={seed} order lines")
+    with store.session_scope(url=url) as session:
+        session.execute(delete(schema.DemoTruth.__table__).where(schema.DemoTruth.kind == "customers"))
+        store.bulk_insert(session, schema.DemoTruth, truth_rows(truth))
+    return {"customers": truth["customers"], "orders": summary.get("orders"), "order_lines": summary.get("order_lines"),
+            "facts": summary.get("rows_written"), "planted": {"bgnbd": truth["bgnbd"],
+                                                              "gamma_gamma": truth["gamma_gamma"]},
+            "message": summary.get("message")}
+
+
+def format_summary(s: dict) -> str:
+    """The `demo --orders` lines of the demo summary."""
+    bg, gg = s["planted"]["bgnbd"], s["planted"]["gamma_gamma"]
+    return (f"  order lines: {s['order_lines']:,} lines, {s['orders']:,} orders of {s['customers']:,} customers "
+            f"(now the sales facts: {s['facts']:,} store x product x day rows)\n"
+            f"  planted customers: BG/NBD r={bg['r']}, alpha={bg['alpha']}, a={bg['a']}, b={bg['b']} (weeks); "
+            f"Gamma-Gamma p={gg['p']}, q={gg['q']}, gamma={gg['gamma']}; `python cli.py customers` fits them")

@@ -5,7 +5,8 @@ order lines from the store, computes and saves the frames the Customers page rea
 level ``all``):
 
 ``customer_scores``
-    per customer: ``customer, first, last, orders, revenue, recency_days, tenure_days, r, f, m, rfm, segment,
+    per customer: ``customer, first, last, revenue, tenure_days, recency_days, frequency (purchase days), r, f, m,
+    rfm, segment,
     p_alive, expected_purchases, expected_spend, clv, value_if_active, churn_probability, value_at_risk``.
     ``value_at_risk = churn_probability x value_if_active`` (the horizon's revenue were the customer active).
 ``customer_segments``
@@ -99,8 +100,8 @@ def compute(lines: pd.DataFrame, horizon: str = "12m", monthly_discount: float =
     ch = churn.validate_and_score(tx, end, window_days=window)
     t_churn = time.perf_counter() - t_churn
     hold = clv.holdout_validation(tx, cutoff, end)
-    scores = (summ[["customer", "first", "last", "orders", "revenue", "tenure_days"]]
-              .merge(scores.drop(columns=["frequency", "monetary"]), on="customer")
+    scores = (summ[["customer", "first", "last", "revenue", "tenure_days"]]
+              .merge(scores.drop(columns=["monetary"]), on="customer")
               .merge(value, on="customer").merge(ch["scores"], on="customer", how="left"))
     scores["value_at_risk"] = scores["churn_probability"] * scores["value_if_active"]
     scores = scores.sort_values("clv", ascending=False).reset_index(drop=True)
@@ -108,7 +109,9 @@ def compute(lines: pd.DataFrame, horizon: str = "12m", monthly_discount: float =
                          + [{"kind": "clv_holdout", "name": k, "value": v, "lo95": None, "hi95": None, "truth": None}
                             for k, v in hold["aggregate"].items() if isinstance(v, (int, float))]
                          + [{"kind": "churn", "name": k, "value": v, "lo95": None, "hi95": None, "truth": None}
-                            for k, v in ch["validation"].items() if isinstance(v, (int, float))])
+                            for k, v in ch["validation"].items() if isinstance(v, (int, float))]
+                         + [{"kind": "settings", "name": k, "value": v, "lo95": None, "hi95": None, "truth": None}
+                            for k, v in (("horizon_weeks", weeks), ("monthly_discount", monthly_discount))])
     frames = {Frames.CUSTOMER_SCORES: scores, Frames.CUSTOMER_SEGMENTS: rfm.segment_table(scores, "revenue"),
               Frames.CUSTOMER_COHORTS: rfm.cohorts(tx), Frames.CUSTOMER_SEGMENT_PRODUCTS:
                   rfm.segment_products(lines, scores), Frames.CUSTOMER_MODEL: model,
@@ -150,7 +153,7 @@ def _summary(lines, tx, scores, frames, fits, hold, ch, planted) -> dict:
         "segments": _records(frames[Frames.CUSTOMER_SEGMENTS], ["segment", "customers", "revenue", "share",
                                                                 "revenue_share", "clv"], 99),
         "models": models, "clv_holdout": hold["aggregate"], "churn": ch["validation"],
-        "top_customers": _records(scores, ["customer", "segment", "orders", "revenue", "p_alive", "clv"], 10),
+        "top_customers": _records(scores, ["customer", "segment", "frequency", "revenue", "p_alive", "clv"], 10),
         "churn_risk": _records(risk, ["customer", "segment", "churn_probability", "p_alive", "clv",
                                       "value_at_risk"], 10),
     }

@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--years", type=int, default=3)
     d.add_argument("--force", action="store_true", help="replace a database that holds imported (non-demo) data")
     d.add_argument("--orders", nargs="?", type=int, const=0, default=None, metavar="CUSTOMERS",
-                   help="sales as order lines of customers with planted BG/NBD + Gamma-Gamma parameters (default 4000)")
+                   help="sales as order lines of customers with planted BG/NBD + Gamma-Gamma parameters (default 6000)")
     d.set_defaults(func=cmd_demo)
 
     _add_ingest_parsers(sub, common)

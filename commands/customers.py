@@ -10,6 +10,8 @@ def add_parsers(sub, common) -> None:
                        help="customer segments (RFM), churn (BG/NBD P(alive), classifier) and lifetime value")
     c.add_argument("--horizon", default="12m", help="CLV horizon, e.g. 12m, 26w, 90d (default 12m)")
     c.add_argument("--discount", type=float, default=0.01, help="monthly discount rate of the CLV (default 0.01)")
+    c.add_argument("--churn-window", default="26w",
+                   help="churned = no purchase for this long (default 26w); the classifier is validated on it")
     c.add_argument("--no-save", action="store_true", help="do not store the results for the dashboard")
     c.set_defaults(func=lazy("commands.customers", "run"))
 
@@ -22,7 +24,7 @@ def run(args) -> int:
     from jobs import customers_job
     t0 = time.perf_counter()
     summary = customers_job.run_customers(horizon=args.horizon, monthly_discount=args.discount,
-                                          save=not args.no_save)
+                                          churn_window=args.churn_window, save=not args.no_save)
     summary["seconds"]["command"] = round(time.perf_counter() - t0, 2)
     if not args.no_save:
         from auth import commands as auth_commands

@@ -17,7 +17,7 @@ import pandas as pd
 
 PLANTED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PLANTED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "gamma": 15.44}
-N_CUSTOMERS = 4000
+N_CUSTOMERS = 6000
 JOIN_SHARE = 0.5  # customers join (first purchase) uniformly over this first share of the history
 MEAN_EXTRA_LINES = 0.8  # lines per order = 1 + Poisson(this), at most the number of products
 
@@ -143,9 +143,9 @@ def generate(sales: pd.DataFrame, stores: pd.DataFrame, products: pd.DataFrame, 
     order_idx = np.repeat(np.arange(n_orders), k)
     slot = np.arange(len(order_idx)) - np.repeat(np.cumsum(k) - k, k)
     prod = ranked[order_idx, slot]
-    share = rng.gamma(1.0, 1.0, len(order_idx))
+    share = rng.gamma(2.0, 1.0, len(order_idx))
     share /= np.bincount(order_idx, share)[order_idx]
-    revenue = np.round(value[order_idx] * share, 2)
+    revenue = np.maximum(np.round(value[order_idx] * share, 2), 0.01)  # no line of zero value
     unit_price = price[s[order_idx], prod, day[order_idx]]
     lines = pd.DataFrame({
         "order_id": [f"O{i + 1:07d}" for i in order_idx],

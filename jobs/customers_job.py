@@ -8,6 +8,7 @@ level ``all``):
     per customer: ``customer, first, last, revenue, tenure_days, recency_days, frequency (purchase days), r, f, m,
     rfm, segment,
     p_alive, expected_purchases, expected_spend, clv, value_if_active, churn_probability, value_at_risk``.
+    ``churn_probability`` is the classifier's probability of no purchase in the churn window after the last date;
     ``value_at_risk = churn_probability x value_if_active`` (the horizon's revenue were the customer active).
 ``customer_segments``
     ``segment, customers, revenue, mean_recency_days, mean_frequency, clv, p_alive, value_at_risk, share,
@@ -35,17 +36,19 @@ from analytics import btyd, churn, clv, rfm
 from domain import Frames
 
 MIN_CUSTOMERS = 30
+CHURN_WINDOW = "26w"  # churned = no purchase in the 26 weeks after the cutoff
 
 
-def _split(tx: pd.DataFrame, horizon_weeks: float) -> tuple[pd.Timestamp, pd.Timestamp, int]:
+def _split(tx: pd.DataFrame, horizon_weeks: float, churn_weeks: float) -> tuple[pd.Timestamp, pd.Timestamp, int]:
     """The end date, the calibration cutoff (holdout = the horizon, at most a third of the history) and the
-    churn window in days (the same length)."""
+    churn window in days (at most a third of the history: the classifier needs two windows and a past)."""
     start, end = tx["date"].min(), tx["date"].max()
     span = (end - start).days
     days = int(min(round(horizon_weeks * 7), span // 3))
-    if days < 14:
+    window = int(min(round(churn_weeks * 7), span // 3))
+    if min(days, window) < 14:
         raise ValueError(f"customers: {span + 1} days of order history is too short (need at least 6 weeks)")
-    return end, end - pd.Timedelta(days=days), days
+    return end, end - pd.Timedelta(days=days), window
 
 
 def _model_rows(fits: dict, planted: dict | None) -> list[dict]:
@@ -62,7 +65,7 @@ def _model_rows(fits: dict, planted: dict | None) -> list[dict]:
 
 
 def compute(lines: pd.DataFrame, horizon: str = "12m", monthly_discount: float = 0.01,
-            planted: dict | None = None) -> dict:
+            planted: dict | None = None, churn_window: str = CHURN_WINDOW) -> dict:
     """Every customer analysis of ``lines`` as of its last date.
 
     Parameters
@@ -70,12 +73,15 @@ def compute(lines: pd.DataFrame, horizon: str = "12m", monthly_discount: float =
     lines : pandas.DataFrame
         Order lines (``order_id, customer, date, product, store, quantity, revenue``).
     horizon : str
-        CLV horizon such as ``12m``, ``26w`` or ``90d``; also the length of the holdout and of the churn window
-        (each at most a third of the history).
+        CLV horizon such as ``12m``, ``26w`` or ``90d``; also the length of the holdout (at most a third of the
+        history).
     monthly_discount : float
         Monthly discount rate of the CLV.
     planted : dict, optional
         The demo's planted parameters (``{"bgnbd": {...}, "gamma_gamma": {...}}``), shown beside the estimates.
+    churn_window : str
+        A customer has churned who buys nothing in this long after the cutoff (default 26 weeks; at most a third
+        of the history).
 
     Returns
     -------
@@ -90,7 +96,7 @@ def compute(lines: pd.DataFrame, horizon: str = "12m", monthly_discount: float =
     if tx["customer"].nunique() < MIN_CUSTOMERS:
         raise ValueError(f"customers: {tx['customer'].nunique()} customers with purchases; the models need at "
                          f"least {MIN_CUSTOMERS}")
-    end, cutoff, window = _split(tx, weeks)
+    end, cutoff, window = _split(tx, weeks, rfm.parse_horizon(churn_window))
     summ = rfm.summary(tx, end)
     scores = rfm.rfm(summ)
     bg = btyd.fit_bgnbd(summ["x"], summ["t_x"], summ["T"])
@@ -160,14 +166,16 @@ def _summary(lines, tx, scores, frames, fits, hold, ch, planted) -> dict:
 
 
 def run_customers(url: str | None = None, horizon: str = "12m", monthly_discount: float = 0.01,
-                  save: bool = True) -> dict:
+                  churn_window: str = CHURN_WINDOW, save: bool = True) -> dict:
     """Read the stored order lines, compute every customer analysis and (``save``) store its frames."""
     from data import customers
+    rfm.parse_horizon(horizon), rfm.parse_horizon(churn_window)  # refuse a bad option before reading anything
     lines = customers.order_lines(url)
     if lines.empty:
         raise ValueError("no order lines with customers in the store: import them with `python cli.py ingest orders "
                          "FILE --map ...` or generate the demo's with `python cli.py demo --orders`")
-    result = compute(lines, horizon=horizon, monthly_discount=monthly_discount, planted=customers.planted(url))
+    result = compute(lines, horizon=horizon, monthly_discount=monthly_discount, planted=customers.planted(url),
+                     churn_window=churn_window)
     if save:
         customers.save_results(result["frames"], url)
     return result["summary"]

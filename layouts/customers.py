@@ -81,8 +81,8 @@ def layout(**query):
             dbc.Row([dbc.Col(html.H6("Churn risk", className="card-title"), md=8),
                      dbc.Col(export, md=4, className="text-end")]),
             html.P("Every customer, largest expected value at risk first: the churn classifier's probability of no "
-                   "purchase within the horizon times the revenue the customer would bring over it if still "
-                   "active (BG/NBD purchases given alive x Gamma-Gamma spend). P(alive) is BG/NBD's.",
+                   "purchase in the churn window (26 weeks unless `--churn-window` says otherwise) times the "
+                   "revenue the customer would bring over the CLV horizon if still active (BG/NBD purchases given alive x Gamma-Gamma spend). P(alive) is BG/NBD's.",
                    className="chart-explanation text-muted small"),
             _risk_grid(),
         ]), className="chart-card mb-3"),

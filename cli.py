@@ -14,6 +14,7 @@ import sys
 import time
 
 import commands
+from commands.orders import add_orders_parser, add_sheet_option
 
 
 def _print_json(obj) -> None:
@@ -62,7 +63,8 @@ def cmd_ingest(args) -> int:
     else:
         summary = ingest.ingest_csv(args.path, mapping=args.map, extra=args.extra, dayfirst=args.dayfirst,
                                     stores_file=args.stores, stores_map=args.stores_map,
-                                    dataset_name=args.name, frequency=args.freq, dry_run=args.dry_run)
+                                    dataset_name=args.name, frequency=args.freq, dry_run=args.dry_run,
+                                    sheet=args.sheet)
     if not args.dry_run:
         _audit(f"import.{args.source}", {"path": str(args.path), "rows": summary.get("rows")})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
@@ -77,7 +79,7 @@ def cmd_ingest_inventory(args) -> int:
     from data import ingest_inventory
     t0 = time.perf_counter()
     summary = ingest_inventory.ingest_inventory(args.path, mapping=args.map, unit=args.unit, dayfirst=args.dayfirst,
-                                                dry_run=args.dry_run)
+                                                dry_run=args.dry_run, sheet=args.sheet)
     if not args.dry_run:
         _audit("import.inventory", {"path": str(args.path)})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
@@ -91,7 +93,8 @@ def cmd_ingest_inventory(args) -> int:
 def cmd_ingest_plan(args) -> int:
     from data import ingest_plan
     t0 = time.perf_counter()
-    summary = ingest_plan.ingest_plan(args.path, args.map, dayfirst=args.dayfirst, dry_run=args.dry_run)
+    summary = ingest_plan.ingest_plan(args.path, args.map, dayfirst=args.dayfirst, dry_run=args.dry_run,
+                                      sheet=args.sheet)
     if not args.dry_run:
         _audit("plan.import", {"path": str(args.path)})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
@@ -326,12 +329,14 @@ def _add_inventory_ingest_parser(isub, common) -> None:
                    help="unit of lead_time, lead_time_sd, review_period and shelf_life (default days)")
     v.add_argument("--dayfirst", action="store_true", help="arrival dates are day-first (31/12/2020)")
     v.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    add_sheet_option(v)
     v.set_defaults(func=cmd_ingest_inventory)
 
 
 def _add_ingest_parsers(sub, common) -> None:
-    """`ingest walmart|csv|plan|inventory`."""
-    ing = sub.add_parser("ingest", help="import sales data (walmart directory or any long CSV/Parquet)")
+    """`ingest walmart|csv|plan|inventory|orders`."""
+    ing = sub.add_parser("ingest", help="import sales data (walmart directory, long CSV/Parquet/Excel files, "
+                         "order lines)")
     isub = ing.add_subparsers(dest="source", required=True)
     w = isub.add_parser("walmart", parents=[common], help="the Kaggle Walmart files (train, features, stores)")
     w.add_argument("path", help="directory holding train.csv[.gz], features.csv[.gz], stores.csv[.gz]")
@@ -349,6 +354,7 @@ def _add_ingest_parsers(sub, common) -> None:
     c.add_argument("--name", default=None, help="dataset name (default: the file name)")
     c.add_argument("--freq", choices=["D", "W"], default=None, help="override the detected frequency")
     c.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    add_sheet_option(c)
     c.set_defaults(func=cmd_ingest)
     pl = isub.add_parser("plan", parents=[common], help="a plan file: promotions, depths, prices, closures, events, "
                          "unit costs at any grain (CSV, CSV.gz or Parquet)")
@@ -357,8 +363,10 @@ def _add_ingest_parsers(sub, common) -> None:
                     "category (empty cell or unmapped = all), promo, promo_intensity, price, open, event, cost")
     pl.add_argument("--dayfirst", action="store_true", help="dates are day-first (31/12/2020)")
     pl.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    add_sheet_option(pl)
     pl.set_defaults(func=cmd_ingest)
     _add_inventory_ingest_parser(isub, common)
+    add_orders_parser(isub, common)
 
 
 def _add_decision_parsers(sub, common) -> None:

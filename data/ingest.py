@@ -29,10 +29,10 @@ def ingest_walmart(path, dry_run: bool = False, url: str | None = None) -> dict:
 
 def ingest_csv(path, mapping, extra="", dayfirst: bool = False, stores_file=None, stores_map=None,
                dataset_name: str | None = None, frequency: str | None = None, dry_run: bool = False,
-               url: str | None = None) -> dict:
-    """Import a long-format CSV, CSV.gz or Parquet file with a column ``mapping``; see data/ingest_csv.py."""
+               url: str | None = None, sheet: str | None = None) -> dict:
+    """Import a long-format CSV, CSV.gz, Parquet or workbook file with a column ``mapping``; see data/ingest_csv.py."""
     prep = _csv.prepare(path, mapping, extra=extra, dayfirst=dayfirst, stores_file=stores_file,
-                        stores_map=stores_map, dataset_name=dataset_name, frequency=frequency)
+                        stores_map=stores_map, dataset_name=dataset_name, frequency=frequency, sheet=sheet)
     return commit(prep, url=url, dry_run=dry_run)
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.ingest_common import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
-                                where)
+from data.ingest_common import IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, where
 from data.plan_checks import sales_plan_rows
+from data.tabular import read_any
 from data.validate import check_date_window, check_detached_dates, check_finite
 from domain import ALL, DEFAULT_MEMBER, IMPORT_FIELDS, MAX_ID_LENGTH, REQUIRED_FIELDS, SCOPE_ALL, STORE_FIELDS
 
@@ -225,7 +225,7 @@ def _covariates(df: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
 
 def _read_stores(stores_file, stores_map) -> tuple[pd.DataFrame, Path]:
     """Store attributes from a separate file: store id, optional name/region/type/size, other columns -> attrs."""
-    df, is_csv = read_table(stores_file)
+    df, is_csv = read_any(stores_file)  # a workbook: its first sheet
     df = df.dropna(how="all")
     path = Path(stores_file)
     if stores_map:
@@ -331,7 +331,7 @@ def _merge_store_file(stores, store_ids, stores_file, stores_map, warnings: list
 
 
 def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_map=None, dataset_name=None,
-            frequency=None) -> Prepared:
+            frequency=None, sheet=None) -> Prepared:
     """Read, parse and validate a long-format sales file; return the frames to write.
 
     Parameters
@@ -350,6 +350,8 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
         Name in the import log (default: the file name without extension).
     frequency : {"D", "W"}, optional
         Override the frequency detected from the median spacing of the dates.
+    sheet : str, optional
+        The sheet of a workbook (.xlsx, .xls, .ods) to read (default: the first).
 
     Returns
     -------
@@ -360,7 +362,7 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
     extras = [c.strip() for c in (extra.split(",") if isinstance(extra, str) else (extra or [])) if c.strip()]
     if frequency not in (None, "", "D", "W"):
         raise IngestError(f"--freq: {frequency!r} is not D or W")
-    df, is_csv = read_table(path)
+    df, is_csv = read_any(path, sheet)
     path = Path(path)
     wanted = list(m.values()) + extras
     missing = [c for c in wanted if c not in df.columns]
@@ -422,7 +424,7 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
     covariates = _covariates(out, extras) if extras else None
 
     opts = {"mapping": m, "extra": extras, "dayfirst": bool(dayfirst), "stores_map": stores_map,
-            "frequency": frequency}
+            "frequency": frequency, **({"sheet": sheet} if sheet else {})}
     name = dataset_name or path.name.removesuffix(".gz").rsplit(".", 1)[0]
     return Prepared(
         name=name, source=str(path.resolve()), frequency=freq, content_hash=file_hash(hashed, opts),

@@ -40,6 +40,13 @@ def _reference(order_ids: pd.Series, prefix: str | None) -> pd.Series:
     return order_ids.where(~order_ids.str.startswith(prefix), order_ids.str.slice(len(prefix)))
 
 
+def _has_key(sales: pd.DataFrame, col: str, keys: pd.DataFrame) -> np.ndarray:
+    """Which sales have (``col``, product) among ``keys`` (columns ``k``, ``product``)."""
+    keys = keys.dropna().drop_duplicates()
+    probe = pd.DataFrame({"k": sales[col].to_numpy(), "product": sales["product"].to_numpy()})
+    return probe.merge(keys.assign(hit=True), on=["k", "product"], how="left")["hit"].notna().to_numpy()
+
+
 def match_returns(lines: pd.DataFrame, prefix: str | None = None,
                   window_days: int = RETURN_WINDOW_DAYS) -> pd.DataFrame:
     """Allocations of return units to sale lines: ``ret``, ``sale`` (positions in ``lines``), ``units``.
@@ -54,14 +61,20 @@ def match_returns(lines: pd.DataFrame, prefix: str | None = None,
     when = lines["ts"].to_numpy()
     sale_mask = ~is_ret & (qty > 0)
     order_sorted = np.lexsort((np.arange(len(lines)), when))  # chronological, file order within a time
-    sales = lines.iloc[[i for i in order_sorted if sale_mask[i]]]
+    rets = lines.iloc[order_sorted[is_ret[order_sorted]]]
+    refs = _reference(rets["order_id"], prefix)
+    sales = lines.iloc[order_sorted[sale_mask[order_sorted]]]
+    # Only sales that share a key with some return can be matched: group those few, not every sale.
+    wanted = (_has_key(sales, "order_id", pd.DataFrame({"k": refs.to_numpy(), "product": rets["product"].to_numpy()}))
+              | _has_key(sales, "customer", pd.DataFrame({"k": rets["customer"].to_numpy(),
+                                                          "product": rets["product"].to_numpy()})))
+    sales = sales[wanted]
     by_order = sales.groupby(["order_id", "product"], sort=False).indices
     by_customer = sales.dropna(subset=["customer"]).groupby(["customer", "product"], sort=False).indices
     sale_pos = sales.index.to_numpy()
     sale_when = sales["ts"].to_numpy()
     left = dict(zip(sale_pos, qty[sale_pos]))
-    rets = lines.iloc[[i for i in order_sorted if is_ret[i]]]
-    refs = _reference(rets["order_id"], prefix).to_numpy()
+    refs = refs.to_numpy()
     window = np.timedelta64(window_days, "D")
     alloc = []
     for pos, ref, cust, prod, t in zip(rets.index, refs, rets["customer"], rets["product"], rets["ts"].to_numpy()):

@@ -74,10 +74,12 @@ def _facts(sale_lines: pd.DataFrame, has_discount: bool) -> pd.DataFrame:
     return f[["store_id", "product_id", "date", "sales", "units", "promo", "promo_intensity", "price", "is_open"]]
 
 
-def _dimensions(new: pd.DataFrame, combined: pd.DataFrame, m: dict, path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _dimensions(new: pd.DataFrame, combined: pd.DataFrame, m: dict, path,
+                is_csv: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stores and products of the lines, with region and category when mapped (one value each, else an error)."""
-    regions = _consistent(new["store"], new["region"], path, True, "store", m["region"]) if "region" in m else None
-    cats = _consistent(new["product"], new["category"], path, True, "product", m["category"]) \
+    new = new.set_index("src")  # messages name the file's lines
+    regions = _consistent(new["store"], new["region"], path, is_csv, "store", m["region"]) if "region" in m else None
+    cats = _consistent(new["product"], new["category"], path, is_csv, "product", m["category"]) \
         if "category" in m else None
     store_ids = sorted(combined["store"].unique())
     stores = pd.DataFrame({"store_id": store_ids,
@@ -120,7 +122,7 @@ def _combine(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
 def load_order_lines(lines: pd.DataFrame, *, dataset_name: str = "orders", dry_run: bool = False,
                      url: str | None = None, mapping: dict[str, str] | None = None, source: str | None = None,
                      returns_prefix: str | None = None, timezone: str | None = None, dayfirst: bool = False,
-                     options: dict | None = None, warnings: list[str] | None = None) -> dict:
+                     is_csv: bool = True, options: dict | None = None, warnings: list[str] | None = None) -> dict:
     """Validate order lines, sum them into the facts and write facts and lines in one transaction.
 
     Parameters
@@ -137,6 +139,8 @@ def load_order_lines(lines: pd.DataFrame, *, dataset_name: str = "orders", dry_r
         IANA zone: times with an offset are converted to it before taking the calendar date.
     dry_run : bool
         Validate and summarise, write nothing.
+    is_csv : bool
+        Messages name lines (``index + 2``: CSV files, workbooks, frames) rather than Parquet rows.
 
     Returns
     -------
@@ -152,9 +156,10 @@ def load_order_lines(lines: pd.DataFrame, *, dataset_name: str = "orders", dry_r
     body = lines[~blank]
     if body.empty:
         raise IngestError(f"{path}: no order lines")
-    canon, info = parse_lines(body, m, path, True, dayfirst, tz)
+    canon, info = parse_lines(body, m, path, is_csv, dayfirst, tz)
     canon["line"] = _number_lines(canon, lines, bool(mapping), path)
-    canon = mark_returns(canon.reset_index(drop=True), returns_prefix).assign(dataset=dataset_name)
+    canon = mark_returns(canon.assign(src=canon.index).reset_index(drop=True), returns_prefix).assign(
+        dataset=dataset_name)
     opts = {"mapping": m, "returns_prefix": returns_prefix, "timezone": timezone, "dayfirst": bool(dayfirst),
             **(options or {})}
     content = _content_hash(canon[["order_id", "line", "customer", "ts", "product", "store", "quantity",
@@ -163,7 +168,7 @@ def load_order_lines(lines: pd.DataFrame, *, dataset_name: str = "orders", dry_r
     alloc = match_returns(combined, returns_prefix)
     combined, sale_lines, matched_units = net_of_returns(combined, alloc)
     returns = report(combined, (combined["is_return"] == 1) & combined["new"], matched_units)
-    stores, products = _dimensions(canon, combined, m, path)
+    stores, products = _dimensions(canon, combined, m, path, is_csv)
     has_discount = "discount" in m or combined["discount"].notna().any()
     facts = _facts(sale_lines, has_discount)
     notes = list(info["notes"])
@@ -225,7 +230,7 @@ def read_order_lines(url: str | None = None, customer: str | None = None, start=
 
 def format_order_summary(summary: dict) -> str:
     """The import summary plus the order lines' own counts (orders, customers, returns) as text."""
-    lines = [format_summary(summary)]
+    lines = [format_summary({k: v for k, v in summary.items() if k != "seconds"})]
     r = summary.get("returns") or {}
     customers = summary.get("customers")
     lines.append(f"  order lines   {summary.get('order_lines', 0):>12,}   orders {summary.get('orders', 0):,}   "
@@ -235,4 +240,6 @@ def format_order_summary(summary: dict) -> str:
                  f"{r.get('unmatched', 0):,} unmatched")
     for note in summary.get("notes") or ():
         lines.append(f"  note: {note}")
+    if "seconds" in summary:
+        lines.append(f"  took {summary['seconds']} s")
     return "\n".join(lines)

@@ -209,6 +209,9 @@ class Data:
     IMPORT = "data-import-button"
     IMPORT_PROGRESS = "data-import-progress"
     REPORT = "data-validation-report"
+    KIND = "data-import-kind"             # sales rows or order lines
+    SHEET = "data-upload-sheet"           # a workbook's sheet
+    SHEET_BOX = "data-upload-sheet-box"
 
 
 def data_kpi(kpi: str, part: str) -> dict:
@@ -219,6 +222,11 @@ def data_kpi(kpi: str, part: str) -> dict:
 def data_map(field: str) -> dict:
     """Pattern-matching ID of the Data page's mapping dropdown for one importer field (e.g. ``"date"``)."""
     return {"type": "data-map", "field": field}
+
+
+def data_opt(option: str) -> dict:
+    """Pattern-matching ID of an order-line import option on the Data page (``"returns_prefix"``, ``"timezone"``)."""
+    return {"type": "data-opt", "option": option}
 
 
 class Runs:

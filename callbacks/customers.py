@@ -3,7 +3,7 @@ the chart or the dropdown, the segment drill (chart highlight and its products),
 from __future__ import annotations
 
 import pandas as pd
-from dash import Input, Output, State, callback, ctx
+from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
 from callbacks._cache import memo
@@ -75,7 +75,18 @@ def model_table(model: pd.DataFrame):
         if val is not None and not pd.isna(val):
             rows.append({"Model": "Validation", "Parameter": name, "Estimate": fmt.format(val),
                          "95% interval": "" if lo is None else f"{fmt.format(lo)} – {fmt.format(hi)}", "Planted": ""})
-    return components.frame_table(pd.DataFrame(rows)) if rows else components.empty_state("No model fitted")
+    if not rows:
+        return components.empty_state("No model fitted")
+    parts = [components.frame_table(pd.DataFrame(rows))]
+    rel = frame(Frames.CUSTOMER_CHURN_RELIABILITY)
+    if rel is not None and len(rel):
+        view = pd.DataFrame({"Churn decile": rel["bin"] + 1, "Customers": rel["customers"],
+                             "Predicted": rel["mean_predicted"].map("{:.1%}".format),
+                             "Observed [95%]": [f"{o:.1%} [{lo:.1%}, {hi:.1%}]" for o, lo, hi
+                                                in zip(rel["observed"], rel["lo95"], rel["hi95"])]})
+        parts += [html.H6("Churn calibration on the later period", className="mt-3 mb-1 small fw-bold"),
+                  components.frame_table(view)]
+    return html.Div(parts)
 
 
 def _summary(scores: pd.DataFrame, model: pd.DataFrame) -> str:

@@ -38,6 +38,9 @@ def test_churn_classifier_auc_on_the_later_period(demo_result):
     assert c["auc"] >= 0.75 and c["auc_lo95"] < c["auc"] < c["auc_hi95"]
     assert c["valid_cutoff"] > c["train_cutoff"] and c["window_days"] == 182
     assert c["brier"] < c["brier_base_rate"]  # better than predicting the base rate
+    rel = demo_result[2]["churn_reliability"]
+    assert len(rel) == 10 and sum(r["customers"] for r in rel) == c["customers_valid"]
+    assert sum(r["lo95"] <= r["mean_predicted"] <= r["hi95"] for r in rel) >= 7  # calibrated within noise
 
 
 def test_clv_is_unbiased_on_the_holdout(demo_result):
@@ -45,6 +48,8 @@ def test_clv_is_unbiased_on_the_holdout(demo_result):
     assert h["cutoff"] == "2023-01-01" and h["end"] == "2023-12-31"
     assert abs(h["bias_purchases"]) <= 0.10 and abs(h["bias_spend"]) <= 0.10
     assert h["corr_spend"] > 0.5
+    by_x = demo_result[2]["clv_holdout_by_frequency"]
+    assert [r["x_group"] for r in by_x] == list(range(8)) and sum(r["customers"] for r in by_x) == h["customers"]
 
 
 def test_order_lines_follow_the_demo(demo_result):

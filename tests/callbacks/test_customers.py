@@ -40,6 +40,7 @@ def test_page_fills_from_the_saved_analyses(cust_db):
     assert cohort_fig["data"][0]["type"] == "heatmap" and clv_fig["data"][0]["type"] == "bar"
     text = str(model)
     assert "BG/NBD" in text and "Gamma-Gamma" in text and "Churn classifier AUC" in text and "0.243" in text
+    assert "Churn calibration" in text and "Observed [95%]" in text
     assert "C0" in str(top)
 
 

@@ -41,11 +41,15 @@ def cmd_demo(args) -> int:
     t0 = time.perf_counter()
     summary = demo.generate(seed=args.seed, n_stores=args.stores, n_products=args.products, years=args.years,
                             progress=not args.json)
+    if getattr(args, "orders", None) is not None:  # demo --orders [CUSTOMERS]: the sales become order lines
+        from data import demo_orders
+        summary["order_lines"] = demo_orders.add_to_store(seed=args.seed, n_customers=args.orders or None)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     if args.json:
         _print_json(summary)
     else:
-        print(demo.format_summary(summary))
+        print(demo.format_summary(summary) + ("\n" + demo_orders.format_summary(summary["order_lines"])
+                                              if "order_lines" in summary else ""))
     return 0
 
 
@@ -421,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--products", type=int, default=20)
     d.add_argument("--years", type=int, default=3)
     d.add_argument("--force", action="store_true", help="replace a database that holds imported (non-demo) data")
+    d.add_argument("--orders", nargs="?", type=int, const=0, default=None, metavar="CUSTOMERS",
+                   help="sales as order lines of customers with planted BG/NBD + Gamma-Gamma parameters (default 6000)")
     d.set_defaults(func=cmd_demo)
 
     _add_ingest_parsers(sub, common)

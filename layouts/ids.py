@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 # The navbar groups pages by task; a new page adds one (name, path) pair to its group and passes its path from
 # here. Order within a group is the order of the links.
 NAV_GROUPS = (
-    ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"))),
+    ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"), ("Customers", "/customers"))),
     ("Forecast & plan", (("Forecast", "/forecast"), ("Plan", "/plan"), ("Promotions", "/promotions"),
                          ("Inventory", "/inventory"))),
     ("Operate", (("Data", "/data"), ("Runs", "/runs"))),
@@ -154,6 +154,23 @@ class Inv:
     ORDER_QTY = "inv-order-quantity"
     ORDER_ADD = "inv-order-add-button"
     ORDER_CLEAR = "inv-order-clear-button"
+
+
+class Cust:
+    QUERY = "cust-query-store"
+    STATUS = "cust-status"
+    SUMMARY = "cust-summary"
+    SEGMENTS = "cust-segments-chart"
+    SEGMENT_TABLE = "cust-segments-table"
+    SEGMENT = "cust-segment-select"
+    PRODUCTS = "cust-segment-products-chart"
+    PRODUCTS_TABLE = "cust-segment-products-table"
+    RISK_GRID = "cust-churn-risk-grid"
+    EXPORT_CSV = "cust-export-csv-button"
+    CLV = "cust-clv-chart"
+    COHORTS = "cust-cohort-chart"
+    TOP = "cust-top-customers-table"
+    MODEL = "cust-model-table"
 
 
 def inv_input(field: str) -> dict:

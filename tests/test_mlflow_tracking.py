@@ -11,6 +11,7 @@ import pytest
 import config
 from data import store
 from jobs import runner, tracking
+from jobs.params import RefreshParams
 from models import tuning
 from tests.test_refresh import make_store
 
@@ -101,10 +102,11 @@ def test_an_unreachable_tracking_server_only_warns(tracked_db, monkeypatch, capl
                for r in caplog.records)
 
 
-def test_tracking_off_logs_nothing(tracked_db, tmp_path, monkeypatch):
+def test_tracking_off_logs_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("SALES_MLFLOW", "off")
-    out = runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=1, progress=False)
-    assert out["status"] == "success" and out["mlflow"] is None
+    monkeypatch.setenv("SALES_MLFLOW_URI", f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
+    params = RefreshParams.from_cli("D", horizon=7, models="seasonal_naive", folds=1)
+    assert tracking.log_refresh("20260101T000000-abcdef", params, {"status": "success"}) is None
     assert not (tmp_path / "mlflow").exists()
 
 

@@ -22,7 +22,7 @@ pytest.importorskip("dvc")
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP = {".git", ".venv", "__pycache__", ".pytest_cache", ".dvc", "tests", "docs", "bench", "notebooks", "assets",
-        "pipeline"}
+        "pipeline", "dvc.lock"}
 TINY = {"demo": {"seed": 3, "stores": 2, "products": 2, "years": 1}, "effects": {"level": "category"},
         "refresh": {"models": "seasonal_naive", "horizon": 7, "folds": 1, "metric": "wape", "reconcile": "bottom_up",
                     "jobs": 1}}

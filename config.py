@@ -94,6 +94,13 @@ def database_url(value: str | None) -> str:
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
+def mlflow_uri(value: str | None) -> str:
+    """``SALES_MLFLOW_URI``: a tracking server or store URI; unset or blank means ``data/mlflow.db`` (SQLite)."""
+    if value is None or not value.strip():
+        return f"sqlite:///{ROOT / 'data' / 'mlflow.db'}"
+    return value.strip()
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str
@@ -124,6 +131,9 @@ class Settings:
     cache_redis_url: str | None = None  # Redis callback cache (needs the `redis` package); else the filesystem
     cache_namespace: str = ""  # set by `serve --prod` for its workers: the shared cache's folder of this start
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP)
+    # MLflow tracking of every published refresh (jobs/tracking.py): on by default, a local SQLite store under data/
+    mlflow: bool = True
+    mlflow_uri: str = ""
 
     @property
     def max_upload_bytes(self) -> int:
@@ -172,4 +182,6 @@ def load() -> Settings:
         cache_redis_url=(env.get("SALES_CACHE_REDIS_URL") or "").strip() or None,
         cache_namespace=(env.get("SALES_CACHE_NAMESPACE") or "").strip(),
         forwarded_allow_ips=(env.get("SALES_FORWARDED_ALLOW_IPS") or "").strip() or "127.0.0.1",
+        mlflow=parse_bool(env.get("SALES_MLFLOW"), True),
+        mlflow_uri=mlflow_uri(env.get("SALES_MLFLOW_URI")),
     )

@@ -15,7 +15,7 @@ import uuid
 import config
 from data import store
 from domain import BOTTOM_LEVEL
-from jobs import stages
+from jobs import stages, tracking
 from jobs.lock import ABANDONED, RefreshLock
 from jobs.params import RefreshParams
 from jobs.progress import Progress
@@ -145,6 +145,7 @@ def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, l
     duration = time.perf_counter() - t0
     summary.update(run_id=run_id, status="success", data_hash=dhash, duration_s=round(duration, 2), **stored_params)
     summary["pruned_runs"] = stages.publish(run_id, summary, duration, url)
+    summary["mlflow"] = tracking.log_refresh(run_id, params, summary, url)  # never raises; None when off
     return summary
 
 

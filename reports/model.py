@@ -1,5 +1,6 @@
 """The model report: candidates and their backtest metrics, the chosen models per level, tuning, residual
-diagnostics and interval coverage of the published (current) run.
+diagnostics and interval coverage of the published (current) run, and its live accuracy since publication (the
+forecasts scored against the actuals imported after it, ``data.monitoring``).
 
 Backtests are the refresh's rolling-origin folds (stored per series, model and fold); a level's figure is the mean
 over its series and folds, with a 95% interval from the spread over those rows (normal approximation).
@@ -11,7 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from data import report_reads, store
+from data import monitoring, report_reads, store
 from domain import LEVELS
 from layouts import figures
 from reports import TITLES, charts
@@ -34,6 +35,7 @@ def build(url: str | None = None) -> Document:
     _tuning(doc, run["run_id"], url)
     _residuals(doc, run["run_id"], url)
     _coverage(doc, chosen)
+    _live(doc, run, chosen, url)
     return doc
 
 
@@ -155,3 +157,31 @@ def _coverage(doc: Document, chosen: pd.DataFrame) -> None:
     s.table(table, {"coverage": pct, "ci_low": pct, "ci_high": pct, "gap": pct_signed})
     s.figure(charts.interval_points(table[table["interval"] == "95%"], "level", "coverage", "ci_low", "ci_high",
                                     0.95, "Coverage of the 95% interval (dashed: nominal)"), height=280)
+
+
+def _live(doc: Document, run: dict, chosen: pd.DataFrame, url: str | None) -> None:
+    s = doc.section("live", "Live accuracy since publication")
+    live = monitoring.read_live_accuracy(by=("level",), run_id=run["run_id"], model="final", url=url)
+    if live.empty:
+        s.text(f"No actuals have arrived for the forecast dates of run {run['run_id']} yet: its forecasts are "
+               "scored on every import after it was published, and this section shows how they fared.")
+    else:
+        expected = chosen.groupby("level")["wape"].mean().rename("backtest_wape")
+        live = live.merge(expected, left_on="level", right_index=True, how="left")
+        live["level"] = pd.Categorical(live["level"], _level_order(live["level"]), ordered=True)
+        s.text("The published (reconciled) forecasts of this run against the actuals imported since, per level; "
+               "backtest_wape is what the backtests led us to expect.")
+        s.table(live.sort_values("level").astype({"level": str})[
+            ["level", "n", "wape", "backtest_wape", "mase", "bias_pct", "coverage_80", "coverage_95"]],
+            {"n": num, "wape": pct, "backtest_wape": pct, "mase": num2, "bias_pct": pct_signed, "coverage_80": pct,
+             "coverage_95": pct})
+        steps = monitoring.read_live_accuracy(by=("step",), run_id=run["run_id"], model="final", url=url)
+        s.heading("By horizon step (all levels)").table(
+            steps, {"n": num, "wape": pct, "mase": num2, "bias": num2, "bias_pct": pct_signed, "coverage_80": pct,
+                    "coverage_95": pct}, max_rows=15)
+    runs = monitoring.read_live_accuracy(by=("run_id",), model="final", url=url)
+    if not runs.empty:
+        s.heading("Every scored run (newest last)").table(
+            runs[["run_id", "n", "wape", "mase", "bias_pct", "coverage_80", "coverage_95"]],
+            {"n": num, "wape": pct, "mase": num2, "bias_pct": pct_signed, "coverage_80": pct, "coverage_95": pct},
+            max_rows=10)

@@ -45,6 +45,14 @@ def saved_frame(name: str, url: str | None = None) -> tuple[pd.DataFrame | None,
     return (store.load_frame(name, level, url=url), level) if level else (None, None)
 
 
+def published_run(url: str | None = None) -> dict:
+    """The current (published) run, or the one-line error that says to run a refresh."""
+    run = store.current_run(url=url)
+    if run is None:
+        raise ValueError("there is no published forecast run: run `python cli.py refresh` first")
+    return run
+
+
 def total_series(url: str | None = None) -> pd.DataFrame:
     """The total node's history (``ds, y`` and its drivers) from the pre-aggregated table."""
     return store.series(store.node_id("total"), url=url)

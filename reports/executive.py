@@ -17,7 +17,7 @@ from domain import BOTTOM_LEVEL, Frames
 from jobs import inventory_job, promo_opt_job, promo_saved
 from layouts import figures
 from reports import TITLES
-from reports._common import num, pct, pct_signed, saved_frame, total_series, with_ci
+from reports._common import num, pct, pct_signed, published_run, saved_frame, total_series, with_ci
 from reports.document import Document
 from reports.model import mean_ci
 
@@ -26,9 +26,7 @@ PROMO_SOLVE_MAX_SERIES = 500  # solve the default calendar in the report only fo
 
 def build(url: str | None = None) -> Document:
     """The executive summary of the current run and saved decisions in the database at ``url``."""
-    run = store.current_run(url=url)
-    if run is None:
-        raise ValueError("there is no published forecast run: run `python cli.py refresh` first")
+    run = published_run(url)
     doc = Document(TITLES["executive"], f"Data set {store.dataset_name(url)!r}, forecast run {run['run_id']}")
     _forecast(doc, url)
     _accuracy(doc, run["run_id"], url)

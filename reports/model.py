@@ -16,7 +16,7 @@ from data import monitoring, report_reads, store
 from domain import LEVELS
 from layouts import figures
 from reports import TITLES, charts
-from reports._common import num, num2, pct, pct_signed
+from reports._common import num, num2, pct, pct_signed, published_run
 from reports.document import Document
 
 Z95 = 1.959963984540054
@@ -24,9 +24,7 @@ Z95 = 1.959963984540054
 
 def build(url: str | None = None) -> Document:
     """The model report of the current run in the database at ``url``."""
-    run = store.current_run(url=url)
-    if run is None:
-        raise ValueError("there is no published forecast run: run `python cli.py refresh` first")
+    run = published_run(url)
     doc = Document(TITLES["model"], f"Run {run['run_id']} on data set {store.dataset_name(url)!r}")
     _run(doc, run)
     _candidates(doc, run["run_id"], url)

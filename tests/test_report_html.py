@@ -10,18 +10,18 @@ import pytest
 
 import cli
 from reports import TITLES, render
-from tests.report_helpers import api_master, report_db  # noqa: F401
+from tests.report_helpers import report_db  # noqa: F401
 
 SECTIONS = {
     "eda": ["summary", "quality", "trends", "seasonality", "distributions", "correlations", "cleaning"],
-    "model": ["run", "candidates", "selection", "tuning", "residuals", "coverage"],
+    "model": ["run", "candidates", "selection", "tuning", "residuals", "coverage", "live"],
     "executive": ["forecast", "accuracy", "drivers", "inventory", "promotions"],
 }
 # words each report must contain (what a stakeholder looks for in that section)
 WORDS = {
     "eda": ["Missing dates", "Duplicates", "Negative sales", "Outliers", "Coverage", "trend strength",
             "Fisher-z", "dropped at import"],
-    "model": ["seasonal_naive", "lgbm", "Ljung-Box", "80%", "95%", "not tuned"],
+    "model": ["seasonal_naive", "lgbm", "Ljung-Box", "80%", "95%", "not tuned", "No actuals have arrived"],
     "executive": ["Expected sales", "95% interval", "repeating last season", "Promotions lift sales",
                   "Orders to place", "Calendar for"],
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from tests.report_helpers import api_master, report_db  # noqa: F401
+from tests.report_helpers import report_db  # noqa: F401
 
 
 def _ids(component) -> list:

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from reports import pdf, render
-from tests.report_helpers import api_master, report_db  # noqa: F401
+from tests.report_helpers import report_db  # noqa: F401
 
 
 @pytest.mark.skipif(not any(shutil.which(n) for n in pdf.CANDIDATES), reason="needs Chromium (apt-get install chromium)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.report_helpers import api_master, report_db  # noqa: F401
+from tests.report_helpers import report_db  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

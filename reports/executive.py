@@ -58,6 +58,10 @@ def _forecast(doc: Document, url: str | None) -> None:
     s = doc.section("forecast", "Forecast for the next horizon")
     key = store.node_id("total")
     fc = store.forecast(key, url=url)
+    if fc.empty:
+        s.text("The published run has no forecast of total sales (it was refreshed without the total level): run "
+               "`python cli.py refresh` with every level.")
+        return
     history = total_series(url)[["ds", "y"]]
     start, end = fc["ds"].min(), fc["ds"].max()
     tot = horizon_totals(fc, url).iloc[0]

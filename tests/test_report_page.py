@@ -34,3 +34,17 @@ def test_a_click_downloads_the_generated_report(report_db, monkeypatch):  # noqa
     page = base64.b64decode(download["content"]).decode()
     assert '<section id="coverage">' in page and "Model report" in str(status)
     assert progress[0][0] < progress[-1][0] == 100
+
+
+def test_reports_draw_with_plotly_but_never_import_dash():
+    import ast
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "reports"
+    for path in root.glob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+        assert not names & {"dash", "dash_bootstrap_components", "flask"}, path.name

@@ -78,7 +78,7 @@ def _forecast(doc: Document, url: str | None) -> None:
     recent = history[history["ds"] > start - pd.Timedelta(days=120)]
     s.heading("Total sales: the last 120 days and the forecast with its 80% and 95% bands")
     s.figure(figures.fan_chart(recent, fc), height=320)
-    level = "category" if not store.nodes("category", url=url).empty else "store"
+    level = next((lv for lv in ("category", "region") if len(store.nodes(lv, url=url)) > 1), "store")
     by = horizon_totals(store.forecasts_for_level(level, url=url), url)
     by["share"] = by["forecast"] / by["forecast"].sum()
     by["series_id"] = by["series_id"].map(lambda k: str(store.parse_node_id(k).get(
@@ -107,14 +107,17 @@ def _accuracy(doc: Document, run_id: str, url: str | None) -> None:
         rows.append({"level": level, "our_wape": ours, "naive_wape": naive_w, "reduction": 1 - ours / naive_w,
                      "gain_ci_low": lo, "gain_ci_high": hi, "rows": n})
         better = "fewer" if ours <= naive_w else "more"
+        spread = (f"95% interval {pct(lo)} to {pct(hi)}" if np.isfinite(lo) else
+                  "one backtest fold: too few for an interval")
         lines.append(f"For {label}, our forecasts missed by {pct(ours)} on average in the backtests, against "
                      f"{pct(naive_w)} for simply repeating last season's sales: {pct(abs(1 - ours / naive_w), 0)} "
-                     f"{better} errors (difference {pct(diff)} of sales, 95% interval {pct(lo)} to {pct(hi)}).")
+                     f"{better} errors (difference {pct(diff)} of sales, {spread}).")
     s.bullets(lines)
     s.table(pd.DataFrame(rows), {"our_wape": pct, "naive_wape": pct, "reduction": pct_signed,
                                  "gain_ci_low": pct, "gain_ci_high": pct})
     s.note("WAPE: absolute errors summed over the horizon divided by actual sales, on rolling-origin backtests "
-           "of the published run; the naive baseline repeats the same day of the last week (seasonal naive).")
+           "of the published run; the naive baseline (seasonal naive) repeats the last season: the same weekday of "
+           "the last week for daily data, the same week of the last year for weekly data.")
 
 
 def _drivers(doc: Document, url: str | None) -> None:
@@ -126,7 +129,9 @@ def _drivers(doc: Document, url: str | None) -> None:
     eff = eff[eff["n"] > 0]
     lines = []
     promo = eff[(eff["kind"] == "promo_lift") & (eff["name"] == "promotion")]
-    if len(promo):
+    if len(promo) == 1:
+        lines.append(f"Promotions lift sales by {with_ci(promo).iloc[0]}.")
+    elif len(promo):
         top = promo.loc[promo["estimate"].idxmax()]
         lines.append(f"Promotions lift sales by {pct_signed(promo['estimate'].min())} to "
                      f"{pct_signed(promo['estimate'].max())} depending on the {level}; the most in {top['group']} "
@@ -139,7 +144,9 @@ def _drivers(doc: Document, url: str | None) -> None:
             f"{r['name']} in {r['group']} {with_ci(r.to_frame().T).iloc[0]}" for _, r in big.iterrows()) + ".")
     for kind, unit in (("temperature", "per degree C"), ("precipitation", "per mm of rain")):
         w = eff[eff["kind"] == kind]
-        if len(w):
+        if len(w) == 1:
+            lines.append(f"Weather: {kind} changes sales by {with_ci(w).iloc[0]} {unit}.")
+        elif len(w):
             lines.append(f"Weather: {kind} changes sales by {pct_signed(w['estimate'].min())} to "
                          f"{pct_signed(w['estimate'].max())} {unit} across the {level} groups.")
     s.bullets(lines)

@@ -41,8 +41,9 @@ def _level_order(levels) -> list[str]:
     return [lv for lv in LEVELS if lv in set(levels)] + sorted(set(levels) - set(LEVELS))
 
 
-def mean_ci(values: pd.Series) -> tuple[float, float, float, int]:
-    """Mean of ``values`` with a 95% normal interval from their spread (NaN interval below two values)."""
+def mean_ci(values: pd.Series, bounds: tuple[float, float] = (-np.inf, np.inf)) -> tuple[float, float, float, int]:
+    """Mean of ``values`` with a 95% normal interval from their spread (NaN interval below two values), the interval
+    kept inside ``bounds`` (a share's lies in [0, 1])."""
     v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
     if len(v) == 0:
         return np.nan, np.nan, np.nan, 0
@@ -50,7 +51,7 @@ def mean_ci(values: pd.Series) -> tuple[float, float, float, int]:
     if len(v) < 2:
         return m, np.nan, np.nan, 1
     half = Z95 * float(v.std(ddof=1)) / np.sqrt(len(v))
-    return m, m - half, m + half, len(v)
+    return m, max(m - half, bounds[0]), min(m + half, bounds[1]), len(v)
 
 
 def _run(doc: Document, run: dict) -> None:
@@ -146,7 +147,7 @@ def _coverage(doc: Document, chosen: pd.DataFrame) -> None:
     for level in _level_order(chosen["level"].unique()):
         d = chosen[chosen["level"] == level]
         for nominal, col in ((0.80, "coverage_80"), (0.95, "coverage_95")):
-            m, lo, hi, n = mean_ci(d[col])
+            m, lo, hi, n = mean_ci(d[col], bounds=(0.0, 1.0))
             rows.append({"level": level, "interval": f"{nominal:.0%}", "coverage": m, "ci_low": lo, "ci_high": hi,
                          "rows": n, "gap": m - nominal})
     table = pd.DataFrame(rows)

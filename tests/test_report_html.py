@@ -88,3 +88,13 @@ def test_cli_report_messages(report_db, tmp_path, small_demo_db, monkeypatch, ca
     err = capsys.readouterr().err
     assert "is not an executable" in err and "--format html" in err and "Traceback" not in err
     assert not (tmp_path / "e.pdf").exists()
+
+
+def test_a_share_interval_stays_between_0_and_1():
+    import pandas as pd
+
+    from reports.model import mean_ci
+    m, lo, hi, n = mean_ci(pd.Series([1.0, 1.0, 0.5]), bounds=(0.0, 1.0))
+    assert (m, n) == (pytest.approx(5 / 6), 3) and 0 <= lo < m < hi == 1.0
+    m, lo, hi, n = mean_ci(pd.Series([0.2, 0.4]))
+    assert lo == pytest.approx(0.3 - 1.959963984540054 * 0.1414213562 / 2 ** 0.5) and hi > 0.4

@@ -165,7 +165,6 @@ def saved_count(url: str | None = None) -> int:
         return len(conn.execute(select(t.level).where(t.name == NAME)).all())
 
 
-
 def latest_saved(url: str | None = None) -> dict | None:
     """The newest calendar solved for the current data version (any constraints), or None (reports read it)."""
     t = schema.AnalysisResult

@@ -98,3 +98,10 @@ def test_a_share_interval_stays_between_0_and_1():
     assert (m, n) == (pytest.approx(5 / 6), 3) and 0 <= lo < m < hi == 1.0
     m, lo, hi, n = mean_ci(pd.Series([0.2, 0.4]))
     assert lo == pytest.approx(0.3 - 1.959963984540054 * 0.1414213562 / 2 ** 0.5) and hi > 0.4
+
+
+def test_the_executive_summary_keeps_the_calendar_it_solved_for_the_page(report_db, documents):  # noqa: F811
+    from jobs import promo_opt_job, promo_saved
+    saved = promo_saved.latest_saved(report_db)  # solved by the executive summary above, for the current data
+    assert saved is not None and saved["max_per_store_week"] == promo_opt_job.DEFAULT_MAX_PER_STORE_WEEK
+    assert f"Calendar for {saved['start']} to {saved['end']}" in documents["executive"].to_html()

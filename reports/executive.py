@@ -81,8 +81,8 @@ def _forecast(doc: Document, url: str | None) -> None:
     level = next((lv for lv in ("category", "region") if len(store.nodes(lv, url=url)) > 1), "store")
     by = horizon_totals(store.forecasts_for_level(level, url=url), url)
     by["share"] = by["forecast"] / by["forecast"].sum()
-    by["series_id"] = by["series_id"].map(lambda k: str(store.parse_node_id(k).get(
-        "category" if level == "category" else "store_id", k)))
+    field = {"store": "store_id"}.get(level, level)
+    by["series_id"] = by["series_id"].map(lambda k: str(store.parse_node_id(k).get(field, k)))
     s.heading(f"By {level} (interval of each {level}'s horizon total)")
     s.table(by.rename(columns={"series_id": level}).sort_values("forecast", ascending=False),
             {"forecast": num, "lo_95": num, "lo_80": num, "hi_80": num, "hi_95": num, "share": pct})

@@ -134,6 +134,7 @@ class Settings:
     # MLflow tracking of every published refresh (jobs/tracking.py): on by default, a local SQLite store under data/
     mlflow: bool = True
     mlflow_uri: str = ""
+    report_browser: str | None = None  # Chromium/Chrome that prints reports to PDF; None: found on the PATH
 
     @property
     def max_upload_bytes(self) -> int:
@@ -184,4 +185,5 @@ def load() -> Settings:
         forwarded_allow_ips=(env.get("SALES_FORWARDED_ALLOW_IPS") or "").strip() or "127.0.0.1",
         mlflow=parse_bool(env.get("SALES_MLFLOW"), True),
         mlflow_uri=mlflow_uri(env.get("SALES_MLFLOW_URI")),
+        report_browser=(env.get("SALES_REPORT_BROWSER") or "").strip() or None,
     )

@@ -12,6 +12,7 @@ import importlib
 GROUPS = (
     "commands.accounts",
     "commands.customers",
+    "commands.reports",
 )
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from data import ingest_csv as _csv
 from data import ingest_walmart as _walmart
-from data import guards, schema, store
+from data import guards, monitoring, schema, store
 from data.ingest_common import IngestError, Prepared, read_table
 
 __all__ = ["IngestError", "Prepared", "read_table", "ingest_walmart", "ingest_csv", "commit", "summary_of",
@@ -130,6 +130,7 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False, also_w
     summary["rows_new"] = int(store.counts(url)["rows"] - before)
     summary["rows_changed"] = int(changed)
     summary["message"] = "imported"
+    summary["live_scoring"] = monitoring.after_import(url)  # scores stored runs on the new actuals; never raises
     return summary
 
 

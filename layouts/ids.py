@@ -34,7 +34,7 @@ NAV_GROUPS = (
     ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"), ("Customers", "/customers"))),
     ("Forecast & plan", (("Forecast", "/forecast"), ("Plan", "/plan"), ("Promotions", "/promotions"),
                          ("Inventory", "/inventory"))),
-    ("Operate", (("Data", "/data"), ("Runs", "/runs"))),
+    ("Operate", (("Data", "/data"), ("Runs", "/runs"), ("Reports", "/reports"))),
 )
 # Every page in navbar order, flattened.
 PAGES = tuple(page for _group, pages in NAV_GROUPS for page in pages)
@@ -242,6 +242,18 @@ class Runs:
     DURATIONS = "runs-duration-chart"
     HISTORY = "runs-history-table"
     AUDIT = "runs-audit-log"
+
+
+class Reports:
+    DOWNLOAD = "reports-download"
+    PROGRESS = "reports-progress-bar"
+    STATUS = "reports-status"
+
+    @staticmethod
+    def button(kind: str, fmt: str) -> dict:
+        """Pattern-matching ID of the button that generates report ``kind`` ("eda", "model", "executive") as
+        ``fmt`` ("html", "pdf")."""
+        return {"type": "reports-generate", "kind": kind, "fmt": fmt}
 
 
 class Plan:

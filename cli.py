@@ -39,7 +39,8 @@ def cmd_demo(args) -> int:
         raise UserError(guards.describe_loss(lost, store.resolve_url()))
     t0 = time.perf_counter()
     summary = demo.generate(seed=args.seed, n_stores=args.stores, n_products=args.products, years=args.years,
-                            progress=not args.json)
+                            progress=not args.json, shift_after=getattr(args, "shift_after", None),
+                            shift=getattr(args, "shift", 0.3))
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     if args.json:
         _print_json(summary)
@@ -413,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--products", type=int, default=20)
     d.add_argument("--years", type=int, default=3)
     d.add_argument("--force", action="store_true", help="replace a database that holds imported (non-demo) data")
+    d.add_argument("--shift-after", metavar="DATE", help="plant a level shift: sales after DATE times 1 + --shift")
+    d.add_argument("--shift", type=float, default=0.3, help="size of the planted shift (default 0.3: +30%%)")
     d.set_defaults(func=cmd_demo)
 
     _add_ingest_parsers(sub, common)

@@ -11,6 +11,7 @@ import importlib
 # One line per command group; cli.build_parser adds them all, in this order.
 GROUPS = (
     "commands.accounts",
+    "commands.monitor",
 )
 
 

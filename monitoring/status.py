@@ -24,7 +24,7 @@ def backtest_expectation(run_id: str | None, url: str | None = None) -> pd.DataF
     sel = store.selections(run_id=run_id, url=url)
     if bt.empty or sel.empty:
         return pd.DataFrame(columns=cols)
-    nodes = store.nodes(url)[["node_id", "level"]].rename(columns={"node_id": "series_id"})
+    nodes = store.nodes(url=url)[["node_id", "level"]].rename(columns={"node_id": "series_id"})
     m = bt.merge(sel[["series_id", "model"]], on=["series_id", "model"]).merge(nodes, on="series_id")
     m = m[(m["wape"] > 0) & np.isfinite(m["wape"]) & np.isfinite(m["mae"])]
     m = m.assign(sum_y=m["mae"] / m["wape"])  # each fold's window has the same length in every series

@@ -121,3 +121,17 @@ def format_status(state: dict) -> str:
         link = f" -> refresh {a['refresh_run_id']}" if a.get("refresh_run_id") else ""
         lines.append(f"  #{a['id']} [{a['severity']}] {a['rule']}: {a['message']}{link}")
     return "\n".join(lines)
+
+
+def page_view(level: str, metric: str, url: str | None = None) -> dict:
+    """The Monitoring page's reads for one level: per-date and per-step accuracy, the backtest band, the
+    per-level summary, the worst series and the last drift check."""
+    run, table = live_vs_expected(url)
+    rid = None if run is None else run["run_id"]
+    per_day = live.read_live_accuracy(by=("ds",), run_id=rid, model="final", level=level, url=url) \
+        if rid else pd.DataFrame()
+    by_step = live.read_live_accuracy(by=("step",), model="final", level=level, url=url)
+    band = table[table["level"] == level].iloc[0].to_dict() if len(table) and (table["level"] == level).any() \
+        else None
+    return {"run": run, "summary": table, "per_day": per_day, "by_step": by_step, "band": band,
+            "worst": worst_series(url, rid), "drift": drift_mod.last_check(url)}

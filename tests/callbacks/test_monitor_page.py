@@ -8,7 +8,6 @@ import pytest
 
 from tests import monitor_helpers as mh
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 @pytest.fixture
@@ -17,6 +16,7 @@ def scored(tmp_db, tmp_path, monkeypatch):
     return tmp_db, mh.scored_store(tmp_path, tmp_db)
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_charts_tables_and_band_render_for_the_published_run(scored):
     from callbacks import monitoring as cb
     url, run_id = scored

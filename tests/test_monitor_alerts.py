@@ -123,3 +123,20 @@ def test_stale_rule_fires_once_notifies_and_rearms_after_acknowledge(tmp_path, s
     assert not log_.acknowledge_alert(alert["id"], "ops", url=db)  # once
     assert log_.alerts(open_only=True, url=db).empty
     assert len(alerts.evaluate(db, doc, now=later)["fired"]) == 1  # acknowledged: the rule is armed again
+
+
+def test_monitor_command_prints_the_state_and_refuses_a_bad_ack(tmp_path, monkeypatch, capsys):
+    import cli
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    monkeypatch.setenv("SALES_ALERTS_FILE", str(tmp_path / "alerts.json"))
+    run_id = mh.scored_store(tmp_path, db)
+    assert cli.main(["monitor", "--check", "--json", "--db", db]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["published_run"]["run_id"] == run_id and out["drift"]["checked"] is True
+    assert {r["level"] for r in out["live_accuracy"]} >= {"total", "store_product"}
+    assert out["scored"]["points"] == 0  # the import already scored them
+    assert cli.main(["monitor", "--db", db]) == 0
+    assert "Live accuracy of the published forecasts" in capsys.readouterr().out
+    assert cli.main(["monitor", "--ack", "999", "--db", db]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --ack 999: no open alert with that id"]

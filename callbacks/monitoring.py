@@ -67,22 +67,24 @@ def render_monitoring(level, metric, _signature):
 
 
 def _log_fallback(msg):
-    return components.empty_state(f"Could not read the alert log: {msg}"), []
+    return components.empty_state(f"Could not read the alert log: {msg}"), [], None
 
 
-@callback(Output(ids.Mon.ALERTS, "children"), Output(ids.Mon.ACK_ID, "options"), Input(ids.Mon.SIGNATURE, "data"))
+@callback(Output(ids.Mon.ALERTS, "children"), Output(ids.Mon.ACK_ID, "options"), Output(ids.Mon.ACK_ID, "value"),
+          Input(ids.Mon.SIGNATURE, "data"))
 @guarded(_log_fallback)
 def render_alert_log(_signature):
     """On load and after an acknowledge or a check, show the alert log and the open alerts to acknowledge."""
     log = monitor_alerts.alerts(limit=100)
     if log.empty:
-        return components.empty_state("No alert has fired."), []
+        return components.empty_state("No alert has fired."), [], None
     shown = log.assign(fired_at=log["fired_at"].dt.strftime("%Y-%m-%d %H:%M"),
                        acknowledged=log["acknowledged_by"].fillna("").where(log["acknowledged_at"].notna(), "open"))
     table = shown[["id", "fired_at", "severity", "rule", "message", "refresh_run_id", "acknowledged"]]
     open_ = log[log["acknowledged_at"].isna()]
     options = [{"label": f"#{r.id} {r.rule}: {r.message[:60]}", "value": str(r.id)} for r in open_.itertuples()]
-    return components.frame_table(table.rename(columns={"refresh_run_id": "refresh started"})), options
+    return (components.frame_table(table.rename(columns={"refresh_run_id": "refresh started"})), options,
+            options[0]["value"] if options else None)
 
 
 @callback(Output(ids.Mon.ACK_RESULT, "children"), Output(ids.Mon.SIGNATURE, "data"),

@@ -27,7 +27,8 @@ def test_monitoring_page_renders_and_acknowledges(dash_duo, tmp_db, tmp_path, mo
     dash_duo.wait_for_contains_text("#mon-rules-text", "accuracy-total", timeout=10)
     from selenium.webdriver.support.ui import Select
     dash_duo.wait_for_element(f"#mon-ack-select option[value='{alert_id}']", timeout=10)
-    Select(dash_duo.find_element("#mon-ack-select")).select_by_value(str(alert_id))
+    assert Select(dash_duo.find_element("#mon-ack-select")).first_selected_option.get_attribute("value") == \
+        str(alert_id)  # the newest open alert is preselected
     button = dash_duo.find_element("#mon-ack-button")
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
     dash_duo.driver.execute_script("arguments[0].click();", button)

@@ -45,12 +45,12 @@ def test_acknowledge_and_rules_editing(scored, monkeypatch):
     alert_id = monitor_alerts.record_alert({"rule": "stale", "kind": "stale", "severity": "warning",
                                             "subject": "data", "message": "no import for 9 days",
                                             "fired_at": dt.datetime(2030, 1, 1)}, url)
-    table, options = cb.render_alert_log(0)
-    assert "no import for 9 days" in str(table) and options[0]["value"] == str(alert_id)
+    table, options, chosen = cb.render_alert_log(0)
+    assert "no import for 9 days" in str(table) and options[0]["value"] == chosen == str(alert_id)
     result, sig = cb.acknowledge_alert(1, str(alert_id), 0)
     assert "acknowledged" in str(result) and sig == 1
     assert monitor_alerts.alerts(open_only=True, url=url).empty
-    assert cb.render_alert_log(sig)[1] == []
+    assert cb.render_alert_log(sig)[1:] == ([], None)
     again, sig2 = cb.acknowledge_alert(1, str(alert_id), 1)
     assert "not open" in str(again) and sig2 == 1
     text = cb.load_rules(None)

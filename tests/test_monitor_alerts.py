@@ -140,3 +140,28 @@ def test_monitor_command_prints_the_state_and_refuses_a_bad_ack(tmp_path, monkey
     assert cli.main(["monitor", "--ack", "999", "--db", db]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: --ack 999: no open alert with that id"]
+
+
+def test_coverage_bias_and_refresh_failed_rules(tmp_path):
+    from data import monitoring, store
+    from monitoring import alerts, rules
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    run_id = mh.scored_store(tmp_path, db)
+    per_day = monitoring.read_live_accuracy(by=("ds",), run_id=run_id, model="final", level="store_product", url=db)
+    last7 = per_day.tail(7)
+    coverage = float((last7["coverage_80"] * last7["n"]).sum() / last7["n"].sum())
+    doc = rules.validate({"rules": [
+        {"name": "cov-hi", "kind": "coverage", "interval": 80, "level": "store_product", "threshold": coverage + 0.01,
+         "periods": 7},
+        {"name": "cov-lo", "kind": "coverage", "interval": 80, "level": "store_product", "threshold": coverage - 0.01,
+         "periods": 7},
+        {"name": "bias", "kind": "bias", "level": "total", "threshold": 0.0, "periods": 7},
+        {"name": "drift", "kind": "drift"},
+        {"name": "failed", "kind": "refresh_failed"}]})
+    fired = {a["rule"]: a for a in alerts.evaluate(db, doc, notify=False)["fired"]}
+    assert set(fired) == {"cov-hi", "bias"}  # 60 days of history: no year-over-year ratios, so no drift test
+    assert fired["cov-hi"]["value"] == pytest.approx(coverage)
+    store.create_run("r-bad", {"freq": "D"}, "h", "test", url=db)
+    store.mark_failed("r-bad", "the model diverged", url=db)
+    (failed,) = alerts.evaluate(db, doc, notify=False)["fired"]
+    assert failed["rule"] == "failed" and "the model diverged" in failed["message"]

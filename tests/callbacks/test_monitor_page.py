@@ -70,3 +70,24 @@ def test_ops_callbacks_refuse_a_viewer(tmp_db, monkeypatch):
     assert "Not allowed" in str(cb.acknowledge_alert(1, "1", 0)[0])
     assert "Not allowed" in str(cb.save_rules(1, "{}"))
     assert "Not allowed" in str(cb.run_checks(1, 0)[0])
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_alert_log_round_trip(tmp_db):
+    from data import monitor_alerts as log_
+    from data import store
+    store.init_db(tmp_db)
+    first = log_.record_alert({"rule": "drift", "kind": "drift", "severity": "warning", "subject": "data",
+                               "message": "drift detected", "value": 0.26, "run_id": "r1"}, tmp_db)
+    second = log_.record_alert({"rule": "stale", "kind": "stale", "severity": "critical", "subject": "data",
+                                "message": "no import"}, tmp_db)
+    assert second > first
+    assert log_.open_alert_exists("drift", "data", "r1", tmp_db)
+    assert not log_.open_alert_exists("drift", "data", "r2", tmp_db)
+    assert log_.open_alert_exists("stale", "data", None, tmp_db)
+    log_.link_refresh([first], "r-new", tmp_db)
+    log_.set_notified(first, {"webhook": "sent"}, tmp_db)
+    assert log_.acknowledge_alert(first, "ann", tmp_db)
+    log = log_.alerts(url=tmp_db).set_index("id")
+    assert log.loc[first, "refresh_run_id"] == "r-new" and log.loc[first, "acknowledged_by"] == "ann"
+    assert log_.alerts(open_only=True, url=tmp_db)["id"].tolist() == [second]

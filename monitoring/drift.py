@@ -56,6 +56,8 @@ def check(url: str | None = None, rules: dict | None = None, asof=None, save: bo
     when any sales, zero-share, structural or forecast-error test flags) and saves its rows."""
     rules = rules if rules is not None else rules_mod.load()
     th, window, ref_days = rules_mod.drift_settings(rules)
+    if (store.frequency(url) or "D") == "W":  # the window must hold min_points weekly values
+        window = max(window, th.min_points * 7)
     cutoff, run_id = reference_cutoff(url, window, asof)
     if cutoff is None:
         return {"drift": False, "cutoff": None, "levels": {}, "structural": {"new": [], "stopped": []},

@@ -40,7 +40,8 @@ def cmd_demo(args) -> int:
         raise UserError(guards.describe_loss(lost, store.resolve_url()))
     t0 = time.perf_counter()
     summary = demo.generate(seed=args.seed, n_stores=args.stores, n_products=args.products, years=args.years,
-                            progress=not args.json)
+                            progress=not args.json, shift_after=getattr(args, "shift_after", None),
+                            shift=getattr(args, "shift", 0.3))
     if getattr(args, "orders", None) is not None:  # demo --orders [CUSTOMERS]: the sales become order lines
         from data import demo_orders
         summary["order_lines"] = demo_orders.add_to_store(seed=args.seed, n_customers=args.orders or None)
@@ -427,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--force", action="store_true", help="replace a database that holds imported (non-demo) data")
     d.add_argument("--orders", nargs="?", type=int, const=0, default=None, metavar="CUSTOMERS",
                    help="sales as order lines of customers with planted BG/NBD + Gamma-Gamma parameters (default 6000)")
+    d.add_argument("--shift-after", metavar="DATE", help="plant a level shift: sales after DATE times 1 + --shift")
+    d.add_argument("--shift", type=float, default=0.3, help="size of the planted shift (default 0.3: +30%%)")
     d.set_defaults(func=cmd_demo)
 
     _add_ingest_parsers(sub, common)

@@ -135,6 +135,15 @@ class Settings:
     mlflow: bool = True
     mlflow_uri: str = ""
     report_browser: str | None = None  # Chromium/Chrome that prints reports to PDF; None: found on the PATH
+    # Monitoring (monitoring/): the alert rules file and the drift thresholds (the rules file's "drift" overrides)
+    alerts_file: Path = ROOT / "data" / "alerts.json"
+    drift_psi: float = 0.25
+    drift_alpha: float = 0.001
+    drift_min_shift: float = 0.10
+    drift_window_days: int = 14
+    drift_reference_days: int = 182
+    smtp_user: str | None = None  # login for the alert e-mails (the server is named in the rules file)
+    smtp_password: str | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -186,4 +195,14 @@ def load() -> Settings:
         mlflow=parse_bool(env.get("SALES_MLFLOW"), True),
         mlflow_uri=mlflow_uri(env.get("SALES_MLFLOW_URI")),
         report_browser=(env.get("SALES_REPORT_BROWSER") or "").strip() or None,
+        alerts_file=Path(env.get("SALES_ALERTS_FILE") or ROOT / "data" / "alerts.json"),
+        drift_psi=parse_float(env.get("SALES_DRIFT_PSI"), 0.25, "SALES_DRIFT_PSI", low=0),
+        drift_alpha=parse_float(env.get("SALES_DRIFT_ALPHA"), 0.001, "SALES_DRIFT_ALPHA", low=0, high=1,
+                                open_interval=True),
+        drift_min_shift=parse_float(env.get("SALES_DRIFT_MIN_SHIFT"), 0.10, "SALES_DRIFT_MIN_SHIFT", low=0),
+        drift_window_days=parse_positive_int(env.get("SALES_DRIFT_WINDOW_DAYS"), 14, "SALES_DRIFT_WINDOW_DAYS"),
+        drift_reference_days=parse_positive_int(env.get("SALES_DRIFT_REFERENCE_DAYS"), 182,
+                                                "SALES_DRIFT_REFERENCE_DAYS"),
+        smtp_user=(env.get("SALES_SMTP_USER") or "").strip() or None,
+        smtp_password=env.get("SALES_SMTP_PASSWORD") or None,
     )

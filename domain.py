@@ -86,6 +86,7 @@ class Frames:
     CUSTOMER_MODEL = "customer_model"
     CUSTOMER_CHURN_RELIABILITY = "customer_churn_reliability"
     CUSTOMER_HOLDOUT = "customer_holdout"
+    MONITOR_DRIFT = "monitor_drift"  # level "all": the last drift check, one row per level and test (monitoring/)
 
 
 # --- importer fields -----------------------------------------------------------------------------------------

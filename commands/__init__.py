@@ -13,6 +13,7 @@ GROUPS = (
     "commands.accounts",
     "commands.customers",
     "commands.reports",
+    "commands.monitor",
 )
 
 

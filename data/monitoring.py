@@ -229,3 +229,10 @@ def scored_runs(url: str | None = None) -> pd.DataFrame:
 def nan_to_none(value):
     """JSON-safe number (NaN and inf become None)."""
     return None if value is None or (isinstance(value, float) and not np.isfinite(value)) else value
+
+
+def forecast_start(run_id: str, url: str | None = None) -> pd.Timestamp | None:
+    """The first forecast date of a run (its training data end the period before), or None."""
+    with get_engine(url).connect() as conn:
+        first = conn.execute(select(func.min(_FC.c.ds)).where(_FC.c.run_id == run_id)).scalar()
+    return pd.Timestamp(first) if first is not None else None

@@ -34,7 +34,7 @@ NAV_GROUPS = (
     ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"), ("Customers", "/customers"))),
     ("Forecast & plan", (("Forecast", "/forecast"), ("Plan", "/plan"), ("Promotions", "/promotions"),
                          ("Inventory", "/inventory"))),
-    ("Operate", (("Data", "/data"), ("Runs", "/runs"), ("Reports", "/reports"))),
+    ("Operate", (("Data", "/data"), ("Runs", "/runs"), ("Monitoring", "/monitoring"), ("Reports", "/reports"))),
 )
 # Every page in navbar order, flattened.
 PAGES = tuple(page for _group, pages in NAV_GROUPS for page in pages)
@@ -254,6 +254,27 @@ class Reports:
         """Pattern-matching ID of the button that generates report ``kind`` ("eda", "model", "executive") as
         ``fmt`` ("html", "pdf")."""
         return {"type": "reports-generate", "kind": kind, "fmt": fmt}
+
+
+class Mon:
+    LEVEL = "mon-level-select"
+    METRIC = "mon-metric-select"
+    SUMMARY = "mon-summary"
+    OVER_TIME = "mon-accuracy-over-time-chart"
+    BY_STEP = "mon-accuracy-by-step-chart"
+    COVERAGE = "mon-coverage-chart"
+    WORST = "mon-worst-series-table"
+    DRIFT = "mon-drift-table"
+    ALERTS = "mon-alert-log"
+    ACK_ID = "mon-ack-select"
+    ACK = "mon-ack-button"
+    ACK_RESULT = "mon-ack-result"
+    CHECK = "mon-check-button"
+    CHECK_RESULT = "mon-check-result"
+    RULES = "mon-rules-text"
+    RULES_SAVE = "mon-rules-save-button"
+    RULES_RESULT = "mon-rules-result"
+    SIGNATURE = "mon-alerts-changed-store"
 
 
 class Plan:

@@ -71,3 +71,40 @@ def test_group_by_names_are_checked():
     from data import monitoring
     with pytest.raises(ValueError, match="cannot group live accuracy by"):
         monitoring.read_live_accuracy(by=("store",))
+
+
+def test_status_compares_live_accuracy_with_the_backtest_band(live):
+    from monitoring import status
+    url, _, run, _ = live
+    state = status.status(url)
+    assert state["published_run"]["run_id"] == run["run_id"]
+    rows = {r["level"]: r for r in state["live_accuracy"]}
+    assert rows["total"]["n"] == 10 and rows["store_product"]["n"] == 40
+    assert rows["total"]["wape_lo"] <= rows["total"]["wape_expected"] <= rows["total"]["wape_hi"]
+    assert rows["total"]["status"] in ("as expected", "worse than backtest")
+    worst = status.worst_series(url)
+    assert len(worst) == 4 and worst["abs_error"].is_monotonic_decreasing
+    assert "Live accuracy of the published forecasts" in status.format_status(state)
+
+
+def test_accuracy_alert_starts_a_refresh_and_the_log_links_it(live):
+    import time
+
+    from data import monitor_alerts as log_
+    from data import store
+    from monitoring import alerts, rules
+    url, _, run, _ = live
+    doc = rules.validate({"rules": [{"name": "wape", "kind": "accuracy", "metric": "wape", "level": "total",
+                                     "threshold": 0.0, "periods": 3}],
+                          "feedback": {"refresh_on": ["accuracy"], "models": "seasonal_naive"}})
+    out = alerts.evaluate(url, doc, notify=False)
+    (alert,) = out["fired"]
+    new_run = out["refresh_run_id"]
+    assert new_run and alert["refresh_run_id"] == new_run and alert["run_id"] == run["run_id"]
+    logged = log_.alerts(url=url).set_index("id")
+    assert logged.loc[alert["id"], "refresh_run_id"] == new_run
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and (store.run_info(new_run, url) or {}).get("status") in (None, "running"):
+        time.sleep(0.5)
+    assert store.run_info(new_run, url)["status"] == "success"
+    assert store.current_run(url)["run_id"] == new_run

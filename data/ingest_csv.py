@@ -288,6 +288,8 @@ def _drop_duplicates(out, m, path, is_csv) -> tuple[pd.DataFrame, int]:
     """Exact duplicate rows dropped (and counted); two rows for one key with different values raise."""
     keys = ["store_id", "product_id", "date"]
     value_cols = [c for c in out.columns if c not in keys]
+    if not out.duplicated(keys).any():  # no key twice: nothing is a duplicate (most files; the check below is slow)
+        return out, 0
     ident = out.astype({c: object for c in value_cols}).fillna({c: "<NA>" for c in value_cols}).duplicated(
         keys + value_cols)
     duplicates = int(ident.sum())

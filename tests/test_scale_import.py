@@ -139,3 +139,34 @@ def test_model_comparison_means_match_the_metrics(tmp_path, tmp_db):
             assert np.allclose([r.wape, r.bias, r.coverage_95], want.loc[r.model, ["wape", "bias", "coverage_95"]])
             assert r.chosen == (r.model == chosen)
     assert store.model_comparison("no-such-node", url=tmp_db).empty
+
+
+@pytest.mark.parametrize(("cell", "message"), [
+    ("promo=maybe", "line 7, column 'promo': expected 0/1, true/false, yes/no or a number: 'maybe'"),
+    ("promo=inf", "line 7, column 'promo': not a finite number within"),
+    ("store=9\t", None),  # stripped like any blank around an id: the line stays a duplicate of line 6
+    ("product=B\x01", "line 7, column 'product': product id holds a control character"),
+    ("sales=1_000", "line 7, column 'sales': not a number: '1_000'"),
+])
+def test_per_distinct_checks_still_name_the_first_bad_line(tmp_path, tmp_db, cell, message):
+    """The checks run once per distinct value (and numbers through Arrow), then row by row for the message."""
+    field, value = cell.split("=")
+    rows = _tricky_rows()[:8]
+    cols = ["date", "store", "product", "category", "region", "sales", "promo", "units"]
+    parts = rows[5].split(",")
+    parts[cols.index(field)] = value
+    rows[5] = ",".join(parts)
+    path = _csv(tmp_path / "bad.csv", rows)
+    if message is None:
+        assert ingest.ingest_csv(path, MAP, dry_run=True, url=tmp_db)["duplicates"] == 1
+        return
+    with pytest.raises(ingest.IngestError) as err:
+        ingest.ingest_csv(path, MAP, url=tmp_db)
+    assert f"bad.csv: {message}" in str(err.value)
+
+
+def test_numbers_with_blanks_still_parse(tmp_path, tmp_db):
+    rows = [r.replace(",9,B,drinks,north,", ",9,B,drinks,north, ") for r in _tricky_rows()[:8]]
+    s = ingest.ingest_csv(_csv(tmp_path / "s.csv", rows), MAP, url=tmp_db)
+    assert (s["rows_written"], s["duplicates"]) == (7, 1)
+    assert store.sales_facts(url=tmp_db).query("product_id == 'B' and store_id == '9'")["sales"].iloc[0] == 1.1

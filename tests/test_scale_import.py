@@ -61,6 +61,7 @@ def _stored_aggregates(url: str) -> pd.DataFrame:
     return df.astype({"units": float}).sort_values(["node_id", "date"]).reset_index(drop=True)
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_fresh_import_matches_per_level_sums_and_keeps_the_date_index(tmp_path, tmp_db):
     s = ingest.ingest_csv(_csv(tmp_path / "s.csv", _tricky_rows()), MAP, url=tmp_db)
     assert (s["rows_read"], s["rows_written"], s["duplicates"], s["series"]) == (33, 32, 1, 4)
@@ -108,6 +109,7 @@ def _same(a, b) -> bool:
     return a == b or (pd.isna(a) and pd.isna(b)) if not isinstance(a, dict) else a == b
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_current_run_reads_the_same_record_as_a_frame(tmp_path, tmp_db):
     ingest.ingest_csv(_csv(tmp_path / "s.csv", _tricky_rows()), MAP, url=tmp_db)
     assert runs.current_run(tmp_db) is None and runs.run_or_current(None, tmp_db) is None
@@ -124,6 +126,7 @@ def test_current_run_without_a_runs_table_is_none(tmp_path):
     assert runs.current_run(url) is None and runs.run_or_current(None, url) is None
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 def test_model_comparison_means_match_the_metrics(tmp_path, tmp_db):
     ingest.ingest_csv(_csv(tmp_path / "s.csv", _tricky_rows()), MAP, url=tmp_db)
     publish_fake_run(tmp_db, run_id="run-a")

@@ -123,7 +123,7 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dic
             store.upsert_frame(session, schema.Dataset, dataset_row)
             if prep.plan is not None and len(prep.plan):
                 store.write_plan(prep.plan, source="sales-import", session=session, keep_unset=True)
-            store.rebuild_aggregates(session)
+            store.rebuild_aggregates(session, facts=None if before else prep.sales)
     summary["rows_written"] = int(written)
     summary["rows_new"] = int(store.counts(url)["rows"] - before)
     summary["rows_changed"] = int(changed)

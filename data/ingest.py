@@ -17,6 +17,7 @@ from data import ingest_csv as _csv
 from data import ingest_walmart as _walmart
 from data import guards, monitoring, schema, store
 from data.ingest_common import IngestError, Prepared, read_table
+from data.writers import bulk_write_cache, load_facts
 
 __all__ = ["IngestError", "Prepared", "read_table", "ingest_walmart", "ingest_csv", "commit", "summary_of",
            "format_summary"]
@@ -112,20 +113,21 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False, also_w
             return summary
         before = state["counts"]["rows"] if state else 0
         stores_df, products_df = _merge_dims(prep, state)
-        changed = guards.changed_facts(session, prep.sales) if before else 0
-        store.upsert_frame(session, schema.StoreDim, stores_df)
-        store.upsert_frame(session, schema.ProductDim, products_df)
-        written = store.upsert_frame(session, schema.Sale, prep.sales)
-        for table, frame in ((schema.Covariate, prep.covariates), (schema.CalendarEvent, prep.events),
-                             (schema.Weather, prep.weather)):
-            if frame is not None and len(frame):
-                store.upsert_frame(session, table, frame)
-        store.upsert_frame(session, schema.Dataset, dataset_row)
-        if prep.plan is not None and len(prep.plan):
-            store.write_plan(prep.plan, source="sales-import", session=session, keep_unset=True)
-        if also_write is not None:
-            also_write(session)
-        store.rebuild_aggregates(session)
+        with bulk_write_cache(session):
+            changed = guards.changed_facts(session, prep.sales) if before else 0
+            store.upsert_frame(session, schema.StoreDim, stores_df)
+            store.upsert_frame(session, schema.ProductDim, products_df)
+            written = load_facts(session, schema.Sale, prep.sales, fresh=not before)
+            for table, frame in ((schema.Covariate, prep.covariates), (schema.CalendarEvent, prep.events),
+                                 (schema.Weather, prep.weather)):
+                if frame is not None and len(frame):
+                    store.upsert_frame(session, table, frame)
+            store.upsert_frame(session, schema.Dataset, dataset_row)
+            if prep.plan is not None and len(prep.plan):
+                store.write_plan(prep.plan, source="sales-import", session=session, keep_unset=True)
+            if also_write is not None:
+                also_write(session)
+            store.rebuild_aggregates(session, facts=None if before else prep.sales)
     summary["rows_written"] = int(written)
     summary["rows_new"] = int(store.counts(url)["rows"] - before)
     summary["rows_changed"] = int(changed)

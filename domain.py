@@ -78,6 +78,7 @@ class Frames:
     PRICE_ELASTICITY = "price_elasticity"  # effects job (level "category"): analytics.elasticity, read by whatif
     PROMO_REFERENCE_DEPTH = "promo_reference_depth"  # effects job (level "category"): depth the lift refers to
     FEATURE_IMPORTANCE = "feature_importance"  # level = run id: the refresh's global tree models (models.explain)
+    DEMAND_CLASSES = "demand_classes"  # level = a hierarchy level: demand class, ABC/XYZ, margin (jobs/sparse.py)
 
 
 # --- importer fields -----------------------------------------------------------------------------------------

@@ -89,8 +89,62 @@ def series_margin(frame: pd.DataFrame, unit_cost: pd.Series | None) -> pd.DataFr
                          "margin": margin.reindex(revenue.index).to_numpy(dtype=float)})
 
 
+def rollup_margin(members: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """The margin of aggregate nodes: the sum of their bottom series' margins (NaN when one has none).
+
+    Parameters
+    ----------
+    members : DataFrame
+        Bottom series: ``margin`` and the hierarchy columns (``category, product_id, region, store_id``).
+    keys : DataFrame
+        The nodes: ``series_id`` and the same columns, missing where a node spans every member (e.g.
+        ``product_id`` of a store node); a node's bottom series are those matching its present columns.
+
+    Returns
+    -------
+    DataFrame
+        ``series_id, margin``.
+    """
+    cols = [c for c in keys.columns if c != "series_id"]
+    present = keys[cols].notna()
+    m = members.assign(margin=members["margin"].astype(float))
+    parts = []
+    for pattern, nodes in keys.groupby([present[c] for c in cols], sort=False):
+        on = [c for c, used in zip(cols, pattern) if used]
+        if on:  # sum(min_count) would skip a NaN member: a node is NaN when any member is
+            sums = m.assign(**{c: m[c].astype(str) for c in on}).groupby(on)["margin"].agg(
+                lambda v: v.sum() if v.notna().all() else np.nan).rename("margin").reset_index()
+            got = nodes[["series_id", *on]].astype({c: str for c in on}).merge(sums, on=on, how="left")
+        else:
+            got = nodes[["series_id"]].assign(margin=m["margin"].sum() if m["margin"].notna().all() else np.nan)
+        parts.append(got[["series_id", "margin"]])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["series_id", "margin"])
+
+
+def abc_xyz(frame: pd.DataFrame) -> pd.DataFrame:
+    """ABC and XYZ classes per series with the rules of :func:`analytics.summaries.node_summary` (same cut-offs:
+    A/B/C at 80%/95% of cumulative revenue, X/Y/Z at monthly CV 0.5/1.0), vectorised (no per-series apply):
+    ``series_id, revenue_share, abc, monthly_cv, xyz``."""
+    d = frame[["series_id", "ds", "y"]]
+    sid = d["series_id"].astype(str).to_numpy()
+    ds = pd.to_datetime(d["ds"])
+    month = (ds.dt.year * 12 + ds.dt.month).to_numpy()
+    monthly = d["y"].groupby([sid, month], sort=False).sum()
+    mg = monthly.groupby(level=0, sort=True)
+    total = d["y"].groupby(sid, sort=True).sum()
+    out = pd.DataFrame({"total": total, "monthly_cv": mg.std(ddof=1) / mg.mean().where(mg.mean() != 0)})
+    out = out.sort_values("total", ascending=False, kind="mergesort")
+    positive = out["total"].clip(lower=0)
+    out["revenue_share"] = positive / positive.sum() if positive.sum() > 0 else np.nan
+    cum = out["revenue_share"].cumsum() - out["revenue_share"]  # share *before* this node: the top one is A
+    out["abc"] = np.select([cum < summaries.ABC_CUTS[0], cum < summaries.ABC_CUTS[1]], ["A", "B"], "C")
+    cv = out["monthly_cv"]
+    out["xyz"] = np.select([cv < summaries.XYZ_CUTS[0], cv < summaries.XYZ_CUTS[1], cv.notna()], ["X", "Y", "Z"], "")
+    return out.rename_axis("series_id").reset_index()[["series_id", "revenue_share", "abc", "monthly_cv", "xyz"]]
+
+
 def demand_table(frame: pd.DataFrame, freq: str = "D", unit_cost: pd.Series | None = None) -> pd.DataFrame:
-    """Per series: the demand class, ABC/XYZ (:func:`analytics.summaries.node_summary`), revenue and margin.
+    """Per series: the demand class, ABC/XYZ (:func:`abc_xyz`), revenue and margin.
 
     Returns
     -------
@@ -99,11 +153,8 @@ def demand_table(frame: pd.DataFrame, freq: str = "D", unit_cost: pd.Series | No
         largest first.
     """
     classes = classify_demand(frame)
-    summ = summaries.node_summary(frame[["series_id", "ds", "y"]], freq)[
-        ["series_id", "revenue_share", "abc", "monthly_cv", "xyz"]]
     money = series_margin(frame, unit_cost)
-    out = classes.merge(money, on="series_id").merge(summ.assign(series_id=summ["series_id"].astype(str)),
-                                                      on="series_id", how="left")
+    out = classes.merge(money, on="series_id").merge(abc_xyz(frame), on="series_id", how="left")
     return out.sort_values(["revenue", "series_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
 
 

@@ -181,3 +181,10 @@ def highlights(table: pd.DataFrame, n: int = 10) -> dict:
     under = table[(table["abc"] == "C") & risky].sort_values(["revenue", "series_id"], kind="mergesort")
     return {"top": top.head(n).reset_index(drop=True), "under": under.head(n).reset_index(drop=True),
             "basis": basis}
+
+
+def class_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Nodes per ABC class (rows A/B/C) and demand class (a column per :data:`CLASSES`), zeros where none."""
+    counts = pd.crosstab(table["abc"], table["demand_class"])
+    return counts.reindex(index=["A", "B", "C"], columns=list(CLASSES), fill_value=0).rename_axis(
+        index="abc", columns=None).reset_index()

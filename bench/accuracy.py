@@ -163,10 +163,10 @@ def score(fc: pd.DataFrame, scored: pd.DataFrame, train: pd.DataFrame, m: int, w
     return out
 
 
-def sparse_override(train, xf, freq, h, auto_fc, inner, members, fcs, fallback, m) -> tuple[pd.DataFrame, dict]:
+def sparse_override(train, xf, freq, h, auto_fc, inner, members, fallback, m) -> tuple[pd.DataFrame, dict]:
     """What a refresh does for sparse demand (:mod:`jobs.sparse`): the series classed intermittent or lumpy on
-    their training part choose by mean inner-backtest RMSSE among the candidates, their combination and the
-    intermittent models (fitted on those series only). Returns auto's forecasts and the counts chosen."""
+    their training part choose by mean inner-backtest RMSSE between the chosen combination and the intermittent
+    models (fitted on those series only). Returns auto's forecasts and the counts chosen."""
     ids = demand.sparse_ids(demand.classify_demand(train))
     if not ids:
         return auto_fc, {}
@@ -176,9 +176,8 @@ def sparse_override(train, xf, freq, h, auto_fc, inner, members, fcs, fallback, 
     name = combination.name_of(members)
     if len(members) > 1:
         backtests = pd.concat([fc for _, fc in inner], ignore_index=True)
-        metrics.append(combination.combination_metrics(backtests, members, train, m))
-    pool = [fc.assign(model=k) for k, fc in fcs.items() if k in set(pd.concat(metrics)["model"])]
-    pool += [auto_fc.assign(model=name)] if len(members) > 1 else []
+        metrics = [combination.combination_metrics(backtests, members, train, m)] + metrics[len(inner):]
+    pool = [auto_fc.assign(model=name)]
     pool += [forecast(k, sub, sub_xf, freq, h, 1).assign(model=k) for k in SPARSE_MODELS]
     pool = pd.concat(pool, ignore_index=True)
     sel = select_sparse(pd.concat(metrics, ignore_index=True), ids, pool[["series_id", "model"]], fallback)
@@ -232,7 +231,7 @@ def run(dataset: str, db: str | None, models: list[str], limit: int | None, jobs
             pool = pd.concat([fcs[name].assign(model=name) for name in members], ignore_index=True)
             auto_fc = combination.average(pool, members)
             chosen = {combination.name_of(members): int(train["series_id"].nunique())}
-            auto_fc, sparse_chosen = sparse_override(train, xf, freq, h, auto_fc, inner, members, fcs, fallback, m)
+            auto_fc, sparse_chosen = sparse_override(train, xf, freq, h, auto_fc, inner, members, fallback, m)
             if sparse_chosen:  # the models the intermittent and lumpy series chose instead
                 chosen["sparse"] = sparse_chosen
             print("  auto: inner pooled WAPE per combination " + json.dumps(

@@ -11,10 +11,13 @@ How the candidates are chosen per series (the design):
 3. ``select`` first runs the regular selection on the regular candidates' rows only (:func:`split`): the
    per-level combination (or per-series choice) by the run's metric sees exactly the frames it saw before, so the
    choice for smooth and erratic series is unchanged, and so is the combination a level pools over all its series.
-4. Then every sparse series is chosen again (:func:`choose`) among all its scored candidates (the regular models,
-   the level's combination and the intermittent models) by mean backtest RMSSE
+4. Then every sparse series is chosen again (:func:`choose`) between the regular choice of step 3 (its level's
+   combination, or with ``selection="series"`` each regular model) and the intermittent models, by mean backtest
+   RMSSE
    (:data:`models.selection.SPARSE_METRIC`): scale-free, defined on zeros (MAPE is not), and squared, so it does
-   not reward forecasting 0 the way MAE does on mostly-zero series.
+   not reward forecasting 0 the way MAE does on mostly-zero series. With combinations the sparse series do not
+   reopen the choice among the combination's members: on a few short folds of mostly-zero data, picking the best
+   of many candidates per series mostly picks noise (measured in ``bench/accuracy.py --dataset sparse``).
 """
 from __future__ import annotations
 
@@ -61,13 +64,19 @@ def split(metrics: pd.DataFrame, cands: pd.DataFrame, backtests: pd.DataFrame | 
     return (metrics[~m_extra], cands[~c_extra], bt), (metrics[m_extra], cands[c_extra])
 
 
-def choose(sel: pd.DataFrame, metrics: pd.DataFrame, cands: pd.DataFrame, classes: dict, fallback: str) -> pd.DataFrame:
-    """``sel`` with each sparse series' choice replaced by its best candidate on RMSSE (every model with a
-    forecast and a score; see :func:`models.selection.select_sparse`)."""
+def choose(sel: pd.DataFrame, metrics: pd.DataFrame, cands: pd.DataFrame, classes: dict, fallback: str,
+           extra=(), regular_choice_only: bool = True) -> pd.DataFrame:
+    """``sel`` with each sparse series' choice replaced by its best candidate on RMSSE (see
+    :func:`models.selection.select_sparse`): the intermittent models ``extra`` and, with
+    ``regular_choice_only``, the series' regular choice in ``sel`` (else every regular model)."""
     ids = sorted(set().union(*(demand.sparse_ids(c) for c in classes.values()))) if classes else []
     if not ids or metrics.empty or SPARSE_METRIC not in metrics.columns:
         return sel
-    sparse_sel = select_sparse(metrics, ids, cands[["series_id", "model"]], fallback)
+    have = cands[["series_id", "model"]].drop_duplicates()
+    if regular_choice_only:
+        have = have[have["model"].isin(list(extra))
+                    | have.set_index(["series_id", "model"]).index.isin(sel.set_index(["series_id", "model"]).index)]
+    sparse_sel = select_sparse(metrics, ids, have, fallback)
     keep = sel[~sel["series_id"].isin(set(sparse_sel["series_id"]))]
     return pd.concat([keep, sparse_sel[keep.columns]], ignore_index=True).sort_values(
         "series_id", kind="mergesort").reset_index(drop=True)

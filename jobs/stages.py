@@ -191,7 +191,8 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
     if len(x_cands):  # the sparse series: every candidate, intermittent models included, by RMSSE
         metrics = pd.concat([metrics, x_metrics], ignore_index=True)
         cands = pd.concat([cands, x_cands], ignore_index=True)
-        sel = sparse.choose(sel, metrics, cands, inputs.classes, fallback)
+        sel = sparse.choose(sel, metrics, cands, inputs.classes, fallback, sparse.sparse_models(params),
+                            regular_choice_only=params.combining)
     chosen = cands.merge(sel[["series_id", "model"]], on=["series_id", "model"], how="inner")
     return Chosen(metrics, cands, sel, chosen, combos, resid_parts, diag_rows)
 

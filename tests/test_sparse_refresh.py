@@ -55,6 +55,8 @@ def test_intermittent_models_are_candidates_of_sparse_series_only(sparse_db):
     # the sparse series: chosen by RMSSE, and the intermittent models win some of them
     assert (sel.loc[sorted(sparse), "metric"] == "rmsse").all()
     assert sel.loc[sorted(sparse), "model"].isin(["croston_sba", "tsb"]).any()
+    for sid in sparse:  # with combinations: the level's regular choice against the intermittent models only
+        assert sel.loc[sid, "model"] in {plain_sel.loc[sid, "model"], "croston_sba", "tsb"}
     metrics = store.backtest_metrics(run_id=with_sparse["run_id"], url=url)
     assert set(metrics.loc[metrics["model"].isin(["croston_sba", "tsb"]), "series_id"]) <= sparse | set(
         store.load_frame(Frames.DEMAND_CLASSES, "store", url=url).query(

@@ -87,6 +87,7 @@ class Frames:
     CUSTOMER_CHURN_RELIABILITY = "customer_churn_reliability"
     CUSTOMER_HOLDOUT = "customer_holdout"
     MONITOR_DRIFT = "monitor_drift"  # level "all": the last drift check, one row per level and test (monitoring/)
+    DEMAND_CLASSES = "demand_classes"  # level = a hierarchy level: demand class, ABC/XYZ, margin (jobs/sparse.py)
 
 
 # --- importer fields -----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import uuid
 import config
 from data import store
 from domain import BOTTOM_LEVEL
-from jobs import stages, tracking
+from jobs import sparse, stages, tracking
 from jobs.lock import ABANDONED, RefreshLock
 from jobs.params import RefreshParams
 from jobs.progress import Progress
@@ -32,7 +32,7 @@ def has_current_run(url: str | None = None) -> bool:
 
 def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="wape", reconcile="bottom_up",
             levels=None, progress=True, force=False, url=None, ensemble=False, model_params=None,
-            selection="combination", backtest_inputs="as_known", run_id=None, on_start=None) -> dict:
+            selection="combination", backtest_inputs="as_known", run_id=None, on_start=None, sparse_models=None) -> dict:
     """Run one forecast refresh and publish it as the current run.
 
     Parameters
@@ -72,6 +72,9 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         for selection, intervals and every accuracy shown) or the realised ones (for comparison).
     model_params : dict, optional
         ``{model: {hyperparameter: value}}`` overrides (e.g. small LightGBM settings in tests).
+    sparse_models : str or list of str, optional
+        Extra candidates of the series classed intermittent or lumpy (default Croston SBA and TSB; "" for none),
+        chosen there by backtest RMSSE (:mod:`jobs.sparse`).
     run_id : str, optional
         The new run's id (default: :func:`new_run_id`); the API chooses it to return it before the run starts.
     on_start : callable, optional
@@ -92,7 +95,7 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
     params = RefreshParams.from_cli(store.frequency(url), horizon=horizon, models=models, folds=folds, metric=metric,
                                     reconcile=reconcile, levels=levels, tune=tune, ensemble=ensemble,
                                     selection=selection, model_params=model_params,
-                                    backtest_inputs=backtest_inputs)
+                                    backtest_inputs=backtest_inputs, sparse_models=sparse_models)
     if on_start is not None:
         on_start(params)
     lock = RefreshLock(url=url)
@@ -179,6 +182,7 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
     prog.stage(0.95, "writing the run")
     n_rows, artifact_dir = stages.write(run_id, params, chosen, final, hier, trials, model_params, fitted.saved, url,
                                          fitted.importance)
+    sparse.save_tables(sparse.demand_tables(inputs.frames, params.freq, url), url)  # Explore's demand classes
     timings["write_s"] = time.perf_counter() - t
 
     frames, sel, dates = inputs.frames, chosen.sel, inputs.dates

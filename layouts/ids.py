@@ -86,6 +86,17 @@ class Explore:
     EXPORT = "explore-export-button"
     FORECAST_LINK = "explore-forecast-link"
     ERROR = "explore-error"
+    DEMAND_LEVEL = "explore-demand-level"
+    DEMAND_EXPORT = "explore-demand-export-button"
+    DEMAND_DOWNLOAD = "explore-demand-download"
+    DEMAND_NOTE = "explore-demand-note"
+    DEMAND_MATRIX = "explore-demand-matrix"
+    DEMAND_TABLE = "explore-demand-matrix-table"
+    DEMAND_BASIS = "explore-demand-basis"
+    DEMAND_TOP = "explore-demand-top-grid"
+    DEMAND_UNDER = "explore-demand-under-grid"
+    DEMAND_BADGE = "explore-demand-badge"
+    DEMAND_BADGE_TEXT = "explore-demand-badge-text"
 
 
 def kpi_value(name: str) -> dict:

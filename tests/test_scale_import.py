@@ -93,8 +93,10 @@ def test_conflicting_duplicate_still_names_both_lines_and_writes_nothing(tmp_pat
     rows.append(rows[0].replace(",9,B,drinks,north,1.10,", ",9,B,drinks,north,1.20,"))
     with pytest.raises(ingest.IngestError) as err:
         ingest.ingest_csv(_csv(tmp_path / "c.csv", rows), MAP, url=tmp_db)
-    assert str(err.value).endswith("c.csv: line 35, column 'sales': conflicting duplicate of line 2 (store 9, "
-                                   "product B, date 2024-01-01) with a different value: 1.1 vs 1.2")
+    message = str(err.value)
+    assert "c.csv: line 35, column 'sales': conflicting duplicate of line 2 (store 9, product B, date 2024-01-01) " \
+           "with a different value: 1.1 vs 1.2" in message
+    assert message.endswith("`python cli.py ingest orders`, which sums them")  # the order-line hint (issue 17)
     assert not store.db_exists(tmp_db) or store.counts(tmp_db)["rows"] == 0
 
 

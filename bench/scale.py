@@ -5,7 +5,8 @@
 Generates ``stores x products x days`` daily rows with the demo's structure (data/demo_spec.py: categories with
 their weekly and yearly shapes, store sizes, regions, 3-7-day promotion runs at the demo's depths and lift, US
 holidays, regional temperature, log-normal AR(1) noise) and writes them as one CSV in chunks of stores, so the
-generator never holds the panel. 10M rows: 183 stores x 150 products x 365 days. Then each step runs as the user
+generator never holds the panel (10M rows: 183 stores x 150 products x 365 days, about 560 MB; a later run in the
+same ``--dir`` with the same shape reuses the file). Then each step runs as the user
 would run it, in its own process (so each step's memory is its own):
 
 1. ``python cli.py ingest csv FILE --map ...`` (the importer's validation, aggregates and import log);
@@ -170,9 +171,15 @@ def run(rows: int, engine: str = "local", spark_master: str | None = None, workd
     workdir = Path(workdir or tempfile.mkdtemp(prefix="sales-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
     n_stores, n_products, n_days = shape(rows, days, products, stores)
-    csv = workdir / "scale.csv"
+    csv, made = workdir / "scale.csv", workdir / "scale.json"
     t0 = time.perf_counter()
-    n_rows = generate(csv, n_stores, n_products, n_days)
+    wanted = {"stores": n_stores, "products": n_products, "days": n_days}
+    if csv.exists() and made.exists() and json.loads(made.read_text()).get("shape") == wanted:
+        n_rows = json.loads(made.read_text())["rows"]  # the same data set from an earlier run in this --dir
+    else:
+        made.unlink(missing_ok=True)
+        n_rows = generate(csv, n_stores, n_products, n_days)
+        made.write_text(json.dumps({"shape": wanted, "rows": n_rows}))
     gen_s = time.perf_counter() - t0
     print(f"scale: generated {n_rows:,} rows ({n_stores} stores x {n_products} products x {n_days} days) in "
           f"{gen_s:.1f} s", file=sys.stderr, flush=True)
@@ -180,7 +187,8 @@ def run(rows: int, engine: str = "local", spark_master: str | None = None, workd
     for f in workdir.glob("scale.db*"):
         f.unlink()
     env = {**os.environ, "SALES_DB": f"sqlite:///{db}", "SALES_MODELS_DIR": str(workdir / "models"),
-           "SALES_CACHE_DIR": str(workdir / "cache"), "PYTHONPATH": str(ROOT)}
+           "SALES_CACHE_DIR": str(workdir / "cache"), "PYTHONPATH": str(ROOT),
+           "SALES_MAX_UPLOAD_MB": str(max(500, math.ceil(csv.stat().st_size / 2**20) + 1))}  # 10M rows: ~560 MB
     py = sys.executable
     import_s, import_rss, out = run_step([py, "cli.py", "ingest", "csv", str(csv), "--map", MAP, "--name", "scale",
                                           "--json"], env)

@@ -139,8 +139,11 @@ def run_step(cmd: list[str], env: dict) -> tuple[float, int, str]:
     """Run one command; returns (wall seconds, peak RSS of its process tree in bytes, stdout). Raises on failure.
 
     Each finished step is logged to stderr (seconds, peak RSS, load average), so a long run reports as it goes."""
+    import resource
+
     import psutil
     t0 = time.perf_counter()
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
         ps, peak = psutil.Process(proc.pid), 0
@@ -152,7 +155,9 @@ def run_step(cmd: list[str], env: dict) -> tuple[float, int, str]:
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[1:4])} failed (exit {proc.returncode}): {stderr.strip()[-2000:]}")
-    print(f"scale: {' '.join(cmd[1:3])}: {seconds:.1f} s, peak RSS {peak / 2**20:.0f} MB, load "
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU of the step's reaped process tree: load-independent
+    cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+    print(f"scale: {' '.join(cmd[1:3])}: {seconds:.1f} s, {cpu:.1f} CPU s, peak RSS {peak / 2**20:.0f} MB, load "
           f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     return seconds, peak, stdout
 

@@ -5,7 +5,8 @@ final fit of each global model); :func:`map_tasks` runs ``run_task`` over them a
 
     sc.parallelize(list(enumerate(tasks)), len(tasks)).map(run).toLocalIterator()
 
-one partition per task, results streamed back in task order, so the runner selects, reconciles, writes and
+one partition per task (frames that several tasks share, a global model's group, are broadcast once), results
+streamed back in task order, so the runner selects, reconciles, writes and
 publishes them exactly as it does the process pool's. pyspark is imported inside the functions: the rest of the
 project runs without it (``requirements-spark.txt``, Java 17).
 
@@ -16,6 +17,7 @@ binary column anyway (README "Scale out" has the measurements).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -25,6 +27,7 @@ from typing import Callable, Iterable
 import config
 
 ROOT = Path(__file__).resolve().parents[1]
+DRIVER_MEMORY = "4g"  # JVM heap of a driver started here (spark-submit sets its own with --driver-memory)
 INSTALL_HINT = ("the Spark engine needs PySpark and Java 17: pip install -r requirements-spark.txt -c constraints.txt "
                 "and install Java 17 (Debian: apt-get install openjdk-17-jre-headless), or use --engine local")
 
@@ -59,17 +62,21 @@ def _environment(master: str) -> None:
 def session(master: str | None = None, app_name: str = "sales-refresh"):
     """The active SparkSession, or a new one on ``master``; returns ``(spark, created)``.
 
-    A session already running (a test's, a notebook's, spark-submit's) is reused and left running; one made
-    here is the caller's to stop.
+    A session already running (a test's, a notebook's) is reused and left running; one made here is the
+    caller's to stop. Under ``spark-submit`` without ``--spark-master``, the submit's ``--master`` is used.
     """
     require_spark()
     from pyspark.sql import SparkSession
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
-    url = master_url(master)
+    submitted = not master and os.environ.get("PYSPARK_GATEWAY_PORT")  # under spark-submit: its --master wins
+    url = os.environ.get("MASTER", "") if submitted else master_url(master)
     _environment(url)
-    spark = (SparkSession.builder.master(url).appName(app_name)
+    builder = SparkSession.builder if submitted else SparkSession.builder.master(url)
+    if not submitted:  # every task's frames pass through the driver's JVM heap (Spark's default 1 GB is too small)
+        builder = builder.config("spark.driver.memory", DRIVER_MEMORY)
+    spark = (builder.appName(app_name)
              .config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false")  # the refresh has its own progress bar
              .config("spark.driver.maxResultSize", "0")           # results stream back per task; no cap
@@ -78,7 +85,7 @@ def session(master: str | None = None, app_name: str = "sales-refresh"):
              .config("spark.sql.execution.arrow.pyspark.enabled", "true")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
-    if not url.startswith("local"):
+    if not spark.sparkContext.master.startswith("local"):
         spark.sparkContext.addPyFile(str(_project_zip()))
     return spark, True
 
@@ -103,12 +110,45 @@ def parallelism(master: str | None = None) -> int:
     return max(1, int(spark.sparkContext.defaultParallelism))
 
 
-def _run_indexed(item):
-    """Worker side: one BLAS thread (Spark already runs one task per core), then the task (index kept)."""
-    from jobs.executor import _init_worker, run_task
-    _init_worker()
-    index, task = item
-    return index, run_task(task)
+FRAME_FIELDS = ("frame", "future", "known")
+
+
+def _share_frames(tasks: list) -> tuple[list, dict]:
+    """Tasks with every frame that several of them carry replaced by a key, and ``{key: frame}`` to broadcast.
+
+    A global model's backtest folds and final fit are separate tasks over the same group's frames: sent inside
+    each task, the bottom panel would cross the driver's JVM once per task; broadcast, it crosses once.
+    """
+    uses: dict[int, int] = {}
+    for task in tasks:
+        for name in FRAME_FIELDS:
+            frame = getattr(task, name, None)
+            if frame is not None:
+                uses[id(frame)] = uses.get(id(frame), 0) + 1
+    shared: dict[int, object] = {}
+    slim = []
+    for task in tasks:
+        refs = {}
+        for name in FRAME_FIELDS:
+            frame = getattr(task, name, None)
+            if frame is not None and uses[id(frame)] > 1:
+                shared[id(frame)] = frame
+                refs[name] = id(frame)
+        slim.append((dataclasses.replace(task, **{n: None for n in refs}), refs))
+    return slim, shared
+
+
+def _runner(shared):
+    """The worker-side function: one BLAS thread (Spark already runs one task per core), the broadcast frames
+    put back into the task, then the task; the task's index is kept for ordering."""
+    def run(item):
+        from jobs.executor import _init_worker, run_task
+        _init_worker()
+        index, (task, refs) = item
+        if refs:
+            task = dataclasses.replace(task, **{name: shared.value[key] for name, key in refs.items()})
+        return index, run_task(task)
+    return run
 
 
 def map_tasks(tasks: Iterable, master: str | None = None, on_result: Callable | None = None,
@@ -137,12 +177,16 @@ def map_tasks(tasks: Iterable, master: str | None = None, on_result: Callable | 
     try:
         if not tasks:
             return []
-        rdd = spark.sparkContext.parallelize(list(enumerate(tasks)), len(tasks)).map(_run_indexed)
+        sc = spark.sparkContext
+        slim, frames = _share_frames(tasks)
+        shared = sc.broadcast(frames)
+        rdd = sc.parallelize(list(enumerate(slim)), len(tasks)).map(_runner(shared))
         results: list = [None] * len(tasks)
         for index, res in rdd.toLocalIterator(prefetchPartitions=True):
             results[index] = res
             if on_result:
                 on_result(res)
+        shared.unpersist()
         return results
     finally:
         if stop:

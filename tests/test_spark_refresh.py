@@ -124,3 +124,21 @@ def test_engine_is_validated_and_left_out_of_the_stored_params(monkeypatch):
     assert spark_engine.master_url("local[2]") == "local[2]"
     monkeypatch.delenv("SALES_SPARK_MASTER")
     assert spark_engine.master_url() == "local[*]"
+
+
+def test_frames_shared_by_several_tasks_are_sent_once():
+    """A global model's folds carry one group's frames: they are replaced by one broadcast key; a batch's own
+    frames stay in its task."""
+    from jobs.executor import GlobalTask, SeriesTask
+    days = pd.date_range("2024-01-01", periods=20)
+    frame = pd.DataFrame({"series_id": "a", "ds": days, "y": 1.0})
+    future = pd.DataFrame({"series_id": "a", "ds": pd.date_range("2024-01-21", periods=3)})
+    folds = [GlobalTask(name="lgbm", group="g", frame=frame, future=future, freq="D", h=3, part=k) for k in range(3)]
+    batch = SeriesTask(series_ids=("a",), frame=frame.copy(), future=future.copy(), models=("seasonal_naive",),
+                       freq="D", h=3)
+    slim, shared = spark_engine._share_frames([*folds, batch])
+    assert set(shared) == {id(frame), id(future)} and shared[id(frame)] is frame
+    for task, refs in slim[:3]:
+        assert task.frame is None and task.future is None and refs == {"frame": id(frame), "future": id(future)}
+    assert slim[3][1] == {} and slim[3][0].frame is batch.frame
+    assert [t.part for t, _ in slim[:3]] == [0, 1, 2]

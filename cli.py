@@ -14,6 +14,7 @@ import sys
 import time
 
 import commands
+from commands.orders import add_orders_parser, add_sheet_option
 
 
 def _print_json(obj) -> None:
@@ -39,12 +40,17 @@ def cmd_demo(args) -> int:
         raise UserError(guards.describe_loss(lost, store.resolve_url()))
     t0 = time.perf_counter()
     summary = demo.generate(seed=args.seed, n_stores=args.stores, n_products=args.products, years=args.years,
-                            progress=not args.json)
+                            progress=not args.json, shift_after=getattr(args, "shift_after", None),
+                            shift=getattr(args, "shift", 0.3))
+    if getattr(args, "orders", None) is not None:  # demo --orders [CUSTOMERS]: the sales become order lines
+        from data import demo_orders
+        summary["order_lines"] = demo_orders.add_to_store(seed=args.seed, n_customers=args.orders or None)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     if args.json:
         _print_json(summary)
     else:
-        print(demo.format_summary(summary))
+        print(demo.format_summary(summary) + ("\n" + demo_orders.format_summary(summary["order_lines"])
+                                              if "order_lines" in summary else ""))
     return 0
 
 
@@ -58,7 +64,8 @@ def cmd_ingest(args) -> int:
     else:
         summary = ingest.ingest_csv(args.path, mapping=args.map, extra=args.extra, dayfirst=args.dayfirst,
                                     stores_file=args.stores, stores_map=args.stores_map,
-                                    dataset_name=args.name, frequency=args.freq, dry_run=args.dry_run)
+                                    dataset_name=args.name, frequency=args.freq, dry_run=args.dry_run,
+                                    sheet=args.sheet)
     if not args.dry_run:
         _audit(f"import.{args.source}", {"path": str(args.path), "rows": summary.get("rows")})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
@@ -73,7 +80,7 @@ def cmd_ingest_inventory(args) -> int:
     from data import ingest_inventory
     t0 = time.perf_counter()
     summary = ingest_inventory.ingest_inventory(args.path, mapping=args.map, unit=args.unit, dayfirst=args.dayfirst,
-                                                dry_run=args.dry_run)
+                                                dry_run=args.dry_run, sheet=args.sheet)
     if not args.dry_run:
         _audit("import.inventory", {"path": str(args.path)})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
@@ -87,7 +94,8 @@ def cmd_ingest_inventory(args) -> int:
 def cmd_ingest_plan(args) -> int:
     from data import ingest_plan
     t0 = time.perf_counter()
-    summary = ingest_plan.ingest_plan(args.path, args.map, dayfirst=args.dayfirst, dry_run=args.dry_run)
+    summary = ingest_plan.ingest_plan(args.path, args.map, dayfirst=args.dayfirst, dry_run=args.dry_run,
+                                      sheet=args.sheet)
     if not args.dry_run:
         _audit("plan.import", {"path": str(args.path)})
     summary["seconds"] = round(time.perf_counter() - t0, 2)
@@ -317,7 +325,7 @@ def _add_refresh_parser(sub, common) -> None:
 def _add_inventory_ingest_parser(isub, common) -> None:
     """``ingest inventory``: on-hand stock, lead times, costs, service targets, pack sizes and open orders."""
     v = isub.add_parser("inventory", parents=[common], help="inventory inputs per store x product (* = default)")
-    v.add_argument("path", help="CSV, CSV.gz or Parquet file, one line per store x product (or open order)")
+    v.add_argument("path", help="CSV, CSV.gz, Parquet or workbook file, one line per store x product (or open order)")
     v.add_argument("--map", required=True, help="field=COLUMN pairs: store, product (required; * = every one) and "
                    "any of on_hand, lead_time, lead_time_sd, review_period, unit_cost, holding_rate, lost_sale_cost, "
                    "backorder_cost, target_csl, target_fill_rate, moq, case_pack, shelf_life, on_order_qty with "
@@ -326,18 +334,20 @@ def _add_inventory_ingest_parser(isub, common) -> None:
                    help="unit of lead_time, lead_time_sd, review_period and shelf_life (default days)")
     v.add_argument("--dayfirst", action="store_true", help="arrival dates are day-first (31/12/2020)")
     v.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    add_sheet_option(v)
     v.set_defaults(func=cmd_ingest_inventory)
 
 
 def _add_ingest_parsers(sub, common) -> None:
-    """`ingest walmart|csv|plan|inventory`."""
-    ing = sub.add_parser("ingest", help="import sales data (walmart directory or any long CSV/Parquet)")
+    """`ingest walmart|csv|plan|inventory|orders`."""
+    ing = sub.add_parser("ingest", help="import sales data (walmart directory, long CSV/Parquet/Excel files, "
+                         "order lines)")
     isub = ing.add_subparsers(dest="source", required=True)
     w = isub.add_parser("walmart", parents=[common], help="the Kaggle Walmart files (train, features, stores)")
     w.add_argument("path", help="directory holding train.csv[.gz], features.csv[.gz], stores.csv[.gz]")
     w.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
     w.set_defaults(func=cmd_ingest)
-    c = isub.add_parser("csv", parents=[common], help="a long-format CSV, CSV.gz or Parquet file")
+    c = isub.add_parser("csv", parents=[common], help="a long-format CSV, CSV.gz, Parquet or workbook file")
     c.add_argument("path")
     c.add_argument("--map", required=True,
                    help="field=COLUMN pairs, e.g. date=Date,sales=Sales,store=Store,product=Item,promo=Promo")
@@ -349,16 +359,19 @@ def _add_ingest_parsers(sub, common) -> None:
     c.add_argument("--name", default=None, help="dataset name (default: the file name)")
     c.add_argument("--freq", choices=["D", "W"], default=None, help="override the detected frequency")
     c.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    add_sheet_option(c)
     c.set_defaults(func=cmd_ingest)
     pl = isub.add_parser("plan", parents=[common], help="a plan file: promotions, depths, prices, closures, events, "
-                         "unit costs at any grain (CSV, CSV.gz or Parquet)")
+                         "unit costs at any grain (CSV, CSV.gz, Parquet or a workbook)")
     pl.add_argument("path")
     pl.add_argument("--map", required=True, help="field=COLUMN pairs: date (required) and any of store, product, "
                     "category (empty cell or unmapped = all), promo, promo_intensity, price, open, event, cost")
     pl.add_argument("--dayfirst", action="store_true", help="dates are day-first (31/12/2020)")
     pl.add_argument("--dry-run", action="store_true", help="validate and summarise without writing")
+    add_sheet_option(pl)
     pl.set_defaults(func=cmd_ingest)
     _add_inventory_ingest_parser(isub, common)
+    add_orders_parser(isub, common)
 
 
 def _add_decision_parsers(sub, common) -> None:
@@ -417,6 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--products", type=int, default=20)
     d.add_argument("--years", type=int, default=3)
     d.add_argument("--force", action="store_true", help="replace a database that holds imported (non-demo) data")
+    d.add_argument("--orders", nargs="?", type=int, const=0, default=None, metavar="CUSTOMERS",
+                   help="sales as order lines of customers with planted BG/NBD + Gamma-Gamma parameters (default 6000)")
+    d.add_argument("--shift-after", metavar="DATE", help="plant a level shift: sales after DATE times 1 + --shift")
+    d.add_argument("--shift", type=float, default=0.3, help="size of the planted shift (default 0.3: +30%%)")
     d.set_defaults(func=cmd_demo)
 
     _add_ingest_parsers(sub, common)

@@ -94,6 +94,13 @@ def database_url(value: str | None) -> str:
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
+def mlflow_uri(value: str | None) -> str:
+    """``SALES_MLFLOW_URI``: a tracking server or store URI; unset or blank means ``data/mlflow.db`` (SQLite)."""
+    if value is None or not value.strip():
+        return f"sqlite:///{ROOT / 'data' / 'mlflow.db'}"
+    return value.strip()
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str
@@ -125,6 +132,19 @@ class Settings:
     cache_namespace: str = ""  # set by `serve --prod` for its workers: the shared cache's folder of this start
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP)
     spark_master: str = "local[*]"  # `refresh --engine spark` without --spark-master (e.g. spark://host:7077)
+    # MLflow tracking of every published refresh (jobs/tracking.py): on by default, a local SQLite store under data/
+    mlflow: bool = True
+    mlflow_uri: str = ""
+    report_browser: str | None = None  # Chromium/Chrome that prints reports to PDF; None: found on the PATH
+    # Monitoring (monitoring/): the alert rules file and the drift thresholds (the rules file's "drift" overrides)
+    alerts_file: Path = ROOT / "data" / "alerts.json"
+    drift_psi: float = 0.25
+    drift_alpha: float = 0.001
+    drift_min_shift: float = 0.10
+    drift_window_days: int = 14
+    drift_reference_days: int = 182
+    smtp_user: str | None = None  # login for the alert e-mails (the server is named in the rules file)
+    smtp_password: str | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -174,4 +194,17 @@ def load() -> Settings:
         cache_namespace=(env.get("SALES_CACHE_NAMESPACE") or "").strip(),
         forwarded_allow_ips=(env.get("SALES_FORWARDED_ALLOW_IPS") or "").strip() or "127.0.0.1",
         spark_master=(env.get("SALES_SPARK_MASTER") or "").strip() or "local[*]",
+        mlflow=parse_bool(env.get("SALES_MLFLOW"), True),
+        mlflow_uri=mlflow_uri(env.get("SALES_MLFLOW_URI")),
+        report_browser=(env.get("SALES_REPORT_BROWSER") or "").strip() or None,
+        alerts_file=Path(env.get("SALES_ALERTS_FILE") or ROOT / "data" / "alerts.json"),
+        drift_psi=parse_float(env.get("SALES_DRIFT_PSI"), 0.25, "SALES_DRIFT_PSI", low=0),
+        drift_alpha=parse_float(env.get("SALES_DRIFT_ALPHA"), 0.001, "SALES_DRIFT_ALPHA", low=0, high=1,
+                                open_interval=True),
+        drift_min_shift=parse_float(env.get("SALES_DRIFT_MIN_SHIFT"), 0.10, "SALES_DRIFT_MIN_SHIFT", low=0),
+        drift_window_days=parse_positive_int(env.get("SALES_DRIFT_WINDOW_DAYS"), 14, "SALES_DRIFT_WINDOW_DAYS"),
+        drift_reference_days=parse_positive_int(env.get("SALES_DRIFT_REFERENCE_DAYS"), 182,
+                                                "SALES_DRIFT_REFERENCE_DAYS"),
+        smtp_user=(env.get("SALES_SMTP_USER") or "").strip() or None,
+        smtp_password=env.get("SALES_SMTP_PASSWORD") or None,
     )

@@ -78,6 +78,16 @@ class Frames:
     PRICE_ELASTICITY = "price_elasticity"  # effects job (level "category"): analytics.elasticity, read by whatif
     PROMO_REFERENCE_DEPTH = "promo_reference_depth"  # effects job (level "category"): depth the lift refers to
     FEATURE_IMPORTANCE = "feature_importance"  # level = run id: the refresh's global tree models (models.explain)
+    # level "all", written by `cli.py customers` (jobs/customers_job.py documents their columns)
+    CUSTOMER_SCORES = "customer_scores"
+    CUSTOMER_SEGMENTS = "customer_segments"
+    CUSTOMER_COHORTS = "customer_cohorts"
+    CUSTOMER_SEGMENT_PRODUCTS = "customer_segment_products"
+    CUSTOMER_MODEL = "customer_model"
+    CUSTOMER_CHURN_RELIABILITY = "customer_churn_reliability"
+    CUSTOMER_HOLDOUT = "customer_holdout"
+    MONITOR_DRIFT = "monitor_drift"  # level "all": the last drift check, one row per level and test (monitoring/)
+    DEMAND_CLASSES = "demand_classes"  # level = a hierarchy level: demand class, ABC/XYZ, margin (jobs/sparse.py)
 
 
 # --- importer fields -----------------------------------------------------------------------------------------

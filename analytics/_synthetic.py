@@ -52,3 +52,36 @@ def panel(seed: int = 0, n_series: int = 8, periods: int = 730, freq: str = "D",
                                   "promo": promo, "promo_intensity": depth, "temp_c": temp, "precip_mm": rain,
                                   "is_open": (~closed).astype(int)}))
     return pd.concat(rows, ignore_index=True), events
+
+
+def intermittent_panel(seed: int = 0, n_stores: int = 20, n_products: int = 15, periods: int = 730,
+                       start: str = "2022-01-01") -> pd.DataFrame:
+    """Daily compound Bernoulli-gamma demand with known intermittency: ``series_id, store_id, product_id, ds, y,
+    price, p, shape`` (``p``: the series' base probability of a sale on a day, ``shape``: the gamma shape of its
+    sizes, whose squared coefficient of variation is ``1 / shape`` before rounding).
+
+    Per series the base probability is drawn from U(0.03, 0.9) (most series intermittent, about one in six smooth
+    or erratic), the size shape from {0.7, 1.5, 4} (lumpy to regular sizes) and the mean size from U(2, 20);
+    the probability moves with a yearly cycle (amplitude 30%) and is 25% higher at weekends; one series in ten
+    becomes obsolescent (its probability falls to a fifth) at a random date in its second half. Sizes are
+    rounded up to whole units. ``series_id`` is the store x product key (``store=S/product=P``).
+    """
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range(start, periods=periods, freq="D")
+    t = np.arange(periods)
+    weekend = np.where(ds.dayofweek.to_numpy() >= 5, 1.25, 1.0)
+    rows = []
+    for s in range(n_stores):
+        for k in range(n_products):
+            p = rng.uniform(0.03, 0.9)
+            shape = float(rng.choice([0.7, 1.5, 4.0]))
+            mean = rng.uniform(2, 20)
+            prob = p * weekend * np.exp(0.3 * np.sin(2 * np.pi * t / 365.25 + rng.uniform(0, 2 * np.pi)))
+            if rng.random() < 0.1:
+                prob = np.where(t >= rng.integers(periods // 2, periods), prob / 5, prob)
+            sold = rng.random(periods) < np.clip(prob, 0, 0.98)
+            size = np.ceil(rng.gamma(shape, mean / shape, periods))
+            rows.append(pd.DataFrame({"series_id": f"store={s + 1}/product={k + 1}", "store_id": str(s + 1),
+                                      "product_id": str(k + 1), "ds": ds, "y": np.where(sold, size, 0.0),
+                                      "price": round(5 + 3 * k, 2), "p": p, "shape": shape}))
+    return pd.concat(rows, ignore_index=True)

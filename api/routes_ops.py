@@ -51,11 +51,13 @@ def refresh(body: RefreshRequest | None = None, who: auth.Principal = Depends(de
 @router.post("/imports", tags=["ops"], status_code=201, response_model=ImportOut,
              responses={**READ_ERRORS, 400: READ_ERRORS[422] | {"description": "The file was refused (nothing written)"}},
              summary="Import a long-format sales file (multipart upload with a field=COLUMN mapping) (analyst)")
-def imports(file: UploadFile = File(..., description=".csv, .csv.gz or .parquet, one row per store, product, date"),
+def imports(file: UploadFile = File(..., description=".csv, .csv.gz, .parquet or a workbook (.xlsx, .xls, .ods), "
+                                                     "one row per store, product, date"),
             mapping: str = Form(..., description="field=COLUMN pairs, e.g. date=Date,sales=Units,store=Store"),
             extra: str = Form("", description="extra numeric columns kept as covariates"),
             dayfirst: bool = Form(False), name: str | None = Form(None, max_length=200),
             freq: str | None = Form(None, description="D or W (default: detected)"),
+            sheet: str | None = Form(None, max_length=200, description="the sheet of a workbook (default: the first)"),
             dry_run: bool = Form(False), who: auth.Principal = Depends(deps.analyst)):
     from data import ingest, uploads
     limit = config.load().max_upload_bytes
@@ -67,7 +69,8 @@ def imports(file: UploadFile = File(..., description=".csv, .csv.gz or .parquet,
     upload = uploads.save(raw, label)
     try:
         summary = ingest.ingest_csv(upload.path, mapping=mapping, extra=extra, dayfirst=dayfirst,
-                                    dataset_name=name or None, frequency=freq or None, dry_run=dry_run)
+                                    dataset_name=name or None, frequency=freq or None, dry_run=dry_run,
+                                    sheet=sheet or None)
     except (ValueError, FileNotFoundError) as exc:
         raise Problem(400, uploads.shown(str(exc), upload), kind="import-refused",
                       title="Import refused") from None

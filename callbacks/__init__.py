@@ -1,3 +1,3 @@
 """Imports every page's callback module so that `dash.callback` registers them."""
-from callbacks import (_auth, data, drivers, explain, explore, forecast, inventory, overview, plan,  # noqa: F401
-                       promotions, runs, whatif)
+from callbacks import (_auth, customers, data, drivers, explain, explore, explore_demand, forecast,  # noqa: F401
+                       inventory, monitoring, overview, plan, promotions, reports, runs, whatif)

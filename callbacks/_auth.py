@@ -30,6 +30,7 @@ OPS_CONTROLS = {
     ids.Inv.SAVE: "analyst", ids.Inv.ORDER_ADD: "analyst", ids.Inv.ORDER_CLEAR: "analyst",
     ids.Fcst.WHATIF_RUN: "analyst",
     ids.Promo.APPLY: "analyst",
+    ids.Mon.ACK: "analyst", ids.Mon.CHECK: "analyst", ids.Mon.RULES_SAVE: "admin",
 }
 
 

@@ -47,7 +47,12 @@ def saved_frame(name: str) -> pd.DataFrame | None:
 
 
 def orders_frame() -> pd.DataFrame | None:
-    """The recommendations with a ``series`` key column, or None when ``cli.py inventory`` never ran."""
+    """The recommendations with a ``series`` key column, or None when ``cli.py inventory`` never ran (cached:
+    building the keys of thousands of rows is not a per-request cost)."""
+    return memo(_orders_frame)
+
+
+def _orders_frame() -> pd.DataFrame | None:
     df = saved_frame(Frames.INVENTORY_ORDERS)
     if df is None or df.empty or not {"store_id", "product_id"} <= set(df.columns):
         return None
@@ -135,6 +140,14 @@ def render_inv_tradeoff(axis):
 
 # ----------------------------------------------------------------------------- series and URL
 
+def _series_keys() -> list[str]:
+    """The bottom series the page offers: the recommendations' order, else every series with inputs."""
+    df = orders_frame()
+    return df["series"].tolist() if df is not None else [
+        store.node_id(BOTTOM_LEVEL, store_id=s, product_id=p)
+        for s, p in memo(store.inventory_params)[["store_id", "product_id"]].itertuples(index=False)]
+
+
 @callback(Output(ids.Inv.SERIES, "options"), Output(ids.Inv.SERIES, "value"),
           Input(ids.Inv.SERIES, "search_value"), Input(ids.Inv.QUERY, "data"), Input(ids.Inv.GRID, "selectedRows"),
           State(ids.Inv.SERIES, "value"))
@@ -142,10 +155,7 @@ def fill_inv_series(search, query, selected, value):
     """Offer the bottom series matching the typed text; a row picked in the grid becomes the series shown."""
     if ctx.triggered_id == ids.Inv.GRID and selected:
         value = selected[0].get("series") or value
-    df = orders_frame()
-    keys = df["series"].tolist() if df is not None else [
-        store.node_id(BOTTOM_LEVEL, store_id=s, product_id=p)
-        for s, p in memo(store.inventory_params)[["store_id", "product_id"]].itertuples(index=False)]
+    keys = memo(_series_keys)
     value = value or (query or {}).get("series") or (keys[0] if keys else None)
     text = (search or "").lower()
     shown = [k for k in keys if text in k.lower()][:50]
@@ -177,8 +187,7 @@ def render_inv_projection(series):
         return figures.empty_figure("Pick a store x product"), link
     row = series_inputs(series)
     hist, fc = memo(store.history_and_forecast, series, 28, "final")
-    orders = memo(store.on_order)
-    orders = orders[(orders["store_id"] == info["store_id"]) & (orders["product_id"] == info["product_id"])]
+    orders = memo(_series_orders, series)
     if fc.empty:
         return figures.empty_figure("No forecast for this series: run `python cli.py refresh`, then "
                                     f"`{FILL_COMMAND}`"), link
@@ -193,11 +202,28 @@ def _num(value) -> float:
 
 
 def series_inputs(series: str) -> dict:
-    """The series' inputs in force, overlaid by its recommendation row when there is one."""
+    """The series' inputs in force, overlaid by its recommendation row when there is one (cached per series:
+    a page request reads one small dict, not the tables of every series)."""
+    return memo(_series_inputs, series)
+
+
+def _params_row(series: str) -> dict:
+    """The series' row of the inputs in force (``{}`` when it has none)."""
     info = store.parse_node_id(series)
     params = memo(store.inventory_params)
     mine = params[(params["store_id"] == info["store_id"]) & (params["product_id"] == info["product_id"])]
-    row = mine.iloc[0].to_dict() if len(mine) else {}
+    return mine.iloc[0].to_dict() if len(mine) else {}
+
+
+def _series_orders(series: str) -> pd.DataFrame:
+    """The series' open orders (``store_id, product_id, arrival_date, quantity``)."""
+    info = store.parse_node_id(series)
+    orders = memo(store.on_order)
+    return orders[(orders["store_id"] == info["store_id"]) & (orders["product_id"] == info["product_id"])]
+
+
+def _series_inputs(series: str) -> dict:
+    row = dict(memo(_params_row, series))
     df = orders_frame()
     if df is not None and series in set(df["series"]):
         rec = df[df["series"] == series].iloc[0].to_dict()
@@ -214,14 +240,9 @@ def fill_inv_inputs(series):
     """Show the inputs in force for the series (and its open orders)."""
     if not series or store.parse_node_id(series).get("level") != BOTTOM_LEVEL:
         raise PreventUpdate
-    info = store.parse_node_id(series)
-    params = memo(store.inventory_params)
-    mine = params[(params["store_id"] == info["store_id"]) & (params["product_id"] == info["product_id"])]
-    values = [None if not len(mine) or pd.isna(mine.iloc[0][f]) else float(mine.iloc[0][f])
-              for f in INVENTORY_PARAM_FIELDS]
-    orders = memo(store.on_order)
-    orders = orders[(orders["store_id"] == info["store_id"]) & (orders["product_id"] == info["product_id"])]
-    return values, open_orders_text(orders)
+    mine = memo(_params_row, series)
+    values = [None if f not in mine or pd.isna(mine[f]) else float(mine[f]) for f in INVENTORY_PARAM_FIELDS]
+    return values, open_orders_text(memo(_series_orders, series))
 
 
 def open_orders_text(orders: pd.DataFrame) -> str:

@@ -111,7 +111,7 @@ def read_plan_upload(contents, filename):
     except ValueError as exc:
         return None, components.error_alert(str(exc), title=title), None, True, True, None
     try:
-        frame, _is_csv = ingest_plan.read_table(upload.path)
+        frame, _is_csv = ingest_plan.read_any(upload.path)
     except ValueError as exc:
         uploads.delete(upload.id)  # unreadable: nothing can be imported from it
         return None, components.error_alert(uploads.shown(str(exc), upload), title=title), None, True, True, None

@@ -11,6 +11,9 @@ import importlib
 # One line per command group; cli.build_parser adds them all, in this order.
 GROUPS = (
     "commands.accounts",
+    "commands.customers",
+    "commands.reports",
+    "commands.monitor",
 )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from data import schema
 from data.engine import frame_from
 from data.keys import node_id, node_keys
-from data.writers import bulk_insert
+from data.writers import bulk_insert, driver_fast_path
 from domain import BOTTOM_LEVEL, SCOPE_ALL
 
 _SALES = schema.Sale.__table__
@@ -27,47 +27,106 @@ def _facts_with_dims():
         _PRODUCTS, _PRODUCTS.c.product_id == _SALES.c.product_id)
 
 
-def rebuild_aggregates(session: Session) -> int:
+def rebuild_aggregates(session: Session, facts: pd.DataFrame | None = None) -> int:
     """Recompute ``nodes`` and ``agg_sales`` from the facts (call inside the importer's transaction).
 
     Weather per node is the mean over its stores (store weather, else the store's region weather);
     ``is_holiday`` marks dates with an event of scope "all" or one matching the node's region/store.
+
+    The facts are scanned three times, whatever the number of levels: once for the series present, once
+    summed by store x category x date (which total, region, store, category and store x category roll up
+    from, in pandas) and once by product x date. Summing every level in SQL scanned the joined facts once
+    per level (eight scans), most of an import's time on millions of rows. ``facts``: the caller's frame
+    that is exactly what the fact table holds (an import into an empty table); on SQLite the sums are then
+    taken from it in pandas instead of scanning the table.
     """
     session.execute(delete(schema.AggSales.__table__))
     session.execute(delete(schema.Node.__table__))
     conn = session.connection()
-    s, st, p = _SALES.c, _STORES.c, _PRODUCTS.c
-    # Node list from dimensions actually present in the facts.
-    dims = frame_from(conn, select(s.store_id, s.product_id, st.region, p.category, st.name.label("store_name"),
-                                   p.name.label("product_name")).select_from(_facts_with_dims()).distinct())
+    if facts is not None and driver_fast_path(session):
+        dims, by_store_cat, by_product = _sums_of_frame(conn, facts)
+    else:
+        dims, by_store_cat, by_product = _sums_in_sql(conn)
     if len(dims):
         session.execute(insert(schema.Node.__table__), _node_rows(dims))
+    regions = dict(zip(dims["store_id"], dims["region"]))
+    by_store_cat.insert(1, "region", by_store_cat["store_id"].map(regions))
 
     # Store-level weather and holidays as a small frame, then node-level means.
-    store_daily = frame_from(conn, select(s.store_id, st.region, s.date)
-                             .select_from(_SALES.join(_STORES, st.store_id == s.store_id))
-                             .group_by(s.store_id, st.region, s.date))
+    store_daily = by_store_cat[["store_id", "region", "date"]].drop_duplicates(["store_id", "date"])
     w = schema.Weather.__table__.c
     wx = frame_from(conn, select(w.scope, w.scope_id, w.date, w.temp_c, w.precip_mm))
     # NULLs arrive as None (object columns), which sends the groupby means below to a per-group Python path.
     wx[["temp_c", "precip_mm"]] = wx[["temp_c", "precip_mm"]].astype(float)
     e = schema.CalendarEvent.__table__.c
     ev = frame_from(conn, select(e.date, e.scope, e.scope_id).where(e.kind.in_(["holiday", "closure"])).distinct())
-    store_daily = _attach_exog(store_daily, wx, ev)
+    store_daily = _attach_exog(store_daily.reset_index(drop=True), wx, ev)
 
     written = 0
     for level, group in _GROUPS.items():
-        stmt = (select(*group, s.date, func.sum(s.sales).label("sales"), func.sum(s.units).label("units"),
-                       func.avg(cast(s.promo, Float)).label("promo_share"),
-                       func.avg(cast(s.is_open, Float)).label("open_share"), func.count().label("n_rows"))
-                .select_from(_facts_with_dims()).group_by(*group, s.date))
-        agg = frame_from(conn, stmt)
+        keys = [c.name for c in group]
+        agg = _level_sums(by_product if level == "product" else by_store_cat, keys)
         agg.insert(0, "node_id", node_keys(level, agg))
         agg = agg[["node_id", "date", "sales", "units", "promo_share", "open_share", "n_rows"]].assign(level=level)
         agg = agg.merge(_node_exog(level, store_daily, dims), on=["node_id", "date"], how="left")
         agg["is_holiday"] = agg["is_holiday"].fillna(0).astype(int)
         written += bulk_insert(session, schema.AggSales, agg)  # agg_sales was emptied above: plain insert
     return written
+
+
+_SUM_COLS = ["sales", "units", "promo_n", "open_n", "n_rows"]
+
+
+def _sums_in_sql(conn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The series present with their dimensions, and the facts' sums by store x category x date and by
+    product x date (``sales, units, promo_n, open_n, n_rows``), in three scans of the fact table."""
+    s, st, p = _SALES.c, _STORES.c, _PRODUCTS.c
+    series = select(s.store_id, s.product_id).distinct().subquery("series")
+    dims = frame_from(conn, select(series.c.store_id, series.c.product_id, st.region, p.category,
+                                   st.name.label("store_name"), p.name.label("product_name"))
+                      .select_from(series.join(_STORES, st.store_id == series.c.store_id)
+                                   .join(_PRODUCTS, p.product_id == series.c.product_id)))
+    sums = (func.sum(s.sales).label("sales"), func.sum(s.units).label("units"),
+            func.sum(s.promo).label("promo_n"), func.sum(s.is_open).label("open_n"), func.count().label("n_rows"))
+    by_store_cat = frame_from(conn, select(s.store_id, p.category, s.date, *sums)
+                              .select_from(_SALES.join(_PRODUCTS, p.product_id == s.product_id))
+                              .group_by(s.store_id, p.category, s.date))
+    by_product = frame_from(conn, select(s.product_id, s.date, *sums).group_by(s.product_id, s.date))
+    return dims, by_store_cat, by_product
+
+
+def _sums_of_frame(conn, facts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What :func:`_sums_in_sql` reads, from a frame holding exactly the fact table's rows (dates as SQLite
+    stores them, ISO text)."""
+    st, p = _STORES.c, _PRODUCTS.c
+    stores = frame_from(conn, select(st.store_id, st.region, st.name.label("store_name")))
+    products = frame_from(conn, select(p.product_id, p.category, p.name.label("product_name")))
+    codes, days = pd.factorize(pd.to_datetime(facts["date"]))
+    f = pd.DataFrame({"store_id": facts["store_id"].to_numpy(), "product_id": facts["product_id"].to_numpy(),
+                      "date": pd.DatetimeIndex(days).strftime("%Y-%m-%d").to_numpy(dtype=object)[codes],
+                      "sales": facts["sales"].to_numpy(dtype=float), "units": facts["units"].to_numpy(dtype=float),
+                      "promo_n": facts["promo"].to_numpy(dtype=float), "open_n": facts["is_open"].to_numpy(dtype=float),
+                      "n_rows": 1})
+    f["category"] = f["product_id"].map(dict(zip(products["product_id"], products["category"])))
+    pairs = f[["store_id", "product_id"]].drop_duplicates().sort_values(["store_id", "product_id"])
+    dims = pairs.merge(stores, on="store_id").merge(products, on="product_id")[
+        ["store_id", "product_id", "region", "category", "store_name", "product_name"]]
+
+    def sums(keys):
+        return f.groupby(keys, as_index=False, sort=True)[_SUM_COLS].sum(min_count=1)
+    return dims.reset_index(drop=True), sums(["store_id", "category", "date"]), sums(["product_id", "date"])
+
+
+def _level_sums(sums: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The sums of one level by ``keys`` and date, rolled up from finer sums: sales, units (missing when no
+    fact of the node and date has units), the promotion and open shares of the facts, and their count."""
+    cols = ["sales", "units", "promo_n", "open_n", "n_rows"]
+    sums = sums.astype({c: float for c in cols[:-1]})
+    agg = sums.groupby([*keys, "date"], as_index=False, sort=True)[cols].sum(min_count=1)
+    agg["promo_share"] = agg.pop("promo_n") / agg["n_rows"]
+    agg["open_share"] = agg.pop("open_n") / agg["n_rows"]
+    agg["n_rows"] = agg["n_rows"].astype("int64")
+    return agg
 
 
 def _node_rows(dims: pd.DataFrame) -> list[dict]:

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import delete
 
 from data import demo_spec as spec
-from data import plans, schema, store
+from data import demo_shift, plans, schema, store
 from domain import ALL, SCOPE_ALL
 
 PLAN_DAYS = 56  # the planned promotion calendar reaches 8 weeks past the last date
@@ -264,7 +264,7 @@ def _content_hash(df: pd.DataFrame) -> str:
 
 
 def generate(seed: int = 42, n_stores: int = 10, n_products: int = 20, years: int = 3, url: str | None = None,
-             progress: bool = True, start: str = "2021-01-01") -> dict:
+             progress: bool = True, start: str = "2021-01-01", shift_after=None, shift: float = 0.3) -> dict:
     """Generate the demo data set and write it to the store, replacing any facts it held.
 
     Parameters
@@ -281,6 +281,8 @@ def generate(seed: int = 42, n_stores: int = 10, n_products: int = 20, years: in
         Print progress messages to stderr.
     start : str
         First date (ISO).
+    shift_after, shift : date-like, float
+        With ``shift_after``: sales after that date are scaled by ``1 + shift`` (:mod:`data.demo_shift`).
 
     Returns
     -------
@@ -295,6 +297,9 @@ def generate(seed: int = 42, n_stores: int = 10, n_products: int = 20, years: in
     dates = pd.date_range(first, first + pd.DateOffset(years=int(years)) - pd.Timedelta(days=1), freq="D")
     t0 = time.perf_counter()
     frames = _simulate(int(seed), int(n_stores), int(n_products), dates, progress)
+    if shift_after is not None:
+        frames.update(sales=demo_shift.apply_shift(frames["sales"], shift_after, shift),
+                      truth=pd.concat([frames["truth"], demo_shift.truth_row(shift_after, shift)], ignore_index=True))
     t_sim = time.perf_counter() - t0
     sales = frames["sales"]
     n_series = int(n_stores) * int(n_products)

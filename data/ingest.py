@@ -15,8 +15,9 @@ import pandas as pd
 
 from data import ingest_csv as _csv
 from data import ingest_walmart as _walmart
-from data import guards, schema, store
+from data import guards, monitoring, schema, store
 from data.ingest_common import IngestError, Prepared, read_table
+from data.writers import bulk_write_cache, load_facts
 
 __all__ = ["IngestError", "Prepared", "read_table", "ingest_walmart", "ingest_csv", "commit", "summary_of",
            "format_summary"]
@@ -29,10 +30,10 @@ def ingest_walmart(path, dry_run: bool = False, url: str | None = None) -> dict:
 
 def ingest_csv(path, mapping, extra="", dayfirst: bool = False, stores_file=None, stores_map=None,
                dataset_name: str | None = None, frequency: str | None = None, dry_run: bool = False,
-               url: str | None = None) -> dict:
-    """Import a long-format CSV, CSV.gz or Parquet file with a column ``mapping``; see data/ingest_csv.py."""
+               url: str | None = None, sheet: str | None = None) -> dict:
+    """Import a long-format CSV, CSV.gz, Parquet or workbook file with a column ``mapping``; see data/ingest_csv.py."""
     prep = _csv.prepare(path, mapping, extra=extra, dayfirst=dayfirst, stores_file=stores_file,
-                        stores_map=stores_map, dataset_name=dataset_name, frequency=frequency)
+                        stores_map=stores_map, dataset_name=dataset_name, frequency=frequency, sheet=sheet)
     return commit(prep, url=url, dry_run=dry_run)
 
 
@@ -71,8 +72,10 @@ def summary_of(prep: Prepared) -> dict:
     }
 
 
-def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dict:
+def commit(prep: Prepared, url: str | None = None, dry_run: bool = False, also_write=None) -> dict:
     """Check the prepared import against the database and write it in one transaction (unless ``dry_run``).
+
+    ``also_write(session)``, when given, writes an importer's own rows (the order lines) in that transaction.
 
     Returns the summary dict. Raises :class:`IngestError` on a frequency mismatch. Re-importing content whose
     hash equals the latest import's is reported as ``already_imported`` and writes nothing.
@@ -110,22 +113,26 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False) -> dic
             return summary
         before = state["counts"]["rows"] if state else 0
         stores_df, products_df = _merge_dims(prep, state)
-        changed = guards.changed_facts(session, prep.sales) if before else 0
-        store.upsert_frame(session, schema.StoreDim, stores_df)
-        store.upsert_frame(session, schema.ProductDim, products_df)
-        written = store.upsert_frame(session, schema.Sale, prep.sales)
-        for table, frame in ((schema.Covariate, prep.covariates), (schema.CalendarEvent, prep.events),
-                             (schema.Weather, prep.weather)):
-            if frame is not None and len(frame):
-                store.upsert_frame(session, table, frame)
-        store.upsert_frame(session, schema.Dataset, dataset_row)
-        if prep.plan is not None and len(prep.plan):
-            store.write_plan(prep.plan, source="sales-import", session=session, keep_unset=True)
-        store.rebuild_aggregates(session)
+        with bulk_write_cache(session):
+            changed = guards.changed_facts(session, prep.sales) if before else 0
+            store.upsert_frame(session, schema.StoreDim, stores_df)
+            store.upsert_frame(session, schema.ProductDim, products_df)
+            written = load_facts(session, schema.Sale, prep.sales, fresh=not before)
+            for table, frame in ((schema.Covariate, prep.covariates), (schema.CalendarEvent, prep.events),
+                                 (schema.Weather, prep.weather)):
+                if frame is not None and len(frame):
+                    store.upsert_frame(session, table, frame)
+            store.upsert_frame(session, schema.Dataset, dataset_row)
+            if prep.plan is not None and len(prep.plan):
+                store.write_plan(prep.plan, source="sales-import", session=session, keep_unset=True)
+            if also_write is not None:
+                also_write(session)
+            store.rebuild_aggregates(session, facts=None if before else prep.sales)
     summary["rows_written"] = int(written)
     summary["rows_new"] = int(store.counts(url)["rows"] - before)
     summary["rows_changed"] = int(changed)
     summary["message"] = "imported"
+    summary["live_scoring"] = monitoring.after_import(url)  # scores stored runs on the new actuals; never raises
     return summary
 
 

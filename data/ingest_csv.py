@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.ingest_common import (IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, read_table,
-                                where)
+from data.ingest_common import IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, where
 from data.plan_checks import sales_plan_rows
-from data.validate import check_date_window, check_detached_dates, check_finite
+from data.tabular import read_any
+from data.validate import check_date_window, check_detached_dates, check_finite, text_to_float
 from domain import ALL, DEFAULT_MEMBER, IMPORT_FIELDS, MAX_ID_LENGTH, REQUIRED_FIELDS, SCOPE_ALL, STORE_FIELDS
 
 TRUE = {"1", "1.0", "true", "t", "yes", "y"}
@@ -54,6 +54,9 @@ def _ids(df, col, path, is_csv, what) -> pd.Series:
     s = df[col]
     if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
         s = s.astype("Int64")
+    fast = _per_distinct(s, lambda u: u.notna().all() and not (u == "").any() and _ids_ok(u), str)
+    if fast is not None:
+        return fast
     text = s.astype("string").str.strip()
     missing = text.isna() | (text == "")
     if missing.any():
@@ -64,9 +67,29 @@ def _ids(df, col, path, is_csv, what) -> pd.Series:
 
 def _names(df, col, path, is_csv, what) -> pd.Series:
     """A category or region column (part of series keys, so checked like ids; empty cells stay missing)."""
+    fast = _per_distinct(df[col], _ids_ok, object)
+    if fast is not None:
+        return fast
     text = df[col].astype("string").str.strip()
     _check_ids(text, path, is_csv, col, what)
     return text.astype(object)
+
+
+def _per_distinct(s: pd.Series, ok, dtype) -> pd.Series | None:
+    """``s`` stripped as text and cast to ``dtype``, each distinct value stripped and checked once (a million
+    rows hold a few thousand ids); None when ``ok`` refuses the distinct values, and the caller then checks
+    row by row to name the first bad line."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)  # a missing cell is a distinct value too
+    text = pd.Series(uniques).astype("string").str.strip()
+    if not ok(text):
+        return None
+    return pd.Series(text.astype(dtype).to_numpy()[codes], index=s.index, dtype=dtype)
+
+
+def _ids_ok(text: pd.Series) -> bool:
+    """No id longer than ``MAX_ID_LENGTH`` and none with a control character (:func:`_check_ids`' rules)."""
+    return not ((text.str.len().fillna(0) > MAX_ID_LENGTH).any()
+                or text.str.contains(r"[\x00-\x1f\x7f]", regex=True).fillna(False).astype(bool).any())
 
 
 def _check_ids(text: pd.Series, path, is_csv, col, what) -> None:
@@ -121,7 +144,7 @@ def _one_date(value, kwargs) -> pd.Timestamp:
 
 def _numbers(df, col, path, is_csv) -> pd.Series:
     raw = df[col]
-    values = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw) else raw
+    values = text_to_float(raw) if not pd.api.types.is_numeric_dtype(raw) else raw
     values = values.astype(float)
     bad = (values.isna() & raw.notna()) | np.isinf(values)
     if bad.any():
@@ -130,11 +153,32 @@ def _numbers(df, col, path, is_csv) -> pd.Series:
     return values
 
 
+def _by_distinct(raw: pd.Series, fn):
+    """``fn(raw)`` (a Series or a tuple of Series, row by row) computed once per distinct value and spread back
+    over the rows. When ``fn`` refuses a value it runs again on every row, so that its message names the
+    first bad line as before."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    if len(uniques) * 2 > len(raw):
+        return fn(raw)
+    try:
+        out = fn(pd.Series(uniques, dtype=raw.dtype))
+    except IngestError:
+        return fn(raw)
+
+    def spread(part: pd.Series) -> pd.Series:
+        return pd.Series(part.to_numpy()[codes], index=raw.index, dtype=part.dtype)
+    return tuple(spread(part) for part in out) if isinstance(out, tuple) else spread(out)
+
+
 def _flags(df, col, path, is_csv) -> tuple[pd.Series, pd.Series]:
     """A 0/1 flag from booleans, yes/no, 0/1 or any number (> 0 = on). Returns (flag, numeric value or NaN)."""
     raw = df[col]
     if pd.api.types.is_bool_dtype(raw):
         return raw.astype(int), raw.astype(float)
+    return _by_distinct(raw, lambda r: _flag_values(r, path, is_csv, col))
+
+
+def _flag_values(raw: pd.Series, path, is_csv, col) -> tuple[pd.Series, pd.Series]:
     text = raw.astype("string").str.strip().str.lower()
     num = pd.to_numeric(text, errors="coerce").astype(float)
     is_true, is_false = text.isin(TRUE), text.isin(FALSE)
@@ -148,7 +192,10 @@ def _flags(df, col, path, is_csv) -> tuple[pd.Series, pd.Series]:
 
 def _holidays(df, col) -> pd.Series:
     """Holiday name per row (NaN = none): booleans/1 -> the column name, codes like 'a' -> '<column> a'."""
-    raw = df[col]
+    return _by_distinct(df[col], lambda raw: _holiday_names(raw, col))
+
+
+def _holiday_names(raw: pd.Series, col: str) -> pd.Series:
     text = raw.astype("string").str.strip()
     low = text.str.lower()
     none = text.isna() | (text == "") | low.isin(FALSE)
@@ -225,7 +272,7 @@ def _covariates(df: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
 
 def _read_stores(stores_file, stores_map) -> tuple[pd.DataFrame, Path]:
     """Store attributes from a separate file: store id, optional name/region/type/size, other columns -> attrs."""
-    df, is_csv = read_table(stores_file)
+    df, is_csv = read_any(stores_file)  # a workbook: its first sheet
     df = df.dropna(how="all")
     path = Path(stores_file)
     if stores_map:
@@ -288,6 +335,8 @@ def _drop_duplicates(out, m, path, is_csv) -> tuple[pd.DataFrame, int]:
     """Exact duplicate rows dropped (and counted); two rows for one key with different values raise."""
     keys = ["store_id", "product_id", "date"]
     value_cols = [c for c in out.columns if c not in keys]
+    if not out.duplicated(keys).any():  # no key twice: nothing is a duplicate (most files; the check below is slow)
+        return out, 0
     ident = out.astype({c: object for c in value_cols}).fillna({c: "<NA>" for c in value_cols}).duplicated(
         keys + value_cols)
     duplicates = int(ident.sum())
@@ -302,7 +351,9 @@ def _drop_duplicates(out, m, path, is_csv) -> tuple[pd.DataFrame, int]:
         col = m.get({"is_open": "open", "holiday": "holiday"}.get(diff, diff), diff)
         raise IngestError(f"{where(path, is_csv, same.index[1], col)}: conflicting duplicate of "
                           f"{where(path, is_csv, same.index[0]).split(': ')[-1]} (store {a['store_id']}, product "
-                          f"{a['product_id']}, date {a['date'].date()}) with a different value: {_show(a[diff])} vs {_show(b[diff])}")
+                          f"{a['product_id']}, date {a['date'].date()}) with a different value: {_show(a[diff])} vs {_show(b[diff])}"
+                          "; a file of order lines (one row per product in an order)? import it with "
+                          "`python cli.py ingest orders`, which sums them")
     return out, duplicates
 
 
@@ -331,7 +382,7 @@ def _merge_store_file(stores, store_ids, stores_file, stores_map, warnings: list
 
 
 def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_map=None, dataset_name=None,
-            frequency=None) -> Prepared:
+            frequency=None, sheet=None) -> Prepared:
     """Read, parse and validate a long-format sales file; return the frames to write.
 
     Parameters
@@ -350,6 +401,8 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
         Name in the import log (default: the file name without extension).
     frequency : {"D", "W"}, optional
         Override the frequency detected from the median spacing of the dates.
+    sheet : str, optional
+        The sheet of a workbook (.xlsx, .xls, .ods) to read (default: the first).
 
     Returns
     -------
@@ -360,7 +413,7 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
     extras = [c.strip() for c in (extra.split(",") if isinstance(extra, str) else (extra or [])) if c.strip()]
     if frequency not in (None, "", "D", "W"):
         raise IngestError(f"--freq: {frequency!r} is not D or W")
-    df, is_csv = read_table(path)
+    df, is_csv = read_any(path, sheet)
     path = Path(path)
     wanted = list(m.values()) + extras
     missing = [c for c in wanted if c not in df.columns]
@@ -422,7 +475,7 @@ def prepare(path, mapping, extra="", dayfirst=False, stores_file=None, stores_ma
     covariates = _covariates(out, extras) if extras else None
 
     opts = {"mapping": m, "extra": extras, "dayfirst": bool(dayfirst), "stores_map": stores_map,
-            "frequency": frequency}
+            "frequency": frequency, **({"sheet": sheet} if sheet else {})}
     name = dataset_name or path.name.removesuffix(".gz").rsplit(".", 1)[0]
     return Prepared(
         name=name, source=str(path.resolve()), frequency=freq, content_hash=file_hash(hashed, opts),

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from data import guards, inventory, schema
 from data.engine import db_exists, frame_from, init_db, read_frame, resolve_url, session_scope
-from data.ingest_common import IngestError, bad_rows_error, read_table, where
+from data.ingest_common import IngestError, bad_rows_error, where
+from data.tabular import read_any
 from data.ingest_csv import _dates, _ids, _numbers, parse_mapping
 from domain import ALL, INVENTORY_IMPORT_FIELDS, INVENTORY_PARAM_FIELDS
 
@@ -112,7 +113,8 @@ def _one_per_series(out: pd.DataFrame, fields: list[str], m_by_target: dict, pat
     return out.groupby(keys, as_index=False, sort=True)[fields].first()
 
 
-def prepare(path, mapping, unit: str = "days", dayfirst: bool = False, url: str | None = None) -> InventoryImport:
+def prepare(path, mapping, unit: str = "days", dayfirst: bool = False, url: str | None = None,
+            sheet: str | None = None) -> InventoryImport:
     """Read, parse and validate an inventory file against the stores and products of the database at ``url``.
 
     Reads the database only (nothing is created); raises :class:`IngestError` naming the file, line and column.
@@ -128,7 +130,7 @@ def prepare(path, mapping, unit: str = "days", dayfirst: bool = False, url: str 
     if not db_exists(url):
         raise IngestError(f"no sales data in {resolve_url(url)}: import the sales first (python cli.py ingest csv "
                           "...), then their inventory inputs")
-    df, is_csv = read_table(path)
+    df, is_csv = read_any(path, sheet)
     path = Path(path)
     missing = [c for c in m.values() if c not in df.columns]
     if missing:
@@ -203,9 +205,10 @@ def _keep_stored(session, params: pd.DataFrame, fields: list[str]) -> pd.DataFra
 
 
 def ingest_inventory(path, mapping, unit: str = "days", dayfirst: bool = False, dry_run: bool = False,
-                     url: str | None = None) -> dict:
+                     url: str | None = None, sheet: str | None = None) -> dict:
     """Validate and import an inventory inputs file; see the module docstring."""
-    return commit(prepare(path, mapping, unit=unit, dayfirst=dayfirst, url=url), url=url, dry_run=dry_run)
+    return commit(prepare(path, mapping, unit=unit, dayfirst=dayfirst, url=url, sheet=sheet), url=url,
+                  dry_run=dry_run)
 
 
 def format_summary(s: dict) -> str:

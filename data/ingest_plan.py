@@ -22,7 +22,8 @@ from sqlalchemy import select
 from data import guards, plan_checks, schema
 from data.engine import db_exists, has_table, read_frame, resolve_url, session_scope
 from data.facts import date_bounds, frequency, nodes, products, stores
-from data.ingest_common import IngestError, bad_rows_error, read_table
+from data.ingest_common import IngestError, bad_rows_error
+from data.tabular import read_any
 from data.ingest_csv import _check_ids, _dates, _flags, _numbers, parse_mapping
 from data.plans import PLAN_FIELDS, SCOPE, _ensure_tables, write_plan
 from domain import ALL, BOTTOM_LEVEL
@@ -160,7 +161,7 @@ def _check_against_stored(rows, path, is_csv, columns, url) -> None:
     plan_checks.check_closed_promos(both[[*keys, "promo", "is_open", "line"]], series, path, is_csv, columns)
 
 
-def prepare(path, mapping, dayfirst: bool = False, url: str | None = None) -> PlanPrepared:
+def prepare(path, mapping, dayfirst: bool = False, url: str | None = None, sheet: str | None = None) -> PlanPrepared:
     """Read, parse and validate a plan file against the database's stores, products and stored plan.
 
     Parameters
@@ -181,7 +182,7 @@ def prepare(path, mapping, dayfirst: bool = False, url: str | None = None) -> Pl
     if not any(f in m for f in VALUE_FIELDS):
         raise IngestError(f"--map: map at least one plan field ({', '.join(VALUE_FIELDS)}), e.g. "
                           "--map date=Date,store=Store,promo=Promo")
-    df, is_csv = read_table(path)
+    df, is_csv = read_any(path, sheet)
     path = Path(path)
     missing = [c for c in m.values() if c not in df.columns]
     if missing:
@@ -248,9 +249,10 @@ def summary_of(prep: PlanPrepared) -> dict:
             "blank_lines": prep.blank, "warnings": list(prep.warnings)}
 
 
-def ingest_plan(path, mapping, dayfirst: bool = False, dry_run: bool = False, url: str | None = None) -> dict:
+def ingest_plan(path, mapping, dayfirst: bool = False, dry_run: bool = False, url: str | None = None,
+                sheet: str | None = None) -> dict:
     """Validate a plan file and (unless ``dry_run``) write it in one transaction; returns the summary dict."""
-    prep = prepare(path, mapping, dayfirst=dayfirst, url=url)
+    prep = prepare(path, mapping, dayfirst=dayfirst, url=url, sheet=sheet)
     summary = summary_of(prep)
     summary.update(dry_run=bool(dry_run), rows_written=0, database=resolve_url(url))
     if dry_run:

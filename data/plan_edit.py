@@ -135,6 +135,8 @@ def plan_view(start=None, end=None, store=None, category=None, product=None, url
     if not db_exists(url):
         return {"expanded": empty, "rows": empty}
     rows = plan_rows(start, end, url=url)
+    if rows.empty:  # most selections of most databases: no need to read the thousands of bottom series
+        return {"expanded": empty, "rows": rows.iloc[:0] if len(rows.columns) else empty}
     series = nodes(level=BOTTOM_LEVEL, url=url)[["store_id", "product_id", "category"]]
     for col, value in (("store_id", store), ("category", category), ("product_id", product)):
         if value:

@@ -370,3 +370,68 @@ class LoginFailure(Base):
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class OrderLine(Base):
+    """One line of an imported order export (data/orders.py), kept for customer analytics; the ``sales`` facts hold
+    their store x product x day sums. ``line`` is the line's position within its order in the file, so re-importing
+    an overlapping export replaces its lines instead of adding them again. A return (negative quantity, or an
+    order id with the returns prefix) has ``is_return=1`` and, when its sale was found, ``matched_order`` and
+    ``matched_line``; ``discount`` is the share of the list value taken off (0..1)."""
+    __tablename__ = "order_lines"
+    __table_args__ = (Index("ix_order_lines_customer", "customer"), Index("ix_order_lines_date", "date"),
+                      Index("ix_order_lines_product", "product"))
+    order_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    date: Mapped[dt.date] = mapped_column(Date)                  # local calendar date
+    ts: Mapped[dt.datetime | None] = mapped_column(DateTime)     # local time of day, when the file has one
+    product: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    store: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), default=DEFAULT_MEMBER)
+    quantity: Mapped[float] = mapped_column(Float)
+    revenue: Mapped[float] = mapped_column(Float)
+    discount: Mapped[float | None] = mapped_column(Float)
+    is_return: Mapped[int] = mapped_column(Integer, default=0)
+    matched_order: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
+    matched_line: Mapped[int | None] = mapped_column(Integer)
+    dataset: Mapped[str] = mapped_column(String(200))
+
+
+class LiveScore(Base):
+    """One stored forecast point scored against the actual that arrived after its run (data/monitoring.py):
+    no foreign key to ``runs``, so the live record of a pruned run stays. ``scale`` is the series' MASE scale
+    (in-sample seasonal-naive MAE of the run's training history); ``in_80``/``in_95`` 1 when inside the interval."""
+    __tablename__ = "live_scores"
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    model: Mapped[str] = mapped_column(String(120), primary_key=True)
+    ds: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    step: Mapped[int] = mapped_column(Integer)  # 1 = the first period after the run's training data
+    y: Mapped[float] = mapped_column(Float)
+    yhat: Mapped[float] = mapped_column(Float)
+    scale: Mapped[float | None] = mapped_column(Float)
+    in_80: Mapped[int | None] = mapped_column(Integer)
+    in_95: Mapped[int | None] = mapped_column(Integer)
+    scored_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_live_scores_ds", "ds"), {"sqlite_with_rowid": False})
+
+
+class MonitorAlert(Base):
+    """The alert log (monitoring/alerts.py): one row per fired alert; acknowledged by an operator; a refresh the
+    feedback loop started for it is linked by ``refresh_run_id``."""
+    __tablename__ = "monitor_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fired_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))  # accuracy | coverage | bias | drift | refresh_failed | stale
+    severity: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))  # what it is about (level, run, series...)
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    run_id: Mapped[str | None] = mapped_column(String(64))  # the published run it was judged on
+    notified: Mapped[str | None] = mapped_column(Text)  # JSON: channel -> "sent" | error message
+    refresh_run_id: Mapped[str | None] = mapped_column(String(64))  # the refresh the feedback loop started
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(120))

@@ -57,3 +57,18 @@ def check_detached_dates(dates: pd.Series, raw: pd.Series, path, is_csv: bool, c
         f"{where(path, is_csv, first, column)}: date {raw.loc[first]!r} is {years:.0f} years {direction} the other "
         f"dates ({pd.Timestamp(major[0]).date()}..{pd.Timestamp(major[-1]).date()}); a typo? Refused because the "
         f"forecast would fill the gap with empty periods: fix or remove the line{tail}")
+
+
+def text_to_float(raw: pd.Series) -> pd.Series:
+    """Text cells as floats, NaN where a cell is not a number (for the error below to name it).
+
+    A column of Arrow-backed text (how the CSV reader gives it) is first cast by Arrow, about 20 times faster;
+    that cast parses every number as ``pd.to_numeric`` does and refuses anything else (spaces, '1_000', '0x10',
+    words), and then the column goes the ``pd.to_numeric`` way as before.
+    """
+    if isinstance(raw.dtype, pd.StringDtype) and raw.dtype.storage == "pyarrow":
+        try:
+            return raw.astype("float64[pyarrow]").astype(float)
+        except (ValueError, TypeError):
+            pass
+    return pd.to_numeric(raw, errors="coerce")

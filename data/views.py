@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
 from data import schema
 from data.engine import get_engine, has_table, read_frame
 from data.facts import date_bounds
-from data.results import backtest_metrics, forecast, forecast_history, selection
+from data.results import forecast, forecast_history
+from data.runs import run_or_current
 from data.series import series
 
 _AGG = schema.AggSales.__table__
@@ -18,6 +19,14 @@ _NODES = schema.Node.__table__
 _FILTER_LEVELS = ("region", "store", "category", "product")
 # Upper levels first in pickers.
 _LEVEL_ORDER = {"total": 0, "region": 1, "store": 2, "category": 3, "product": 4, "store_category": 5}
+_MB, _SEL = schema.BacktestMetric.__table__.c, schema.Selection.__table__.c
+_MODEL_COMPARISON = (
+    select(_MB.model, func.count(_MB.fold.distinct()).label("folds"),
+           *[func.avg(_MB[m]).label(m) for m in ("wape", "mase", "rmse", "mae", "smape", "bias", "coverage_80",
+                                                 "coverage_95")],
+           select(_SEL.model).where(_SEL.run_id == bindparam("rid"), _SEL.series_id == bindparam("sid"))
+           .limit(1).scalar_subquery().label("chosen_model"))
+    .where(_MB.run_id == bindparam("rid"), _MB.series_id == bindparam("sid")).group_by(_MB.model))
 
 
 def filter_options(url: str | None = None) -> dict:
@@ -127,17 +136,18 @@ def model_comparison(key: str, run_id: str | None = None, url: str | None = None
     """Backtest metrics of every model for one node (means over folds), the chosen model flagged.
 
     Columns ``model, folds, wape, mase, rmse, mae, smape, bias, coverage_80, coverage_95, chosen``, best
-    WAPE first; empty when the node has no backtest in the run.
+    WAPE first; empty when the node has no backtest in the run. The database averages (one GROUP BY over the
+    node's few metric rows, with the chosen model beside it): the Forecast page reads it for every node opened.
     """
-    bm = backtest_metrics(key, run_id=run_id, url=url)
     cols = ["model", "folds", "wape", "mase", "rmse", "mae", "smape", "bias", "coverage_80", "coverage_95", "chosen"]
-    if bm.empty:
+    rid = run_or_current(run_id, url)
+    if rid is None:
         return pd.DataFrame(columns=cols)
-    num = ["wape", "mase", "rmse", "mae", "smape", "bias", "coverage_80", "coverage_95"]
-    df = bm.groupby("model", as_index=False).agg(folds=("fold", "nunique"), **{m: (m, "mean") for m in num})
-    sel = selection(key, run_id=run_id, url=url)
-    chosen = sel["model"].iloc[0] if len(sel) else None
-    df["chosen"] = df["model"] == chosen
+    df = read_frame(_MODEL_COMPARISON, url, params={"rid": rid, "sid": key})
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df[cols[2:-1]] = df[cols[2:-1]].astype(float)  # a metric NULL on every fold: NaN, not None
+    df["chosen"] = df["model"] == df["chosen_model"]
     return df[cols].sort_values(["wape", "model"], na_position="last").reset_index(drop=True)
 
 

@@ -7,6 +7,7 @@ from typing import Mapping
 from domain import BOTTOM_LEVEL, LEVELS
 from models import registry
 from models.combination import POINT_METRICS
+from models.selection import SPARSE_MODELS
 
 SELECTIONS = ("combination", "series")
 BACKTEST_INPUTS = ("as_known", "oracle")
@@ -43,6 +44,7 @@ class RefreshParams:
     selection: str = "combination"
     model_params: Mapping[str, Mapping] | None = None  # {model: hyperparameter overrides}
     backtest_inputs: str = "as_known"  # folds' inputs as known at the origin, or the realised ones ("oracle")
+    sparse_models: tuple[str, ...] = SPARSE_MODELS  # extra candidates of intermittent/lumpy series (jobs/sparse.py)
     engine: str = "local"  # where the model map runs; not in to_dict(): it never changes the forecasts
     spark_master: str | None = None  # --engine spark: master URL (None: SALES_SPARK_MASTER, else local[*])
 
@@ -70,7 +72,10 @@ class RefreshParams:
             require_spark()
         if self.horizon < 1 or self.folds < 1:
             raise ValueError(f"horizon and folds must be >= 1 (got {self.horizon}, {self.folds})")
+        for name in self.sparse_models:
+            registry.require(name)
         object.__setattr__(self, "models", models)
+        object.__setattr__(self, "sparse_models", tuple(self.sparse_models))
         object.__setattr__(self, "levels", levels)
         object.__setattr__(self, "horizon", int(self.horizon))
         object.__setattr__(self, "folds", int(self.folds))
@@ -82,7 +87,7 @@ class RefreshParams:
     @classmethod
     def from_cli(cls, freq: str, horizon=None, models=None, folds=3, metric="wape", reconcile="bottom_up",
                  levels=None, tune=False, ensemble=False, selection="combination",
-                 model_params=None, backtest_inputs="as_known", engine="local",
+                 model_params=None, backtest_inputs="as_known", sparse_models=None, engine="local",
                  spark_master=None) -> "RefreshParams":
         """Parameters from command-line style values: comma-separated names, ``None`` for the defaults.
 
@@ -94,6 +99,9 @@ class RefreshParams:
             Steps ahead (default ``registry.default_horizon(freq)``: 42 daily, 6 weekly).
         models, levels : str or list of str, optional
             Candidate models and levels with their own base models (default: the registry's defaults, all levels).
+        sparse_models : str or list of str, optional
+            Extra candidates of the intermittent and lumpy series (default :data:`models.selection.SPARSE_MODELS`;
+            "" or [] for none).
         model_params : dict, optional
             ``{model: {hyperparameter: value}}`` overrides.
         engine : {'local', 'spark'}
@@ -109,8 +117,9 @@ class RefreshParams:
                    models=tuple(_as_list(models, registry.DEFAULT_MODELS)),
                    folds=folds, metric=metric, reconcile=reconcile, levels=tuple(_as_list(levels, LEVELS)),
                    tune=tune, ensemble=ensemble, selection=selection, model_params=model_params or None,
-                   backtest_inputs=backtest_inputs or "as_known", engine=engine or "local",
-                   spark_master=spark_master or None)
+                   backtest_inputs=backtest_inputs or "as_known",
+                   sparse_models=tuple(SPARSE_MODELS if sparse_models is None else _as_list(sparse_models, ())),
+                   engine=engine or "local", spark_master=spark_master or None)
 
     @property
     def combining(self) -> bool:
@@ -126,4 +135,6 @@ class RefreshParams:
             out["model_params"] = {name: dict(p) for name, p in self.model_params.items()}
         if self.backtest_inputs != "as_known":  # the default is left out, so older runs keep comparing equal
             out["backtest_inputs"] = self.backtest_inputs
+        if self.sparse_models != SPARSE_MODELS:  # likewise
+            out["sparse_models"] = list(self.sparse_models)
         return out

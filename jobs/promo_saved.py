@@ -164,3 +164,13 @@ def saved_count(url: str | None = None) -> int:
     with get_engine(url).connect() as conn:
         return len(conn.execute(select(t.level).where(t.name == NAME)).all())
 
+
+def latest_saved(url: str | None = None) -> dict | None:
+    """The newest calendar solved for the current data version (any constraints), or None (reports read it)."""
+    t = schema.AnalysisResult
+    version = _short(store.data_version(url))
+    with get_engine(url).connect() as conn:
+        row = conn.execute(select(t.payload, t.level).where(t.name == NAME, t.data_hash == version,
+                                                            t.payload != PENDING)
+                           .order_by(t.computed_at.desc()).limit(1)).first()
+    return None if row is None else {**_decode(row[0]), "saved_key": row[1]}

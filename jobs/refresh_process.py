@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def start(run_id: str, url: str | None = None, force: bool = True, horizon: int | None = None,
-          models: str | None = None) -> subprocess.Popen:
+          models: str | None = None, tune: bool = False) -> subprocess.Popen:
     """Launch the refresh child process (a thread reaps it when it ends)."""
     logs = config.load().cache_dir / "refresh-logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -29,6 +29,7 @@ def start(run_id: str, url: str | None = None, force: bool = True, horizon: int 
     cmd += ["--force"] if force else []
     cmd += ["--horizon", str(int(horizon))] if horizon else []
     cmd += ["--models", models] if models else []
+    cmd += ["--tune"] if tune else []
     env = {**os.environ, "SALES_DB": store.resolve_url(url)}
     with open(logs / f"{run_id}.log", "ab") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -56,10 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true")
     p.add_argument("--horizon", type=int)
     p.add_argument("--models")
+    p.add_argument("--tune", action="store_true")
     args = p.parse_args(argv)
     from jobs import runner
     summary = runner.refresh(horizon=args.horizon, models=args.models, force=args.force, progress=False,
-                             run_id=args.run_id)
+                             run_id=args.run_id, tune=args.tune)
     print(summary.get("status"), summary.get("run_id"), summary.get("error") or "", flush=True)
     return 0 if summary.get("status") in ("success", "skipped") else 1
 

@@ -15,7 +15,7 @@ import uuid
 import config
 from data import store
 from domain import BOTTOM_LEVEL
-from jobs import stages
+from jobs import sparse, stages, tracking
 from jobs.lock import ABANDONED, RefreshLock
 from jobs.params import RefreshParams
 from jobs.progress import Progress
@@ -32,8 +32,8 @@ def has_current_run(url: str | None = None) -> bool:
 
 def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="wape", reconcile="bottom_up",
             levels=None, progress=True, force=False, url=None, ensemble=False, model_params=None,
-            selection="combination", backtest_inputs="as_known", run_id=None, on_start=None, engine="local",
-            spark_master=None) -> dict:
+            selection="combination", backtest_inputs="as_known", run_id=None, on_start=None, sparse_models=None,
+            engine="local", spark_master=None) -> dict:
     """Run one forecast refresh and publish it as the current run.
 
     Parameters
@@ -73,6 +73,9 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         for selection, intervals and every accuracy shown) or the realised ones (for comparison).
     model_params : dict, optional
         ``{model: {hyperparameter: value}}`` overrides (e.g. small LightGBM settings in tests).
+    sparse_models : str or list of str, optional
+        Extra candidates of the series classed intermittent or lumpy (default Croston SBA and TSB; "" for none),
+        chosen there by backtest RMSSE (:mod:`jobs.sparse`).
     run_id : str, optional
         The new run's id (default: :func:`new_run_id`); the API chooses it to return it before the run starts.
     engine : {'local', 'spark'}
@@ -96,7 +99,8 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
     params = RefreshParams.from_cli(store.frequency(url), horizon=horizon, models=models, folds=folds, metric=metric,
                                     reconcile=reconcile, levels=levels, tune=tune, ensemble=ensemble,
                                     selection=selection, model_params=model_params,
-                                    backtest_inputs=backtest_inputs, engine=engine, spark_master=spark_master)
+                                    backtest_inputs=backtest_inputs, sparse_models=sparse_models, engine=engine,
+                                    spark_master=spark_master)
     if on_start is not None:
         on_start(params)
     lock = RefreshLock(url=url)
@@ -149,6 +153,7 @@ def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, l
     duration = time.perf_counter() - t0
     summary.update(run_id=run_id, status="success", data_hash=dhash, duration_s=round(duration, 2), **stored_params)
     summary["pruned_runs"] = stages.publish(run_id, summary, duration, url)
+    summary["mlflow"] = tracking.log_refresh(run_id, params, summary, url)  # never raises; None when off
     return summary
 
 
@@ -182,6 +187,7 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
     prog.stage(0.95, "writing the run")
     n_rows, artifact_dir = stages.write(run_id, params, chosen, final, hier, trials, model_params, fitted.saved, url,
                                          fitted.importance)
+    sparse.save_tables(sparse.demand_tables(inputs.frames, params.freq, url), url)  # Explore's demand classes
     timings["write_s"] = time.perf_counter() - t
 
     frames, sel, dates = inputs.frames, chosen.sel, inputs.dates

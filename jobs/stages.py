@@ -17,7 +17,7 @@ import pandas as pd
 import config
 from data import store
 from domain import BOTTOM_LEVEL, Frames, freq_step
-from jobs import artifacts, selecting
+from jobs import artifacts, selecting, sparse
 from jobs import plan_inputs as pi
 from jobs import refresh_inputs as ri
 from jobs.executor import GlobalTask, SeriesTask, map_series, run_task
@@ -39,6 +39,7 @@ class Inputs:
     bottom_nodes: pd.DataFrame
     dates: pd.DatetimeIndex  # the forecast dates
     knowns: dict | None = None  # {level: the backtest windows' inputs as known at the origin}; None = oracle
+    classes: dict = field(default_factory=dict)  # {level: demand classes (analytics.demand)}
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def load(params: RefreshParams, prog: Progress, url: str | None) -> Inputs:
         window = pd.date_range(first + step, end, freq=step)
         knowns = pi.known_inputs(window, list(frames), bottom_nodes, frames[BOTTOM_LEVEL], params.freq, country,
                                  url, stored_weather=False)
-    return Inputs(frames, futures, bottom_nodes, dates, knowns)
+    return Inputs(frames, futures, bottom_nodes, dates, knowns, sparse.classify(frames))
 
 
 def plan_models(params: RefreshParams) -> ModelPlan:
@@ -147,7 +148,9 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     if params.engine == "spark":  # batches sized for the cluster's task slots, not this machine's cores
         from jobs import spark_engine
         jobs = spark_engine.parallelism(params.spark_master)
-    tasks = global_tasks(frames, futures, params, plan.glob, model_params, knowns)
+    # The intermittent models' tasks come first: their (sparse-only) inputs are then overwritten by the full ones.
+    tasks = sparse.tasks(inputs, params, model_params)
+    tasks += global_tasks(frames, futures, params, plan.glob, model_params, knowns)
     tasks += local_tasks(frames, futures, params, plan.local, model_params, jobs, knowns) if plan.local else []
     n_work = sum(len(t.series_ids) if isinstance(t, SeriesTask) else t.frame["series_id"].nunique() for t in tasks)
     prog.stage(0.05, f"backtesting and fitting: {len(tasks)} tasks, {n_work} series-models")
@@ -183,10 +186,11 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
     cands = pd.concat(fitted.fc_parts, ignore_index=True)
     if not metrics.empty:  # a model whose final fit failed cannot be chosen, whatever its backtest said
         metrics = metrics.merge(cands[["series_id", "model"]].drop_duplicates(), on=["series_id", "model"])
+    (metrics, cands, backtests), (x_metrics, x_cands) = sparse.split(metrics, cands, fitted.backtests, params)
     combos: dict = {}
     resid_parts, diag_rows = fitted.resid_parts, fitted.diag_rows
-    if params.combining and not metrics.empty and fitted.backtests is not None:
-        metrics, cands, sel, combos = selecting.combine(metrics, cands, fitted.backtests, params, fallback,
+    if params.combining and not metrics.empty and backtests is not None:
+        metrics, cands, sel, combos = selecting.combine(metrics, cands, backtests, params, fallback,
                                                         inputs.frames)
         combo_resid, combo_diag = selecting.combination_residuals(resid_parts, sel)
         resid_parts, diag_rows = resid_parts + [combo_resid], diag_rows + combo_diag
@@ -194,6 +198,11 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
         if params.ensemble and not metrics.empty:
             metrics, cands = selecting.add_ensemble(metrics, cands, params.metric, inputs.frames)
         sel = selecting.select_per_series(metrics, cands, params.metric, fallback)
+    if len(x_cands):  # the sparse series: every candidate, intermittent models included, by RMSSE
+        metrics = pd.concat([metrics, x_metrics], ignore_index=True)
+        cands = pd.concat([cands, x_cands], ignore_index=True)
+        sel = sparse.choose(sel, metrics, cands, inputs.classes, fallback, sparse.sparse_models(params),
+                            regular_choice_only=params.combining)
     chosen = cands.merge(sel[["series_id", "model"]], on=["series_id", "model"], how="inner")
     return Chosen(metrics, cands, sel, chosen, combos, resid_parts, diag_rows)
 

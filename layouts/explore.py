@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from layouts import components as c
 from layouts import ids
+from layouts.demand_panel import demand_card
 
 dash.register_page(__name__, path="/explore", name="Explore", title="Explore · Sales Forecasting", order=1)
 
@@ -69,7 +70,8 @@ def layout(**query):
             dbc.Col(dcc.Link("Forecast this series →", id=ids.Explore.FORECAST_LINK, href="/forecast"),
                     md=4, className="text-end"),
         ], className="mb-2 align-items-center"),
-        html.H5(id=ids.Explore.TITLE, className="mb-2"),
+        html.H5(id=ids.Explore.TITLE, className="mb-1"),
+        html.Div(id=ids.Explore.DEMAND_BADGE, className="mb-2"),
         dbc.Row([
             dbc.Col(c.chart_card(ids.Explore.BREAKDOWN, "Breakdown — click a bar to drill down",
                                  "Total sales of each part of the selection in the chosen dates; coloured by "
@@ -94,6 +96,7 @@ def layout(**query):
                                      extra=dbc.Button("Decompose", id=ids.Explore.DECOMP_BTN, size="sm",
                                                       color="secondary", outline=True, className="mb-1")),
                         className="mb-3")),
+        demand_card(),
         dbc.Card(dbc.CardBody([
             dbc.Row([dbc.Col(html.H6("Summary table", className="card-title"), md=9),
                      dbc.Col(dbc.Button("Export CSV", id=ids.Explore.EXPORT, size="sm", color="secondary",

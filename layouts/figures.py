@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import plotly.colors as pc
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 Figure = dict | go.Figure  # what the builders return and dcc.Graph accepts
 
@@ -268,18 +267,31 @@ def seasonal_heatmap(df: pd.DataFrame, freq: str | None = None) -> Figure:
 
 
 def decomposition_chart(comp: pd.DataFrame) -> Figure:
-    """Stacked panels of the observed series and its trend, seasonal components and remainder."""
+    """Stacked panels of the observed series and its trend, seasonal components and remainder.
+
+    The panels are laid out as ``make_subplots(rows=n, shared_xaxes=True, vertical_spacing=0.03)`` lays them
+    out, written as a figure dict: validating the subplot figure cost about 90 ms a redraw."""
     if comp is None or comp.empty:
         return empty_figure("Not enough history for a decomposition (needs two full seasonal cycles)")
     cols = [c for c in comp.columns if c != "ds"]
-    fig = make_subplots(rows=len(cols), cols=1, shared_xaxes=True, vertical_spacing=0.03,
-                        subplot_titles=[c.replace("_", " ") for c in cols])
+    n, gap = len(cols), 0.03
+    height = (1 - gap * (n - 1)) / n
+    x, kind = _values(comp["ds"]), _scatter(len(comp))
+    data, axes, notes = [], {}, []
     for i, col in enumerate(cols, start=1):
-        trace = _line(len(comp))(x=comp["ds"], y=comp[col], mode="lines", name=col,
-                                 line=dict(color=PALETTE[(i - 1) % len(PALETTE)], width=1.2))
-        fig.add_trace(trace, row=i, col=1)
-    fig.update_annotations(font=dict(size=11, color=MUTED))
-    return _themed(fig, showlegend=False, margin=dict(l=50, r=20, t=30, b=30), hovermode="x")
+        top = 1 - (i - 1) * (height + gap)
+        suffix = "" if i == 1 else str(i)
+        data.append({"type": kind, "x": x, "y": _values(comp[col]), "mode": "lines", "name": col,
+                     "line": {"color": PALETTE[(i - 1) % len(PALETTE)], "width": 1.2},
+                     "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
+        axes[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": [0.0, 1.0],
+                                  **({"matches": f"x{n}", "showticklabels": False} if i < n else {})}
+        axes[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [max(top - height, 0.0), top]}
+        notes.append({"text": col.replace("_", " "), "x": 0.5, "xanchor": "center", "xref": "paper", "y": top,
+                      "yanchor": "bottom", "yref": "paper", "showarrow": False,
+                      "font": {"size": 11, "color": MUTED}})
+    return _fast(data, annotations=notes, showlegend=False, margin={"l": 50, "r": 20, "t": 30, "b": 30},
+                 hovermode="x", **axes)
 
 
 def value_histogram(df: pd.DataFrame, gran: str) -> Figure:

@@ -31,10 +31,10 @@ from urllib.parse import urlencode
 # The navbar groups pages by task; a new page adds one (name, path) pair to its group and passes its path from
 # here. Order within a group is the order of the links.
 NAV_GROUPS = (
-    ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"))),
+    ("Analyse", (("Overview", "/"), ("Explore", "/explore"), ("Drivers", "/drivers"), ("Customers", "/customers"))),
     ("Forecast & plan", (("Forecast", "/forecast"), ("Plan", "/plan"), ("Promotions", "/promotions"),
                          ("Inventory", "/inventory"))),
-    ("Operate", (("Data", "/data"), ("Runs", "/runs"))),
+    ("Operate", (("Data", "/data"), ("Runs", "/runs"), ("Monitoring", "/monitoring"), ("Reports", "/reports"))),
 )
 # Every page in navbar order, flattened.
 PAGES = tuple(page for _group, pages in NAV_GROUPS for page in pages)
@@ -86,6 +86,17 @@ class Explore:
     EXPORT = "explore-export-button"
     FORECAST_LINK = "explore-forecast-link"
     ERROR = "explore-error"
+    DEMAND_LEVEL = "explore-demand-level"
+    DEMAND_EXPORT = "explore-demand-export-button"
+    DEMAND_DOWNLOAD = "explore-demand-download"
+    DEMAND_NOTE = "explore-demand-note"
+    DEMAND_MATRIX = "explore-demand-matrix"
+    DEMAND_TABLE = "explore-demand-matrix-table"
+    DEMAND_BASIS = "explore-demand-basis"
+    DEMAND_TOP = "explore-demand-top-grid"
+    DEMAND_UNDER = "explore-demand-under-grid"
+    DEMAND_BADGE = "explore-demand-badge"
+    DEMAND_BADGE_TEXT = "explore-demand-badge-text"
 
 
 def kpi_value(name: str) -> dict:
@@ -156,6 +167,23 @@ class Inv:
     ORDER_CLEAR = "inv-order-clear-button"
 
 
+class Cust:
+    QUERY = "cust-query-store"
+    STATUS = "cust-status"
+    SUMMARY = "cust-summary"
+    SEGMENTS = "cust-segments-chart"
+    SEGMENT_TABLE = "cust-segments-table"
+    SEGMENT = "cust-segment-select"
+    PRODUCTS = "cust-segment-products-chart"
+    PRODUCTS_TABLE = "cust-segment-products-table"
+    RISK_GRID = "cust-churn-risk-grid"
+    EXPORT_CSV = "cust-export-csv-button"
+    CLV = "cust-clv-chart"
+    COHORTS = "cust-cohort-chart"
+    TOP = "cust-top-customers-table"
+    MODEL = "cust-model-table"
+
+
 def inv_input(field: str) -> dict:
     """Pattern-matching ID of the Inventory page's edit box for one input (a field of INVENTORY_PARAM_FIELDS)."""
     return {"type": "inv-input", "field": field}
@@ -192,6 +220,9 @@ class Data:
     IMPORT = "data-import-button"
     IMPORT_PROGRESS = "data-import-progress"
     REPORT = "data-validation-report"
+    KIND = "data-import-kind"             # sales rows or order lines
+    SHEET = "data-upload-sheet"           # a workbook's sheet
+    SHEET_BOX = "data-upload-sheet-box"
 
 
 def data_kpi(kpi: str, part: str) -> dict:
@@ -202,6 +233,11 @@ def data_kpi(kpi: str, part: str) -> dict:
 def data_map(field: str) -> dict:
     """Pattern-matching ID of the Data page's mapping dropdown for one importer field (e.g. ``"date"``)."""
     return {"type": "data-map", "field": field}
+
+
+def data_opt(option: str) -> dict:
+    """Pattern-matching ID of an order-line import option on the Data page (``"returns_prefix"``, ``"timezone"``)."""
+    return {"type": "data-opt", "option": option}
 
 
 class Runs:
@@ -217,6 +253,39 @@ class Runs:
     DURATIONS = "runs-duration-chart"
     HISTORY = "runs-history-table"
     AUDIT = "runs-audit-log"
+
+
+class Reports:
+    DOWNLOAD = "reports-download"
+    PROGRESS = "reports-progress-bar"
+    STATUS = "reports-status"
+
+    @staticmethod
+    def button(kind: str, fmt: str) -> dict:
+        """Pattern-matching ID of the button that generates report ``kind`` ("eda", "model", "executive") as
+        ``fmt`` ("html", "pdf")."""
+        return {"type": "reports-generate", "kind": kind, "fmt": fmt}
+
+
+class Mon:
+    LEVEL = "mon-level-select"
+    METRIC = "mon-metric-select"
+    SUMMARY = "mon-summary"
+    OVER_TIME = "mon-accuracy-over-time-chart"
+    BY_STEP = "mon-accuracy-by-step-chart"
+    COVERAGE = "mon-coverage-chart"
+    WORST = "mon-worst-series-table"
+    DRIFT = "mon-drift-table"
+    ALERTS = "mon-alert-log"
+    ACK_ID = "mon-ack-select"
+    ACK = "mon-ack-button"
+    ACK_RESULT = "mon-ack-result"
+    CHECK = "mon-check-button"
+    CHECK_RESULT = "mon-check-result"
+    RULES = "mon-rules-text"
+    RULES_SAVE = "mon-rules-save-button"
+    RULES_RESULT = "mon-rules-result"
+    SIGNATURE = "mon-alerts-changed-store"
 
 
 class Plan:

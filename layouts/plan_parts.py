@@ -140,7 +140,8 @@ def import_box() -> dbc.Card:
     settings = config.load()
     return dbc.Card(dbc.CardBody([
         html.H6("Import a plan file", className="card-title mb-1"),
-        html.P("CSV, CSV.gz or Parquet: one row per date and scope (an empty store/product/category = all). The "
+        html.P("CSV, CSV.gz, Parquet or a workbook (.xlsx, .xls, .ods; its first sheet): one row per date and scope "
+               "(an empty store/product/category = all). The "
                "same importer as `python cli.py ingest plan FILE --map ...`: validate first, then import.",
                className="small text-muted mb-2"),
         dcc.Upload(id=ids.Plan.UPLOAD, children=html.Div(["Drag and drop or ", html.A("choose a plan file")]),

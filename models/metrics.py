@@ -8,6 +8,8 @@ Conventions
 - ``smape`` = mean of ``2|e| / (|y| + |yhat|)`` (range 0..2), with 0/0 counted as 0.
 - ``mase`` = MAE / in-sample MAE of the seasonal naive (lag ``season_length``) on ``y_train``
   (Hyndman & Koehler 2006); NaN when ``y_train`` is missing, too short or constant.
+- ``rmsse`` = RMSE / sqrt(in-sample mean squared error of the seasonal naive, lag ``season_length``, on
+  ``y_train``) (Hyndman & Athanasopoulos, FPP3 5.8; the M5 competition's metric with lag 1); NaN like MASE.
 - ``pinball`` = mean pinball (quantile) loss over the quantiles implied by the interval bounds:
   the 95% interval gives q = 0.025 and 0.975, the 80% interval q = 0.1 and 0.9.
 - ``coverage_80``/``coverage_95``: share of actuals inside ``[lo, hi]`` (bounds included).
@@ -17,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 METRIC_KEYS = ("rmse", "mae", "mape", "mape_excluded", "smape", "wape", "mase", "rmspe", "bias",
-               "coverage_80", "coverage_95", "pinball")
-LOWER_IS_BETTER = ("rmse", "mae", "mape", "smape", "wape", "mase", "rmspe", "pinball")
+               "coverage_80", "coverage_95", "pinball", "rmsse")
+LOWER_IS_BETTER = ("rmse", "mae", "mape", "smape", "wape", "mase", "rmspe", "pinball", "rmsse")
 
 
 def _arr(x) -> np.ndarray | None:
@@ -50,6 +52,17 @@ def mase_scale(y_train, season_length: int = 1) -> float:
     if y is None or len(y) <= m:
         return float("nan")
     scale = float(np.mean(np.abs(y[m:] - y[:-m])))
+    return scale if scale > 0 else float("nan")
+
+
+def rmsse_scale(y_train, season_length: int = 1) -> float:
+    """In-sample mean squared error of the seasonal-naive forecast on ``y_train`` (NaN when too short or zero);
+    RMSSE divides the forecast's MSE by it before the square root."""
+    y = _arr(y_train)
+    m = max(int(season_length), 1)
+    if y is None or len(y) <= m:
+        return float("nan")
+    scale = float(np.mean((y[m:] - y[:-m]) ** 2))
     return scale if scale > 0 else float("nan")
 
 
@@ -95,6 +108,8 @@ def compute_metrics(y_true, y_pred, lo_80=None, hi_80=None, lo_95=None, hi_95=No
     out["mase"] = float(out["mae"] / scale) if np.isfinite(scale) else float("nan")
     out["rmspe"] = float(np.sqrt(np.mean((e[nz] / y[nz]) ** 2))) if nz.any() else float("nan")
     out["bias"] = float(np.mean(e))
+    sq_scale = rmsse_scale(y_train, season_length) if y_train is not None else float("nan")
+    out["rmsse"] = float(np.sqrt(np.mean(e ** 2) / sq_scale)) if np.isfinite(sq_scale) else float("nan")
     pin = []
     for name, lo, hi, q_lo, q_hi in (("coverage_80", lo_80, hi_80, 0.1, 0.9),
                                      ("coverage_95", lo_95, hi_95, 0.025, 0.975)):
@@ -135,14 +150,17 @@ def holiday_weights(is_holiday, holiday_weight: float = 5.0) -> np.ndarray:
 
 
 def mase_scales(train, season_length: int = 1):
-    """:func:`mase_scale` of every series of a long frame ``series_id, ds, y`` at once (a Series by series_id)."""
+    """The scales of every series of a long frame ``series_id, ds, y`` at once: a frame indexed by series_id with
+    ``scale`` (:func:`mase_scale`, MASE's) and ``sq_scale`` (:func:`rmsse_scale`, RMSSE's), NaN where zero."""
     import pandas as pd
     m = max(int(season_length), 1)
     t = train.sort_values(["series_id", "ds"], kind="mergesort")
     diff = (t["y"] - t.groupby("series_id", sort=False)["y"].shift(m)).abs()
-    scale = diff.groupby(t["series_id"], sort=True).mean()
-    return scale.where(scale > 0).astype(float).rename("scale").rename_axis("series_id") if len(t) else \
-        pd.Series(dtype=float, name="scale")
+    if not len(t):
+        return pd.DataFrame({"scale": pd.Series(dtype=float), "sq_scale": pd.Series(dtype=float)}).rename_axis(
+            "series_id")
+    g = pd.DataFrame({"scale": diff, "sq_scale": diff ** 2}).groupby(t["series_id"], sort=True).mean()
+    return g.where(g > 0).astype(float).rename_axis("series_id")
 
 
 def metrics_by_series(frame, scales=None):
@@ -152,8 +170,9 @@ def metrics_by_series(frame, scales=None):
     ----------
     frame : DataFrame
         ``series_id, y, yhat`` and ``yhat_lo_80, yhat_hi_80, yhat_lo_95, yhat_hi_95``.
-    scales : Series, optional
-        MASE scale per series_id (:func:`mase_scales`); MASE is NaN without it.
+    scales : DataFrame or Series, optional
+        :func:`mase_scales`' frame (MASE's ``scale`` and RMSSE's ``sq_scale`` per series_id), or MASE's scale
+        alone as a Series; MASE and RMSSE are NaN without their scale.
 
     Returns
     -------
@@ -191,9 +210,14 @@ def metrics_by_series(frame, scales=None):
     out["mape_excluded"] = total["zero"].astype(int)
     out["smape"] = mean["sr"]
     out["wape"] = (total["ae"] / total["ay"].where(total["ay"] > 0)).astype(float)
-    scale = scales.reindex(out.index) if scales is not None else pd.Series(np.nan, index=out.index)
+    if isinstance(scales, pd.Series):
+        scales = scales.to_frame("scale")
+    none = pd.Series(np.nan, index=out.index)
+    scale = scales["scale"].reindex(out.index) if scales is not None else none
+    sq = scales["sq_scale"].reindex(out.index) if scales is not None and "sq_scale" in scales else none
     out["mase"] = (out["mae"] / scale).astype(float)
     out["rmspe"] = np.sqrt(mean["pe2"])
     out["bias"] = mean["e"]
     out["coverage_80"], out["coverage_95"], out["pinball"] = mean["c80"], mean["c95"], mean["pin"]
+    out["rmsse"] = np.sqrt(mean["e2"] / sq).astype(float)
     return out.rename_axis("series_id").reset_index()[["series_id", *METRIC_KEYS]]

@@ -6,6 +6,7 @@ from models.base import DEFAULT_HORIZON, BaseForecaster
 from models.arima import ARIMAForecaster
 from models.ets import ETSForecaster
 from models.gbm import LGBMForecaster, RFForecaster
+from models.intermittent import TSB, CrostonSBA
 from models.lstm import LSTMForecaster
 from models.naive import SeasonalNaive, SeasonalSVD
 from models.ses import SeasonalSES
@@ -23,6 +24,9 @@ MODELS: dict[str, type[BaseForecaster]] = {
     "rf": RFForecaster,
     "xgboost": XGBForecaster,
     "lstm": LSTMForecaster,  # needs the deep extra (torch, `make deep`); never a default candidate
+    # Intermittent demand: candidates of the series classed intermittent or lumpy (jobs/sparse.py), not defaults.
+    "croston_sba": CrostonSBA,
+    "tsb": TSB,
 }
 
 # Small, fast parameters for the contract tests (sktime's get_test_params).
@@ -36,6 +40,8 @@ _TEST_PARAMS: dict[str, dict] = {
     "lgbm": {"n_estimators": 30, "num_leaves": 15, "min_child_samples": 5, "num_threads": 1},
     "rf": {"n_estimators": 20, "max_depth": 8, "num_threads": 1},
     "xgboost": {"n_estimators": 30, "max_depth": 4, "min_child_weight": 1.0, "num_threads": 1},
+    "croston_sba": {"alphas": (0.1, 0.3)},
+    "tsb": {"alphas": (0.1,), "betas": (0.05, 0.2)},
     "lstm": {"hidden_size": 8, "max_epochs": 3, "windows_per_epoch": 128, "batch_size": 32, "num_threads": 1},
 }
 

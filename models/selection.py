@@ -91,3 +91,38 @@ def combine_forecasts(fcst_df: pd.DataFrame, pairs: pd.DataFrame, name: str = "e
     out = out[counts == 2].reset_index(drop=True)
     out["model"] = name
     return out
+
+
+SPARSE_MODELS = ("croston_sba", "tsb")  # the intermittent-demand candidates (models.intermittent)
+SPARSE_METRIC = "rmsse"  # scale-free and defined on zeros, unlike MAPE; squared, so it rewards the mean, not 0
+
+
+def select_sparse(metrics_df: pd.DataFrame, sparse_ids, have: pd.DataFrame, fallback: str = "seasonal_naive",
+                  metric: str = SPARSE_METRIC) -> pd.DataFrame:
+    """The best model of each sparse (intermittent or lumpy) series by mean backtest ``metric`` over folds, among
+    every model scored on it (the regular candidates, their combination and the intermittent models).
+
+    Parameters
+    ----------
+    metrics_df : DataFrame
+        Backtest metrics ``series_id, model, fold, <metric>`` of every candidate.
+    sparse_ids : iterable of str
+        The series to choose for.
+    have : DataFrame
+        ``series_id, model`` pairs that have a final forecast: only those can be chosen.
+    fallback, metric
+        As :func:`select_best` (a series whose every score is NaN, e.g. no demand in its training folds, gets
+        the fallback).
+
+    Returns
+    -------
+    DataFrame
+        ``series_id, model, metric, score`` for the sparse series that have a forecast.
+    """
+    ids = set(sparse_ids)
+    ok = have[have["series_id"].isin(ids)][["series_id", "model"]].drop_duplicates()
+    scored = metrics_df[metrics_df["series_id"].isin(ids)].merge(ok, on=["series_id", "model"])
+    sel = select_best(scored, metric=metric, fallback=fallback) if len(scored) else \
+        pd.DataFrame(columns=["series_id", "model", "metric", "score"])
+    sel = sel.merge(ok, on=["series_id", "model"])  # a forced fallback without a forecast is dropped
+    return sel.sort_values("series_id").reset_index(drop=True)

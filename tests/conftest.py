@@ -9,6 +9,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# MLflow tracking (jobs/tracking.py) costs seconds per refresh: off for the suite unless the environment asks for it;
+# tests/test_mlflow*.py turn it on against a temporary store.
+os.environ.setdefault("SALES_MLFLOW", "off")
+
 
 def shared_datasets_dir() -> Path:
     """`SALES_DATASETS`, else ../shared/datasets next to the repository."""

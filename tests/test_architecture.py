@@ -132,9 +132,12 @@ BOTTOM = {"config", "domain"}
 LAYER_IMPORTS = {
     "app": {"layouts", "callbacks", "auth"} | BOTTOM,
     "layouts": BOTTOM,
-    "callbacks": {"layouts", "data", "analytics", "jobs", "auth"} | BOTTOM,
+    "callbacks": {"layouts", "data", "analytics", "jobs", "auth", "reports", "monitoring"} | BOTTOM,
+    # reports: generated HTML/PDF documents; draws with layouts' figure builders (so it may import plotly, not dash)
+    "reports": {"layouts", "data", "analytics", "models", "jobs", "decisions"} | BOTTOM,
     "api": {"data", "jobs", "models", "analytics", "decisions", "auth"} | BOTTOM,
     "auth": {"data"} | BOTTOM,
+    "monitoring": {"jobs", "models", "analytics", "data"} | BOTTOM,
     "jobs": {"models", "analytics", "decisions", "data"} | BOTTOM,
     "decisions": {"models", "analytics"} | BOTTOM,
     "models": {"analytics"} | BOTTOM,

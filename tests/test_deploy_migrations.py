@@ -20,8 +20,9 @@ from sqlalchemy import create_engine, func, inspect, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "release_27d82b3.db.gz"
-NEW_TABLES = {"users", "api_tokens", "audit_log", "sessions", "login_failures"}
-HEAD = "0002_sessions"
+NEW_TABLES = {"users", "api_tokens", "audit_log", "sessions", "login_failures", "order_lines", "live_scores",
+              "monitor_alerts"}
+HEAD = "0004_monitoring"
 
 
 def _previous_release_sqlite(tmp_path: Path) -> str:

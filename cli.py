@@ -202,7 +202,8 @@ def cmd_refresh(args) -> int:
                              levels=args.levels, progress=not args.json, force=args.force,
                              selection=getattr(args, "selection", "combination"),
                              ensemble=getattr(args, "ensemble", False),
-                             backtest_inputs=getattr(args, "backtest_inputs", "as_known"))
+                             backtest_inputs=getattr(args, "backtest_inputs", "as_known"),
+                             engine=getattr(args, "engine", "local"), spark_master=getattr(args, "spark_master", None))
     if args.json:
         _print_json(summary)
     else:
@@ -315,6 +316,9 @@ def _add_refresh_parser(sub, common) -> None:
     r.add_argument("--force", action="store_true", help="refresh even when the data has not changed")
     r.add_argument("--backtest-inputs", choices=["as_known", "oracle"], default="as_known",
                    help="folds' inputs: as known at each origin (default) or the realised ones (comparison only)")
+    r.add_argument("--engine", choices=["local", "spark"], default="local",
+                   help="local: the process pool (default); spark: a Spark job (needs requirements-spark.txt, Java 17)")
+    r.add_argument("--spark-master", default=None, help="Spark master URL (default SALES_SPARK_MASTER, else local[*])")
     r.set_defaults(func=cmd_refresh)
 
 

@@ -12,6 +12,7 @@ from models.selection import SPARSE_MODELS
 SELECTIONS = ("combination", "series")
 BACKTEST_INPUTS = ("as_known", "oracle")
 RECONCILE_METHODS = ("bottom_up", "ols", "mint_shrink")
+ENGINES = ("local", "spark")  # where the model map runs: the process pool, or a Spark job (jobs.spark_engine)
 
 
 def _as_list(value, default) -> list[str]:
@@ -44,6 +45,8 @@ class RefreshParams:
     model_params: Mapping[str, Mapping] | None = None  # {model: hyperparameter overrides}
     backtest_inputs: str = "as_known"  # folds' inputs as known at the origin, or the realised ones ("oracle")
     sparse_models: tuple[str, ...] = SPARSE_MODELS  # extra candidates of intermittent/lumpy series (jobs/sparse.py)
+    engine: str = "local"  # where the model map runs; not in to_dict(): it never changes the forecasts
+    spark_master: str | None = None  # --engine spark: master URL (None: SALES_SPARK_MASTER, else local[*])
 
     def __post_init__(self):
         models = tuple(self.models)
@@ -62,6 +65,11 @@ class RefreshParams:
             raise ValueError(f"unknown selection {self.selection!r}; choose from {list(SELECTIONS)}")
         if self.backtest_inputs not in BACKTEST_INPUTS:
             raise ValueError(f"unknown backtest inputs {self.backtest_inputs!r}; choose from {list(BACKTEST_INPUTS)}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; choose from {list(ENGINES)}")
+        if self.engine == "spark":  # like a model's missing extra: refused before anything is written
+            from jobs.spark_engine import require_spark
+            require_spark()
         if self.horizon < 1 or self.folds < 1:
             raise ValueError(f"horizon and folds must be >= 1 (got {self.horizon}, {self.folds})")
         for name in self.sparse_models:
@@ -79,7 +87,8 @@ class RefreshParams:
     @classmethod
     def from_cli(cls, freq: str, horizon=None, models=None, folds=3, metric="wape", reconcile="bottom_up",
                  levels=None, tune=False, ensemble=False, selection="combination",
-                 model_params=None, backtest_inputs="as_known", sparse_models=None) -> "RefreshParams":
+                 model_params=None, backtest_inputs="as_known", sparse_models=None, engine="local",
+                 spark_master=None) -> "RefreshParams":
         """Parameters from command-line style values: comma-separated names, ``None`` for the defaults.
 
         Parameters
@@ -95,6 +104,8 @@ class RefreshParams:
             "" or [] for none).
         model_params : dict, optional
             ``{model: {hyperparameter: value}}`` overrides.
+        engine : {'local', 'spark'}
+            The process pool (default) or a Spark job on ``spark_master`` (:mod:`jobs.spark_engine`).
 
         Raises
         ------
@@ -107,7 +118,8 @@ class RefreshParams:
                    folds=folds, metric=metric, reconcile=reconcile, levels=tuple(_as_list(levels, LEVELS)),
                    tune=tune, ensemble=ensemble, selection=selection, model_params=model_params or None,
                    backtest_inputs=backtest_inputs or "as_known",
-                   sparse_models=tuple(SPARSE_MODELS if sparse_models is None else _as_list(sparse_models, ())))
+                   sparse_models=tuple(SPARSE_MODELS if sparse_models is None else _as_list(sparse_models, ())),
+                   engine=engine or "local", spark_master=spark_master or None)
 
     @property
     def combining(self) -> bool:

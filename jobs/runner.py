@@ -32,7 +32,8 @@ def has_current_run(url: str | None = None) -> bool:
 
 def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="wape", reconcile="bottom_up",
             levels=None, progress=True, force=False, url=None, ensemble=False, model_params=None,
-            selection="combination", backtest_inputs="as_known", run_id=None, on_start=None, sparse_models=None) -> dict:
+            selection="combination", backtest_inputs="as_known", run_id=None, on_start=None, sparse_models=None,
+            engine="local", spark_master=None) -> dict:
     """Run one forecast refresh and publish it as the current run.
 
     Parameters
@@ -77,6 +78,9 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
         chosen there by backtest RMSSE (:mod:`jobs.sparse`).
     run_id : str, optional
         The new run's id (default: :func:`new_run_id`); the API chooses it to return it before the run starts.
+    engine : {'local', 'spark'}
+        Where the model map runs: the process pool of ``jobs`` workers, or a Spark job on ``spark_master``
+        (default ``SALES_SPARK_MASTER``, else ``local[*]``); the forecasts are the same.
     on_start : callable, optional
         Called with the checked parameters before anything is written (the CLI's audit entry): a refused refresh
         leaves the database as it was.
@@ -95,7 +99,8 @@ def refresh(horizon=None, models=None, jobs=None, tune=False, folds=3, metric="w
     params = RefreshParams.from_cli(store.frequency(url), horizon=horizon, models=models, folds=folds, metric=metric,
                                     reconcile=reconcile, levels=levels, tune=tune, ensemble=ensemble,
                                     selection=selection, model_params=model_params,
-                                    backtest_inputs=backtest_inputs, sparse_models=sparse_models)
+                                    backtest_inputs=backtest_inputs, sparse_models=sparse_models, engine=engine,
+                                    spark_master=spark_master)
     if on_start is not None:
         on_start(params)
     lock = RefreshLock(url=url)

@@ -131,12 +131,23 @@ def tune(params: RefreshParams, inputs: Inputs, plan: ModelPlan, prog: Progress)
     return model_params, pd.concat(parts, ignore_index=True)
 
 
+def _map(params: RefreshParams, tasks: list, jobs: int, on_result) -> list:
+    """``run_task`` over the tasks on ``params.engine``: the process pool, or a Spark job (same results)."""
+    if params.engine == "spark":
+        from jobs import spark_engine
+        return spark_engine.map_tasks(tasks, params.spark_master, on_result=on_result)
+    return map_series(run_task, tasks, jobs=jobs, chunksize=1, on_result=on_result)
+
+
 def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, model_params: dict, jobs: int,
                      prog: Progress) -> Fitted:
     """Backtest every candidate and fit the final models, as one map over batches (``jobs`` processes)."""
     frames, futures = inputs.frames, inputs.futures
     # Global-model groups first: they are the longest tasks, so the pool starts them while batches fill in.
     knowns = inputs.knowns
+    if params.engine == "spark":  # batches sized for the cluster's task slots, not this machine's cores
+        from jobs import spark_engine
+        jobs = spark_engine.parallelism(params.spark_master)
     # The intermittent models' tasks come first: their (sparse-only) inputs are then overwritten by the full ones.
     tasks = sparse.tasks(inputs, params, model_params)
     tasks += global_tasks(frames, futures, params, plan.glob, model_params, knowns)
@@ -144,8 +155,7 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     n_work = sum(len(t.series_ids) if isinstance(t, SeriesTask) else t.frame["series_id"].nunique() for t in tasks)
     prog.stage(0.05, f"backtesting and fitting: {len(tasks)} tasks, {n_work} series-models")
     prog.start_map(n_work, "backtests and fits")
-    results = map_series(run_task, tasks, jobs=jobs, chunksize=1,
-                         on_result=lambda r: prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids)))
+    results = _map(params, tasks, jobs, lambda r: prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids)))
     prog.close()
 
     errors = [e for r in results for e in r.errors]

@@ -1,6 +1,6 @@
 """Fixtures of the API tests: the small demo with one published run (saved models) and its effects, and a client.
 
-Import the fixtures into a test module with ``from tests.api_helpers import api_master, api_env, client  # noqa``.
+tests/conftest.py imports the fixtures, so every test module shares them (and the session database is built once).
 The run is small (seasonal naive and a 30-tree LightGBM, horizon 14, one fold) so the session pays it once.
 """
 from __future__ import annotations

@@ -180,3 +180,8 @@ def clear_plan(url: str) -> None:
     with store.session_scope(url=url) as session:
         session.execute(delete(schema.PlanEntry.__table__))
         session.execute(delete(schema.PlanChange.__table__))
+
+
+# The API tests' fixtures live in tests/api_helpers.py; defined here once, their session database (a published run
+# with saved models) is built once per session instead of once per test module that imports them.
+from tests.api_helpers import api_copy, api_env, api_master, client  # noqa: E402,F401 - fixtures

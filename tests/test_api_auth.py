@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api_helpers import api_copy, api_master, is_problem  # noqa: F401 - fixtures
+from tests.api_helpers import is_problem
 
 # A server answering on a loopback address: with no user it runs open (auth.web.request_principal).
 LOCAL = "http://127.0.0.1"

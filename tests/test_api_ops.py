@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_helpers import api_copy, api_master, is_problem  # noqa: F401 - fixtures
+from tests.api_helpers import is_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = ROOT / "tests" / "data" / "shop_daily.csv"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.api_helpers import api_copy, api_env, api_master, client, is_problem  # noqa: F401 - fixtures
+from tests.api_helpers import is_problem
 
 
 def test_plan_rows_between_dates(client):

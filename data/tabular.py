@@ -18,6 +18,7 @@ import pandas as pd
 
 import config
 from data.ingest_common import IngestError, check_file, read_table, where
+from data.xlsx import column_letter
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 FILE_TYPES = "CSV, CSV.gz, Parquet, .xlsx, .xls or .ods"
@@ -126,15 +127,6 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _refuse_nameless(p: Path, book: pd.ExcelFile, sheet: str, head: int, header: pd.Series, col: int) -> None:
     """A data column without a header cell: name the merged range that hides it when the workbook records one."""
     merged = []
@@ -145,8 +137,8 @@ def _refuse_nameless(p: Path, book: pd.ExcelFile, sheet: str, head: int, header:
     for (r0, c0), (r1, c1) in merged:
         if r0 <= head <= r1 and c0 <= col <= c1:
             label = header.iloc[c0] if c0 < len(header) else None
-            raise IngestError(f"{where(p, True, head - 1)}, columns {_letter(c0)}..{_letter(c1)}: merged header "
-                              f"cells {_letter(c0)}{r0 + 1}:{_letter(c1)}{r1 + 1} ({label!r}); every column needs its "
+            raise IngestError(f"{where(p, True, head - 1)}, columns {column_letter(c0)}..{column_letter(c1)}: merged header "
+                              f"cells {column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1} ({label!r}); every column needs its "
                               "own header cell in one row: unmerge them and name each column")
-    raise IngestError(f"{where(p, True, head - 1)}, column {_letter(col)}: no header above data (merged header "
+    raise IngestError(f"{where(p, True, head - 1)}, column {column_letter(col)}: no header above data (merged header "
                       "cells?); every column needs its own header cell in one row")

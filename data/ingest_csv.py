@@ -19,7 +19,7 @@ import pandas as pd
 from data.ingest_common import IngestError, Prepared, bad_rows_error, detect_frequency, file_hash, where
 from data.plan_checks import sales_plan_rows
 from data.tabular import read_any
-from data.validate import check_date_window, check_detached_dates, check_finite, text_to_float
+from data.validate import check_date_window, check_detached_dates, check_finite, parse_datetimes, text_to_float
 from domain import ALL, DEFAULT_MEMBER, IMPORT_FIELDS, MAX_ID_LENGTH, REQUIRED_FIELDS, SCOPE_ALL, STORE_FIELDS
 
 TRUE = {"1", "1.0", "true", "t", "yes", "y"}
@@ -106,20 +106,7 @@ def _check_ids(text: pd.Series, path, is_csv, col, what) -> None:
 
 def _dates(df, col, path, is_csv, dayfirst) -> pd.Series:
     raw = df[col]
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        parsed = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) is not None else raw
-    else:
-        text = raw.astype("string").str.strip()
-        uniq = pd.Series(text.dropna().unique())  # parse each distinct value once
-        kwargs = {"dayfirst": True} if dayfirst else {"format": "ISO8601"}
-        try:
-            conv = pd.to_datetime(uniq, errors="coerce", **kwargs)
-            if getattr(conv.dt, "tz", None) is not None:
-                conv = conv.dt.tz_localize(None)
-        except (ValueError, TypeError, OverflowError):  # mixed time zones (or naive and aware): one by one
-            conv = pd.Series([_one_date(v, kwargs) for v in uniq], dtype=object)
-        lookup = pd.Series(conv.to_numpy(), index=uniq.to_numpy())
-        parsed = pd.to_datetime(text.map(lookup))
+    parsed = parse_datetimes(raw, dayfirst)
     bad = parsed.isna()
     if bad.any():
         hint = "day-first dates like 31/12/2020" if dayfirst else "ISO dates like 2020-12-31 (or pass --dayfirst)"
@@ -131,15 +118,6 @@ def _dates(df, col, path, is_csv, dayfirst) -> pd.Series:
     check_date_window(parsed, raw, path, is_csv, col)
     check_detached_dates(parsed, raw, path, is_csv, col)
     return parsed.astype("datetime64[ns]")
-
-
-def _one_date(value, kwargs) -> pd.Timestamp:
-    """One date cell, its time zone dropped (wall time kept); NaT when it is not a date."""
-    try:
-        ts = pd.to_datetime(value, errors="coerce", **kwargs)
-    except (ValueError, TypeError, OverflowError):
-        return pd.NaT
-    return ts.tz_localize(None) if getattr(ts, "tz", None) is not None else ts
 
 
 def _numbers(df, col, path, is_csv) -> pd.Series:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from data.ingest_common import IngestError, bad_rows_error
 from data.ingest_csv import _check_ids, _ids, _names, _numbers
-from data.validate import check_date_window, check_detached_dates
+from data.validate import check_date_window, check_detached_dates, parse_datetimes
 from domain import DEFAULT_MEMBER
 
 ORDER_FIELDS = ("date", "order", "customer", "product", "quantity", "price", "sales", "discount", "store",
@@ -67,36 +67,10 @@ def time_zone(name: str | None):
             from None
 
 
-def _one_ts(value, tz, kwargs) -> pd.Timestamp:
-    """One timestamp cell as local wall time (an offset converted to ``tz`` when given); NaT when unreadable."""
-    try:
-        ts = pd.to_datetime(value, errors="coerce", **kwargs)
-    except (ValueError, TypeError, OverflowError):
-        return pd.NaT
-    if ts is pd.NaT or getattr(ts, "tz", None) is None:
-        return ts
-    return (ts.tz_convert(tz) if tz is not None else ts).tz_localize(None)
-
-
 def timestamps(df, col, path, is_csv, dayfirst=False, tz=None) -> pd.Series:
     """The date column as naive local timestamps (time of day kept); missing or unreadable cells raise."""
     raw = df[col]
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        parsed = raw
-        if getattr(raw.dt, "tz", None) is not None:
-            parsed = (raw.dt.tz_convert(tz) if tz is not None else raw).dt.tz_localize(None)
-    else:
-        text = raw.astype("string").str.strip()
-        uniq = pd.Series(text.dropna().unique())  # each distinct value parsed once
-        kwargs = {"dayfirst": True} if dayfirst else {"format": "ISO8601"}
-        try:
-            conv = pd.to_datetime(uniq, errors="coerce", **kwargs)
-            if getattr(conv.dt, "tz", None) is not None:
-                conv = (conv.dt.tz_convert(tz) if tz is not None else conv).dt.tz_localize(None)
-        except (ValueError, TypeError, OverflowError):  # mixed offsets, or naive and aware: one by one
-            conv = pd.Series([_one_ts(v, tz, kwargs) for v in uniq], dtype=object)
-        lookup = pd.Series(pd.to_datetime(conv).to_numpy(), index=uniq.to_numpy())
-        parsed = pd.to_datetime(text.map(lookup))
+    parsed = parse_datetimes(raw, dayfirst, tz)
     bad = parsed.isna()
     if bad.any():
         hint = "day-first dates like 31/12/2020 13:45" if dayfirst else \

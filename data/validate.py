@@ -72,3 +72,36 @@ def text_to_float(raw: pd.Series) -> pd.Series:
         except (ValueError, TypeError):
             pass
     return pd.to_numeric(raw, errors="coerce")
+
+
+def _one_timestamp(value, tz, kwargs) -> pd.Timestamp:
+    """One date/time cell as local wall time (an offset converted to ``tz`` when given); NaT when unreadable."""
+    try:
+        ts = pd.to_datetime(value, errors="coerce", **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    if ts is pd.NaT or getattr(ts, "tz", None) is None:
+        return ts
+    return (ts.tz_convert(tz) if tz is not None else ts).tz_localize(None)
+
+
+def parse_datetimes(raw: pd.Series, dayfirst: bool = False, tz=None) -> pd.Series:
+    """A date column as naive local timestamps, NaT where a cell is missing or unreadable: ISO (or day-first)
+    text, each distinct value parsed once; a cell with an offset is converted to ``tz`` when given, else keeps
+    its own wall time. The importers' checks (which cells are bad, times of day, the window) follow."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        if getattr(raw.dt, "tz", None) is None:
+            return raw
+        return (raw.dt.tz_convert(tz) if tz is not None else raw).dt.tz_localize(None)
+    text = raw.astype("string").str.strip()
+    uniq = pd.Series(text.dropna().unique())
+    kwargs = {"dayfirst": True} if dayfirst else {"format": "ISO8601"}
+    try:
+        conv = pd.to_datetime(uniq, errors="coerce", **kwargs)
+        if getattr(conv.dt, "tz", None) is not None:
+            conv = (conv.dt.tz_convert(tz) if tz is not None else conv).dt.tz_localize(None)
+    except (ValueError, TypeError, OverflowError):  # mixed offsets, or naive and aware: one by one
+        conv = pd.Series([_one_timestamp(v, tz, kwargs) for v in uniq], dtype=object)
+    lookup = pd.Series(pd.to_datetime(conv).to_numpy(), index=uniq.to_numpy())
+    return pd.to_datetime(text.map(lookup))
+

@@ -42,6 +42,7 @@ from data import demo_spec as spec  # noqa: E402
 
 MAP = ("date=Date,sales=Sales,store=Store,product=Product,category=Category,region=Region,promo=Promo,"
        "promo_intensity=Depth,price=Price,holiday=Holiday,temperature=Temperature")
+STEPS = ("import", "refresh", "effects", "dashboard")
 FIELDS = ["rows", "series", "import_s", "import_rows_per_s", "refresh_s", "refresh_peak_rss_mb", "effects_s",
           "dashboard_p95_ms", "engine"]
 
@@ -162,6 +163,14 @@ def run_step(cmd: list[str], env: dict) -> tuple[float, int, str]:
     return seconds, peak, stdout
 
 
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 2)
+
+
+def _mb(rss: int | None) -> float | None:
+    return None if rss is None else round(rss / 2**20, 1)
+
+
 def _json_tail(stdout: str) -> dict:
     """The JSON object a command printed (``--json``), ignoring any line before it."""
     start = stdout.find("{")
@@ -171,8 +180,11 @@ def _json_tail(stdout: str) -> dict:
 def run(rows: int, engine: str = "local", spark_master: str | None = None, workdir: Path | None = None,
         models: str | None = None, requests: int = 300, pages: str | None = None, jobs: int | None = None,
         days: int | None = None, products: int | None = None, stores: int | None = None,
-        detail: bool = False) -> dict:
-    """Generate, import, refresh, estimate effects and replay the dashboard; returns the benchmark's JSON."""
+        detail: bool = False, steps: tuple[str, ...] = STEPS) -> dict:
+    """Generate, import, refresh, estimate effects and replay the dashboard; returns the benchmark's JSON.
+
+    ``steps`` runs a subset (in the fixed order); without ``import`` the database an earlier run left in
+    ``workdir`` is used as it is, and the fields of the steps not run are ``None``."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="sales-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
     n_stores, n_products, n_days = shape(rows, days, products, stores)
@@ -189,36 +201,45 @@ def run(rows: int, engine: str = "local", spark_master: str | None = None, workd
     print(f"scale: generated {n_rows:,} rows ({n_stores} stores x {n_products} products x {n_days} days) in "
           f"{gen_s:.1f} s", file=sys.stderr, flush=True)
     db = workdir / "scale.db"
-    for f in workdir.glob("scale.db*"):
-        f.unlink()
+    if "import" in steps:
+        for f in workdir.glob("scale.db*"):
+            f.unlink()
+    elif not db.exists():
+        raise FileNotFoundError(f"{db} does not exist: run the import step first (--steps import,...)")
     env = {**os.environ, "SALES_DB": f"sqlite:///{db}", "SALES_MODELS_DIR": str(workdir / "models"),
            "SALES_CACHE_DIR": str(workdir / "cache"), "PYTHONPATH": str(ROOT),
            "SALES_MAX_UPLOAD_MB": str(max(500, math.ceil(csv.stat().st_size / 2**20) + 1))}  # 10M rows: ~560 MB
     py = sys.executable
-    import_s, import_rss, out = run_step([py, "cli.py", "ingest", "csv", str(csv), "--map", MAP, "--name", "scale",
-                                          "--json"], env)
-    imported = _json_tail(out)
-    refresh = [py, "cli.py", "refresh", "--json", "--engine", engine]
-    refresh += ["--spark-master", spark_master] if spark_master else []
-    refresh += ["--models", models] if models else []
-    refresh += ["--jobs", str(jobs)] if jobs else []
-    refresh_s, refresh_rss, out = run_step(refresh, env)
-    refreshed = _json_tail(out)
-    if refreshed.get("status") != "success":
-        raise RuntimeError(f"refresh did not succeed: {refreshed}")
-    effects_s, effects_rss, _ = run_step([py, "cli.py", "effects", "--json"], env)
-    dash_cmd = [py, "bench/dashboard.py", "--db", str(db), "--json", "--requests", str(requests)]
-    dash_cmd += ["--pages", pages] if pages else []
-    _, _, out = run_step(dash_cmd, env)
-    dashboard = _json_tail(out)
-    result = {"rows": n_rows, "series": n_stores * n_products, "import_s": round(import_s, 2),
-              "import_rows_per_s": round(n_rows / import_s), "refresh_s": round(refresh_s, 2),
-              "refresh_peak_rss_mb": round(refresh_rss / 2**20, 1), "effects_s": round(effects_s, 2),
-              "dashboard_p95_ms": dashboard["p95_ms"], "engine": engine}
+    import_s = import_rss = refresh_s = refresh_rss = effects_s = effects_rss = None
+    imported, refreshed, dashboard = {}, {}, {}
+    if "import" in steps:
+        import_s, import_rss, out = run_step([py, "cli.py", "ingest", "csv", str(csv), "--map", MAP, "--name",
+                                              "scale", "--json"], env)
+        imported = _json_tail(out)
+    if "refresh" in steps:
+        refresh = [py, "cli.py", "refresh", "--json", "--engine", engine]
+        refresh += ["--spark-master", spark_master] if spark_master else []
+        refresh += ["--models", models] if models else []
+        refresh += ["--jobs", str(jobs)] if jobs else []
+        refresh_s, refresh_rss, out = run_step(refresh, env)
+        refreshed = _json_tail(out)
+        if refreshed.get("status") != "success":
+            raise RuntimeError(f"refresh did not succeed: {refreshed}")
+    if "effects" in steps:
+        effects_s, effects_rss, _ = run_step([py, "cli.py", "effects", "--json"], env)
+    if "dashboard" in steps:
+        dash_cmd = [py, "bench/dashboard.py", "--db", str(db), "--json", "--requests", str(requests)]
+        dash_cmd += ["--pages", pages] if pages else []
+        _, _, out = run_step(dash_cmd, env)
+        dashboard = _json_tail(out)
+    result = {"rows": n_rows, "series": n_stores * n_products, "import_s": _round(import_s),
+              "import_rows_per_s": round(n_rows / import_s) if import_s else None, "refresh_s": _round(refresh_s),
+              "refresh_peak_rss_mb": _mb(refresh_rss), "effects_s": _round(effects_s),
+              "dashboard_p95_ms": dashboard.get("p95_ms"), "engine": engine}
     if detail:
         result["detail"] = {"stores": n_stores, "products": n_products, "days": n_days,
-                            "generate_s": round(gen_s, 2), "import_peak_rss_mb": round(import_rss / 2**20, 1),
-                            "effects_peak_rss_mb": round(effects_rss / 2**20, 1),
+                            "generate_s": round(gen_s, 2), "import_peak_rss_mb": _mb(import_rss),
+                            "effects_peak_rss_mb": _mb(effects_rss), "steps": list(steps),
                             "import": {k: imported.get(k) for k in ("rows", "series", "seconds")},
                             "refresh": {k: refreshed.get(k) for k in ("n_series", "timings", "selected")},
                             "dashboard": {k: dashboard.get(k) for k in ("requests", "p50_ms", "p95_ms", "max_ms")},
@@ -241,12 +262,20 @@ def main(argv=None) -> int:
     p.add_argument("--products", type=int, default=None, help="override the shape: products per store")
     p.add_argument("--days", type=int, default=None, help="override the shape: days (default 365)")
     p.add_argument("--detail", action="store_true", help="add each step's details under \"detail\"")
+    p.add_argument("--steps", default=",".join(STEPS),
+                   help="comma-separated steps to run (default all: import,refresh,effects,dashboard); without "
+                        "import, the database of an earlier run in --dir is reused")
     args = p.parse_args(argv)
+    steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
+    if not steps or set(steps) - set(STEPS):
+        print(f"error: --steps takes a comma-separated subset of {','.join(STEPS)}, got {args.steps!r}",
+              file=sys.stderr)
+        return 2
     if args.rows < 100:
         print("error: --rows must be at least 100", file=sys.stderr)
         return 2
     result = run(args.rows, args.engine, args.spark_master, args.dir, args.models, args.requests, args.pages,
-                 args.jobs, args.days, args.products, args.stores, args.detail)
+                 args.jobs, args.days, args.products, args.stores, args.detail, steps)
     if args.json:
         print(json.dumps(result))
     else:

@@ -61,3 +61,17 @@ def test_tiny_run_prints_every_field(tmp_path, capsys):
         assert result[key] > 0, key
     # the refresh's peak covers the pool's workers too: above one bare interpreter with pandas
     assert result["refresh_peak_rss_mb"] > 100
+    # a later run in the same --dir can replay one step on the database the first run left there
+    code = bench.main(["--rows", "600", "--steps", "dashboard", "--requests", "1", "--pages", "/runs",
+                       "--dir", str(tmp_path), "--json"])
+    again = json.loads(capsys.readouterr().out)
+    assert code == 0 and again["dashboard_p95_ms"] > 0
+    assert again["import_s"] is None and again["refresh_s"] is None and again["effects_s"] is None
+
+
+def test_steps_are_checked_and_need_an_imported_database(tmp_path, capsys):
+    bench = _bench()
+    assert bench.main(["--rows", "600", "--steps", "import,fit", "--dir", str(tmp_path)]) == 2
+    assert "--steps takes" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="run the import step first"):
+        bench.main(["--rows", "600", "--steps", "refresh", "--dir", str(tmp_path)])

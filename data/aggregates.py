@@ -1,6 +1,8 @@
 """Aggregates: rebuild the hierarchy ``nodes`` and the pre-aggregated ``agg_sales`` from the facts after an import."""
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import pandas as pd
 from sqlalchemy import Float, cast, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -27,7 +29,8 @@ def _facts_with_dims():
         _PRODUCTS, _PRODUCTS.c.product_id == _SALES.c.product_id)
 
 
-def rebuild_aggregates(session: Session, facts: pd.DataFrame | None = None) -> int:
+def rebuild_aggregates(session: Session, facts: pd.DataFrame | None = None,
+                       computed: Future | None = None) -> int:
     """Recompute ``nodes`` and ``agg_sales`` from the facts (call inside the importer's transaction).
 
     Weather per node is the mean over its stores (store weather, else the store's region weather);
@@ -38,31 +41,67 @@ def rebuild_aggregates(session: Session, facts: pd.DataFrame | None = None) -> i
     from, in pandas) and once by product x date. Summing every level in SQL scanned the joined facts once
     per level (eight scans), most of an import's time on millions of rows. ``facts``: the caller's frame
     that is exactly what the fact table holds (an import into an empty table); on SQLite the sums are then
-    taken from it in pandas instead of scanning the table.
+    taken from it in pandas instead of scanning the table. ``computed``: what :func:`compute_in_background`
+    returned (the caller has since written the facts), so only the writing is left.
     """
+    if computed is not None:
+        node_rows, levels = computed.result()
+    else:
+        conn = session.connection()
+        if facts is not None and driver_fast_path(session):
+            dims, by_store_cat, by_product = _sums_of_frame(facts, *_dim_tables(conn))
+        else:
+            dims, by_store_cat, by_product = _sums_in_sql(conn)
+        node_rows, levels = _compute(dims, by_store_cat, by_product, *_exog_tables(conn))
     session.execute(delete(schema.AggSales.__table__))
     session.execute(delete(schema.Node.__table__))
-    conn = session.connection()
-    if facts is not None and driver_fast_path(session):
-        dims, by_store_cat, by_product = _sums_of_frame(conn, facts)
-    else:
-        dims, by_store_cat, by_product = _sums_in_sql(conn)
-    if len(dims):
-        session.execute(insert(schema.Node.__table__), _node_rows(dims))
-    regions = dict(zip(dims["store_id"], dims["region"]))
-    by_store_cat.insert(1, "region", by_store_cat["store_id"].map(regions))
+    if node_rows:
+        session.execute(insert(schema.Node.__table__), node_rows)
+    return sum(bulk_insert(session, schema.AggSales, agg) for agg in levels)  # agg_sales was emptied above
 
-    # Store-level weather and holidays as a small frame, then node-level means.
-    store_daily = by_store_cat[["store_id", "region", "date"]].drop_duplicates(["store_id", "date"])
+
+def compute_in_background(session: Session, facts: pd.DataFrame) -> Future:
+    """Start computing the aggregates of an import into an empty fact table (SQLite) in a thread, so they are
+    summed while the facts are inserted: SQLite's inserts release the GIL, so the two share the cores.
+
+    Reads the stores, products, weather and calendar events now (write them first); the thread then works on
+    frames only, never on the connection. Pass the returned future to :func:`rebuild_aggregates` as
+    ``computed`` once the facts are written."""
+    conn = session.connection()
+    dim_tables, exog_tables = _dim_tables(conn), _exog_tables(conn)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aggregates")
+    try:
+        return pool.submit(lambda: _compute(*_sums_of_frame(facts, *dim_tables), *exog_tables))
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
+
+
+def _dim_tables(conn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    st, p = _STORES.c, _PRODUCTS.c
+    return (frame_from(conn, select(st.store_id, st.region, st.name.label("store_name"))),
+            frame_from(conn, select(p.product_id, p.category, p.name.label("product_name"))))
+
+
+def _exog_tables(conn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Weather (scope, scope_id, date, temp_c, precip_mm) and the dates of holidays and closures by scope."""
     w = schema.Weather.__table__.c
     wx = frame_from(conn, select(w.scope, w.scope_id, w.date, w.temp_c, w.precip_mm))
     # NULLs arrive as None (object columns), which sends the groupby means below to a per-group Python path.
     wx[["temp_c", "precip_mm"]] = wx[["temp_c", "precip_mm"]].astype(float)
     e = schema.CalendarEvent.__table__.c
     ev = frame_from(conn, select(e.date, e.scope, e.scope_id).where(e.kind.in_(["holiday", "closure"])).distinct())
-    store_daily = _attach_exog(store_daily.reset_index(drop=True), wx, ev)
+    return wx, ev
 
-    written = 0
+
+def _compute(dims: pd.DataFrame, by_store_cat: pd.DataFrame, by_product: pd.DataFrame, wx: pd.DataFrame,
+             ev: pd.DataFrame) -> tuple[list[dict], list[pd.DataFrame]]:
+    """The ``nodes`` rows and one ``agg_sales`` frame per level, from the sums and the exogenous tables."""
+    regions = dict(zip(dims["store_id"], dims["region"]))
+    by_store_cat.insert(1, "region", by_store_cat["store_id"].map(regions))
+    # Store-level weather and holidays as a small frame, then node-level means.
+    store_daily = by_store_cat[["store_id", "region", "date"]].drop_duplicates(["store_id", "date"])
+    store_daily = _attach_exog(store_daily.reset_index(drop=True), wx, ev)
+    levels = []
     for level, group in _GROUPS.items():
         keys = [c.name for c in group]
         agg = _level_sums(by_product if level == "product" else by_store_cat, keys)
@@ -70,8 +109,8 @@ def rebuild_aggregates(session: Session, facts: pd.DataFrame | None = None) -> i
         agg = agg[["node_id", "date", "sales", "units", "promo_share", "open_share", "n_rows"]].assign(level=level)
         agg = agg.merge(_node_exog(level, store_daily, dims), on=["node_id", "date"], how="left")
         agg["is_holiday"] = agg["is_holiday"].fillna(0).astype(int)
-        written += bulk_insert(session, schema.AggSales, agg)  # agg_sales was emptied above: plain insert
-    return written
+        levels.append(agg)
+    return (_node_rows(dims) if len(dims) else []), levels
 
 
 _SUM_COLS = ["sales", "units", "promo_n", "open_n", "n_rows"]
@@ -95,12 +134,10 @@ def _sums_in_sql(conn) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return dims, by_store_cat, by_product
 
 
-def _sums_of_frame(conn, facts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _sums_of_frame(facts: pd.DataFrame, stores: pd.DataFrame,
+                   products: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """What :func:`_sums_in_sql` reads, from a frame holding exactly the fact table's rows (dates as SQLite
-    stores them, ISO text)."""
-    st, p = _STORES.c, _PRODUCTS.c
-    stores = frame_from(conn, select(st.store_id, st.region, st.name.label("store_name")))
-    products = frame_from(conn, select(p.product_id, p.category, p.name.label("product_name")))
+    stores them, ISO text) and the store and product tables (:func:`_dim_tables`)."""
     codes, days = pd.factorize(pd.to_datetime(facts["date"]))
     f = pd.DataFrame({"store_id": facts["store_id"].to_numpy(), "product_id": facts["product_id"].to_numpy(),
                       "date": pd.DatetimeIndex(days).strftime("%Y-%m-%d").to_numpy(dtype=object)[codes],

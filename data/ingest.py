@@ -17,7 +17,7 @@ from data import ingest_csv as _csv
 from data import ingest_walmart as _walmart
 from data import guards, monitoring, schema, store
 from data.ingest_common import IngestError, Prepared, read_table
-from data.writers import bulk_write_cache, load_facts
+from data.writers import bulk_write_cache, driver_fast_path, load_facts
 
 __all__ = ["IngestError", "Prepared", "read_table", "ingest_walmart", "ingest_csv", "commit", "summary_of",
            "format_summary"]
@@ -117,17 +117,21 @@ def commit(prep: Prepared, url: str | None = None, dry_run: bool = False, also_w
             changed = guards.changed_facts(session, prep.sales) if before else 0
             store.upsert_frame(session, schema.StoreDim, stores_df)
             store.upsert_frame(session, schema.ProductDim, products_df)
-            written = load_facts(session, schema.Sale, prep.sales, fresh=not before)
             for table, frame in ((schema.Covariate, prep.covariates), (schema.CalendarEvent, prep.events),
                                  (schema.Weather, prep.weather)):
                 if frame is not None and len(frame):
                     store.upsert_frame(session, table, frame)
+            # Into an empty SQLite fact table the aggregates are summed from the frame in a thread while the
+            # facts are inserted (it reads the dimensions, weather and events written above).
+            pending = store.aggregates_in_background(session, prep.sales) \
+                if not before and driver_fast_path(session) else None
+            written = load_facts(session, schema.Sale, prep.sales, fresh=not before)
             store.upsert_frame(session, schema.Dataset, dataset_row)
             if prep.plan is not None and len(prep.plan):
                 store.write_plan(prep.plan, source="sales-import", session=session, keep_unset=True)
             if also_write is not None:
                 also_write(session)
-            store.rebuild_aggregates(session, facts=None if before else prep.sales)
+            store.rebuild_aggregates(session, facts=None if before else prep.sales, computed=pending)
     summary["rows_written"] = int(written)
     summary["rows_new"] = int(store.counts(url)["rows"] - before)
     summary["rows_changed"] = int(changed)

@@ -9,6 +9,7 @@ facts), :mod:`data.series` (series readers), :mod:`data.aggregates` (nodes and `
 """
 from __future__ import annotations
 
+from data.aggregates import compute_in_background as aggregates_in_background
 from data.aggregates import rebuild_aggregates
 from data.engine import db_exists, get_engine, init_db, resolve_url, session_scope
 from data.facts import (QUALITY_COLUMNS, calendar_events, counts, covariates, data_hash, data_summary, dataset_name,
@@ -46,7 +47,8 @@ __all__ = [
     "init_db", "latest_dataset", "level_frame", "level_period_sales", "load_frame", "lock_info", "mark_failed",
     "model_comparison", "model_summary", "node_id", "node_ids", "node_keys", "nodes", "nodes_series", "nodes_totals",
     "parse_node_id", "past_forecasts", "period_totals", "products", "prune_runs", "publish_run",
-    "rebuild_aggregates", "refresh_lock", "release_lock", "resolve_url", "run_info", "running_run_ids",
+    "aggregates_in_background", "rebuild_aggregates", "refresh_lock", "release_lock", "resolve_url", "run_info",
+    "running_run_ids",
     "runs", "sales_columns", "sales_facts", "save_frame", "search_nodes", "selection",
     "selections", "series", "session_scope", "stores", "tuning_trials", "update_progress",
     "upsert_frame", "weather", "write_run_results",

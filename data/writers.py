@@ -177,7 +177,9 @@ def load_facts(session: Session, table: type[schema.Base], df: pd.DataFrame, fre
     conn = session.connection()
     for ix in indexes:
         ix.drop(conn)
-    written = upsert_frame(session, table, df)
+    # Into an empty table the rows are all new (the importer has dropped or refused repeated keys), so a plain
+    # INSERT does; a repeated key would still fail the transaction on the primary key, never overwrite a row.
+    written = bulk_insert(session, table, df) if fresh else upsert_frame(session, table, df)
     for ix in indexes:
         ix.create(conn)
     return written

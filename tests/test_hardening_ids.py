@@ -340,7 +340,7 @@ def test_explore_table_export_in_the_browser(dash_duo, hostile_db):
     dash_duo.wait_for_page(url=dash_duo.server_url + "/explore")
     # The summary grid sits below the charts and the demand panel: scroll to it as a user would (ag-grid renders
     # the rows of a grid outside the viewport lazily, so its text is not there until it is seen).
-    grid = dash_duo.find_element(f"#{ids.Explore.GRID}")
+    grid = dash_duo.wait_for_element(f"#{ids.Explore.GRID}", timeout=30)  # the page renders late on a busy machine
     dash_duo.driver.execute_script("arguments[0].scrollIntoView();", grid)
     dash_duo.wait_for_contains_text(f"#{ids.Explore.GRID}", "cmd|", timeout=30)
     dash_duo.driver.execute_script(CAPTURE_CSV)

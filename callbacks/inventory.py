@@ -141,11 +141,10 @@ def render_inv_tradeoff(axis):
 # ----------------------------------------------------------------------------- series and URL
 
 def _series_keys() -> list[str]:
-    """The bottom series the page offers: the recommendations' order, else every series with inputs."""
+    """The bottom series the page offers: the recommendations' order, else every series (all have inputs, the
+    settings' defaults at least)."""
     df = orders_frame()
-    return df["series"].tolist() if df is not None else [
-        store.node_id(BOTTOM_LEVEL, store_id=s, product_id=p)
-        for s, p in memo(store.inventory_params)[["store_id", "product_id"]].itertuples(index=False)]
+    return df["series"].tolist() if df is not None else store.bottom_keys()
 
 
 @callback(Output(ids.Inv.SERIES, "options"), Output(ids.Inv.SERIES, "value"),

@@ -101,6 +101,15 @@ def bottom_series(url: str | None = None) -> pd.DataFrame:
                       .order_by(n.store_id, n.product_id), url)
 
 
+def bottom_keys(url: str | None = None) -> list[str]:
+    """The series keys of :func:`bottom_series`, in its order, read from the hierarchy (no key built per series)."""
+    if not db_exists(url) or not has_table(schema.Node.__tablename__, url):
+        return []
+    n = schema.Node.__table__.c
+    return read_frame(select(n.node_id).where(n.level == BOTTOM_LEVEL).order_by(n.store_id, n.product_id),
+                      url)["node_id"].tolist()
+
+
 def expand(series: pd.DataFrame, raw: pd.DataFrame, fill: dict) -> pd.DataFrame:
     """One row per ``series`` row with every field: the most specific grain of ``raw`` wins field by field, then
     ``fill``. Adds ``on_hand_given`` (True when an input, at any grain, sets the on-hand stock)."""

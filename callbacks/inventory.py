@@ -209,9 +209,7 @@ def series_inputs(series: str) -> dict:
 def _params_row(series: str) -> dict:
     """The series' row of the inputs in force (``{}`` when it has none)."""
     info = store.parse_node_id(series)
-    params = memo(store.inventory_params)
-    mine = params[(params["store_id"] == info["store_id"]) & (params["product_id"] == info["product_id"])]
-    return mine.iloc[0].to_dict() if len(mine) else {}
+    return store.series_params(info["store_id"], info["product_id"])
 
 
 def _series_orders(series: str) -> pd.DataFrame:

@@ -68,11 +68,12 @@ def compute(conn, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return overall, folds
 
 
-def save_run_accuracy(session, run_id: str) -> None:
-    """Compute the run's summaries and store them inside the caller's transaction (the publish)."""
+def save_run_accuracy(session, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compute the run's summaries and store them inside the caller's transaction (the publish); returns them."""
     overall, folds = compute(session.connection(), run_id)
-    save_frame(session, OVERALL, run_id, overall)
-    save_frame(session, FOLDS, run_id, folds)
+    save_frame(session, OVERALL, run_id, overall, digits=15)  # as computed, not rounded to 10 digits
+    save_frame(session, FOLDS, run_id, folds, digits=15)
+    return overall, folds
 
 
 def run_accuracy(run_id: str, url: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -86,9 +87,7 @@ def run_accuracy(run_id: str, url: str | None = None) -> tuple[pd.DataFrame, pd.
         return overall.reindex(columns=OVERALL_COLUMNS), folds
     try:
         with session_scope(url=url) as session:
-            overall, folds = compute(session.connection(), run_id)
-            save_frame(session, OVERALL, run_id, overall)
-            save_frame(session, FOLDS, run_id, folds)
+            overall, folds = save_run_accuracy(session, run_id)
     except DBAPIError:  # e.g. a read-only database file: serve the computed values unsaved
         with get_engine(url).connect() as conn:
             overall, folds = compute(conn, run_id)

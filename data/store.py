@@ -15,8 +15,9 @@ from data.facts import (QUALITY_COLUMNS, calendar_events, counts, covariates, da
                         datasets, date_bounds, demo_truth, frequency, latest_dataset, nodes, products, sales_columns,
                         sales_facts, stores, weather)
 from data.frames import analysis_index, load_frame, save_frame
-from data.inventory import (InventoryInputError, bottom_keys, delete_inventory_params, delete_on_order, inputs_updated_at,
-                            inventory_params, on_order, set_on_order, upsert_inventory_params)
+from data.inventory import (InventoryInputError, bottom_keys, delete_inventory_params, delete_on_order,
+                            inputs_updated_at, inventory_params, on_order, series_params, set_on_order,
+                            upsert_inventory_params)
 from data.keys import node_id, node_keys, parse_node_id
 from data.locks import acquire_lock, lock_info, refresh_lock, release_lock
 from data.plans import PLAN_FIELDS, delete_plan, expanded_plan, plan_changes, plan_rows, write_plan
@@ -38,7 +39,7 @@ __all__ = [
     "ALL", "BOTTOM_LEVEL", "FACT_TABLES", "FORECAST_COLS", "LEVELS", "METRIC_COLS", "QUALITY_COLUMNS",
     "InventoryInputError", "bottom_keys", "delete_inventory_params", "delete_on_order", "inputs_updated_at", "inventory_params",
     "on_order",
-    "set_on_order", "upsert_inventory_params",
+    "series_params", "set_on_order", "upsert_inventory_params",
     "abandon_running_runs", "acquire_lock", "analysis_index", "backtest_metrics", "bottom_frame", "bulk_insert",
     "calendar_events", "chosen_folds", "chosen_model_wape", "chosen_wape", "clear_facts", "counts", "covariates", "create_run", "current_run",
     "data_hash", "data_summary", "data_version", "dataset_name", "datasets", "date_bounds", "db_exists",

@@ -103,3 +103,46 @@ def test_one_series_inputs_equal_its_row_of_every_series_inputs(published):
         row = every[(every["store_id"] == s) & (every["product_id"] == p)].iloc[0].to_dict()
         pd.testing.assert_series_equal(pd.Series(store.series_params(s, p, url=url)), pd.Series(row))
     assert store.series_params("S1", "P9", url=url) == {}
+
+
+def _old_plan_view(start, end, store_id, category, product, url):
+    """The Plan page's view as it was computed: every plan row of the window expanded over every series."""
+    from data import plans, store
+    from domain import ALL, BOTTOM_LEVEL
+    rows = plans.plan_rows(start, end, url=url)
+    series = store.nodes(level=BOTTOM_LEVEL, url=url)[["store_id", "product_id", "category"]]
+    for col, value in (("store_id", store_id), ("category", category), ("product_id", product)):
+        if value:
+            series = series[series[col] == value]
+    wide = plans.expand(rows, series).merge(series, on=["store_id", "product_id"])
+    touches = ((rows["store_id"] == ALL) | rows["store_id"].isin(series["store_id"])) \
+        & ((rows["product_id"] == ALL) | rows["product_id"].isin(series["product_id"])) \
+        & ((rows["category"] == ALL) | rows["category"].isin(series["category"]))
+    names = wide["store_id"] + " · " + wide["product_id"]
+    marked = sorted(set(names[(wide["promo"] == 1) | (wide["is_open"] == 0)]))
+    return wide, names, marked, rows[touches].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("max_series,chunk", [(3, 1), (20, 100)])
+def test_plan_view_reads_only_what_the_page_shows_and_equals_the_full_expansion(small_demo_db, monkeypatch,
+                                                                               max_series, chunk):
+    from data import plan_edit, plans
+    url = small_demo_db
+    monkeypatch.setattr(plan_edit, "CHUNK_SERIES", chunk)  # several chunks of 6 series with max_series 3
+    plans.write_plan(pd.DataFrame({"store_id": ["02", "*"], "product_id": ["*", "*"], "category": ["*", "*"],
+                                   "date": ["2022-06-01", "2022-06-02"], "is_open": [0, None],
+                                   "promo": [None, 1], "promo_intensity": [None, 0.1]}), url=url)
+    for args in [(None, None, None, None, None), ("2022-05-25", "2022-06-10", None, None, None),
+                 (None, None, "02", None, None), ("2022-01-01", None, None, "Grocery", None)]:
+        view = plan_edit.plan_view(*args, url=url, max_series=max_series, max_rows=7)
+        wide, names, marked, touching = _old_plan_view(*args, url=url)
+        assert len(marked) > 0
+        shown = marked[:max_series]
+        expect = wide[names.isin(shown)].sort_values(["store_id", "product_id", "date"]).reset_index(drop=True)
+        got = view["expanded"].sort_values(["store_id", "product_id", "date"]).reset_index(drop=True)
+        expect["date"] = pd.to_datetime(expect["date"])
+        pd.testing.assert_frame_equal(got[expect.columns], expect, check_dtype=False)
+        assert view["n_series"] == len(marked) or (view["n_series"] is None and len(marked) > max_series)
+        assert view["n_rows"] == len(touching)
+        typed = touching.head(7).astype(view["rows"].dtypes.to_dict())  # flags as integers, numbers as floats
+        pd.testing.assert_frame_equal(view["rows"].reset_index(drop=True), typed)

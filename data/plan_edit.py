@@ -24,6 +24,7 @@ GRAINS = {"store_product": ("store", "product"), "store_category": ("store", "ca
 MAX_DAYS = 366  # longest range one edit may cover
 CALENDAR_SERIES = 60  # series the Plan page's calendar draws (layouts.plan_parts.MAX_CALENDAR_ROWS)
 TABLE_ROWS = 200  # stored rows its table lists
+CALENDAR_FIELDS = ("promo", "promo_intensity", "is_open")  # what the calendar draws
 CHUNK_SERIES = 100  # the calendar reads the series in chunks of at least this many (twice the series it draws)
 
 
@@ -131,9 +132,9 @@ def remove(grain: str, store=None, product=None, category=None, start=None, end=
 
 def _marked_series(start, end, series: pd.DataFrame, max_series: int,
                    url: str | None) -> tuple[pd.DataFrame, int | None]:
-    """The expanded plan (``store_id, product_id, date`` + fields, ``category``) of the first ``max_series``
-    series, in calendar order (``store · product``), with a promotion or a closure in the window, and how many
-    series have one (None when more series remain unread after the first ``max_series`` were found).
+    """The expanded plan (``store_id, product_id, date``, :data:`CALENDAR_FIELDS`, ``category``) of the first
+    ``max_series`` series, in calendar order (``store · product``), with a promotion or a closure in the window,
+    and how many series have one (None when more series remain unread after the first ``max_series`` were found).
 
     The series are read in chunks in that order, each with only the plan rows that can apply to it, so a window
     over a large plan costs a few chunks instead of the whole plan.
@@ -144,10 +145,11 @@ def _marked_series(start, end, series: pd.DataFrame, max_series: int,
     step = max(2 * max_series, CHUNK_SERIES)
     for lo in range(0, len(series), step):
         chunk = series.iloc[lo:lo + step]
-        rows = plan_rows(start, end, url=url, scope={c: chunk[c].dropna().unique() for c in SCOPE})
+        rows = plan_rows(start, end, url=url, scope={c: chunk[c].dropna().unique() for c in SCOPE},
+                         fields=CALENDAR_FIELDS)
         if rows.empty:
             continue
-        wide = expand(rows, chunk).merge(chunk, on=["store_id", "product_id"])
+        wide = expand(rows, chunk, fields=CALENDAR_FIELDS).merge(chunk, on=["store_id", "product_id"])
         names = wide["store_id"].astype(str) + " · " + wide["product_id"].astype(str)
         marked = sorted(set(names[(wide["promo"] == 1) | (wide["is_open"] == 0)]))
         n_found += len(marked)
@@ -166,7 +168,7 @@ def plan_view(start=None, end=None, store=None, category=None, product=None, url
     the page shows.
 
     Returns ``{"expanded": the first ``max_series`` series (``store · product`` order) with a promotion or
-    closure, expanded per date (store_id, product_id, category, date + PLAN_FIELDS), "n_series": how many series
+    closure, expanded per date (store_id, product_id, category, date + CALENDAR_FIELDS), "n_series": how many series
     have one (None: at least ``max_series``, the rest not read), "rows": the first ``max_rows`` stored rows
     (date, scope order) whose scope touches the selection, "n_rows": how many touch it}``.
     """

@@ -159,17 +159,19 @@ def _window(stmt, start, end, scope: dict | None):
 
 
 def plan_rows(start=None, end=None, url: str | None = None, scope: dict | None = None,
-              limit: int | None = None) -> pd.DataFrame:
+              limit: int | None = None, fields: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The plan rows as stored (any grain) between ``start`` and ``end``, ordered by date and scope.
 
     ``scope`` (``{"store_id"|"product_id"|"category": values}``) keeps the rows whose scope column is ALL or one
-    of the values; ``limit`` keeps the first rows.
+    of the values; ``limit`` keeps the first rows; ``fields`` (some of :data:`PLAN_FIELDS`) reads only the scope,
+    the date and those fields, without SQLAlchemy's per-value processing (for the pages' hot reads).
     """
     _ensure_tables(url)
-    stmt = _window(select(_PLANS), start, end, scope).order_by(_PLANS.c.date, *[_PLANS.c[c] for c in SCOPE])
-    out = read_frame(stmt.limit(int(limit)) if limit is not None else stmt, url=url, typed=True)
+    cols = [_PLANS] if fields is None else [_PLANS.c[c] for c in (*SCOPE, "date", *fields)]
+    stmt = _window(select(*cols), start, end, scope).order_by(_PLANS.c.date, *[_PLANS.c[c] for c in SCOPE])
+    out = read_frame(stmt.limit(int(limit)) if limit is not None else stmt, url=url, typed=fields is None)
     if out.empty:
-        out = pd.DataFrame(columns=[c.name for c in _PLANS.columns])
+        out = pd.DataFrame(columns=[c.name for c in _PLANS.columns] if fields is None else [*SCOPE, "date", *fields])
     out["date"] = pd.to_datetime(out["date"])
     return out
 

@@ -147,3 +147,19 @@ def test_plan_view_reads_only_what_the_page_shows_and_equals_the_full_expansion(
         assert view["n_rows"] == len(touching)
         typed = touching.head(7).astype(view["rows"].dtypes.to_dict())  # flags as integers, numbers as floats
         pd.testing.assert_frame_equal(view["rows"].reset_index(drop=True), typed)
+
+
+def test_the_calendar_chunk_read_searches_the_plan_primary_key_not_the_whole_plan(small_demo_db):
+    from sqlalchemy import select
+
+    from data import plans
+    from data.engine import get_engine
+    t = plans._PLANS
+    scope = {"store_id": ["01", "02"], "product_id": ["P001", "P002"], "category": ["Beverages"]}
+    for start, end in ((None, None), ("2022-01-01", "2022-01-31")):
+        stmt = plans._window(select(t.c.store_id, t.c.promo), start, end, scope).order_by(t.c.date)
+        with get_engine(small_demo_db).connect() as conn:
+            sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
+            plan = " | ".join(r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).fetchall())
+        assert "SEARCH plans USING INDEX sqlite_autoindex_plans_1 (store_id=? AND product_id=?" in plan, plan
+        assert "SCAN plans" not in plan, plan

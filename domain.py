@@ -78,6 +78,9 @@ class Frames:
     PRICE_ELASTICITY = "price_elasticity"  # effects job (level "category"): analytics.elasticity, read by whatif
     PROMO_REFERENCE_DEPTH = "promo_reference_depth"  # effects job (level "category"): depth the lift refers to
     FEATURE_IMPORTANCE = "feature_importance"  # level = run id: the refresh's global tree models (models.explain)
+    # level = run id, written when the run is published (data/run_accuracy.py): its chosen models' backtest accuracy
+    RUN_ACCURACY = "run_accuracy"  # one row: wape_total, wape_median, wape_n (the Overview's accuracy KPIs)
+    RUN_ACCURACY_FOLDS = "run_accuracy_folds"  # per level and fold: summed errors and actuals (Monitoring's band)
     # level "all", written by `cli.py customers` (jobs/customers_job.py documents their columns)
     CUSTOMER_SCORES = "customer_scores"
     CUSTOMER_SEGMENTS = "customer_segments"

@@ -14,8 +14,8 @@ def overview_summary(period_days: int = 28) -> dict:
     Keys: ``first_date, last_date, imported_at, dataset``; with data ``start, end, sales, n, prev_sales,
     prev_n, ly_sales, ly_n`` (see :func:`analytics.kpis.period_kpis`); ``run_id, run_finished_at`` of the
     current run (None without one) and with it the forecast totals (:func:`analytics.kpis.forecast_kpis`) and
-    accuracy (:func:`analytics.kpis.accuracy_kpis`); plus ``last_run_status``, ``last_run_error`` and
-    ``last_run_started_at``.
+    accuracy (``wape_total, wape_median, wape_n``: :func:`data.run_accuracy.chosen_wape`, stored at publish);
+    plus ``last_run_status``, ``last_run_error`` and ``last_run_started_at``.
     """
     first, last = store.date_bounds()
     out: dict = {"last_date": last, "first_date": first}
@@ -30,7 +30,7 @@ def overview_summary(period_days: int = 28) -> dict:
     out["run_finished_at"] = run["finished_at"] if run else None
     if run:
         out.update(kpis.forecast_kpis(store.forecast("total", run_id=run["run_id"])))
-        out.update(kpis.accuracy_kpis(store.chosen_model_wape(run["run_id"])))
+        out.update(store.chosen_wape(run["run_id"]))
     out.update(kpis.last_run_kpis(store.runs(limit=1)))
     return out
 

@@ -141,11 +141,10 @@ def render_inv_tradeoff(axis):
 # ----------------------------------------------------------------------------- series and URL
 
 def _series_keys() -> list[str]:
-    """The bottom series the page offers: the recommendations' order, else every series with inputs."""
+    """The bottom series the page offers: the recommendations' order, else every series (all have inputs, the
+    settings' defaults at least)."""
     df = orders_frame()
-    return df["series"].tolist() if df is not None else [
-        store.node_id(BOTTOM_LEVEL, store_id=s, product_id=p)
-        for s, p in memo(store.inventory_params)[["store_id", "product_id"]].itertuples(index=False)]
+    return df["series"].tolist() if df is not None else store.bottom_keys()
 
 
 @callback(Output(ids.Inv.SERIES, "options"), Output(ids.Inv.SERIES, "value"),
@@ -210,9 +209,7 @@ def series_inputs(series: str) -> dict:
 def _params_row(series: str) -> dict:
     """The series' row of the inputs in force (``{}`` when it has none)."""
     info = store.parse_node_id(series)
-    params = memo(store.inventory_params)
-    mine = params[(params["store_id"] == info["store_id"]) & (params["product_id"] == info["product_id"])]
-    return mine.iloc[0].to_dict() if len(mine) else {}
+    return store.series_params(info["store_id"], info["product_id"])
 
 
 def _series_orders(series: str) -> pd.DataFrame:

@@ -47,8 +47,9 @@ def fill_plan_choices(_loaded, start):
 @guarded(lambda msg: (figures.empty_figure(f"Could not read the plan: {msg}"), components.error_alert(msg)))
 def render_plan_calendar(store, category, product, start, end, saved=None, imported=None):
     """Redraw the calendar and the table of stored rows when a filter changes or the plan was edited/imported."""
-    view = memo(plan_edit.plan_view, start, end, store, category, product)
-    return plan_parts.plan_calendar(view["expanded"]), plan_parts.plan_table(view["rows"])
+    view = memo(plan_edit.plan_view, start, end, store, category, product, None, plan_parts.MAX_CALENDAR_ROWS)
+    return (plan_parts.plan_calendar(view["expanded"], view["n_series"]),
+            plan_parts.plan_table(view["rows"], n_rows=view["n_rows"]))
 
 
 _FORM = dict(grain=State(ids.Plan.GRAIN, "value"), store=State(ids.Plan.FORM_STORE, "value"),

@@ -12,9 +12,11 @@ from data.engine import get_engine, has_table, read_frame, utcnow
 from data.writers import upsert_frame
 
 
-def save_frame(session: Session, name: str, level: str, df: pd.DataFrame, data_hash_: str | None = None) -> None:
-    """Store a small result frame (effects, curves, quality report...) under (name, level)."""
-    payload = df.to_json(orient="split", date_format="iso", index=False)
+def save_frame(session: Session, name: str, level: str, df: pd.DataFrame, data_hash_: str | None = None,
+               digits: int = 10) -> None:
+    """Store a small result frame (effects, curves, quality report...) under (name, level), numbers rounded to
+    ``digits`` significant decimals (pandas' default; 15 keeps a float as computed)."""
+    payload = df.to_json(orient="split", date_format="iso", index=False, double_precision=digits)
     upsert_frame(session, schema.AnalysisResult, pd.DataFrame([{
         "name": name, "level": level, "computed_at": utcnow(),
         "data_hash": data_hash_, "payload": payload}]))

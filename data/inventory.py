@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 import config
 from data import schema
 from data.engine import db_exists, has_table, init_db, read_frame, session_scope, utcnow
+from data.keys import node_id
 from data.writers import upsert_frame
 from domain import ALL, BOTTOM_LEVEL, INVENTORY_PARAM_FIELDS
 
@@ -82,13 +83,16 @@ def defaults() -> dict:
 
 # ----------------------------------------------------------------------------- readers
 
-def raw_params(url: str | None = None) -> pd.DataFrame:
-    """The stored rows as they are (any grain; missing = not set at that grain)."""
+def raw_params(url: str | None = None, series: tuple[str, str] | None = None) -> pd.DataFrame:
+    """The stored rows as they are (any grain; missing = not set at that grain); ``series=(store_id,
+    product_id)`` keeps the rows that apply to that one series (its own, its store's, its product's, all)."""
     cols = KEYS + list(INVENTORY_PARAM_FIELDS) + ["updated_at"]
     if not db_exists(url) or not has_table(PARAMS.name, url):
         return pd.DataFrame(columns=cols)
-    df = read_frame(select(*[PARAMS.c[c] for c in cols]).order_by(PARAMS.c.store_id, PARAMS.c.product_id), url,
-                    parse_dates=["updated_at"])
+    stmt = select(*[PARAMS.c[c] for c in cols])
+    if series is not None:
+        stmt = stmt.where(PARAMS.c.store_id.in_([series[0], ALL]), PARAMS.c.product_id.in_([series[1], ALL]))
+    df = read_frame(stmt.order_by(PARAMS.c.store_id, PARAMS.c.product_id), url, parse_dates=["updated_at"])
     return df.astype({f: float for f in INVENTORY_PARAM_FIELDS})
 
 
@@ -99,6 +103,15 @@ def bottom_series(url: str | None = None) -> pd.DataFrame:
     n = schema.Node.__table__.c
     return read_frame(select(n.store_id, n.product_id).where(n.level == BOTTOM_LEVEL)
                       .order_by(n.store_id, n.product_id), url)
+
+
+def bottom_keys(url: str | None = None) -> list[str]:
+    """The series keys of :func:`bottom_series`, in its order, read from the hierarchy (no key built per series)."""
+    if not db_exists(url) or not has_table(schema.Node.__tablename__, url):
+        return []
+    n = schema.Node.__table__.c
+    return read_frame(select(n.node_id).where(n.level == BOTTOM_LEVEL).order_by(n.store_id, n.product_id),
+                      url)["node_id"].tolist()
 
 
 def expand(series: pd.DataFrame, raw: pd.DataFrame, fill: dict) -> pd.DataFrame:
@@ -133,6 +146,19 @@ def inventory_params(url: str | None = None) -> pd.DataFrame:
     """One row per bottom store x product series: ``store_id, product_id``, every field of
     :data:`domain.INVENTORY_PARAM_FIELDS` (grain defaults expanded, settings filled) and ``on_hand_given``."""
     return expand(bottom_series(url), raw_params(url), defaults())
+
+
+def series_params(store_id: str, product_id: str, url: str | None = None) -> dict:
+    """One bottom series' row of :func:`inventory_params` as a dict (``{}`` when there is no such series), from
+    that series' node and the stored rows that apply to it, so a page showing one series reads no other."""
+    if not db_exists(url) or not has_table(schema.Node.__tablename__, url):
+        return {}
+    n = schema.Node.__table__.c
+    key = node_id(BOTTOM_LEVEL, store_id=store_id, product_id=product_id)
+    series = read_frame(select(n.store_id, n.product_id).where(n.node_id == key), url)  # the primary key
+    if series.empty:
+        return {}
+    return expand(series, raw_params(url, series=(store_id, product_id)), defaults()).iloc[0].to_dict()
 
 
 def on_order(url: str | None = None) -> pd.DataFrame:

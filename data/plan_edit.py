@@ -13,7 +13,8 @@ from data.engine import db_exists
 from data.facts import date_bounds, nodes, products, stores
 from data.ingest_common import IngestError
 from data.ingest_plan import week_day
-from data.plans import PLAN_FIELDS, SCOPE, delete_plan, expand, plan_changes, plan_rows, write_plan
+from data.plans import (PLAN_FIELDS, SCOPE, count_plan_rows, delete_plan, expand, plan_changes, plan_rows,
+                        write_plan)
 from data.runs import current_run
 from domain import ALL, BOTTOM_LEVEL
 
@@ -21,6 +22,10 @@ from domain import ALL, BOTTOM_LEVEL
 GRAINS = {"store_product": ("store", "product"), "store_category": ("store", "category"), "product": ("product",),
           "store": ("store",), "category": ("category",), "all": ()}
 MAX_DAYS = 366  # longest range one edit may cover
+CALENDAR_SERIES = 60  # series the Plan page's calendar draws (layouts.plan_parts.MAX_CALENDAR_ROWS)
+TABLE_ROWS = 200  # stored rows its table lists
+CALENDAR_FIELDS = ("promo", "promo_intensity", "is_open")  # what the calendar draws
+CHUNK_SERIES = 100  # the calendar reads the series in chunks of at least this many (twice the series it draws)
 
 
 def choices(url: str | None = None) -> dict:
@@ -125,32 +130,68 @@ def remove(grain: str, store=None, product=None, category=None, start=None, end=
     return delete_plan(scope["store_id"], scope["product_id"], scope["category"], dates[0], dates[-1], url=url)
 
 
-def plan_view(start=None, end=None, store=None, category=None, product=None, url: str | None = None) -> dict:
-    """The plan between ``start`` and ``end`` for the chosen store/category/product (None = all).
+def _marked_series(start, end, series: pd.DataFrame, max_series: int,
+                   url: str | None) -> tuple[pd.DataFrame, int | None]:
+    """The expanded plan (``store_id, product_id, date``, :data:`CALENDAR_FIELDS`, ``category``) of the first
+    ``max_series`` series, in calendar order (``store · product``), with a promotion or a closure in the window,
+    and how many series have one (None when more series remain unread after the first ``max_series`` were found).
 
-    Returns ``{"expanded": bottom series x dates (store_id, product_id, category, date + PLAN_FIELDS),
-    "rows": the stored rows whose scope touches the selection}``.
+    The series are read in chunks in that order, each with only the plan rows that can apply to it, so a window
+    over a large plan costs a few chunks instead of the whole plan.
+    """
+    series = series.assign(_name=series["store_id"].astype(str) + " · " + series["product_id"].astype(str))
+    series = series.sort_values("_name", kind="stable").drop(columns="_name")
+    parts, shown, n_found = [], 0, 0
+    step = max(2 * max_series, CHUNK_SERIES)
+    for lo in range(0, len(series), step):
+        chunk = series.iloc[lo:lo + step]
+        rows = plan_rows(start, end, url=url, scope={c: chunk[c].dropna().unique() for c in SCOPE},
+                         fields=CALENDAR_FIELDS)
+        if rows.empty:
+            continue
+        wide = expand(rows, chunk, fields=CALENDAR_FIELDS).merge(chunk, on=["store_id", "product_id"])
+        names = wide["store_id"].astype(str) + " · " + wide["product_id"].astype(str)
+        marked = sorted(set(names[(wide["promo"] == 1) | (wide["is_open"] == 0)]))
+        n_found += len(marked)
+        take = marked[:max_series - shown]
+        if take:
+            parts.append(wide[names.isin(take)])
+            shown += len(take)
+        if n_found >= max_series and lo + step < len(series):
+            return pd.concat(parts, ignore_index=True), None
+    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()), n_found
+
+
+def plan_view(start=None, end=None, store=None, category=None, product=None, url: str | None = None,
+              max_series: int = CALENDAR_SERIES, max_rows: int = TABLE_ROWS) -> dict:
+    """The plan between ``start`` and ``end`` for the chosen store/category/product (None = all), bounded by what
+    the page shows.
+
+    Returns ``{"expanded": the first ``max_series`` series (``store · product`` order) with a promotion or
+    closure, expanded per date (store_id, product_id, category, date + CALENDAR_FIELDS), "n_series": how many series
+    have one (None: at least ``max_series``, the rest not read), "rows": the first ``max_rows`` stored rows
+    (date, scope order) whose scope touches the selection, "n_rows": how many touch it}``.
     """
     empty = pd.DataFrame(columns=["store_id", "product_id", "category", "date", *PLAN_FIELDS])
-    if not db_exists(url):
-        return {"expanded": empty, "rows": empty}
-    rows = plan_rows(start, end, url=url)
-    if rows.empty:  # most selections of most databases: no need to read the thousands of bottom series
-        return {"expanded": empty, "rows": rows.iloc[:0] if len(rows.columns) else empty}
+    nothing = {"expanded": empty, "n_series": 0, "rows": empty, "n_rows": 0}
+    if not db_exists(url) or count_plan_rows(start, end, url=url) == 0:
+        return nothing  # most selections of most databases: no need to read the thousands of bottom series
     series = nodes(level=BOTTOM_LEVEL, url=url)[["store_id", "product_id", "category"]]
     for col, value in (("store_id", store), ("category", category), ("product_id", product)):
         if value:
             series = series[series[col] == value]
-    if rows.empty or series.empty:
-        return {"expanded": empty, "rows": rows.iloc[:0] if len(rows.columns) else empty}
-    wide = expand(rows, series).merge(series, on=["store_id", "product_id"])
-    cat_of = dict(zip(series["product_id"], series["category"]))
-    touches = ((rows["store_id"] == ALL) | rows["store_id"].isin(series["store_id"])) \
-        & ((rows["product_id"] == ALL) | rows["product_id"].isin(series["product_id"])) \
-        & ((rows["category"] == ALL) | rows["category"].isin(series["category"]))
-    touches &= (rows["product_id"] == ALL) | rows["product_id"].map(cat_of).notna()
-    wide["date"] = pd.to_datetime(wide["date"])
-    return {"expanded": wide, "rows": rows[touches].reset_index(drop=True)}
+    if series.empty:
+        return nothing
+    scope = {c: series[c].dropna().unique() for c in SCOPE}
+    wide, n_series = _marked_series(start, end, series, max_series, url)
+    if len(wide):
+        wide["date"] = pd.to_datetime(wide["date"])
+    rows = plan_rows(start, end, url=url, scope=scope, limit=max_rows)
+    # the same types whichever rows are read (flags as integers; an unset field once made a flag column float)
+    rows = rows.astype({"promo": "Int64", "is_open": "Int64", "promo_intensity": float, "price": float,
+                        "unit_cost": float})
+    return {"expanded": wide if len(wide) else empty, "n_series": n_series, "rows": rows,
+            "n_rows": count_plan_rows(start, end, url=url, scope=scope)}
 
 
 def stale_changes(url: str | None = None) -> tuple[dict | None, pd.DataFrame]:

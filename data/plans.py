@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, select
 
 from data import schema
-from data.engine import as_date, frame_from, init_db, read_frame, resolve_url, session_scope, utcnow
+from data.engine import as_date, frame_from, get_engine, init_db, read_frame, resolve_url, session_scope, utcnow
 from data.writers import upsert_frame
 from domain import ALL, BOTTOM_LEVEL
 
@@ -145,20 +145,42 @@ def delete_plan(store_id: str = ALL, product_id: str = ALL, category: str = ALL,
     return n
 
 
-def plan_rows(start=None, end=None, url: str | None = None) -> pd.DataFrame:
-    """The plan rows as stored (any grain) between ``start`` and ``end``, ordered by date and scope."""
-    _ensure_tables(url)
-    stmt = select(_PLANS)
+def _window(stmt, start, end, scope: dict | None):
+    """``stmt`` limited to the dates between ``start`` and ``end`` and, for each scope column ``scope`` names,
+    to the rows whose value is ALL or in its list (the rows that can apply to those series)."""
     s, e = as_date(start), as_date(end)
     if s is not None:
         stmt = stmt.where(_PLANS.c.date >= s)
     if e is not None:
         stmt = stmt.where(_PLANS.c.date <= e)
-    out = read_frame(stmt.order_by(_PLANS.c.date, *[_PLANS.c[c] for c in SCOPE]), url=url, typed=True)
+    for col, values in (scope or {}).items():
+        stmt = stmt.where(_PLANS.c[col].in_([ALL, *map(str, values)]))
+    return stmt
+
+
+def plan_rows(start=None, end=None, url: str | None = None, scope: dict | None = None,
+              limit: int | None = None, fields: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The plan rows as stored (any grain) between ``start`` and ``end``, ordered by date and scope.
+
+    ``scope`` (``{"store_id"|"product_id"|"category": values}``) keeps the rows whose scope column is ALL or one
+    of the values; ``limit`` keeps the first rows; ``fields`` (some of :data:`PLAN_FIELDS`) reads only the scope,
+    the date and those fields, without SQLAlchemy's per-value processing (for the pages' hot reads).
+    """
+    _ensure_tables(url)
+    cols = [_PLANS] if fields is None else [_PLANS.c[c] for c in (*SCOPE, "date", *fields)]
+    stmt = _window(select(*cols), start, end, scope).order_by(_PLANS.c.date, *[_PLANS.c[c] for c in SCOPE])
+    out = read_frame(stmt.limit(int(limit)) if limit is not None else stmt, url=url, typed=fields is None)
     if out.empty:
-        out = pd.DataFrame(columns=[c.name for c in _PLANS.columns])
+        out = pd.DataFrame(columns=[c.name for c in _PLANS.columns] if fields is None else [*SCOPE, "date", *fields])
     out["date"] = pd.to_datetime(out["date"])
     return out
+
+
+def count_plan_rows(start=None, end=None, url: str | None = None, scope: dict | None = None) -> int:
+    """How many rows :func:`plan_rows` returns for the same window and scope (without reading them)."""
+    _ensure_tables(url)
+    with get_engine(url).connect() as conn:
+        return int(conn.execute(_window(select(func.count()).select_from(_PLANS), start, end, scope)).scalar_one())
 
 
 def expand(rows: pd.DataFrame, series: pd.DataFrame, fields=PLAN_FIELDS) -> pd.DataFrame:

@@ -14,7 +14,11 @@ from sqlalchemy.exc import DBAPIError
 
 from data import schema
 from data.engine import get_engine, has_table, init_db, read_frame, session_scope, utcnow
+from data.run_accuracy import save_run_accuracy
 from domain import Frames
+
+# Saved frames whose level is a run id: pruned with their run.
+_PER_RUN_FRAMES = (Frames.FEATURE_IMPORTANCE, Frames.RUN_ACCURACY, Frames.RUN_ACCURACY_FOLDS)
 
 _RUNS = schema.Run.__table__
 # Built once (see data.engine.read_frame): every page read of the current run goes through these two.
@@ -42,7 +46,8 @@ def update_progress(run_id: str, fraction: float, message: str | None = None, ur
 
 def publish_run(run_id: str, n_series: int, duration_s: float, metrics: dict | None = None,
                 url: str | None = None) -> None:
-    """In one transaction: mark ``run_id`` successful and current, and the previous current run not current."""
+    """In one transaction: mark ``run_id`` successful and current, the previous current run not current, and store
+    the run's accuracy summaries for the pages (:func:`data.run_accuracy.save_run_accuracy`)."""
     runs_t = schema.Run.__table__
     with session_scope(url=url) as s:
         status = s.execute(select(runs_t.c.status).where(runs_t.c.run_id == run_id)).scalar_one_or_none()
@@ -53,6 +58,7 @@ def publish_run(run_id: str, n_series: int, duration_s: float, metrics: dict | N
             status="success", is_current=True, finished_at=utcnow(), n_series=int(n_series),
             duration_s=float(duration_s), metrics=json.dumps(metrics or {}, default=float), progress=1.0,
             progress_msg="published"))
+        save_run_accuracy(s, run_id)
 
 
 def mark_failed(run_id: str, error: str, status: str = "failed", duration_s: float | None = None,
@@ -168,6 +174,6 @@ def prune_runs(keep: int = 5, url: str | None = None) -> int:
                 s.execute(delete(table.__table__).where(table.__table__.c.run_id.in_(drop[start:start + 500])))
         results = schema.AnalysisResult.__table__  # frames saved per run (level = run id)
         for start in range(0, len(drop), 500):
-            s.execute(delete(results).where(results.c.name == Frames.FEATURE_IMPORTANCE,
+            s.execute(delete(results).where(results.c.name.in_(_PER_RUN_FRAMES),
                                             results.c.level.in_(drop[start:start + 500])))
     return len(drop)

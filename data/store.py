@@ -16,8 +16,9 @@ from data.facts import (QUALITY_COLUMNS, calendar_events, counts, covariates, da
                         datasets, date_bounds, demo_truth, frequency, latest_dataset, nodes, products, sales_columns,
                         sales_facts, stores, weather)
 from data.frames import analysis_index, load_frame, save_frame
-from data.inventory import (InventoryInputError, delete_inventory_params, delete_on_order, inputs_updated_at,
-                            inventory_params, on_order, set_on_order, upsert_inventory_params)
+from data.inventory import (InventoryInputError, bottom_keys, delete_inventory_params, delete_on_order,
+                            inputs_updated_at, inventory_params, on_order, series_params, set_on_order,
+                            upsert_inventory_params)
 from data.keys import node_id, node_keys, parse_node_id
 from data.locks import acquire_lock, lock_info, refresh_lock, release_lock
 from data.plans import PLAN_FIELDS, delete_plan, expanded_plan, plan_changes, plan_rows, write_plan
@@ -26,6 +27,7 @@ from data.results import (METRIC_COLS, backtest_metrics, diagnostics, forecast, 
                           write_run_results)
 from data.runs import (abandon_running_runs, create_run, current_run, mark_failed, prune_runs, publish_run,
                        run_info, running_run_ids, runs, update_progress)
+from data.run_accuracy import chosen_folds, chosen_wape
 from data.series import bottom_frame, level_frame, nodes_series, nodes_totals, series
 from data.version import data_version
 from data.views import (chosen_model_wape, filter_options, has_nodes, history_and_forecast, level_period_sales,
@@ -36,11 +38,11 @@ from domain import ALL, BOTTOM_LEVEL, FORECAST_COLS, LEVELS
 __all__ = [
     "PLAN_FIELDS", "delete_plan", "expanded_plan", "plan_changes", "plan_rows", "write_plan",
     "ALL", "BOTTOM_LEVEL", "FACT_TABLES", "FORECAST_COLS", "LEVELS", "METRIC_COLS", "QUALITY_COLUMNS",
-    "InventoryInputError", "delete_inventory_params", "delete_on_order", "inputs_updated_at", "inventory_params",
+    "InventoryInputError", "bottom_keys", "delete_inventory_params", "delete_on_order", "inputs_updated_at", "inventory_params",
     "on_order",
-    "set_on_order", "upsert_inventory_params",
+    "series_params", "set_on_order", "upsert_inventory_params",
     "abandon_running_runs", "acquire_lock", "analysis_index", "backtest_metrics", "bottom_frame", "bulk_insert",
-    "calendar_events", "chosen_model_wape", "clear_facts", "counts", "covariates", "create_run", "current_run",
+    "calendar_events", "chosen_folds", "chosen_model_wape", "chosen_wape", "clear_facts", "counts", "covariates", "create_run", "current_run",
     "data_hash", "data_summary", "data_version", "dataset_name", "datasets", "date_bounds", "db_exists",
     "demo_truth", "diagnostics", "filter_options", "forecast", "forecast_history", "forecast_models",
     "forecasts_for_level", "frequency", "get_engine", "has_nodes", "history_and_forecast",

@@ -7,6 +7,7 @@ from sqlalchemy.exc import DBAPIError
 
 from data import schema
 from data.engine import get_engine
+from domain import Frames
 
 _DATASETS = schema.Dataset.__table__
 _RUNS = schema.Run.__table__
@@ -15,8 +16,8 @@ _PLAN_LOG = schema.PlanChange.__table__
 _INV_PARAMS = schema.InventoryParam.__table__
 _INV_ORDERS = schema.InventoryOnOrder.__table__
 # Saved Promotions calendars (jobs/promo_saved.py) are a cache keyed on this version, not data: saving one must not
-# change it.
-_CACHED_RESULT = "promo_calendar"
+# change it. Nor must a run's accuracy summaries (data/run_accuracy.py), derived from the run that versions them.
+_CACHED_RESULTS = ("promo_calendar", Frames.RUN_ACCURACY, Frames.RUN_ACCURACY_FOLDS)
 
 
 def _scalar(expr, table, *where):
@@ -32,7 +33,7 @@ _VERSION = select(
     _scalar(func.max(_RUNS.c.finished_at), _RUNS),
     _scalar(_RUNS.c.run_id, _RUNS, _RUNS.c.is_current.is_(True)),
     _scalar(_RUNS.c.status, _RUNS, _RUNS.c.is_current.is_(True)),
-    _scalar(func.max(_RESULTS.c.computed_at), _RESULTS, _RESULTS.c.name != _CACHED_RESULT),
+    _scalar(func.max(_RESULTS.c.computed_at), _RESULTS, _RESULTS.c.name.not_in(_CACHED_RESULTS)),
 )
 # The plan and the inventory inputs (a database made before they existed lacks these tables: then the query above
 # alone, until `serve`, an import or a refresh creates them).

@@ -25,11 +25,12 @@ DEPTH_SCALE = [[0.0, "#fdd9b5"], [1.0, "#b03a2e"]]
 CLOSED_SCALE = [[0.0, "#555555"], [1.0, "#555555"]]
 
 
-def plan_calendar(wide: pd.DataFrame) -> go.Figure:
+def plan_calendar(wide: pd.DataFrame, n_series: int | None = -1) -> go.Figure:
     """Bottom series (rows) x dates (columns): promoted days coloured by depth, closed days dark grey.
 
     ``wide`` is :func:`data.plan_edit.plan_view`'s ``expanded`` frame; series without a promotion or a closure
-    in the window are left out, at most :data:`MAX_CALENDAR_ROWS` are drawn.
+    in the window are left out, at most :data:`MAX_CALENDAR_ROWS` are drawn. ``n_series`` is how many series have
+    one (its ``n_series``: None = more than are drawn, not counted; -1 = count those of ``wide``).
     """
     marked = wide[(wide["promo"] == 1) | (wide["is_open"] == 0)] if len(wide) else wide
     if marked.empty:
@@ -55,23 +56,27 @@ def plan_calendar(wide: pd.DataFrame) -> go.Figure:
                    showscale=False, xgap=1, ygap=1, name="closed",
                    hovertemplate="%{y}<br>%{x}<br>closed<extra></extra>"),
     ])
-    title = f"{len(shown)} of {len(names)} series" if len(names) > len(shown) else ""
+    total = len(names) if n_series == -1 else n_series
+    title = f"first {len(shown)} series (more not counted)" if total is None else \
+        f"{len(shown)} of {total} series" if total > len(shown) else ""
     fig.update_layout(template="plotly_white", margin={"l": 10, "r": 10, "t": 30 if title else 10, "b": 10},
                       title=title or None, yaxis={"autorange": "reversed", "type": "category"},
                       xaxis={"type": "category", "nticks": 20})
     return fig
 
 
-def plan_table(rows: pd.DataFrame, table_id: str | None = None):
-    """The stored plan rows (their own grain; "*" = all) as a small table, newest date last."""
+def plan_table(rows: pd.DataFrame, table_id: str | None = None, n_rows: int | None = None):
+    """The stored plan rows (their own grain; "*" = all) as a small table, newest date last; ``n_rows`` is how
+    many there are when ``rows`` holds only the first ones."""
     if rows.empty:
         return components.empty_state("No plan rows in this selection.")
+    n_rows = len(rows) if n_rows is None else n_rows
     shown = rows.drop(columns=[c for c in ("updated_at",) if c in rows]).copy()
     shown["date"] = pd.to_datetime(shown["date"]).dt.strftime("%Y-%m-%d")
     shown = shown.rename(columns={"store_id": "store", "product_id": "product", "promo_intensity": "depth",
                                   "is_open": "open"}).astype(object).where(shown.notna().to_numpy(), "")
-    more = f" (first 200 of {len(rows):,})" if len(rows) > 200 else ""
-    return html.Div([html.Div(f"{len(rows):,} plan rows{more}", className="small text-muted mb-1"),
+    more = f" (first 200 of {n_rows:,})" if n_rows > 200 else ""
+    return html.Div([html.Div(f"{n_rows:,} plan rows{more}", className="small text-muted mb-1"),
                      components.frame_table(shown, table_id)])
 
 

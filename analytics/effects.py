@@ -28,6 +28,31 @@ def _has_intensity(frame: pd.DataFrame) -> bool:
     return on.nunique() > 2
 
 
+def sorted_panel(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by ``series_id, ds`` with a fresh index; the frame itself (no copy) when it already is."""
+    if len(frame) < 2:
+        return frame.reset_index(drop=True)
+    sid = pd.factorize(frame["series_id"], sort=True)[0]  # codes in sorted order, without a string per row
+    ds = frame["ds"].to_numpy()
+    later = (sid[1:] > sid[:-1]) | ((sid[1:] == sid[:-1]) & (ds[1:] >= ds[:-1]))
+    if (sid >= 0).all() and later.all() and isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1:
+        return frame
+    return frame.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
+
+
+def panel_groups(frame: pd.DataFrame, group_col: str | None):
+    """``(label, rows)`` of every group of ``group_col`` in sorted order (rows keep their order, fresh index), made
+    one at a time; the whole frame as ``"all"`` when ``group_col`` is None. Missing labels form no group."""
+    if group_col is None:
+        yield "all", frame
+        return
+    codes, labels = pd.factorize(frame[group_col], sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+    for i, label in enumerate(labels):
+        yield label, frame.take(order[bounds[i]:bounds[i + 1]]).reset_index(drop=True)
+
+
 def estimate_effects(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = None,
                      group_col: str | None = None, season_by: str | None = None, detail: bool = True,
                      level: float = 0.95) -> dict[str, pd.DataFrame]:
@@ -62,12 +87,10 @@ def estimate_effects(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None
         raise ValueError("no sales rows to estimate effects from")
     if group_col is not None and group_col not in frame:
         raise ValueError(f"group column {group_col!r} not in the frame")
-    frame = frame.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
-    groups = [("all", frame)] if group_col is None else list(frame.groupby(group_col, sort=True))
+    frame = sorted_panel(frame)
     rows, studies, curves, by_store = [], [], [], []
-    for g, sub in groups:
+    for g, sub in panel_groups(frame, group_col):  # one group's rows at a time: no copy of every group at once
         g = str(g)
-        sub = sub.reset_index(drop=True)
         hd = holiday_dummies(sub, events, freq)  # shared by this group's fits
         fit, info = fit_log_sales(sub, freq, events, promo="binary", weather="linear", season_by=season_by,
                                   post_promo=3 if freq == "D" else 0, holiday_design=hd)

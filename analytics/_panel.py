@@ -138,160 +138,145 @@ def _series_weights(weights, s_codes: np.ndarray, n_s: int) -> np.ndarray:
     return w / w.mean()
 
 
-CHUNK_BYTES = 48 * 2**20  # float64 rows of the design held at once by :func:`fit_within` (whole series per block)
+SPARSE_SHARE = 0.75  # share of zeros from which a regressor is stored sparse (0/1 columns always are)
 
 
 class Design:
-    """The regressors of a panel regression, stored compactly and handed out as float64 blocks of rows.
+    """The regressors of a panel regression: 0/1 and mostly-zero columns as a sparse matrix, the others dense.
 
-    0/1 columns (holiday windows, day-of-week, bins, promotion flags) are stored as uint8 and the others as
-    float64, both column-major; :meth:`rows` rebuilds any block of rows as float64 in the original column order.
-    0 and 1 are exact in uint8, so a fit on the blocks equals one on the float64 matrix. On the large demo's
-    category panels (820k rows, about 200 columns, 185 of them 0/1) this is 0.25 GB instead of 1.3 GB.
+    Holiday windows, day-of-week, weather bins and promotion flags are 0/1 and mostly 0: stored sparse they take
+    a few bytes a row instead of 8 per column, and :func:`fit_within` never builds their demeaned (dense) form
+    (see there). On the large demo's category panels (820k rows, about 200 columns, 185 of them 0/1) the design
+    takes 0.15 GB instead of 1.3 GB. Column sums of squares and non-zero counts are kept from the raw columns.
     """
 
-    def __init__(self, names: list[str], flags: np.ndarray, flag_pos, values: np.ndarray, value_pos):
+    def __init__(self, names: list[str], flags: sparse.csr_matrix, flag_pos, values: np.ndarray, value_pos,
+                 nonzero: np.ndarray, sumsq: np.ndarray):
         self.names = list(names)
         self.flags, self.flag_pos = flags, np.asarray(flag_pos, dtype=np.int64)
         self.values, self.value_pos = values, np.asarray(value_pos, dtype=np.int64)
-        self.n = flags.shape[0] if len(self.flag_pos) else values.shape[0]
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.n, len(self.names)
+        self.nonzero, self.sumsq = nonzero, sumsq
+        self.n = values.shape[0]
 
     @classmethod
-    def stack(cls, columns: list[tuple[str, np.ndarray]], rows: np.ndarray) -> "Design":
-        """A design from named 1-D columns, keeping the rows where the mask ``rows`` is true."""
-        rows = np.asarray(rows, dtype=bool)
-        is_flag = np.array([_zero_one(v) for _, v in columns], dtype=bool)
+    def stack(cls, columns: list[tuple[str, np.ndarray]], rows: np.ndarray | None = None,
+              sparse_flags: bool = True) -> "Design":
+        """A design from named 1-D columns, keeping the rows where the mask ``rows`` is true (all when None).
+
+        Columns of only 0 and 1, or at least :data:`SPARSE_SHARE` zeros (e.g. a log price per product), are
+        stored sparse; ``sparse_flags=False`` keeps every column dense (the plain computation, for comparisons).
+        """
+        n_all = len(columns[0][1]) if columns else 0
+        rows = np.ones(n_all, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
         n = int(rows.sum())
-        flags = np.empty((n, int(is_flag.sum())), dtype=np.uint8, order="F")
-        values = np.empty((n, int((~is_flag).sum())), order="F")
-        fi = vi = 0
-        for (_, v), flag in zip(columns, is_flag):
+        dense, hits, data, is_sparse, nonzero, sumsq = [], [], [], [], [], []
+        for _, v in columns:  # one column at a time: no n x k temporary
             v = np.asarray(v)
-            v = (v if v.dtype.kind in "biuf" else v.astype(float))[rows]  # one column at a time: no n x k copy
-            if flag:
-                flags[:, fi] = v
-                fi += 1
+            v = (v if v.dtype.kind in "biuf" else v.astype(float))[rows].astype(float, copy=False)
+            nz = np.flatnonzero(v)
+            nonzero.append(len(nz))
+            sumsq.append(float(np.dot(v, v)))
+            sparse_ = sparse_flags and (len(nz) <= (1 - SPARSE_SHARE) * n or _zero_one(v))
+            is_sparse.append(sparse_)
+            if sparse_:
+                hits.append(nz)
+                data.append(v[nz])
             else:
-                values[:, vi] = v
-                vi += 1
+                dense.append(v)
+        values = np.empty((n, len(dense)), order="F")
+        for j, v in enumerate(dense):
+            values[:, j] = v
+        del dense
+        indptr = np.r_[0, np.cumsum([len(h) for h in hits])].astype(np.int64)
+        idx = np.concatenate(hits) if hits else np.empty(0, np.int64)
+        vals = np.concatenate(data) if data else np.empty(0)
+        flags = sparse.csc_matrix((vals, idx, indptr), shape=(n, len(hits))).tocsr()
         pos = np.arange(len(columns))
-        return cls([c for c, _ in columns], flags, pos[is_flag], values, pos[~is_flag])
+        is_sparse = np.array(is_sparse, dtype=bool)
+        return cls([c for c, _ in columns], flags, pos[is_sparse], values, pos[~is_sparse],
+                   np.array(nonzero, dtype=np.int64), np.array(sumsq))
 
     @classmethod
     def of(cls, X) -> "Design":
-        """``X`` itself when it is a Design, else a DataFrame's columns as float64 (a view when they already are)."""
+        """``X`` itself when it is a Design, else a DataFrame's columns."""
         if isinstance(X, Design):
             return X
-        values = X.to_numpy(dtype=float)
-        return cls(list(X.columns), np.empty((len(values), 0), np.uint8), [], values, np.arange(values.shape[1]))
-
-    def rows(self, a: int, b: int) -> np.ndarray:
-        """Rows ``a:b`` as a new float64 column-major array (the caller may overwrite it)."""
-        out = np.empty((b - a, len(self.names)), order="F")
-        if len(self.flag_pos):
-            out[:, self.flag_pos] = self.flags[a:b]
-        if len(self.value_pos):
-            out[:, self.value_pos] = self.values[a:b]
-        return out
+        return cls.stack([(c, X[c].to_numpy()) for c in X.columns])
 
 
-def _zero_one(v) -> bool:
+def _zero_one(v: np.ndarray) -> bool:
     """Whether a column holds only the numbers 0 and 1."""
-    v = np.asarray(v)
     if v.dtype == bool:
         return True
     return v.dtype.kind in "iuf" and bool(((v == 0) | (v == 1)).all())
 
 
-def row_blocks(s_codes: np.ndarray, k: int, chunk_bytes: int) -> list[tuple[int, int]]:
-    """Row ranges ``[a, b)`` of whole series, each about ``chunk_bytes`` of float64 ``k``-column rows (a longer
-    series is a block of its own); one block of every row when the series are not in contiguous runs."""
-    n = len(s_codes)
-    starts = _blocks(s_codes)
-    if starts is None or n == 0:
-        return [(0, n)]
-    per = max(1, chunk_bytes // (8 * max(k, 1)))
-    cuts = starts[np.searchsorted(starts, np.arange(per, n, per), side="right") - 1]
-    bounds = np.unique(np.r_[0, cuts, n])
-    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
-
-
 class _Within:
-    """Demeaned, weighted blocks of rows of one regression (each block holds whole series, so demeaning a block
-    alone is exact): the same block comes out bit for bit the same each time it is built."""
+    """The within (series-demeaned) regressors without their dense n x k form: the dense columns are demeaned
+    (``V``); each sparse column ``f`` stays raw, its demeaned form being ``f - R m`` (``R`` the row-series
+    indicator, ``m`` its series means ``M``). Sums over rows of products then split into a sparse product of the
+    raw columns and k x k (or series x k) corrections; with ``w`` constant within a series,
+    ``sum_i w_i (f_i - m_s)(f_i - m_s)' = F'WF - sum_s w_s n_s m_s m_s'`` and the cross terms with demeaned
+    columns need no correction (their series sums are 0)."""
 
-    def __init__(self, y, design: Design, s_codes, n_s, sw, blocks):
-        self.y, self.design, self.s_codes, self.n_s, self.sw = y, design, s_codes, n_s, sw
-        self.blocks = blocks
+    def __init__(self, design: Design, s_codes: np.ndarray, n_s: int):
+        self.design, self.s_codes, self.n_s = design, s_codes, n_s
+        n = design.n
+        self.R = sparse.csr_matrix((np.ones(n), (np.arange(n), s_codes)), shape=(n, n_s))
+        self.counts = np.bincount(s_codes, minlength=n_s).astype(float)
+        self.F = design.flags
+        self.M = (self.R.T @ self.F).toarray() / np.maximum(self.counts, 1)[:, None]
+        self.V = demean(np.array(design.values, order="F"), s_codes, n_s, inplace=True)
+        self.fp, self.vp = design.flag_pos, design.value_pos
+        self.k = len(design.names)
 
-    def block(self, a: int, b: int, raw_stats: list | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """``(X block, y block, local series codes, local series count)``; appends the raw block's non-zero counts
-        and squared norms to ``raw_stats`` when given."""
-        X = self.design.rows(a, b)
-        if raw_stats is not None:
-            raw_stats.append((np.count_nonzero(X, axis=0), np.einsum("ij,ij->j", X, X)))
-        if len(self.blocks) == 1:
-            codes, g = self.s_codes[a:b], self.n_s
-        else:  # whole series in appearance order: their codes are consecutive
-            codes = self.s_codes[a:b] - self.s_codes[a]
-            g = int(codes[-1]) + 1
-        X = demean(X, codes, g, inplace=True)
-        yb = demean(self.y[a:b, None], codes, g).ravel()
-        if self.sw is not None:
-            X *= self.sw[a:b, None]
-            yb = yb * self.sw[a:b]
-        return X, yb, codes, g
+    def gram(self, c: np.ndarray) -> np.ndarray:
+        """``sum_i c_i x_i x_i'`` over the demeaned rows ``x_i``, for any row weights ``c`` (k x k)."""
+        F, M, V, R = self.F, self.M, self.V, self.R
+        out = np.empty((self.k, self.k))
+        cF = sparse.diags(c) @ F
+        P = (R.T @ cF).toarray()  # per-series sums of c_i f_i
+        cs = R.T @ c
+        ff = (F.T @ cF).toarray() - P.T @ M - M.T @ P + M.T @ (cs[:, None] * M)
+        cV = V * c[:, None]
+        fv = F.T @ cV - M.T @ (R.T @ cV)
+        out[np.ix_(self.fp, self.fp)] = ff
+        out[np.ix_(self.fp, self.vp)] = fv
+        out[np.ix_(self.vp, self.fp)] = fv.T
+        out[np.ix_(self.vp, self.vp)] = V.T @ cV
+        return out
 
+    def cross(self, c: np.ndarray) -> np.ndarray:
+        """``sum_i c_i x_i`` over the demeaned rows (k)."""
+        out = np.empty(self.k)
+        out[self.fp] = self.F.T @ c - self.M.T @ (self.R.T @ c)
+        out[self.vp] = self.V.T @ c
+        return out
 
-def _moments(within: _Within) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """First pass: ``X'X`` and ``X'y`` of the demeaned weighted rows, with the raw columns' non-zero counts and
-    norms, summed block by block."""
-    k = len(within.design.names)
-    xtx, xty, stats_ = np.zeros((k, k)), np.zeros(k), []
-    for a, b in within.blocks:
-        X, yb, _, _ = within.block(a, b, stats_)
-        xtx += X.T @ X
-        xty += X.T @ yb
-    nnz = np.sum([s[0] for s in stats_], axis=0)
-    norm = np.sqrt(np.sum([s[1] for s in stats_], axis=0))
-    return xtx, xty, nnz, norm
+    def times(self, beta: np.ndarray) -> np.ndarray:
+        """The demeaned rows times ``beta`` (n)."""
+        bf = beta[self.fp]
+        return self.V @ beta[self.vp] + self.F @ bf - (self.M @ bf)[self.s_codes]
 
-
-def _meats(within: _Within, beta: np.ndarray, d_codes: np.ndarray, n_d: int, inter: np.ndarray | None):
-    """Second pass: the score cross-products clustered by series, by date and by series x date (``inter``: the
-    intersection codes, None when every row is its own intersection), summed block by block. Series and
-    intersection clusters lie inside one block; date clusters are summed over blocks first."""
-    k = len(beta)
-    m_s, m_i, d_sums = np.zeros((k, k)), np.zeros((k, k)), np.zeros((n_d, k))
-    for a, b in within.blocks:
-        X, yb, codes, g = within.block(a, b)
-        resid = yb - X @ beta
-        X *= resid[:, None]  # scores, in place
-        sums = group_sums(X, codes, g)
-        m_s += sums.T @ sums
-        d_sums += _indicator(d_codes[a:b], n_d).T @ X
-        if inter is None:
-            m_i += X.T @ X
-        else:
-            ic, n_ic = _codes(inter[a:b])
-            sums = group_sums(X, ic, n_ic)
-            m_i += sums.T @ sums
-    return m_s, d_sums.T @ d_sums, m_i
+    def cluster_sums(self, codes: np.ndarray, n_groups: int, u: np.ndarray) -> np.ndarray:
+        """``sum_{i in g} u_i x_i`` for every cluster ``g`` of ``codes`` (n_groups x k)."""
+        n = len(codes)
+        A = sparse.csr_matrix((u, (codes, np.arange(n))), shape=(n_groups, n))
+        out = np.empty((n_groups, self.k))
+        out[:, self.fp] = (A @ self.F).toarray() - (A @ self.R) @ self.M
+        out[:, self.vp] = A @ self.V
+        return out
 
 
 def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
-               weights: np.ndarray | None = None, chunk_bytes: int | None = None) -> PanelFit:
+               weights: np.ndarray | None = None) -> PanelFit:
     """Regress ``y`` on ``X`` with series fixed effects and two-way (series, date) clustered errors.
 
-    Long because the column selection and the clustered covariance are one chain of k x k steps between the two
-    passes over the rows. The n x k matrix is never built: rows are read in blocks of whole series (``X`` sorted
-    by series), demeaned and weighted per block, and summed into ``X'X``, ``X'y`` (first pass) and the clustered
-    score sums (second pass). Demeaning is within series and every product is a sum over rows, so the blocks give
-    the estimates of the one-matrix computation (to rounding: sums in another order).
+    Long because the column selection and the clustered covariance are one chain of k x k steps. The n x k
+    matrix of demeaned regressors is never built: 0/1 and mostly-zero columns stay sparse and raw, and every sum
+    over rows
+    (``X'WX``, ``X'Wy``, the clustered score sums and the row-level score cross-product) is a sparse product
+    plus a correction by the series means (:class:`_Within`), equal to the dense computation to rounding.
 
     Parameters
     ----------
@@ -306,9 +291,6 @@ def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
     weights : ndarray, optional
         Positive weight of every row, constant within each series (e.g. the series' mean sales); None weighs
         every row equally. Only relative weights matter.
-    chunk_bytes : int, optional
-        Size of one float64 block of rows (default :data:`CHUNK_BYTES`); series that are not in contiguous runs
-        are fitted in one block.
 
     Returns
     -------
@@ -325,15 +307,16 @@ def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
     design = Design.of(X)
     s_codes, n_s = _codes(series)
     d_codes, n_d = _codes(dates)
-    sw = None
-    if weights is not None:
-        # Weights constant within a series leave the within transformation unchanged; scaling the demeaned rows
-        # by sqrt(w) turns everything below (coefficients, scores, clustered meat) into its weighted version.
-        sw = np.sqrt(_series_weights(weights, s_codes, n_s))
+    # Weights constant within a series leave the within transformation unchanged; weighting the sums over rows
+    # turns everything below (coefficients, scores, clustered meat) into its weighted version.
+    w = np.ones(n) if weights is None else _series_weights(weights, s_codes, n_s)
+    within = _Within(design, s_codes, n_s)
+    yw = demean(y[:, None], s_codes, n_s).ravel()
     names = design.names
-    within = _Within(y, design, s_codes, n_s, sw, row_blocks(s_codes, len(names), chunk_bytes or CHUNK_BYTES))
-    xtx_all, xty_all, nnz, raw_norm = _moments(within)
-    n_nonzero = dict(zip(names, nnz.astype(int)))
+    nonzero = dict(zip(names, design.nonzero))
+    xtx_all = within.gram(w)
+    xty_all = within.cross(w * yw)
+    raw_norm = np.sqrt(design.sumsq)
     scale_all = np.sqrt(np.clip(np.diag(xtx_all), 0, None))
     keep = scale_all > level_tol * max(1.0, float(raw_norm.max(initial=1.0)))
     idx = np.flatnonzero(keep)
@@ -358,14 +341,20 @@ def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
     beta = bread @ xty_all[idx]
     full_beta = np.zeros(len(names))
     full_beta[idx] = beta
+    u = w * (yw - within.times(full_beta))  # score of row i = u_i * (its demeaned regressors)
+    sel = np.ix_(idx, idx)  # scores of dropped columns (beta 0) are computed too and cut from the k x k meats
+
+    def meat(codes: np.ndarray, n_groups: int) -> np.ndarray:
+        sums = within.cluster_sums(codes, n_groups, u)
+        return (n_groups / max(n_groups - 1, 1)) * (sums.T @ sums)[sel]
+
+    m_s, g_s = meat(s_codes, n_s), n_s
+    m_d, g_d = meat(d_codes, n_d), n_d
     inter, n_i = _codes(s_codes * n_d + d_codes)
-    # Scores of dropped columns are computed too (their beta is 0) and cut from the k x k meats here.
-    sel = np.ix_(idx, idx)
-    m_s, m_d, m_i = (m[sel] for m in _meats(within, full_beta, d_codes, n_d, None if n_i == n else inter))
-    g_s, g_d = n_s, n_d
-    m_s *= g_s / max(g_s - 1, 1)
-    m_d *= g_d / max(g_d - 1, 1)
-    m_i *= n_i / max(n_i - 1, 1)
+    if n_i == n:  # one row per series and date: the intersection clusters are the rows themselves
+        m_i = (n / max(n - 1, 1)) * within.gram(u * u)[sel]
+    else:
+        m_i = meat(inter, n_i)
     small = (n - 1) / max(n - k - n_s, 1)
     cov = small * bread @ (m_s + m_d - m_i) @ bread
     # Floor every variance at the largest one-way (series, date or row) variance: the two-way sum can fall
@@ -378,4 +367,4 @@ def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
     cov = cov * np.outer(factor, factor)
     cov[np.diag_indices(k)] = np.maximum(np.diag(cov), floors)
     return PanelFit(names=names_k, coef=beta, cov=cov, dof=max(min(g_s, g_d) - 1, 1), n=n,
-                    n_nonzero={nm: int(n_nonzero[nm]) for nm in names_k}, dropped=dropped)
+                    n_nonzero={nm: int(nonzero[nm]) for nm in names_k}, dropped=dropped)

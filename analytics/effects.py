@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import holidays, promotions, weather
-from analytics._design import fit_log_sales, holiday_dummies, usable
+from analytics._design import fit_log_sales, holiday_dummies, panel_groups, sorted_panel, usable
 from analytics._rows import EFFECT_COLUMNS
 
 KIND_ORDER = ["promo_lift", "holiday", "temperature", "precipitation"]
@@ -26,31 +26,6 @@ def _has_intensity(frame: pd.DataFrame) -> bool:
         return False
     on = pd.to_numeric(frame.loc[frame["promo"] > 0, "promo_intensity"], errors="coerce").dropna()
     return on.nunique() > 2
-
-
-def sorted_panel(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` sorted by ``series_id, ds`` with a fresh index; the frame itself (no copy) when it already is."""
-    if len(frame) < 2:
-        return frame.reset_index(drop=True)
-    sid = pd.factorize(frame["series_id"], sort=True)[0]  # codes in sorted order, without a string per row
-    ds = frame["ds"].to_numpy()
-    later = (sid[1:] > sid[:-1]) | ((sid[1:] == sid[:-1]) & (ds[1:] >= ds[:-1]))
-    if (sid >= 0).all() and later.all() and isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1:
-        return frame
-    return frame.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
-
-
-def panel_groups(frame: pd.DataFrame, group_col: str | None):
-    """``(label, rows)`` of every group of ``group_col`` in sorted order (rows keep their order, fresh index), made
-    one at a time; the whole frame as ``"all"`` when ``group_col`` is None. Missing labels form no group."""
-    if group_col is None:
-        yield "all", frame
-        return
-    codes, labels = pd.factorize(frame[group_col], sort=True)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
-    for i, label in enumerate(labels):
-        yield label, frame.take(order[bounds[i]:bounds[i + 1]]).reset_index(drop=True)
 
 
 def estimate_effects(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = None,

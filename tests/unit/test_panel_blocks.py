@@ -1,11 +1,11 @@
-"""The block-wise fixed-effects fit equals a direct one-matrix computation (and the compact design the float one)."""
+"""The fixed-effects fit with sparse 0/1 regressors equals a direct dense computation on the whole n x k matrix."""
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 from analytics._design import fit_log_sales
-from analytics._panel import Design, fit_within, row_blocks
+from analytics._panel import Design, fit_within
 from analytics._synthetic import panel
 
 RTOL = 1e-8  # float64 sums in another order differ by ~1e-14 here; 1e-8 leaves room for the solve's conditioning
@@ -39,8 +39,10 @@ def _direct(y, X: pd.DataFrame, series, dates, weights=None, level=0.95):
     small = (n - 1) / (n - k - n_s)
     cov = small * bread @ (meats[0] + meats[1] - meats[2]) @ bread
     floors = small * np.max([np.diag(bread @ m @ bread) for m in meats], axis=0)
-    f = np.sqrt(np.maximum(1.0, floors / np.diag(cov)))
+    v = np.diag(cov)
+    f = np.where(v > 0, np.sqrt(np.maximum(1.0, floors / np.where(v > 0, v, 1.0))), 0.0)
     cov = cov * np.outer(f, f)
+    cov[np.diag_indices(k)] = np.maximum(np.diag(cov), floors)  # a non-positive two-way variance: the floor
     t = stats.t.ppf(0.5 + level / 2, min(n_s, len(set(dates))) - 1)
     se = np.sqrt(np.diag(cov))
     return keep, beta, beta - t * se, beta + t * se
@@ -55,46 +57,56 @@ def _panel(seed, n_series=9, t=40, duplicate=False):
     x = rng.normal(size=len(series))
     flag = (rng.random(len(series)) < 0.2).astype(float)
     X = pd.DataFrame({"x": x, "flag": flag, "twice_x": 2 * x, "level": np.repeat(rng.normal(size=n_series), t),
-                      "common": np.tile(rng.normal(size=t), n_series)})
-    y = np.repeat(rng.normal(0, 3, n_series), t) + 0.5 * x - 0.3 * flag + X["common"] + rng.normal(0, 1, len(x))
+                      "common": np.tile(rng.normal(size=t), n_series), "rare": np.where(flag > 0, 1 + x, 0.0)})
+    y = (np.repeat(rng.normal(0, 3, n_series), t) + 0.5 * x - 0.3 * flag + X["common"] + 0.2 * X["rare"]
+         + rng.normal(0, 1, len(x)))
     return y, X, series, dates, np.repeat(rng.uniform(1, 50, n_series), t)
 
 
 @pytest.mark.parametrize("duplicate", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_blocks_equal_the_direct_computation(duplicate, weighted):
+def test_sparse_and_dense_paths_equal_the_direct_computation(duplicate, weighted):
     y, X, series, dates, w = _panel(7, duplicate=duplicate)
     w = w if weighted else None
-    blocks = fit_within(y, X, series, dates, weights=w, chunk_bytes=8 * 5 * 50)  # 1-2 series per block
-    assert len(row_blocks(pd.factorize(series)[0], 5, 8 * 5 * 50)) >= 5
-    one = fit_within(y, X, series, dates, weights=w, chunk_bytes=2**40)
+    fast = fit_within(y, X, series, dates, weights=w)  # "flag" (0/1) and "rare" (80% zeros) are sparse columns
+    dense = fit_within(y, Design.stack([(c, X[c].to_numpy()) for c in X.columns], sparse_flags=False), series,
+                       dates, weights=w)
     keep, beta, lo, hi = _direct(y, X.drop(columns="twice_x"), series, dates, w)
-    assert blocks.names == one.names == keep and blocks.dropped == ["twice_x", "level"]
-    for fit in (blocks, one):
+    assert fast.names == dense.names == keep and fast.dropped == ["twice_x", "level"]
+    for fit in (fast, dense):
         np.testing.assert_allclose(fit.coef, beta, rtol=RTOL)
         got = np.array([fit.interval(c)[1:] for c in keep])
         np.testing.assert_allclose(got[:, 0], lo, rtol=RTOL)
         np.testing.assert_allclose(got[:, 1], hi, rtol=RTOL)
-    assert blocks.n_nonzero == one.n_nonzero and blocks.n_nonzero["flag"] == int(X["flag"].sum())
+    assert fast.n_nonzero == dense.n_nonzero and fast.n_nonzero["flag"] == int(X["flag"].sum())
 
 
 def test_compact_design_holds_the_same_values():
     y, X, series, dates, _ = _panel(8)
     rows = np.arange(len(X)) % 3 > 0
     d = Design.stack([(c, X[c].to_numpy()) for c in X.columns], rows)
-    assert d.flags.dtype == np.uint8 and d.flags.shape[1] == 1  # "flag" only
-    np.testing.assert_array_equal(d.rows(0, d.n), X[rows].to_numpy())
-    np.testing.assert_array_equal(d.rows(5, 17), X[rows].to_numpy()[5:17])
+    assert d.flags.shape == (rows.sum(), 2) and list(d.flag_pos) == [1, 5]  # "flag" and "rare"
+    full = np.empty((d.n, len(d.names)))
+    full[:, d.flag_pos] = d.flags.toarray()
+    full[:, d.value_pos] = d.values
+    np.testing.assert_array_equal(full, X[rows].to_numpy())
+    np.testing.assert_array_equal(d.nonzero, np.count_nonzero(X[rows].to_numpy(), axis=0))
 
 
-def test_effects_fit_in_blocks_equals_one_block(monkeypatch):
-    """The effects regression (holiday windows, promotion, weather, calendar; sales weights) in blocks of one
-    series equals the one-block fit, estimates and covariance."""
-    import analytics._panel as engine
+def test_effects_fit_with_sparse_flags_equals_the_dense_fit(monkeypatch):
+    """The effects regression (holiday windows, day-of-week, promotion, weather, calendar; sales weights) with
+    its 0/1 columns sparse equals the fit with every column dense, estimates and covariance."""
+    import analytics._design as design_module
     df, ev = panel(seed=3, n_series=6, periods=400)
-    one, _ = fit_log_sales(df, "D", ev, post_promo=3)
-    monkeypatch.setattr(engine, "CHUNK_BYTES", 8 * 100 * 400)
-    blocks, _ = fit_log_sales(df, "D", ev, post_promo=3)
-    assert blocks.names == one.names and len(one.names) > 20
-    np.testing.assert_allclose(blocks.coef, one.coef, rtol=RTOL)
-    np.testing.assert_allclose(blocks.cov, one.cov, rtol=RTOL, atol=1e-14)
+    fast, _ = fit_log_sales(df, "D", ev, post_promo=3, weather="binned")
+
+    class Dense(Design):
+        @classmethod
+        def stack(cls, columns, rows=None, sparse_flags=True):
+            return Design.stack(columns, rows, sparse_flags=False)
+
+    monkeypatch.setattr(design_module, "Design", Dense)
+    dense, _ = fit_log_sales(df, "D", ev, post_promo=3, weather="binned")
+    assert fast.names == dense.names and len(fast.names) > 20
+    np.testing.assert_allclose(fast.coef, dense.coef, rtol=RTOL)
+    np.testing.assert_allclose(fast.cov, dense.cov, rtol=RTOL, atol=1e-14)

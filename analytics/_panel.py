@@ -172,17 +172,19 @@ class Design:
         dense, hits, data, is_sparse, nonzero, sumsq = [], [], [], [], [], []
         for _, v in columns:  # one column at a time: no n x k temporary
             v = np.asarray(v)
-            v = (v if v.dtype.kind in "biuf" else v.astype(float))[rows].astype(float, copy=False)
-            nz = np.flatnonzero(v)
-            nonzero.append(len(nz))
-            sumsq.append(float(np.dot(v, v)))
-            sparse_ = sparse_flags and (len(nz) <= (1 - SPARSE_SHARE) * n or _zero_one(v))
+            v = (v if v.dtype.kind in "biuf" else v.astype(float))[rows]  # its own dtype (0/1 flags: 1 byte)
+            count = int(np.count_nonzero(v))
+            nonzero.append(count)
+            sparse_ = sparse_flags and (count <= (1 - SPARSE_SHARE) * n or _zero_one(v))
             is_sparse.append(sparse_)
             if sparse_:
+                nz = np.flatnonzero(v)
                 hits.append(nz)
-                data.append(v[nz])
+                data.append(v[nz].astype(float))
+                sumsq.append(float(np.dot(data[-1], data[-1])))
             else:
-                dense.append(v)
+                dense.append(v.astype(float, copy=False))
+                sumsq.append(float(np.dot(dense[-1], dense[-1])))
         values = np.empty((n, len(dense)), order="F")
         for j, v in enumerate(dense):
             values[:, j] = v

@@ -79,10 +79,12 @@ def _fit_group(priced: pd.DataFrame, freq: str, events, by_product: bool, level:
         for p, part in priced.groupby(priced["product_id"].astype(str), sort=True):
             if _enough(part.reset_index(drop=True))[0]:
                 own.append(p)
-    products = priced["product_id"].astype(str).to_numpy() if own else np.full(len(priced), "")
+    # product codes instead of a string per row; -1: no product has its own column
+    codes, labels = pd.factorize(priced["product_id"].astype(str)) if own else (np.full(len(priced), -1), [])
+    code_of = {p: i for i, p in enumerate(labels)}
     lp = priced["log_price"].to_numpy()
-    cols = {f"log_price@{p}": np.where(products == p, lp, 0.0) for p in own}
-    rest = ~np.isin(products, own)
+    cols = {f"log_price@{p}": np.where(codes == code_of[p], lp, 0.0) for p in own}
+    rest = ~np.isin(codes, [code_of[p] for p in own])
     if rest.any():
         cols["log_price@" + ALL_PRODUCTS] = np.where(rest, lp, 0.0)
     extra = pd.DataFrame(cols)
@@ -100,7 +102,7 @@ def _fit_group(priced: pd.DataFrame, freq: str, events, by_product: bool, level:
         name = f"log_price@{p}"
         if not fit.has(name):
             continue
-        part = priced[products == p]
+        part = priced[codes == code_of[p]]
         b, lo, hi = fit.interval(name, level)
         _, ch, lv = _enough(part.reset_index(drop=True))
         rows.append({"product_id": p, "estimate": b - 1.0, "ci_low": lo - 1.0, "ci_high": hi - 1.0,

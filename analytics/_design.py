@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics._panel import PanelFit, fit_within
+from analytics._panel import Design, PanelFit, fit_within
 
 DAILY_WINDOW = (-7, 3)
 WEEKLY_WINDOW = (-2, 1)
@@ -133,8 +133,9 @@ def holiday_dummies(frame: pd.DataFrame, events: pd.DataFrame | None, freq: str,
         hits.append(left.merge(right, on=on, how="inner")[["_row", "ci"]])
     hit = pd.concat(hits, ignore_index=True) if hits else pd.DataFrame({"_row": [], "ci": []}, dtype=int)
     used, compact = np.unique(hit["ci"].to_numpy(dtype=np.int64), return_inverse=True)
-    mat = np.zeros((len(frame), len(used)), order="F")  # column-major: what pandas stores, no copy below
-    mat[hit["_row"].to_numpy(dtype=np.int64), compact] = 1.0  # overlapping windows of one holiday count once
+    # uint8 (0/1 is exact; an eighth of float64's memory), column-major: what pandas stores, no copy below
+    mat = np.zeros((len(frame), len(used)), dtype=np.uint8, order="F")
+    mat[hit["_row"].to_numpy(dtype=np.int64), compact] = 1  # overlapping windows of one holiday count once
     mat = pd.DataFrame(mat, columns=[columns[i] for i in used], copy=False)
     meta = long.drop_duplicates("column")[meta_cols].reset_index(drop=True)
     return mat, meta[meta["column"].isin(mat.columns)].reset_index(drop=True)
@@ -179,18 +180,29 @@ def usable(frame: pd.DataFrame, col: str, min_share: float = 0.5) -> bool:
     return v.notna().mean() >= min_share and v.nunique() > 1
 
 
-def _stack_rows(parts: list[pd.DataFrame], rows: np.ndarray) -> pd.DataFrame:
-    """The ``rows`` of all ``parts`` side by side as one float matrix, written column by column into a single
-    column-major array (no intermediate frames: each n x k copy costs more than the regression's arithmetic)."""
-    names = [c for p in parts for c in p.columns]
-    out_t = np.empty((len(names), int(rows.sum())))
-    j = 0
-    for p in parts:
-        values = p.to_numpy(dtype=float)
-        for i in range(values.shape[1]):
-            np.compress(rows, values[:, i], out=out_t[j])
-            j += 1
-    return pd.DataFrame(out_t.T, columns=names, copy=False)
+def sorted_panel(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by ``series_id, ds`` with a fresh index; the frame itself (no copy) when it already is."""
+    if len(frame) < 2:
+        return frame.reset_index(drop=True)
+    sid = pd.factorize(frame["series_id"], sort=True)[0]  # codes in sorted order, without a string per row
+    ds = frame["ds"].to_numpy()
+    later = (sid[1:] > sid[:-1]) | ((sid[1:] == sid[:-1]) & (ds[1:] >= ds[:-1]))
+    if (sid >= 0).all() and later.all() and isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1:
+        return frame
+    return frame.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
+
+
+def panel_groups(frame: pd.DataFrame, group_col: str | None):
+    """``(label, rows)`` of every group of ``group_col`` in sorted order (rows keep their order, fresh index), made
+    one at a time; the whole frame as ``"all"`` when ``group_col`` is None. Missing labels form no group."""
+    if group_col is None:
+        yield "all", frame
+        return
+    codes, labels = pd.factorize(frame[group_col], sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+    for i, label in enumerate(labels):
+        yield label, frame.take(order[bounds[i]:bounds[i + 1]]).reset_index(drop=True)
 
 
 def _post_promo_flag(df: pd.DataFrame, post_promo: int) -> np.ndarray:
@@ -282,7 +294,8 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         raise ValueError(f"frame needs columns {sorted(need)}; got {sorted(frame.columns)}")
     df = frame.reset_index(drop=True).copy()
     df["ds"] = pd.to_datetime(df["ds"])
-    order = np.lexsort((df["ds"].to_numpy(), df["series_id"].astype(str).to_numpy()))
+    # sorted codes order the series as their strings do, without a Python string per row
+    order = np.lexsort((df["ds"].to_numpy(), pd.factorize(df["series_id"].astype(str), sort=True)[0]))
     if (order != np.arange(len(df))).any():
         if holiday_design is not None:
             raise ValueError("holiday_design needs the frame sorted by series_id, ds")
@@ -340,7 +353,8 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
     parts.append(calendar_controls(df["ds"], freq, fourier_k, group))
     if not valid.any():
         raise ValueError("no open day with positive sales to estimate effects from")
-    X = _stack_rows(parts, valid)
+    X = Design.stack([(c, p[c].to_numpy()) for p in parts for c in p.columns], valid)
+    del parts
     sub = df.loc[valid]
     w = None
     if weights == "sales":
@@ -348,5 +362,5 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
     elif weights is not None:
         raise ValueError(f"weights must be 'sales' or None, got {weights!r}")
     fit = fit_within(np.log(sub["y"].to_numpy(dtype=float)), X, sub["series_id"].to_numpy(),
-                     sub["ds"].to_numpy(), weights=w, overwrite_x=True)
+                     sub["ds"].to_numpy(), weights=w)
     return fit, info

@@ -138,18 +138,153 @@ def _series_weights(weights, s_codes: np.ndarray, n_s: int) -> np.ndarray:
     return w / w.mean()
 
 
-def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float = 1e-9,
-               weights: np.ndarray | None = None, overwrite_x: bool = False) -> PanelFit:
+SPARSE_SHARE = 0.75  # share of zeros from which a regressor is stored sparse (0/1 columns always are)
+
+
+class Design:
+    """The regressors of a panel regression: 0/1 and mostly-zero columns as a sparse matrix, the others dense.
+
+    Holiday windows, day-of-week, weather bins and promotion flags are 0/1 and mostly 0: stored sparse they take
+    a few bytes a row instead of 8 per column, and :func:`fit_within` never builds their demeaned (dense) form
+    (see there). On the large demo's category panels (820k rows, about 200 columns, 185 of them 0/1) the design
+    takes 0.15 GB instead of 1.3 GB. Column sums of squares and non-zero counts are kept from the raw columns.
+    """
+
+    def __init__(self, names: list[str], flags: sparse.csr_matrix, flag_pos, values: np.ndarray, value_pos,
+                 nonzero: np.ndarray, sumsq: np.ndarray):
+        self.names = list(names)
+        self.flags, self.flag_pos = flags, np.asarray(flag_pos, dtype=np.int64)
+        self.values, self.value_pos = values, np.asarray(value_pos, dtype=np.int64)
+        self.nonzero, self.sumsq = nonzero, sumsq
+        self.n = values.shape[0]
+
+    @classmethod
+    def stack(cls, columns: list[tuple[str, np.ndarray]], rows: np.ndarray | None = None,
+              sparse_flags: bool = True) -> "Design":
+        """A design from named 1-D columns, keeping the rows where the mask ``rows`` is true (all when None).
+
+        Columns of only 0 and 1, or at least :data:`SPARSE_SHARE` zeros (e.g. a log price per product), are
+        stored sparse; ``sparse_flags=False`` keeps every column dense (the plain computation, for comparisons).
+        """
+        n_all = len(columns[0][1]) if columns else 0
+        rows = np.ones(n_all, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+        n = int(rows.sum())
+        dense, hits, data, is_sparse, nonzero, sumsq = [], [], [], [], [], []
+        for _, v in columns:  # one column at a time: no n x k temporary
+            v = np.asarray(v)
+            v = (v if v.dtype.kind in "biuf" else v.astype(float))[rows]  # its own dtype (0/1 flags: 1 byte)
+            count = int(np.count_nonzero(v))
+            nonzero.append(count)
+            sparse_ = sparse_flags and (count <= (1 - SPARSE_SHARE) * n or _zero_one(v))
+            is_sparse.append(sparse_)
+            if sparse_:
+                nz = np.flatnonzero(v)
+                hits.append(nz)
+                data.append(v[nz].astype(float))
+                sumsq.append(float(np.dot(data[-1], data[-1])))
+            else:
+                dense.append(v.astype(float, copy=False))
+                sumsq.append(float(np.dot(dense[-1], dense[-1])))
+        values = np.empty((n, len(dense)), order="F")
+        for j, v in enumerate(dense):
+            values[:, j] = v
+        del dense
+        indptr = np.r_[0, np.cumsum([len(h) for h in hits])].astype(np.int64)
+        idx = np.concatenate(hits) if hits else np.empty(0, np.int64)
+        vals = np.concatenate(data) if data else np.empty(0)
+        flags = sparse.csc_matrix((vals, idx, indptr), shape=(n, len(hits))).tocsr()
+        pos = np.arange(len(columns))
+        is_sparse = np.array(is_sparse, dtype=bool)
+        return cls([c for c, _ in columns], flags, pos[is_sparse], values, pos[~is_sparse],
+                   np.array(nonzero, dtype=np.int64), np.array(sumsq))
+
+    @classmethod
+    def of(cls, X) -> "Design":
+        """``X`` itself when it is a Design, else a DataFrame's columns."""
+        if isinstance(X, Design):
+            return X
+        return cls.stack([(c, X[c].to_numpy()) for c in X.columns])
+
+
+def _zero_one(v: np.ndarray) -> bool:
+    """Whether a column holds only the numbers 0 and 1."""
+    if v.dtype == bool:
+        return True
+    return v.dtype.kind in "iuf" and bool(((v == 0) | (v == 1)).all())
+
+
+class _Within:
+    """The within (series-demeaned) regressors without their dense n x k form: the dense columns are demeaned
+    (``V``); each sparse column ``f`` stays raw, its demeaned form being ``f - R m`` (``R`` the row-series
+    indicator, ``m`` its series means ``M``). Sums over rows of products then split into a sparse product of the
+    raw columns and k x k (or series x k) corrections; with ``w`` constant within a series,
+    ``sum_i w_i (f_i - m_s)(f_i - m_s)' = F'WF - sum_s w_s n_s m_s m_s'`` and the cross terms with demeaned
+    columns need no correction (their series sums are 0)."""
+
+    def __init__(self, design: Design, s_codes: np.ndarray, n_s: int):
+        self.design, self.s_codes, self.n_s = design, s_codes, n_s
+        n = design.n
+        self.R = sparse.csr_matrix((np.ones(n), (np.arange(n), s_codes)), shape=(n, n_s))
+        self.counts = np.bincount(s_codes, minlength=n_s).astype(float)
+        self.F = design.flags
+        self.M = (self.R.T @ self.F).toarray() / np.maximum(self.counts, 1)[:, None]
+        self.V = demean(np.array(design.values, order="F"), s_codes, n_s, inplace=True)
+        self.fp, self.vp = design.flag_pos, design.value_pos
+        self.k = len(design.names)
+
+    def gram(self, c: np.ndarray) -> np.ndarray:
+        """``sum_i c_i x_i x_i'`` over the demeaned rows ``x_i``, for any row weights ``c`` (k x k)."""
+        F, M, V, R = self.F, self.M, self.V, self.R
+        out = np.empty((self.k, self.k))
+        cF = sparse.diags(c) @ F
+        P = (R.T @ cF).toarray()  # per-series sums of c_i f_i
+        cs = R.T @ c
+        ff = (F.T @ cF).toarray() - P.T @ M - M.T @ P + M.T @ (cs[:, None] * M)
+        cV = V * c[:, None]
+        fv = F.T @ cV - M.T @ (R.T @ cV)
+        out[np.ix_(self.fp, self.fp)] = ff
+        out[np.ix_(self.fp, self.vp)] = fv
+        out[np.ix_(self.vp, self.fp)] = fv.T
+        out[np.ix_(self.vp, self.vp)] = V.T @ cV
+        return out
+
+    def cross(self, c: np.ndarray) -> np.ndarray:
+        """``sum_i c_i x_i`` over the demeaned rows (k)."""
+        out = np.empty(self.k)
+        out[self.fp] = self.F.T @ c - self.M.T @ (self.R.T @ c)
+        out[self.vp] = self.V.T @ c
+        return out
+
+    def times(self, beta: np.ndarray) -> np.ndarray:
+        """The demeaned rows times ``beta`` (n)."""
+        bf = beta[self.fp]
+        return self.V @ beta[self.vp] + self.F @ bf - (self.M @ bf)[self.s_codes]
+
+    def cluster_sums(self, codes: np.ndarray, n_groups: int, u: np.ndarray) -> np.ndarray:
+        """``sum_{i in g} u_i x_i`` for every cluster ``g`` of ``codes`` (n_groups x k)."""
+        n = len(codes)
+        A = sparse.csr_matrix((u, (codes, np.arange(n))), shape=(n_groups, n))
+        out = np.empty((n_groups, self.k))
+        out[:, self.fp] = (A @ self.F).toarray() - (A @ self.R) @ self.M
+        out[:, self.vp] = A @ self.V
+        return out
+
+
+def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
+               weights: np.ndarray | None = None) -> PanelFit:
     """Regress ``y`` on ``X`` with series fixed effects and two-way (series, date) clustered errors.
 
-    Long because the one n x k array is demeaned, weighted and turned into scores in place, and every other
-    step works on k x k matrices: split into functions, the steps would have to hand that array around.
+    Long because the column selection and the clustered covariance are one chain of k x k steps. The n x k
+    matrix of demeaned regressors is never built: 0/1 and mostly-zero columns stay sparse and raw, and every sum
+    over rows
+    (``X'WX``, ``X'Wy``, the clustered score sums and the row-level score cross-product) is a sparse product
+    plus a correction by the series means (:class:`_Within`), equal to the dense computation to rounding.
 
     Parameters
     ----------
     y : ndarray
         Response, already on the log scale.
-    X : DataFrame
+    X : DataFrame or Design
         Regressors (no intercept: the series fixed effects absorb it).
     series, dates : array-like
         Series and date labels of every row; the fixed effects are by series, clusters by both.
@@ -158,8 +293,6 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     weights : ndarray, optional
         Positive weight of every row, constant within each series (e.g. the series' mean sales); None weighs
         every row equally. Only relative weights matter.
-    overwrite_x : bool
-        Allow the fit to overwrite ``X``'s data (saves a copy of the n x k matrix when the caller discards it).
 
     Returns
     -------
@@ -173,33 +306,19 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     """
     y = np.asarray(y, dtype=float)
     n = len(y)
+    design = Design.of(X)
     s_codes, n_s = _codes(series)
     d_codes, n_d = _codes(dates)
-    raw = X.to_numpy(dtype=float, copy=not overwrite_x)
-    if overwrite_x and not raw.flags.writeable:
-        try:  # copy-on-write pandas hands out read-only views; the caller has given its data away
-            raw.setflags(write=True)
-        except ValueError:
-            raw = raw.copy()
-    if not raw.flags.writeable:
-        raw = raw.copy()
-    names = list(X.columns)
-    n_nonzero = dict(zip(names, np.count_nonzero(raw, axis=0).astype(int)))
-    raw_norm = np.sqrt(np.einsum("ij,ij->j", raw, raw))
-    Xw = demean(raw, s_codes, n_s, inplace=True)  # raw is ours (a copy, or overwrite_x)
-    del raw
+    # Weights constant within a series leave the within transformation unchanged; weighting the sums over rows
+    # turns everything below (coefficients, scores, clustered meat) into its weighted version.
+    w = np.ones(n) if weights is None else _series_weights(weights, s_codes, n_s)
+    within = _Within(design, s_codes, n_s)
     yw = demean(y[:, None], s_codes, n_s).ravel()
-    if weights is not None:
-        w = _series_weights(weights, s_codes, n_s)
-        # Weights constant within a series leave the within transformation unchanged; scaling the demeaned rows
-        # by sqrt(w) turns everything below (coefficients, scores, clustered meat) into its weighted version.
-        sw = np.sqrt(w)
-        Xw *= sw[:, None]
-        yw = yw * sw
-
-    # All products with the n x k matrix happen once; column selection and scaling work on k x k matrices.
-    xtx_all = Xw.T @ Xw
-    xty_all = Xw.T @ yw
+    names = design.names
+    nonzero = dict(zip(names, design.nonzero))
+    xtx_all = within.gram(w)
+    xty_all = within.cross(w * yw)
+    raw_norm = np.sqrt(design.sumsq)
     scale_all = np.sqrt(np.clip(np.diag(xtx_all), 0, None))
     keep = scale_all > level_tol * max(1.0, float(raw_norm.max(initial=1.0)))
     idx = np.flatnonzero(keep)
@@ -224,24 +343,20 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     beta = bread @ xty_all[idx]
     full_beta = np.zeros(len(names))
     full_beta[idx] = beta
-    resid = yw - Xw @ full_beta
-    scores = Xw  # scored in place (no second n x k array); columns dropped above are cut from the k x k meats
-    scores *= resid[:, None]
-    del Xw
-    sel = np.ix_(idx, idx)
+    u = w * (yw - within.times(full_beta))  # score of row i = u_i * (its demeaned regressors)
+    sel = np.ix_(idx, idx)  # scores of dropped columns (beta 0) are computed too and cut from the k x k meats
 
-    def meat(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, int]:
-        sums = group_sums(scores, codes, n_groups)
-        g = n_groups
-        return (g / max(g - 1, 1)) * (sums.T @ sums)[sel], g
+    def meat(codes: np.ndarray, n_groups: int) -> np.ndarray:
+        sums = within.cluster_sums(codes, n_groups, u)
+        return (n_groups / max(n_groups - 1, 1)) * (sums.T @ sums)[sel]
 
-    m_s, g_s = meat(s_codes, n_s)
-    m_d, g_d = meat(d_codes, n_d)
+    m_s, g_s = meat(s_codes, n_s), n_s
+    m_d, g_d = meat(d_codes, n_d), n_d
     inter, n_i = _codes(s_codes * n_d + d_codes)
     if n_i == n:  # one row per series and date: the intersection clusters are the rows themselves
-        m_i = (n / max(n - 1, 1)) * (scores.T @ scores)[sel]
+        m_i = (n / max(n - 1, 1)) * within.gram(u * u)[sel]
     else:
-        m_i, _ = meat(inter, n_i)
+        m_i = meat(inter, n_i)
     small = (n - 1) / max(n - k - n_s, 1)
     cov = small * bread @ (m_s + m_d - m_i) @ bread
     # Floor every variance at the largest one-way (series, date or row) variance: the two-way sum can fall
@@ -254,4 +369,4 @@ def fit_within(y: np.ndarray, X: pd.DataFrame, series, dates, level_tol: float =
     cov = cov * np.outer(factor, factor)
     cov[np.diag_indices(k)] = np.maximum(np.diag(cov), floors)
     return PanelFit(names=names_k, coef=beta, cov=cov, dof=max(min(g_s, g_d) - 1, 1), n=n,
-                    n_nonzero={nm: int(n_nonzero[nm]) for nm in names_k}, dropped=dropped)
+                    n_nonzero={nm: int(nonzero[nm]) for nm in names_k}, dropped=dropped)

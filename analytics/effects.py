@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import holidays, promotions, weather
-from analytics._design import fit_log_sales, holiday_dummies, usable
+from analytics._design import fit_log_sales, holiday_dummies, panel_groups, sorted_panel, usable
 from analytics._rows import EFFECT_COLUMNS
 
 KIND_ORDER = ["promo_lift", "holiday", "temperature", "precipitation"]
@@ -62,12 +62,10 @@ def estimate_effects(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None
         raise ValueError("no sales rows to estimate effects from")
     if group_col is not None and group_col not in frame:
         raise ValueError(f"group column {group_col!r} not in the frame")
-    frame = frame.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
-    groups = [("all", frame)] if group_col is None else list(frame.groupby(group_col, sort=True))
+    frame = sorted_panel(frame)
     rows, studies, curves, by_store = [], [], [], []
-    for g, sub in groups:
+    for g, sub in panel_groups(frame, group_col):  # one group's rows at a time: no copy of every group at once
         g = str(g)
-        sub = sub.reset_index(drop=True)
         hd = holiday_dummies(sub, events, freq)  # shared by this group's fits
         fit, info = fit_log_sales(sub, freq, events, promo="binary", weather="linear", season_by=season_by,
                                   post_promo=3 if freq == "D" else 0, holiday_design=hd)

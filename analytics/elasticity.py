@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics._design import fit_log_sales
+from analytics._design import fit_log_sales, panel_groups
 
 COLUMNS = ["group", "product_id", "estimate", "ci_low", "ci_high", "n", "n_price_changes", "price_levels",
            "ref_depth", "unit"]
@@ -79,17 +79,21 @@ def _fit_group(priced: pd.DataFrame, freq: str, events, by_product: bool, level:
         for p, part in priced.groupby(priced["product_id"].astype(str), sort=True):
             if _enough(part.reset_index(drop=True))[0]:
                 own.append(p)
-    products = priced["product_id"].astype(str).to_numpy() if own else np.full(len(priced), "")
+    # product codes instead of a string per row; -1: no product has its own column
+    codes, labels = pd.factorize(priced["product_id"].astype(str)) if own else (np.full(len(priced), -1), [])
+    code_of = {p: i for i, p in enumerate(labels)}
     lp = priced["log_price"].to_numpy()
-    cols = {f"log_price@{p}": np.where(products == p, lp, 0.0) for p in own}
-    rest = ~np.isin(products, own)
+    cols = {f"log_price@{p}": np.where(codes == code_of[p], lp, 0.0) for p in own}
+    rest = ~np.isin(codes, [code_of[p] for p in own])
     if rest.any():
         cols["log_price@" + ALL_PRODUCTS] = np.where(rest, lp, 0.0)
-    fit, _ = fit_log_sales(priced, freq, events, promo=None, weather="linear", extra=pd.DataFrame(cols))
-    present = [c for c in cols if fit.has(c)]
+    extra = pd.DataFrame(cols)
+    del cols  # the frame holds the only copy
+    fit, _ = fit_log_sales(priced, freq, events, promo=None, weather="linear", extra=extra)
+    present = [c for c in extra.columns if fit.has(c)]
     if not present:
         return []
-    sales = {c: float(priced.loc[cols[c] != 0, "y"].clip(lower=0).sum()) for c in present}
+    sales = {c: float(priced.loc[extra[c].to_numpy() != 0, "y"].clip(lower=0).sum()) for c in present}
     total = sum(sales.values()) or 1.0
     b, lo, hi = fit.combination({c: sales[c] / total for c in present}, level)
     rows = [{"product_id": ALL_PRODUCTS, "estimate": b - 1.0, "ci_low": lo - 1.0, "ci_high": hi - 1.0,
@@ -98,7 +102,7 @@ def _fit_group(priced: pd.DataFrame, freq: str, events, by_product: bool, level:
         name = f"log_price@{p}"
         if not fit.has(name):
             continue
-        part = priced[products == p]
+        part = priced[codes == code_of[p]]
         b, lo, hi = fit.interval(name, level)
         _, ch, lv = _enough(part.reset_index(drop=True))
         rows.append({"product_id": p, "estimate": b - 1.0, "ci_low": lo - 1.0, "ci_high": hi - 1.0,
@@ -138,8 +142,9 @@ def price_elasticity(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None
     if "price" not in frame or group_col not in frame:
         return pd.DataFrame(columns=COLUMNS)
     rows = []
-    for g, sub in frame.groupby(group_col, sort=True):
+    for g, sub in panel_groups(frame, group_col):  # one group's rows at a time (no sorted copy of the panel)
         rows += [{"group": str(g), **r} for r in _fit_group(_priced(sub), freq, events, by_product, level)]
+        del sub
     out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "unit"])
     out["unit"] = UNIT
     return out[COLUMNS]
@@ -149,8 +154,9 @@ def promo_reference_depths(frame: pd.DataFrame, group_col: str = "category") -> 
     """``group, ref_depth``: the median promotion depth of each group (NaN where depth is not recorded)."""
     if group_col not in frame:
         return pd.DataFrame(columns=["group", "ref_depth"])
+    part = frame[[c for c in (group_col, "promo", "promo_intensity") if c in frame]]  # only what is read
     return pd.DataFrame([{"group": str(g), "ref_depth": reference_depth(sub)}
-                         for g, sub in frame.groupby(group_col, sort=True)], columns=["group", "ref_depth"])
+                         for g, sub in part.groupby(group_col, sort=True)], columns=["group", "ref_depth"])
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
@@ -151,7 +152,7 @@ def has_table(name: str, url: str | None = None) -> bool:
 
 
 def read_frame(stmt, url: str | None = None, parse_dates=None, typed: bool = False,
-               params: dict | None = None) -> pd.DataFrame:
+               params: dict | None = None, chunk_rows: int | None = None) -> pd.DataFrame:
     """Run a SQLAlchemy Core ``select`` (with ``params`` for its named ``bindparam``s) and return its rows as a
     DataFrame (``parse_dates`` columns as datetimes).
 
@@ -160,16 +161,20 @@ def read_frame(stmt, url: str | None = None, parse_dates=None, typed: bool = Fal
 
     ``typed=True`` passes every value through SQLAlchemy's type processing even on SQLite (``Date`` columns as
     dates, so a parsed date column has pandas' day-based unit); the default takes SQLite's raw values.
+
+    ``chunk_rows`` fetches that many rows at a time and turns each batch into columns before the next, so a
+    large result never exists as one list of Python tuples (3.3M fact rows: about 1 GB); the frame is the same.
     """
     with get_engine(url).connect() as conn:
-        df = frame_from(conn, stmt, typed, params)
+        df = frame_from(conn, stmt, typed, params, chunk_rows)
     for col in parse_dates or ():
         if col in df:
             df[col] = pd.to_datetime(df[col])
     return df
 
 
-def frame_from(conn: Connection, stmt, typed: bool = False, params: dict | None = None) -> pd.DataFrame:
+def frame_from(conn: Connection, stmt, typed: bool = False, params: dict | None = None,
+               chunk_rows: int | None = None) -> pd.DataFrame:
     """The rows of ``stmt`` run on ``conn`` (a connection or ``session.connection()``) as a DataFrame.
 
     On SQLite the rows are taken from the DBAPI cursor as plain tuples: SQLAlchemy has already bound the
@@ -179,11 +184,35 @@ def frame_from(conn: Connection, stmt, typed: bool = False, params: dict | None 
     result = conn.execute(stmt, params or {})
     columns = list(result.keys())
     if conn.dialect.name == "sqlite" and not typed:
-        rows = result.cursor.fetchall()
-    else:
-        rows = [tuple(r) for r in result.fetchall()]  # plain tuples: pandas builds frames from Rows slowly
+        fetch = result.cursor.fetchmany if chunk_rows else result.cursor.fetchall
+    else:  # plain tuples: pandas builds frames from Rows slowly
+        def fetch(*size):
+            return [tuple(r) for r in (result.fetchmany(*size) if size else result.fetchall())]
+    if not chunk_rows:
+        rows = fetch()
+        result.close()
+        return pd.DataFrame(rows, columns=columns)
+    parts = []
+    while rows := fetch(chunk_rows):
+        parts.append(pd.DataFrame(rows, columns=columns))
     result.close()
-    return pd.DataFrame(rows, columns=columns)
+    return _concat_batches(parts, columns)
+
+
+def _concat_batches(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The batches of one result as one frame, with the dtypes one frame of all rows would have: a column whose
+    batches disagree (ints in one, NULLs in another) is inferred again from all its values."""
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    if len(parts) == 1:
+        return parts[0]
+    out = {}
+    for c in columns:
+        if all(p[c].dtype == parts[0][c].dtype for p in parts):
+            out[c] = pd.concat([p[c] for p in parts], ignore_index=True)
+        else:
+            out[c] = pd.Series(np.concatenate([p[c].to_numpy(dtype=object) for p in parts])).infer_objects()
+    return pd.DataFrame(out, columns=columns)
 
 
 def as_date(value) -> dt.date | None:

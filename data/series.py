@@ -17,6 +17,7 @@ from data.keys import STORE_PREFIX, STORE_RANGE_END, node_id, node_keys, parse_n
 from domain import BOTTOM_LEVEL
 
 _SALES = schema.Sale.__table__
+FACT_CHUNK_ROWS = 200_000  # fact rows fetched at a time by :func:`bottom_frame` (see ``read_frame``)
 _AGG = schema.AggSales.__table__
 _NODES = schema.Node.__table__
 
@@ -89,7 +90,7 @@ def bottom_frame(start=None, end=None, url: str | None = None) -> pd.DataFrame:
     dates = dict(zip(("start", "end"), closed_range(start, end)))
     # Two key-ordered scans joined in pandas: the SQL join (an agg_sales lookup per fact row, and the series key
     # built per row in SQL) is several times slower.
-    facts = read_frame(_FACTS, url, params=dates)
+    facts = read_frame(_FACTS, url, params=dates, chunk_rows=FACT_CHUNK_ROWS)
     cols = ["series_id", "store_id", "product_id", "ds", "y", "promo", "promo_intensity", "price", "is_open",
             "is_holiday", "temp_c", "precip_mm"]
     if facts.empty:

@@ -10,6 +10,8 @@ on Spark::
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import itertools
 import multiprocessing as mp
 import warnings
@@ -292,6 +294,24 @@ def run_task(task) -> SeriesResult:
     return run_global(task) if isinstance(task, GlobalTask) else run_series(task)
 
 
+def _run_and_release(fn: Callable, task):
+    """``fn(task)`` in a pool worker, then the freed heap handed back to the OS: glibc keeps the pages of a large
+    global-model task otherwise, and the worker would hold that peak through every later (small) task."""
+    try:
+        return fn(task)
+    finally:
+        release_memory()
+
+
+def release_memory() -> None:
+    """Collect garbage and return free heap pages to the OS (``malloc_trim``; a no-op without glibc)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
+
+
 def _init_worker() -> None:
     """One BLAS/OpenMP thread per worker process: the pool already uses every core."""
     try:
@@ -360,7 +380,7 @@ def _bounded_map(pool, fn: Callable, tasks, limit: int, on_result: Callable | No
     for task in tasks:
         while len(pending) >= limit:
             _collect(pending, results, on_result)
-        pending[pool.submit(fn, task)] = index
+        pending[pool.submit(_run_and_release, fn, task)] = index
         index += 1
         del task  # the pool's pickled copy is what runs; this process need not keep the frames
     while pending:

@@ -156,8 +156,11 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     n_work = sum(len(r.series_ids) for r in refs)
     prog.stage(0.05, f"backtesting and fitting: {len(refs)} tasks, {n_work} series-models")
     prog.start_map(n_work, "backtests and fits")
-    results = _map(params, build_all(refs), jobs,
-                   lambda r: prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids)))
+    def arrived(r):  # held until the selection: the residuals of every candidate, kept compact
+        r.residuals = selecting.compact_residuals(r.residuals)
+        prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids))
+
+    results = _map(params, build_all(refs), jobs, arrived)
     prog.close()
 
     errors = [e for r in results for e in r.errors]
@@ -175,7 +178,7 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     bt_parts = [r.backtests for r in results if len(r.backtests)]
     imp_parts = [r.importance for r in results if len(r.importance)]
     return Fitted(metric_parts=[r.metrics for r in results if not r.metrics.empty], fc_parts=fc_parts,
-                  resid_parts=[r.residuals for r in results if not r.residuals.empty],
+                  resid_parts=selecting.union_residuals([r.residuals for r in results if not r.residuals.empty]),
                   diag_rows=[d for r in results for d in r.diagnostics], errors=errors,
                   backtests=pd.concat(bt_parts, ignore_index=True) if bt_parts else None, saved=saved,
                   importance=pd.concat(imp_parts, ignore_index=True) if imp_parts else None)
@@ -194,9 +197,11 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
     if params.combining and not metrics.empty and backtests is not None:
         metrics, cands, sel, combos = selecting.combine(metrics, cands, backtests, params, fallback,
                                                         inputs.frames)
+        resid_parts = selecting.expand_residuals(resid_parts, sel, sparse.sparse_models(params))
         combo_resid, combo_diag = selecting.combination_residuals(resid_parts, sel)
         resid_parts, diag_rows = resid_parts + [combo_resid], diag_rows + combo_diag
     else:
+        resid_parts = selecting.expand_residuals(resid_parts)
         if params.ensemble and not metrics.empty:
             metrics, cands = selecting.add_ensemble(metrics, cands, params.metric, inputs.frames)
         sel = selecting.select_per_series(metrics, cands, params.metric, fallback)

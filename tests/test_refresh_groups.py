@@ -99,3 +99,20 @@ def test_a_global_model_per_series_group(hand_db, monkeypatch):
     for name, ids in zip(tasks.group_names(BOTTOM_LEVEL, 3), groups):
         assert artifacts.node_group(rid, ids[-1], BOTTOM_LEVEL) == name
         assert explain_job.explain(ids[-1], run_id=rid)["group"] == name
+
+
+def test_compact_residuals_expand_to_the_rows_a_selection_uses():
+    """Residuals held compact (categorical keys) and expanded after the selection equal the plain concatenation
+    filtered to each series' chosen model, its combination's members and the extra models, in the same order."""
+    from jobs import selecting
+    rng = np.random.default_rng(0)
+    parts = [pd.DataFrame({"series_id": sid, "ds": pd.date_range("2024-01-01", periods=5), "model": m,
+                           "resid": rng.normal(size=5)})
+             for sid in ("a", "b", "c") for m in ("naive", "ses", "lgbm", "croston")]
+    sel = pd.DataFrame({"series_id": ["a", "b", "c"], "model": ["lgbm+ses", "naive", "ses"]})
+    got = selecting.expand_residuals(selecting.union_residuals(parts), sel, ["croston"])[0]
+    plain = pd.concat(parts, ignore_index=True)
+    keep = {("a", "lgbm"), ("a", "ses"), ("b", "naive"), ("c", "ses")}
+    want = plain[[(s, m) in keep or m == "croston" for s, m in zip(plain["series_id"], plain["model"])]]
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True))
+    pd.testing.assert_frame_equal(selecting.expand_residuals(selecting.union_residuals(parts))[0], plain)

@@ -132,6 +132,8 @@ class Settings:
     cache_namespace: str = ""  # set by `serve --prod` for its workers: the shared cache's folder of this start
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP)
     spark_master: str = "local[*]"  # `refresh --engine spark` without --spark-master (e.g. spark://host:7077)
+    # Largest series group one global model (lgbm, ...) of a refresh is trained on, in history rows (jobs/tasks.py)
+    global_group_rows: int = 250_000
     # MLflow tracking of every published refresh (jobs/tracking.py): on by default, a local SQLite store under data/
     mlflow: bool = True
     mlflow_uri: str = ""
@@ -194,6 +196,7 @@ def load() -> Settings:
         cache_namespace=(env.get("SALES_CACHE_NAMESPACE") or "").strip(),
         forwarded_allow_ips=(env.get("SALES_FORWARDED_ALLOW_IPS") or "").strip() or "127.0.0.1",
         spark_master=(env.get("SALES_SPARK_MASTER") or "").strip() or "local[*]",
+        global_group_rows=parse_positive_int(env.get("SALES_GLOBAL_GROUP_ROWS"), 250_000, "SALES_GLOBAL_GROUP_ROWS"),
         mlflow=parse_bool(env.get("SALES_MLFLOW"), True),
         mlflow_uri=mlflow_uri(env.get("SALES_MLFLOW_URI")),
         report_browser=(env.get("SALES_REPORT_BROWSER") or "").strip() or None,

@@ -77,3 +77,26 @@ def load_model(run_id: str, name: str):
         available = load_manifest(run_id)["files"]
         raise FileNotFoundError(f"run {run_id!r} has no model {name!r}; saved: {available}")
     return joblib.load(path)
+
+
+def group_names(run_id: str, level_group: str) -> list[str]:
+    """The saved series groups of a level: ``level_group`` and, when the refresh trained its global models per
+    group of series (:mod:`jobs.tasks`), ``level_group-2``, ``level_group-3``, ..., in that order."""
+    prefix = f"__{level_group}-"
+    extra = {f[f.index(prefix) + 2:-len(".joblib")] for f in load_manifest(run_id)["files"] if prefix in f}
+    extra = {g for g in extra if g.rsplit("-", 1)[1].isdigit()}
+    return [level_group, *sorted(extra, key=lambda g: int(g.rsplit("-", 1)[1]))]
+
+
+def node_group(run_id: str, node: str, level_group: str) -> str:
+    """The group of ``level_group`` whose global models forecast ``node``: the one whose saved forecast inputs
+    (``future__<group>``) hold it (``level_group`` itself when there is one group, or none holds it)."""
+    names = group_names(run_id, level_group)
+    for name in names if len(names) > 1 else []:
+        try:
+            future = load_model(run_id, f"future__{name}")
+        except FileNotFoundError:
+            continue
+        if (future["series_id"] == node).any():
+            return name
+    return level_group

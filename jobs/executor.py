@@ -10,9 +10,12 @@ on Spark::
 """
 from __future__ import annotations
 
+import ctypes
+import functools
+import itertools
 import multiprocessing as mp
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -291,6 +294,25 @@ def run_task(task) -> SeriesResult:
     return run_global(task) if isinstance(task, GlobalTask) else run_series(task)
 
 
+def _run_and_release(fn: Callable, task):
+    """``fn(task)`` in a pool worker, then the freed heap handed back to the OS: glibc keeps the pages of a large
+    global-model task otherwise, and the worker would hold that peak through every later (small) task."""
+    try:
+        return fn(task)
+    finally:
+        release_memory()
+
+
+def release_memory() -> None:
+    """Return free heap pages to the OS (``malloc_trim``, well under a millisecond; a no-op without glibc).
+    No ``gc.collect()``: a task's frames are freed by reference counting, and a collection costs about half a
+    second in a worker that has imported the models."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
+
+
 def _init_worker() -> None:
     """One BLAS/OpenMP thread per worker process: the pool already uses every core."""
     try:
@@ -301,7 +323,7 @@ def _init_worker() -> None:
 
 
 def map_series(fn: Callable, tasks: Iterable, jobs: int = 1, on_result: Callable | None = None,
-               chunksize: int | None = None) -> list:
+               chunksize: int | None = None, in_flight: int | None = None) -> list:
     """Apply ``fn`` to every task, in order, serially (``jobs <= 1``) or in a process pool of ``jobs`` workers.
 
     Parameters
@@ -309,35 +331,69 @@ def map_series(fn: Callable, tasks: Iterable, jobs: int = 1, on_result: Callable
     fn : callable
         A module-level (picklable) pure function of one task.
     tasks : iterable
-        Picklable task objects.
+        Picklable task objects; a generator is consumed lazily, so a task (and the frames it carries) exists only
+        from shortly before it runs until its result is back.
     jobs : int
         Worker processes; 1 runs in this process.
     on_result : callable, optional
         Called with each result as it arrives (progress reporting).
     chunksize : int, optional
-        Tasks per inter-process message (default: about 8 chunks per worker).
+        Tasks per inter-process message; 1 (or None) sends each task when a worker is free, which bounds the
+        tasks pickled and waiting in the pool's queue (each may carry a large frame). Larger: ``pool.map`` over
+        the whole list, for many tiny tasks.
+    in_flight : int, optional
+        With ``chunksize`` 1: tasks submitted and not yet finished (default ``jobs``: one per worker).
 
     Returns
     -------
     list
         ``fn(task)`` for every task, in the order of ``tasks``.
     """
-    tasks = list(tasks)
-    results = []
-    if jobs <= 1 or len(tasks) <= 1:
-        for task in tasks:
+    it = iter(tasks)
+    head = list(itertools.islice(it, 2))
+    if jobs <= 1 or len(head) <= 1:
+        results = []
+        for task in itertools.chain(head, it):
             results.append(fn(task))
             if on_result:
                 on_result(results[-1])
         return results
-    chunksize = chunksize or max(1, len(tasks) // (jobs * 8))
     # forkserver: workers start from a clean process, not a fork of one that may hold OpenMP threads
     # (LightGBM) or database connections.
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["jobs.executor", "models.backtest", "models.registry"])
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
-        for res in pool.map(fn, tasks, chunksize=chunksize):
-            results.append(res)
-            if on_result:
-                on_result(res)
-    return results
+        if chunksize and chunksize > 1:
+            results = []
+            for res in pool.map(fn, itertools.chain(head, it), chunksize=chunksize):
+                results.append(res)
+                if on_result:
+                    on_result(res)
+            return results
+        return _bounded_map(pool, functools.partial(_run_and_release, fn), itertools.chain(head, it),
+                            max(1, in_flight or jobs), on_result)
+
+
+def _bounded_map(pool, fn: Callable, tasks, limit: int, on_result: Callable | None) -> list:
+    """``fn`` over ``tasks`` with at most ``limit`` submitted and unfinished; results in task order."""
+    results: dict[int, object] = {}
+    pending: dict = {}
+    index = 0
+    for task in tasks:
+        while len(pending) >= limit:
+            _collect(pending, results, on_result)
+        pending[pool.submit(fn, task)] = index
+        index += 1
+        del task  # the pool's pickled copy is what runs; this process need not keep the frames
+    while pending:
+        _collect(pending, results, on_result)
+    return [results.pop(i) for i in range(index)]
+
+
+def _collect(pending: dict, results: dict, on_result: Callable | None) -> None:
+    """Wait for at least one pending future; move the finished ones' results into ``results``."""
+    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+    for fut in done:
+        results[pending.pop(fut)] = res = fut.result()
+        if on_result:
+            on_result(res)

@@ -89,7 +89,7 @@ def explain(node: str, date: str | None = None, top: int = 10, run_id: str | Non
         run_id = cur["run_id"] if cur else None
     if run_id is None:
         raise ValueError("no forecasts yet: run `python cli.py refresh`")
-    group = _group(node)
+    group = artifacts.node_group(run_id, node, _group(node))
     files = artifacts.load_manifest(run_id)["files"]
     model_name, chosen = _pick_model(node, run_id, group, files, url)
     model = artifacts.load_model(run_id, f"{model_name}__{group}")

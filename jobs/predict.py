@@ -88,8 +88,12 @@ def _model_for(run_id: str, name: str, key: str, level: str):
     """The fitted model ``name`` that forecast ``key`` in ``run_id``, restricted to ``key``."""
     group = BOTTOM_LEVEL if level == BOTTOM_LEVEL else "aggregates"
     artifact = f"{name}__{group}"
-    if registry.model_class(name).is_global:
-        fitted = _artifact(run_id, artifact)
+    if registry.model_class(name).is_global:  # trained per series group: the group's model that holds the key
+        for sub in artifacts.group_names(run_id, group):
+            artifact = f"{name}__{sub}"
+            fitted = _artifact(run_id, artifact)
+            if key in fitted.last_ds_.index:
+                break
     else:
         fitted = None
         if group == "aggregates":

@@ -115,3 +115,54 @@ def diagnostics_frame(diag_rows, resid_parts, sel) -> pd.DataFrame:
     else:
         d["residuals"] = None
     return d[[c for c in cols if c in d.columns]]
+
+
+RESID_COLS = ["series_id", "ds", "model", "resid"]
+
+
+def compact_residuals(resid: pd.DataFrame) -> pd.DataFrame:
+    """``resid`` with categorical ``series_id`` and ``model`` (a few bytes a row instead of two strings): the
+    refresh holds every candidate's in-sample residuals until the selection, millions of rows at scale."""
+    if resid.empty:
+        return resid
+    return resid.astype({"series_id": "category", "model": "category"})
+
+
+def union_residuals(parts: list) -> list:
+    """The residual parts as one compact frame (``[frame]``; ``[]`` without residuals), in the parts' order."""
+    from pandas.api.types import union_categoricals
+    parts = [compact_residuals(p) for p in parts if len(p)]
+    if not parts:
+        return []
+    return [pd.DataFrame({"series_id": union_categoricals([p["series_id"] for p in parts]),
+                          "ds": pd.concat([p["ds"] for p in parts], ignore_index=True),
+                          "model": union_categoricals([p["model"] for p in parts]),
+                          "resid": np.concatenate([p["resid"].to_numpy(dtype=float) for p in parts])})]
+
+
+def expand_residuals(parts: list, sel: pd.DataFrame | None = None, extra_models=()) -> list:
+    """The residual rows a selection can use, with plain string columns again (as the models returned them).
+
+    ``sel`` given: only each series' selected model and, for a combination, its members, plus every row of
+    the models ``extra_models`` (the intermittent candidates the sparse series choose among later); else all.
+    """
+    out = []
+    for part in parts:
+        if sel is not None and isinstance(part["series_id"].dtype, pd.CategoricalDtype) \
+                and isinstance(part["model"].dtype, pd.CategoricalDtype):
+            part = part[_wanted(part, sel) | part["model"].isin(list(extra_models)).to_numpy()]
+        out.append(part.astype({"series_id": "str", "model": "str"}).reset_index(drop=True))
+    return out
+
+
+def _wanted(part: pd.DataFrame, sel: pd.DataFrame) -> np.ndarray:
+    """Rows of ``part`` (categorical keys) whose (series, model) is selected or a member of the selected."""
+    pairs = sel[["series_id", "model"]].assign(model=sel["model"].astype(str).map(combination.members_of))
+    pairs = pairs.explode("model")
+    sids, models = part["series_id"].cat, part["model"].cat
+    n_models = max(1, len(models.categories))
+    s = pd.Index(sids.categories).get_indexer(pairs["series_id"].astype(str))
+    m = pd.Index(models.categories).get_indexer(pairs["model"].astype(str))
+    ok = (s >= 0) & (m >= 0)
+    key = sids.codes.to_numpy().astype(np.int64) * n_models + models.codes.to_numpy()
+    return np.isin(key, s[ok].astype(np.int64) * n_models + m[ok])

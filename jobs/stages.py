@@ -20,10 +20,10 @@ from domain import BOTTOM_LEVEL, Frames, freq_step
 from jobs import artifacts, selecting, sparse
 from jobs import plan_inputs as pi
 from jobs import refresh_inputs as ri
-from jobs.executor import GlobalTask, SeriesTask, map_series, run_task
+from jobs.executor import map_series, run_task
 from jobs.params import RefreshParams
 from jobs.progress import Progress
-from jobs.tasks import global_tasks, local_tasks
+from jobs.tasks import build_all, global_tasks, local_tasks
 from models import registry, tuning
 from models.backtest import fold_cutoffs
 from models.reconcile import Hierarchy, build_hierarchy, coherence_error
@@ -131,11 +131,12 @@ def tune(params: RefreshParams, inputs: Inputs, plan: ModelPlan, prog: Progress)
     return model_params, pd.concat(parts, ignore_index=True)
 
 
-def _map(params: RefreshParams, tasks: list, jobs: int, on_result) -> list:
-    """``run_task`` over the tasks on ``params.engine``: the process pool, or a Spark job (same results)."""
+def _map(params: RefreshParams, tasks, jobs: int, on_result) -> list:
+    """``run_task`` over the tasks on ``params.engine``: the process pool (tasks built as workers free up), or
+    a Spark job (same results)."""
     if params.engine == "spark":
         from jobs import spark_engine
-        return spark_engine.map_tasks(tasks, params.spark_master, on_result=on_result)
+        return spark_engine.map_tasks(list(tasks), params.spark_master, on_result=on_result)
     return map_series(run_task, tasks, jobs=jobs, chunksize=1, on_result=on_result)
 
 
@@ -149,20 +150,24 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
         from jobs import spark_engine
         jobs = spark_engine.parallelism(params.spark_master)
     # The intermittent models' tasks come first: their (sparse-only) inputs are then overwritten by the full ones.
-    tasks = sparse.tasks(inputs, params, model_params)
-    tasks += global_tasks(frames, futures, params, plan.glob, model_params, knowns)
-    tasks += local_tasks(frames, futures, params, plan.local, model_params, jobs, knowns) if plan.local else []
-    n_work = sum(len(t.series_ids) if isinstance(t, SeriesTask) else t.frame["series_id"].nunique() for t in tasks)
-    prog.stage(0.05, f"backtesting and fitting: {len(tasks)} tasks, {n_work} series-models")
+    refs = sparse.tasks(inputs, params, model_params)
+    refs += global_tasks(frames, futures, params, plan.glob, model_params, knowns)
+    refs += local_tasks(frames, futures, params, plan.local, model_params, jobs, knowns) if plan.local else []
+    n_work = sum(len(r.series_ids) for r in refs)
+    prog.stage(0.05, f"backtesting and fitting: {len(refs)} tasks, {n_work} series-models")
     prog.start_map(n_work, "backtests and fits")
-    results = _map(params, tasks, jobs, lambda r: prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids)))
+    def arrived(r):  # held until the selection: the residuals of every candidate, kept compact
+        r.residuals = selecting.compact_residuals(r.residuals)
+        prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids))
+
+    results = _map(params, build_all(refs), jobs, arrived)
     prog.close()
 
     errors = [e for r in results for e in r.errors]
     level_of = {sid: lv for lv, f in frames.items() for sid in f["series_id"].unique()}
     saved: dict = {}
-    for task, r in zip(tasks, results):
-        if isinstance(task, GlobalTask):
+    for ref, r in zip(refs, results):
+        if ref.is_global:
             saved.update(r.models)
         elif r.models:
             group = "store_product" if level_of[r.series_ids[0]] == BOTTOM_LEVEL else "aggregates"
@@ -173,7 +178,7 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     bt_parts = [r.backtests for r in results if len(r.backtests)]
     imp_parts = [r.importance for r in results if len(r.importance)]
     return Fitted(metric_parts=[r.metrics for r in results if not r.metrics.empty], fc_parts=fc_parts,
-                  resid_parts=[r.residuals for r in results if not r.residuals.empty],
+                  resid_parts=selecting.union_residuals([r.residuals for r in results if not r.residuals.empty]),
                   diag_rows=[d for r in results for d in r.diagnostics], errors=errors,
                   backtests=pd.concat(bt_parts, ignore_index=True) if bt_parts else None, saved=saved,
                   importance=pd.concat(imp_parts, ignore_index=True) if imp_parts else None)
@@ -192,9 +197,11 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
     if params.combining and not metrics.empty and backtests is not None:
         metrics, cands, sel, combos = selecting.combine(metrics, cands, backtests, params, fallback,
                                                         inputs.frames)
+        resid_parts = selecting.expand_residuals(resid_parts, sel, sparse.sparse_models(params))
         combo_resid, combo_diag = selecting.combination_residuals(resid_parts, sel)
         resid_parts, diag_rows = resid_parts + [combo_resid], diag_rows + combo_diag
     else:
+        resid_parts = selecting.expand_residuals(resid_parts)
         if params.ensemble and not metrics.empty:
             metrics, cands = selecting.add_ensemble(metrics, cands, params.metric, inputs.frames)
         sel = selecting.select_per_series(metrics, cands, params.metric, fallback)

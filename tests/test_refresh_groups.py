@@ -1,0 +1,118 @@
+"""The refresh's model map at scale: tasks cut lazily (equal to the whole-frame slices), a bounded number in
+flight, and global models trained per series group (each group's model equal to a direct fit on its series)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data import store
+from domain import BOTTOM_LEVEL
+from jobs import artifacts, explain_job, stages, tasks
+from jobs import executor
+from jobs.executor import GlobalTask, map_series, run_global
+from jobs.params import RefreshParams
+from tests.test_refresh import FAST_LGBM, make_store
+
+
+@pytest.fixture
+def hand_db(tmp_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("SALES_MODELS_DIR", str(tmp_path / "models"))
+    make_store(tmp_db, days=90)
+    return tmp_db
+
+
+def _inputs(url):
+    params = RefreshParams.from_cli(store.frequency(url), horizon=7, models="seasonal_naive,lgbm", folds=1,
+                                    model_params=FAST_LGBM)
+    return params, stages.load(params, stages.Progress("t", url, False), url)
+
+
+def test_lazy_tasks_carry_the_rows_of_their_series(hand_db):
+    """Each built task's frames equal ``frame[frame.series_id.isin(ids)]`` of its level group, in order."""
+    params, inputs = _inputs(hand_db)
+    groups = tasks._level_groups(inputs.frames, inputs.futures, inputs.knowns)
+    refs = tasks.local_tasks(inputs.frames, inputs.futures, params, ["seasonal_naive"], {}, 2, inputs.knowns)
+    assert sum(len(r.series_ids) for r in refs) == sum(g[1]["series_id"].nunique() for g in groups)
+    for ref in refs:
+        task = ref.build()
+        bottom = ref.series_ids[0] in set(inputs.frames[BOTTOM_LEVEL]["series_id"])
+        _, frame, future, known = groups[0 if bottom else 1]
+        for got, whole in ((task.frame, frame), (task.future, future), (task.known, known)):
+            want = whole[whole["series_id"].isin(ref.series_ids)].reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, want)
+
+
+def test_split_groups_are_consecutive_whole_series_of_bounded_size():
+    frame = pd.DataFrame({"series_id": np.repeat([f"s{k:02d}" for k in range(10)], [30] * 9 + [60])})
+    groups = tasks.split_groups(frame, 100)
+    assert [g for group in groups for g in group] == sorted(frame["series_id"].unique())
+    assert len(groups) == 4 and all(frame["series_id"].isin(g).sum() <= 100 for g in groups)
+    assert tasks.split_groups(frame, 1_000) == [sorted(frame["series_id"].unique())]
+    assert tasks.group_names("store_product", 3) == ["store_product", "store_product-2", "store_product-3"]
+
+
+def test_the_map_keeps_one_task_per_worker_in_flight():
+    """Tasks of a generator are drawn only as workers free up; results come back in task order (the process
+    pool's loop, here over two threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+    drawn, seen = [], []
+
+    def gen():
+        for k in range(8):
+            drawn.append(k)
+            yield k
+
+    with ThreadPoolExecutor(2) as pool:
+        out = executor._bounded_map(pool, lambda x: x * x, gen(), 2, lambda r: seen.append(len(drawn) - len(seen)))
+    assert out == [k * k for k in range(8)]
+    assert max(seen) <= 2 + 1  # 2 running, at most 1 drawn and waiting for a free worker
+    assert map_series(abs, iter([-1, -2]), jobs=1) == [1, 2]
+
+
+def test_a_global_model_per_series_group(hand_db, monkeypatch):
+    """With SALES_GLOBAL_GROUP_ROWS below the bottom level's rows, lgbm is trained per group of series: every
+    series still gets its forecast and backtest, each group's forecasts equal a direct fit on its series, and
+    explanations and the saved models find a node's group."""
+    monkeypatch.setenv("SALES_GLOBAL_GROUP_ROWS", "300")  # 9 series x 90 days: 3 groups
+    params, inputs = _inputs(hand_db)
+    plan = stages.plan_models(params)
+    fitted = stages.backtest_and_fit(params, inputs, plan, plan.model_params, 1, stages.Progress("t", hand_db, False))
+    fc = pd.concat(fitted.fc_parts, ignore_index=True)
+    bottom = inputs.frames[BOTTOM_LEVEL]
+    groups = tasks.split_groups(bottom, 300)
+    assert len(groups) == 3 and [s for g in groups for s in g] == sorted(bottom["series_id"].unique())
+    metrics = pd.concat(fitted.metric_parts, ignore_index=True)
+    assert set(metrics.loc[metrics["model"] == "lgbm", "series_id"]) >= set(bottom["series_id"])
+    for name, ids in zip(tasks.group_names(BOTTOM_LEVEL, 3), groups):
+        assert sorted(fitted.saved[f"lgbm__{name}"].scale_.index) == ids
+        rows = lambda f: f[f["series_id"].isin(ids)].reset_index(drop=True)  # noqa: E731
+        direct = run_global(GlobalTask(name="lgbm", group=name, frame=rows(bottom),
+                                       future=rows(inputs.futures[BOTTOM_LEVEL]), freq="D", h=7, folds=1,
+                                       params=plan.model_params["lgbm"], part=0))
+        got = fc[(fc["model"] == "lgbm") & fc["series_id"].isin(ids)].sort_values(["series_id", "ds"])
+        want = direct.forecasts.sort_values(["series_id", "ds"])
+        np.testing.assert_allclose(got["yhat"].to_numpy(), want["yhat"].to_numpy(), rtol=1e-12)
+    rid = "groups-run"  # the saved artifacts: a node's group is found, and its explanation uses that group's model
+    artifacts.save_run(rid, params.to_dict(), pd.DataFrame({"series_id": [], "model": []}), models=fitted.saved)
+    assert artifacts.group_names(rid, BOTTOM_LEVEL) == tasks.group_names(BOTTOM_LEVEL, 3)
+    for name, ids in zip(tasks.group_names(BOTTOM_LEVEL, 3), groups):
+        assert artifacts.node_group(rid, ids[-1], BOTTOM_LEVEL) == name
+        assert explain_job.explain(ids[-1], run_id=rid)["group"] == name
+
+
+def test_compact_residuals_expand_to_the_rows_a_selection_uses():
+    """Residuals held compact (categorical keys) and expanded after the selection equal the plain concatenation
+    filtered to each series' chosen model, its combination's members and the extra models, in the same order."""
+    from jobs import selecting
+    rng = np.random.default_rng(0)
+    parts = [pd.DataFrame({"series_id": sid, "ds": pd.date_range("2024-01-01", periods=5), "model": m,
+                           "resid": rng.normal(size=5)})
+             for sid in ("a", "b", "c") for m in ("naive", "ses", "lgbm", "croston")]
+    sel = pd.DataFrame({"series_id": ["a", "b", "c"], "model": ["lgbm+ses", "naive", "ses"]})
+    got = selecting.expand_residuals(selecting.union_residuals(parts), sel, ["croston"])[0]
+    plain = pd.concat(parts, ignore_index=True)
+    keep = {("a", "lgbm"), ("a", "ses"), ("b", "naive"), ("c", "ses")}
+    want = plain[[(s, m) in keep or m == "croston" for s, m in zip(plain["series_id"], plain["model"])]]
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True))
+    pd.testing.assert_frame_equal(selecting.expand_residuals(selecting.union_residuals(parts))[0], plain)

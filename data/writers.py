@@ -252,6 +252,12 @@ def clear_facts(session: Session) -> None:
         session.execute(delete(table.__table__))
 
 
+def _iso_dates(values: pd.Series):
+    """ISO date strings (a numpy object array), each distinct date formatted once."""
+    codes, uniques = pd.factorize(pd.to_datetime(values))
+    return pd.DatetimeIndex(uniques).strftime("%Y-%m-%d").to_numpy(dtype=object)[codes]
+
+
 def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, chunk: int = 250_000) -> int:
     """Plain INSERT of every row of ``df`` into ``table`` (no upsert: the rows must be new). Returns rows written.
 
@@ -276,24 +282,18 @@ def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, ch
             session.execute(insert(tbl), records[start:start + chunk])
         return len(records)
     df, cols = _with_defaults(tbl, df, cols)  # as the Core insert above fills them
-    columns = []
-    for c in cols:
-        col = df[c]
-        if isinstance(tbl.columns[c].type, schema.Date):
-            codes, uniques = pd.factorize(pd.to_datetime(col))  # format each distinct date once
-            labels = pd.DatetimeIndex(uniques).strftime("%Y-%m-%d").to_numpy(dtype=object)
-            values = labels[codes].tolist()
-        elif col.hasnans:
-            values = col.astype(object).where(col.notna(), None).tolist()
-        else:
-            values = col.tolist()
-        columns.append(values)
     placeholders = ", ".join("?" for _ in cols)
     quoted = ", ".join(f'"{c}"' for c in cols)  # quoted: demo_truth has a column named "group"
     sql = f'INSERT INTO "{tbl.name}" ({quoted}) VALUES ({placeholders})'
+    dates = {c: _iso_dates(df[c]) for c in cols if isinstance(tbl.columns[c].type, schema.Date)}
     cursor = session.connection().connection.driver_connection.cursor()
-    try:  # executemany consumes the row iterator lazily, so no list of millions of tuples is built
-        cursor.executemany(sql, zip(*columns))
+    try:  # Python values for one chunk at a time: 10M rows of them at once would take gigabytes
+        for start in range(0, len(df), chunk):
+            part = df.iloc[start:start + chunk]
+            columns = [dates[c][start:start + chunk].tolist() if c in dates
+                       else (part[c].astype(object).where(part[c].notna(), None).tolist() if part[c].hasnans
+                             else part[c].tolist()) for c in cols]
+            cursor.executemany(sql, zip(*columns))
     finally:
         cursor.close()
     return len(df)

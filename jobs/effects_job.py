@@ -47,6 +47,7 @@ import pandas as pd
 from analytics import correlations, decomposition, effects, elasticity, summaries
 from data import store
 from domain import BOTTOM_LEVEL, Frames
+from jobs.memory import release_memory
 
 
 def _one_blas_thread():
@@ -57,22 +58,6 @@ def _one_blas_thread():
     except ImportError:  # pragma: no cover - the limit is only a speed-up
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
-
-
-def release_memory() -> None:
-    """Hand freed memory back to the system between the job's stages: glibc keeps freed small blocks in its heap
-    and Arrow's pool keeps freed buffers, so the resident set after one stage would otherwise be the floor of
-    the next (on the large demo about 0.5 GB)."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
-    try:
-        import pyarrow
-        pyarrow.default_memory_pool().release_unused()
-    except ImportError:  # pragma: no cover - pandas' string columns bring pyarrow
-        pass
 
 
 LEVEL_COLUMNS = {"total": None, "region": "region", "store": "store_id", "category": "category"}

@@ -10,7 +10,6 @@ on Spark::
 """
 from __future__ import annotations
 
-import ctypes
 import functools
 import itertools
 import multiprocessing as mp
@@ -22,6 +21,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from jobs.memory import release_memory
 from models.backtest import backtest_series, rolling_origin, zero_closed
 from models.diagnostics import residual_diagnostics
 from models.explain import IMPORTANCE_COLS, gain_importance, is_explainable, permutation_importance
@@ -301,16 +301,6 @@ def _run_and_release(fn: Callable, task):
         return fn(task)
     finally:
         release_memory()
-
-
-def release_memory() -> None:
-    """Return free heap pages to the OS (``malloc_trim``, well under a millisecond; a no-op without glibc).
-    No ``gc.collect()``: a task's frames are freed by reference counting, and a collection costs about half a
-    second in a worker that has imported the models."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        pass
 
 
 def _init_worker() -> None:

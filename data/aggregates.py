@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from data import schema
 from data.engine import frame_from
 from data.keys import node_id, node_keys
-from data.writers import bulk_insert, driver_fast_path
+from data.writers import bulk_insert, driver_fast_path, iso_dates
 from domain import BOTTOM_LEVEL, SCOPE_ALL
 
 _SALES = schema.Sale.__table__
@@ -138,9 +138,8 @@ def _sums_of_frame(facts: pd.DataFrame, stores: pd.DataFrame,
                    products: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """What :func:`_sums_in_sql` reads, from a frame holding exactly the fact table's rows (dates as SQLite
     stores them, ISO text) and the store and product tables (:func:`_dim_tables`)."""
-    codes, days = pd.factorize(pd.to_datetime(facts["date"]))
     f = pd.DataFrame({"store_id": facts["store_id"].to_numpy(), "product_id": facts["product_id"].to_numpy(),
-                      "date": pd.DatetimeIndex(days).strftime("%Y-%m-%d").to_numpy(dtype=object)[codes],
+                      "date": iso_dates(facts["date"]),
                       "sales": facts["sales"].to_numpy(dtype=float), "units": facts["units"].to_numpy(dtype=float),
                       "promo_n": facts["promo"].to_numpy(dtype=float), "open_n": facts["is_open"].to_numpy(dtype=float),
                       "n_rows": 1})

@@ -185,15 +185,25 @@ def load_facts(session: Session, table: type[schema.Base], df: pd.DataFrame, fre
     return written
 
 
+DATE_TEXT = "%Y-%m-%d"
+DATETIME_TEXT = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DateTime storage format
+
+
+def iso_dates(values, fmt: str = DATE_TEXT):
+    """Dates as text (a numpy object array, None for a missing one), each distinct value formatted once:
+    millions of rows hold a few hundred dates, and ``strftime`` per row was a large share of a write."""
+    codes, uniques = pd.factorize(pd.to_datetime(values))  # NaT gets code -1
+    out = pd.DatetimeIndex(uniques).strftime(fmt).to_numpy(dtype=object)[codes]
+    if (codes < 0).any():
+        out[codes < 0] = None
+    return out
+
+
 def _sqlite_column(col, values: pd.Series) -> list:
     """One column as DBAPI values in SQLAlchemy's SQLite storage format (ISO dates, ints, floats, None for NA)."""
     kind = col.type
-    if isinstance(kind, schema.DateTime):
-        ts = pd.to_datetime(values)
-        return ts.dt.strftime("%Y-%m-%d %H:%M:%S.%f").where(ts.notna(), None).tolist()
-    if isinstance(kind, schema.Date):
-        ts = pd.to_datetime(values)
-        return ts.dt.strftime("%Y-%m-%d").where(ts.notna(), None).tolist()
+    if isinstance(kind, (schema.DateTime, schema.Date)):
+        return iso_dates(values, DATETIME_TEXT if isinstance(kind, schema.DateTime) else DATE_TEXT).tolist()
     return _plain_values(kind, values, bool_as="int64")  # SQLite stores booleans as 0/1
 
 
@@ -252,12 +262,6 @@ def clear_facts(session: Session) -> None:
         session.execute(delete(table.__table__))
 
 
-def _iso_dates(values: pd.Series):
-    """ISO date strings (a numpy object array), each distinct date formatted once."""
-    codes, uniques = pd.factorize(pd.to_datetime(values))
-    return pd.DatetimeIndex(uniques).strftime("%Y-%m-%d").to_numpy(dtype=object)[codes]
-
-
 def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, chunk: int = 250_000) -> int:
     """Plain INSERT of every row of ``df`` into ``table`` (no upsert: the rows must be new). Returns rows written.
 
@@ -285,7 +289,7 @@ def bulk_insert(session: Session, table: type[schema.Base], df: pd.DataFrame, ch
     placeholders = ", ".join("?" for _ in cols)
     quoted = ", ".join(f'"{c}"' for c in cols)  # quoted: demo_truth has a column named "group"
     sql = f'INSERT INTO "{tbl.name}" ({quoted}) VALUES ({placeholders})'
-    dates = {c: _iso_dates(df[c]) for c in cols if isinstance(tbl.columns[c].type, schema.Date)}
+    dates = {c: iso_dates(df[c]) for c in cols if isinstance(tbl.columns[c].type, schema.Date)}
     cursor = session.connection().connection.driver_connection.cursor()
     try:  # Python values for one chunk at a time: 10M rows of them at once would take gigabytes
         for start in range(0, len(df), chunk):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+import config
 from domain import BOTTOM_LEVEL, LEVELS
 from models import registry
 from models.combination import POINT_METRICS
@@ -13,6 +14,7 @@ SELECTIONS = ("combination", "series")
 BACKTEST_INPUTS = ("as_known", "oracle")
 RECONCILE_METHODS = ("bottom_up", "ols", "mint_shrink")
 ENGINES = ("local", "spark")  # where the model map runs: the process pool, or a Spark job (jobs.spark_engine)
+GLOBAL_GROUP_ROWS = config.Settings.global_group_rows  # SALES_GLOBAL_GROUP_ROWS' default
 
 
 def _as_list(value, default) -> list[str]:
@@ -47,6 +49,9 @@ class RefreshParams:
     sparse_models: tuple[str, ...] = SPARSE_MODELS  # extra candidates of intermittent/lumpy series (jobs/sparse.py)
     engine: str = "local"  # where the model map runs; not in to_dict(): it never changes the forecasts
     spark_master: str | None = None  # --engine spark: master URL (None: SALES_SPARK_MASTER, else local[*])
+    # Largest series group of one global model, in history rows (jobs/tasks.py): it changes the forecasts, so it
+    # is a parameter of the run (from SALES_GLOBAL_GROUP_ROWS), and a changed value is not skipped as unchanged.
+    global_group_rows: int = GLOBAL_GROUP_ROWS
 
     def __post_init__(self):
         models = tuple(self.models)
@@ -74,6 +79,9 @@ class RefreshParams:
             raise ValueError(f"horizon and folds must be >= 1 (got {self.horizon}, {self.folds})")
         for name in self.sparse_models:
             registry.require(name)
+        if int(self.global_group_rows) < 1:
+            raise ValueError(f"global_group_rows must be >= 1 (got {self.global_group_rows})")
+        object.__setattr__(self, "global_group_rows", int(self.global_group_rows))
         object.__setattr__(self, "models", models)
         object.__setattr__(self, "sparse_models", tuple(self.sparse_models))
         object.__setattr__(self, "levels", levels)
@@ -88,7 +96,7 @@ class RefreshParams:
     def from_cli(cls, freq: str, horizon=None, models=None, folds=3, metric="wape", reconcile="bottom_up",
                  levels=None, tune=False, ensemble=False, selection="combination",
                  model_params=None, backtest_inputs="as_known", sparse_models=None, engine="local",
-                 spark_master=None) -> "RefreshParams":
+                 spark_master=None, global_group_rows=None) -> "RefreshParams":
         """Parameters from command-line style values: comma-separated names, ``None`` for the defaults.
 
         Parameters
@@ -106,6 +114,8 @@ class RefreshParams:
             ``{model: {hyperparameter: value}}`` overrides.
         engine : {'local', 'spark'}
             The process pool (default) or a Spark job on ``spark_master`` (:mod:`jobs.spark_engine`).
+        global_group_rows : int, optional
+            Largest series group of one global model (default ``SALES_GLOBAL_GROUP_ROWS``).
 
         Raises
         ------
@@ -119,7 +129,8 @@ class RefreshParams:
                    tune=tune, ensemble=ensemble, selection=selection, model_params=model_params or None,
                    backtest_inputs=backtest_inputs or "as_known",
                    sparse_models=tuple(SPARSE_MODELS if sparse_models is None else _as_list(sparse_models, ())),
-                   engine=engine or "local", spark_master=spark_master or None)
+                   engine=engine or "local", spark_master=spark_master or None,
+                   global_group_rows=global_group_rows or config.load().global_group_rows)
 
     @property
     def combining(self) -> bool:
@@ -137,4 +148,6 @@ class RefreshParams:
             out["backtest_inputs"] = self.backtest_inputs
         if self.sparse_models != SPARSE_MODELS:  # likewise
             out["sparse_models"] = list(self.sparse_models)
+        if self.global_group_rows != GLOBAL_GROUP_ROWS:  # likewise
+            out["global_group_rows"] = self.global_group_rows
         return out

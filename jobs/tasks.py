@@ -19,7 +19,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-import config
 from domain import BOTTOM_LEVEL
 from jobs.executor import GlobalTask, SeriesTask
 from jobs.params import RefreshParams
@@ -130,14 +129,14 @@ def global_tasks(frames, futures, params: RefreshParams, glob, model_params, kno
                  max_rows: int | None = None) -> list[TaskRef]:
     """Per global model and series group, one task per backtest fold plus one for the final fit.
 
-    The groups: the bottom level (in groups of at most ``max_rows`` rows, default ``SALES_GLOBAL_GROUP_ROWS``),
+    The groups: the bottom level (in groups of at most ``max_rows`` rows, default ``params.global_group_rows``, from ``SALES_GLOBAL_GROUP_ROWS``),
     and all aggregate levels together. Pooling the aggregate levels into one global model (targets are scaled
     per series) costs one set of fits instead of six and gives the small levels (total: one series) more data to
     learn from. Each group is split into one task per backtest fold plus one for the final fit: the bottom
     group's fits are the longest work of a refresh, and run back to back in one task they would leave the other
     workers idle at the end.
     """
-    max_rows = max_rows or config.load().global_group_rows
+    max_rows = max_rows or params.global_group_rows
     refs = []
     for bottom, frame, future, known in _level_groups(frames, futures, knowns):
         level_group = BOTTOM_LEVEL if bottom else AGGREGATES

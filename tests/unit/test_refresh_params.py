@@ -42,3 +42,15 @@ def test_bad_values_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RefreshParams.from_cli("D", **kwargs)
 
+
+
+def test_global_group_rows_is_a_parameter_of_the_run(monkeypatch):
+    """SALES_GLOBAL_GROUP_ROWS changes the forecasts (global models per group), so a changed value must change
+    the stored parameters (and an otherwise unchanged refresh is then not skipped); the default is left out."""
+    assert "global_group_rows" not in RefreshParams.from_cli("D").to_dict()
+    monkeypatch.setenv("SALES_GLOBAL_GROUP_ROWS", "1000")
+    p = RefreshParams.from_cli("D")
+    assert p.global_group_rows == 1000 and p.to_dict()["global_group_rows"] == 1000
+    assert RefreshParams.from_cli("D", global_group_rows=500).global_group_rows == 500
+    with pytest.raises(ValueError, match="global_group_rows must be >= 1"):
+        RefreshParams("D", 7, global_group_rows=0)

@@ -13,6 +13,9 @@ from __future__ import annotations
 import functools
 import itertools
 import multiprocessing as mp
+import os
+import threading
+import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -303,13 +306,53 @@ def _run_and_release(fn: Callable, task):
         release_memory()
 
 
-def _init_worker() -> None:
-    """One BLAS/OpenMP thread per worker process: the pool already uses every core."""
+def _init_worker(driver: tuple[int, str | None] | None = None) -> None:
+    """One BLAS/OpenMP thread per worker process (the pool already uses every core), and a watchdog that ends
+    the worker when the driver (``(pid, start time)``) is gone."""
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(1)
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
         pass
+    if driver is not None:
+        threading.Thread(target=_exit_with_driver, args=driver, name="driver-watchdog", daemon=True).start()
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (``/proc/<pid>/stat``, Linux), to tell it from a later process given the same pid;
+    ``None`` where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return None
+
+
+def _driver_alive(pid: int, started: str | None) -> bool:
+    """Whether the driver still runs (a zombie, or a new process with its pid, does not count)."""
+    if started is None:  # no /proc: only whether the pid exists
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] not in ("Z", "X") and fields[19] == started
+
+
+def _exit_with_driver(pid: int, started: str | None, every_s: float = 1.0) -> None:
+    """End this worker once the driver is gone. A driver killed outright (the OOM killer, SIGKILL) runs no
+    clean-up, and the pool's workers, children of the forkserver, would otherwise wait forever on a task queue
+    that no one writes to, holding their memory."""
+    while _driver_alive(pid, started):
+        time.sleep(every_s)
+    os._exit(1)
 
 
 def map_series(fn: Callable, tasks: Iterable, jobs: int = 1, on_result: Callable | None = None,
@@ -352,7 +395,9 @@ def map_series(fn: Callable, tasks: Iterable, jobs: int = 1, on_result: Callable
     # (LightGBM) or database connections.
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["jobs.executor", "models.backtest", "models.registry"])
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker) as pool:
+    driver = (os.getpid(), _start_time(os.getpid()))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(driver,)) as pool:
         if chunksize and chunksize > 1:
             results = []
             for res in pool.map(fn, itertools.chain(head, it), chunksize=chunksize):

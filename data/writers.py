@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -193,10 +194,8 @@ def iso_dates(values, fmt: str = DATE_TEXT):
     """Dates as text (a numpy object array, None for a missing one), each distinct value formatted once:
     millions of rows hold a few hundred dates, and ``strftime`` per row was a large share of a write."""
     codes, uniques = pd.factorize(pd.to_datetime(values))  # NaT gets code -1
-    out = pd.DatetimeIndex(uniques).strftime(fmt).to_numpy(dtype=object)[codes]
-    if (codes < 0).any():
-        out[codes < 0] = None
-    return out
+    texts = np.append(pd.DatetimeIndex(uniques).strftime(fmt).to_numpy(dtype=object), None)
+    return texts[codes]  # code -1: the None appended last
 
 
 def _sqlite_column(col, values: pd.Series) -> list:

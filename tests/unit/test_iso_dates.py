@@ -21,3 +21,8 @@ def test_sqlite_column_writes_dates_and_datetimes_in_sqlalchemy_format():
     as_datetime = _sqlite_column(schema.Run.__table__.c.started_at, stamps)
     assert as_datetime == [stamps[0].strftime(DATETIME_TEXT), None] == ["2024-01-02 03:04:05.678901", None]
     assert _sqlite_column(schema.Sale.__table__.c.date, stamps) == ["2024-01-02", None]
+
+
+def test_iso_dates_of_only_missing_values():
+    assert iso_dates(pd.Series(pd.to_datetime([None, None]))).tolist() == [None, None]
+    assert iso_dates(pd.Series([], dtype="datetime64[ns]")).tolist() == []

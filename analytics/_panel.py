@@ -161,17 +161,18 @@ class Design:
     @classmethod
     def stack(cls, columns: list[tuple[str, np.ndarray]], rows: np.ndarray | None = None,
               sparse_flags: bool = True) -> "Design":
-        """A design from named 1-D columns, keeping the rows where the mask ``rows`` is true (all when None).
+        """A design from named 1-D columns, keeping the rows where the mask ``rows`` is true (all when None). A
+        column may be a function of no argument returning it, called when it is stacked (one at a time).
 
         Columns of only 0 and 1, or at least :data:`SPARSE_SHARE` zeros (e.g. a log price per product), are
         stored sparse; ``sparse_flags=False`` keeps every column dense (the plain computation, for comparisons).
         """
-        n_all = len(columns[0][1]) if columns else 0
+        n_all = len(_column(columns[0][1])) if columns else 0
         rows = np.ones(n_all, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
         n = int(rows.sum())
         dense, hits, data, is_sparse, nonzero, sumsq = [], [], [], [], [], []
         for _, v in columns:  # one column at a time: no n x k temporary
-            v = np.asarray(v)
+            v = _column(v)
             v = (v if v.dtype.kind in "biuf" else v.astype(float))[rows]  # its own dtype (0/1 flags: 1 byte)
             count = int(np.count_nonzero(v))
             nonzero.append(count)
@@ -204,6 +205,11 @@ class Design:
         if isinstance(X, Design):
             return X
         return cls.stack([(c, X[c].to_numpy()) for c in X.columns])
+
+
+def _column(v) -> np.ndarray:
+    """A column of :meth:`Design.stack` as an array (a function is called)."""
+    return np.asarray(v() if callable(v) else v)
 
 
 def _zero_one(v: np.ndarray) -> bool:

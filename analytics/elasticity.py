@@ -143,8 +143,22 @@ def price_elasticity(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None
         return pd.DataFrame(columns=COLUMNS)
     rows = []
     for g, sub in panel_groups(frame, group_col):  # one group's rows at a time (no sorted copy of the panel)
-        rows += [{"group": str(g), **r} for r in _fit_group(_priced(sub), freq, events, by_product, level)]
+        rows += group_elasticity(sub, str(g), freq, events, by_product, level)
         del sub
+    return elasticity_frame(rows)
+
+
+def group_elasticity(sub: pd.DataFrame, group: str, freq: str, events: pd.DataFrame | None = None,
+                     by_product: bool = True, level: float = 0.95) -> list[dict]:
+    """The rows of :func:`price_elasticity` for one group's rows (no row when its price does not vary enough);
+    :func:`elasticity_frame` of every group's rows, in group order, is its frame."""
+    if "price" not in sub:
+        return []
+    return [{"group": group, **r} for r in _fit_group(_priced(sub), freq, events, by_product, level)]
+
+
+def elasticity_frame(rows: list[dict]) -> pd.DataFrame:
+    """The :func:`price_elasticity` frame of :func:`group_elasticity` rows."""
     out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "unit"])
     out["unit"] = UNIT
     return out[COLUMNS]

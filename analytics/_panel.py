@@ -227,14 +227,15 @@ class _Within:
     ``sum_i w_i (f_i - m_s)(f_i - m_s)' = F'WF - sum_s w_s n_s m_s m_s'`` and the cross terms with demeaned
     columns need no correction (their series sums are 0)."""
 
-    def __init__(self, design: Design, s_codes: np.ndarray, n_s: int):
+    def __init__(self, design: Design, s_codes: np.ndarray, n_s: int, overwrite: bool = False):
         self.design, self.s_codes, self.n_s = design, s_codes, n_s
         n = design.n
         self.R = sparse.csr_matrix((np.ones(n), (np.arange(n), s_codes)), shape=(n, n_s))
         self.counts = np.bincount(s_codes, minlength=n_s).astype(float)
         self.F = design.flags
         self.M = (self.R.T @ self.F).toarray() / np.maximum(self.counts, 1)[:, None]
-        self.V = demean(np.array(design.values, order="F"), s_codes, n_s, inplace=True)
+        values = design.values if overwrite and design.values.flags.f_contiguous else np.array(design.values, order="F")
+        self.V = demean(values, s_codes, n_s, inplace=True)
         self.fp, self.vp = design.flag_pos, design.value_pos
         self.k = len(design.names)
 
@@ -277,7 +278,7 @@ class _Within:
 
 
 def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
-               weights: np.ndarray | None = None) -> PanelFit:
+               weights: np.ndarray | None = None, overwrite_design: bool = False) -> PanelFit:
     """Regress ``y`` on ``X`` with series fixed effects and two-way (series, date) clustered errors.
 
     Long because the column selection and the clustered covariance are one chain of k x k steps. The n x k
@@ -299,6 +300,8 @@ def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
     weights : ndarray, optional
         Positive weight of every row, constant within each series (e.g. the series' mean sales); None weighs
         every row equally. Only relative weights matter.
+    overwrite_design : bool
+        Demean a :class:`Design`'s dense columns in place instead of in a copy (the design cannot be fitted again).
 
     Returns
     -------
@@ -318,7 +321,7 @@ def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
     # Weights constant within a series leave the within transformation unchanged; weighting the sums over rows
     # turns everything below (coefficients, scores, clustered meat) into its weighted version.
     w = np.ones(n) if weights is None else _series_weights(weights, s_codes, n_s)
-    within = _Within(design, s_codes, n_s)
+    within = _Within(design, s_codes, n_s, overwrite=overwrite_design and isinstance(X, Design))
     yw = demean(y[:, None], s_codes, n_s).ravel()
     names = design.names
     nonzero = dict(zip(names, design.nonzero))

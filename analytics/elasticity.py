@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics._design import fit_log_sales, panel_groups
+from analytics._design import fit_log_sales, panel_groups, sorted_panel
 
 COLUMNS = ["group", "product_id", "estimate", "ci_low", "ci_high", "n", "n_price_changes", "price_levels",
            "ref_depth", "unit"]
@@ -34,9 +34,10 @@ MIN_ROWS = 100
 def _priced(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows with a finite positive price, sorted by series and date, with ``log_price``."""
     price = pd.to_numeric(frame["price"], errors="coerce")
-    out = frame.loc[np.isfinite(price) & (price > 0)].copy()
+    ok = (np.isfinite(price) & (price > 0)).to_numpy()
+    out = (frame if ok.all() else frame.loc[ok]).reset_index(drop=True)  # no copy of every row (copied on write)
     out["log_price"] = np.log(pd.to_numeric(out["price"]))
-    return out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
+    return sorted_panel(out)  # sorted by series and date (stable); no copy when it already is
 
 
 def price_variation(frame: pd.DataFrame) -> tuple[int, int]:
@@ -87,8 +88,8 @@ def _fit_group(priced: pd.DataFrame, freq: str, events, by_product: bool, level:
     rest = ~np.isin(codes, [code_of[p] for p in own])
     if rest.any():
         cols["log_price@" + ALL_PRODUCTS] = np.where(rest, lp, 0.0)
-    extra = pd.DataFrame(cols)
-    del cols  # the frame holds the only copy
+    extra = pd.DataFrame(cols, copy=False)  # the arrays themselves, not a consolidated copy of them
+    del cols
     fit, _ = fit_log_sales(priced, freq, events, promo=None, weather="linear", extra=extra)
     present = [c for c in extra.columns if fit.has(c)]
     if not present:

@@ -232,7 +232,7 @@ def run_effects(level: str = "category", save: bool = True, url: str | None = No
     if url in ("sqlite://", "sqlite:///:memory:"):
         jobs = 1  # workers cannot see this process's in-memory database
     with _one_blas_thread():
-        results = map_series(run_task, tasks, jobs=min(jobs, len(tasks)), preload=("jobs.effects_job",))
+        results = map_series(run_task, tasks, jobs=min(jobs, len(tasks)), preload=())
     frames: dict[str, pd.DataFrame] = {}
     extra = results.pop(0) if extras else {}
     results = [r for r in results if r is not None]

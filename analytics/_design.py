@@ -235,6 +235,11 @@ def _post_promo_flag(df: pd.DataFrame, post_promo: int) -> np.ndarray:
     return (recent & ~p).astype(float)
 
 
+def _float_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """One column of ``frame`` as a float array."""
+    return frame[column].to_numpy(dtype=float)
+
+
 def _flag_column(values: np.ndarray, codes: np.ndarray, code: int) -> np.ndarray:
     """``values`` where ``codes == code``, else 0."""
     return values * (codes == code)
@@ -369,7 +374,8 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
     if extra is not None:
         if len(extra) != len(df) or (order != np.arange(len(df))).any():
             raise ValueError("extra regressors need the frame sorted by series_id, ds and one row per frame row")
-        parts.append(extra.reset_index(drop=True).astype(float))
+        extra = extra.reset_index(drop=True)  # columns as floats when stacked (sparse ones: one at a time)
+        parts.append([(c, functools.partial(_float_column, extra, c)) for c in extra.columns])
 
     group = df[season_by].astype(str).to_numpy() if season_by and season_by in df else None
     if fourier_k is None:

@@ -84,7 +84,9 @@ def _fit_group(priced: pd.DataFrame, freq: str, events, by_product: bool, level:
     codes, labels = pd.factorize(priced["product_id"].astype(str)) if own else (np.full(len(priced), -1), [])
     code_of = {p: i for i, p in enumerate(labels)}
     lp = priced["log_price"].to_numpy()
-    cols = {f"log_price@{p}": np.where(codes == code_of[p], lp, 0.0) for p in own}
+    # a product's column is zero off its rows: sparse (a dense column per product: 105 MB on a large-demo category)
+    cols = {f"log_price@{p}": pd.arrays.SparseArray(np.where(codes == code_of[p], lp, 0.0), fill_value=0.0)
+            for p in own}
     rest = ~np.isin(codes, [code_of[p] for p in own])
     if rest.any():
         cols["log_price@" + ALL_PRODUCTS] = np.where(rest, lp, 0.0)

@@ -167,6 +167,7 @@ def run_task(task):
         out = {"effects": effects.group_effects(sub, task.label, task.freq, task.events, task.season_by),
                "elasticity": [], "depth": []}
         if task.prices:
+            release_memory()  # the effects fits' freed heap, before the elasticity fit
             out["elasticity"] = elasticity.group_elasticity(sub, task.label, task.freq, task.events)
             out["depth"] = [{"group": task.label, "ref_depth": elasticity.reference_depth(sub)}]
         return out

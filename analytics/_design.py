@@ -235,6 +235,21 @@ def _post_promo_flag(df: pd.DataFrame, post_promo: int) -> np.ndarray:
     return (recent & ~p).astype(float)
 
 
+def _closed_share(hol: pd.DataFrame, closed: np.ndarray) -> dict:
+    """The share of closed rows among each holiday column's rows."""
+    hol_set = _holiday_matrix(hol) > 0  # 0/1 dummies; closed rows are few, so count on them instead of a product
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.asarray(hol_set[closed].sum(axis=0)).ravel() / np.asarray(hol_set.sum(axis=0)).ravel()
+    return dict(zip(hol.columns, share.astype(float).tolist()))
+
+
+def _stack(parts: list, valid: np.ndarray) -> Design:
+    """The design of the fit's parts (frames, or lists of ``(name, column function)``) on the ``valid`` rows; each
+    column is made as it is stacked."""
+    return Design.stack([pair for p in parts for pair in (p if isinstance(p, list) else
+                                                          ((c, p[c].to_numpy) for c in p.columns))], valid)
+
+
 def _float_column(frame: pd.DataFrame, column: str) -> np.ndarray:
     """One column of ``frame`` as a float array."""
     return frame[column].to_numpy(dtype=float)
@@ -331,11 +346,7 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         df["post_promo"] = _post_promo_flag(df, post_promo)
     hol, hmeta = holiday_design if holiday_design is not None else holiday_dummies(df, events, freq, window)
     closed = (df["is_open"].fillna(1).to_numpy() == 0) if "is_open" in df else np.zeros(len(df), bool)
-    hol_set = _holiday_matrix(hol) > 0  # 0/1 dummies; closed rows are few, so count on them instead of a product
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.asarray(hol_set[closed].sum(axis=0)).ravel() / np.asarray(hol_set.sum(axis=0)).ravel()
-    del hol_set
-    closed_share = dict(zip(hol.columns, share.astype(float).tolist()))
+    closed_share = _closed_share(hol, closed)
     valid = (df["y"].to_numpy(dtype=float) > 0) & ~closed
     parts = [hol]
     info: dict = {"holidays": hmeta, "closed_share": closed_share, "bins": {}, "n_promo_rows": 0}
@@ -384,8 +395,7 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
     parts.append(calendar_controls(df["ds"], freq, fourier_k, group))
     if not valid.any():
         raise ValueError("no open day with positive sales to estimate effects from")
-    X = Design.stack([pair for p in parts for pair in (p if isinstance(p, list) else  # columns made as stacked
-                                                      ((c, p[c].to_numpy) for c in p.columns))], valid)
+    X = _stack(parts, valid)
     del parts
     sub = df.loc[valid, ["series_id", "ds", "y"]]  # only what is read below (not a copy of every column)
     w = None
@@ -393,7 +403,6 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         w = sub.groupby("series_id", sort=False)["y"].transform("mean").to_numpy(dtype=float)
     elif weights is not None:
         raise ValueError(f"weights must be 'sales' or None, got {weights!r}")
-    # series as codes (the fit only groups by them): a categorical's labels would be a Python string per row
-    fit = fit_within(np.log(sub["y"].to_numpy(dtype=float)), X, pd.factorize(sub["series_id"])[0],
+    fit = fit_within(np.log(sub["y"].to_numpy(dtype=float)), X, pd.factorize(sub["series_id"])[0],  # codes, not str
                      sub["ds"].to_numpy(), weights=w, overwrite_design=True)  # X is this fit's own
     return fit, info

@@ -19,8 +19,11 @@ mean); Walmart's Thanksgiving week is +25% by this estimator and +45% in the raw
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from analytics._panel import Design, PanelFit, fit_within
 
@@ -83,7 +86,7 @@ def seasonal_harmonics(ds: pd.Series, holiday_columns: pd.DataFrame, freq: str) 
     if holiday_columns.shape[1] == 0:
         return default
     step = step_days(freq)
-    days = pd.to_datetime(pd.Series(ds).reset_index(drop=True))[holiday_columns.to_numpy().any(axis=1)]
+    days = pd.to_datetime(pd.Series(ds).reset_index(drop=True))[_any_holiday(holiday_columns)]
     covered = np.unique(days.to_numpy().astype("datetime64[D]").astype(np.int64))
     if len(covered) == 0:
         return default
@@ -92,6 +95,18 @@ def seasonal_harmonics(ds: pd.Series, holiday_columns: pd.DataFrame, freq: str) 
     ends = covered[np.r_[breaks, len(covered) - 1]]
     span = float((ends - starts).max() + step)
     return int(min(default, max(1, np.floor(365.25 / (2 * span)))))
+
+
+def _holiday_matrix(holiday_columns: pd.DataFrame) -> sparse.csr_matrix:
+    """The 0/1 holiday columns as a sparse matrix (without a dense copy when they are sparse)."""
+    if holiday_columns.shape[1] and all(isinstance(t, pd.SparseDtype) for t in holiday_columns.dtypes):
+        return holiday_columns.sparse.to_coo().tocsr()
+    return sparse.csr_matrix(holiday_columns.to_numpy())
+
+
+def _any_holiday(holiday_columns: pd.DataFrame) -> np.ndarray:
+    """Whether each row has a holiday column set."""
+    return np.asarray((_holiday_matrix(holiday_columns) > 0).sum(axis=1)).ravel() > 0
 
 
 def holiday_dummies(frame: pd.DataFrame, events: pd.DataFrame | None, freq: str,
@@ -133,10 +148,12 @@ def holiday_dummies(frame: pd.DataFrame, events: pd.DataFrame | None, freq: str,
         hits.append(left.merge(right, on=on, how="inner")[["_row", "ci"]])
     hit = pd.concat(hits, ignore_index=True) if hits else pd.DataFrame({"_row": [], "ci": []}, dtype=int)
     used, compact = np.unique(hit["ci"].to_numpy(dtype=np.int64), return_inverse=True)
-    # uint8 (0/1 is exact; an eighth of float64's memory), column-major: what pandas stores, no copy below
-    mat = np.zeros((len(frame), len(used)), dtype=np.uint8, order="F")
-    mat[hit["_row"].to_numpy(dtype=np.int64), compact] = 1  # overlapping windows of one holiday count once
-    mat = pd.DataFrame(mat, columns=[columns[i] for i in used], copy=False)
+    # Sparse uint8 columns: a few hits per series and holiday (dense: 137 MB on a large demo category)
+    mat = sparse.coo_matrix((np.ones(len(hit), dtype=np.uint8), (hit["_row"].to_numpy(dtype=np.int64), compact)),
+                            shape=(len(frame), len(used))).tocsc()
+    mat.sum_duplicates()
+    mat.data[:] = 1  # overlapping windows of one holiday count once
+    mat = pd.DataFrame.sparse.from_spmatrix(mat, columns=[columns[i] for i in used])
     meta = long.drop_duplicates("column")[meta_cols].reset_index(drop=True)
     return mat, meta[meta["column"].isin(mat.columns)].reset_index(drop=True)
 
@@ -218,6 +235,31 @@ def _post_promo_flag(df: pd.DataFrame, post_promo: int) -> np.ndarray:
     return (recent & ~p).astype(float)
 
 
+def _closed_share(hol: pd.DataFrame, closed: np.ndarray) -> dict:
+    """The share of closed rows among each holiday column's rows."""
+    hol_set = _holiday_matrix(hol) > 0  # 0/1 dummies; closed rows are few, so count on them instead of a product
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.asarray(hol_set[closed].sum(axis=0)).ravel() / np.asarray(hol_set.sum(axis=0)).ravel()
+    return dict(zip(hol.columns, share.astype(float).tolist()))
+
+
+def _stack(parts: list, valid: np.ndarray) -> Design:
+    """The design of the fit's parts (frames, or lists of ``(name, column function)``) on the ``valid`` rows; each
+    column is made as it is stacked."""
+    return Design.stack([pair for p in parts for pair in (p if isinstance(p, list) else
+                                                          ((c, p[c].to_numpy) for c in p.columns))], valid)
+
+
+def _float_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """One column of ``frame`` as a float array."""
+    return frame[column].to_numpy(dtype=float)
+
+
+def _flag_column(values: np.ndarray, codes: np.ndarray, code: int) -> np.ndarray:
+    """``values`` where ``codes == code``, else 0."""
+    return values * (codes == code)
+
+
 def _weather_parts(df: pd.DataFrame, weather: str | None, valid: np.ndarray, bins: dict) -> list[pd.DataFrame]:
     """Design columns of temperature and precipitation (linear, or dummies per bin against a reference bin).
 
@@ -292,7 +334,7 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
     need = {"series_id", "ds", "y"}
     if not need <= set(frame.columns):
         raise ValueError(f"frame needs columns {sorted(need)}; got {sorted(frame.columns)}")
-    df = frame.reset_index(drop=True).copy()
+    df = frame.reset_index(drop=True)  # pandas 3 copies on write: the columns set below leave ``frame`` as it was
     df["ds"] = pd.to_datetime(df["ds"])
     # sorted codes order the series as their strings do, without a Python string per row
     order = np.lexsort((df["ds"].to_numpy(), pd.factorize(df["series_id"].astype(str), sort=True)[0]))
@@ -304,10 +346,7 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
         df["post_promo"] = _post_promo_flag(df, post_promo)
     hol, hmeta = holiday_design if holiday_design is not None else holiday_dummies(df, events, freq, window)
     closed = (df["is_open"].fillna(1).to_numpy() == 0) if "is_open" in df else np.zeros(len(df), bool)
-    hol_values = hol.to_numpy()  # 0/1 dummies; closed rows are few, so count on them instead of a product
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.count_nonzero(hol_values[closed] > 0, axis=0) / np.count_nonzero(hol_values > 0, axis=0)
-    closed_share = dict(zip(hol.columns, share.astype(float).tolist()))
+    closed_share = _closed_share(hol, closed)
     valid = (df["y"].to_numpy(dtype=float) > 0) & ~closed
     parts = [hol]
     info: dict = {"holidays": hmeta, "closed_share": closed_share, "bins": {}, "n_promo_rows": 0}
@@ -324,8 +363,10 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
             # The dummy keeps the on/off jump apart from the response to depth (the intensive margin).
             parts.append(pd.DataFrame({"promo": pr, "promo_log_intensity": np.log1p(inten)}))
         elif promo == "by_store":
-            stores = df["store_id"].astype(str).to_numpy()
-            parts.append(pd.DataFrame({f"promo@{s}": pr * (stores == s) for s in pd.unique(stores)}))
+            # One column per store, each made when it is stacked (a frame of them all: 183 stores x 2.5M rows
+            # = 3.7 GB at 10M rows), from store codes in order of appearance (not a string comparison per store).
+            codes, labels = pd.factorize(df["store_id"].astype(str).to_numpy())
+            parts.append([(f"promo@{s}", functools.partial(_flag_column, pr, codes, j)) for j, s in enumerate(labels)])
         else:
             parts.append(pd.DataFrame({"promo": pr}))
             depth = _centred_depth(df, pr)
@@ -344,7 +385,8 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
     if extra is not None:
         if len(extra) != len(df) or (order != np.arange(len(df))).any():
             raise ValueError("extra regressors need the frame sorted by series_id, ds and one row per frame row")
-        parts.append(extra.reset_index(drop=True).astype(float))
+        extra = extra.reset_index(drop=True)  # columns as floats when stacked (sparse ones: one at a time)
+        parts.append([(c, functools.partial(_float_column, extra, c)) for c in extra.columns])
 
     group = df[season_by].astype(str).to_numpy() if season_by and season_by in df else None
     if fourier_k is None:
@@ -353,14 +395,14 @@ def fit_log_sales(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None = 
     parts.append(calendar_controls(df["ds"], freq, fourier_k, group))
     if not valid.any():
         raise ValueError("no open day with positive sales to estimate effects from")
-    X = Design.stack([(c, p[c].to_numpy()) for p in parts for c in p.columns], valid)
+    X = _stack(parts, valid)
     del parts
-    sub = df.loc[valid]
+    sub = df.loc[valid, ["series_id", "ds", "y"]]  # only what is read below (not a copy of every column)
     w = None
     if weights == "sales":
         w = sub.groupby("series_id", sort=False)["y"].transform("mean").to_numpy(dtype=float)
     elif weights is not None:
         raise ValueError(f"weights must be 'sales' or None, got {weights!r}")
-    fit = fit_within(np.log(sub["y"].to_numpy(dtype=float)), X, sub["series_id"].to_numpy(),
-                     sub["ds"].to_numpy(), weights=w)
+    fit = fit_within(np.log(sub["y"].to_numpy(dtype=float)), X, pd.factorize(sub["series_id"])[0],  # codes, not str
+                     sub["ds"].to_numpy(), weights=w, overwrite_design=True)  # X is this fit's own
     return fit, info

@@ -161,17 +161,18 @@ class Design:
     @classmethod
     def stack(cls, columns: list[tuple[str, np.ndarray]], rows: np.ndarray | None = None,
               sparse_flags: bool = True) -> "Design":
-        """A design from named 1-D columns, keeping the rows where the mask ``rows`` is true (all when None).
+        """A design from named 1-D columns, keeping the rows where the mask ``rows`` is true (all when None). A
+        column may be a function of no argument returning it, called when it is stacked (one at a time).
 
         Columns of only 0 and 1, or at least :data:`SPARSE_SHARE` zeros (e.g. a log price per product), are
         stored sparse; ``sparse_flags=False`` keeps every column dense (the plain computation, for comparisons).
         """
-        n_all = len(columns[0][1]) if columns else 0
+        n_all = len(_column(columns[0][1])) if columns else 0
         rows = np.ones(n_all, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
         n = int(rows.sum())
         dense, hits, data, is_sparse, nonzero, sumsq = [], [], [], [], [], []
         for _, v in columns:  # one column at a time: no n x k temporary
-            v = np.asarray(v)
+            v = _column(v)
             v = (v if v.dtype.kind in "biuf" else v.astype(float))[rows]  # its own dtype (0/1 flags: 1 byte)
             count = int(np.count_nonzero(v))
             nonzero.append(count)
@@ -206,6 +207,11 @@ class Design:
         return cls.stack([(c, X[c].to_numpy()) for c in X.columns])
 
 
+def _column(v) -> np.ndarray:
+    """A column of :meth:`Design.stack` as an array (a function is called)."""
+    return np.asarray(v() if callable(v) else v)
+
+
 def _zero_one(v: np.ndarray) -> bool:
     """Whether a column holds only the numbers 0 and 1."""
     if v.dtype == bool:
@@ -221,14 +227,15 @@ class _Within:
     ``sum_i w_i (f_i - m_s)(f_i - m_s)' = F'WF - sum_s w_s n_s m_s m_s'`` and the cross terms with demeaned
     columns need no correction (their series sums are 0)."""
 
-    def __init__(self, design: Design, s_codes: np.ndarray, n_s: int):
+    def __init__(self, design: Design, s_codes: np.ndarray, n_s: int, overwrite: bool = False):
         self.design, self.s_codes, self.n_s = design, s_codes, n_s
         n = design.n
         self.R = sparse.csr_matrix((np.ones(n), (np.arange(n), s_codes)), shape=(n, n_s))
         self.counts = np.bincount(s_codes, minlength=n_s).astype(float)
         self.F = design.flags
         self.M = (self.R.T @ self.F).toarray() / np.maximum(self.counts, 1)[:, None]
-        self.V = demean(np.array(design.values, order="F"), s_codes, n_s, inplace=True)
+        values = design.values if overwrite and design.values.flags.f_contiguous else np.array(design.values, order="F")
+        self.V = demean(values, s_codes, n_s, inplace=True)
         self.fp, self.vp = design.flag_pos, design.value_pos
         self.k = len(design.names)
 
@@ -271,7 +278,7 @@ class _Within:
 
 
 def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
-               weights: np.ndarray | None = None) -> PanelFit:
+               weights: np.ndarray | None = None, overwrite_design: bool = False) -> PanelFit:
     """Regress ``y`` on ``X`` with series fixed effects and two-way (series, date) clustered errors.
 
     Long because the column selection and the clustered covariance are one chain of k x k steps. The n x k
@@ -293,6 +300,8 @@ def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
     weights : ndarray, optional
         Positive weight of every row, constant within each series (e.g. the series' mean sales); None weighs
         every row equally. Only relative weights matter.
+    overwrite_design : bool
+        Demean a :class:`Design`'s dense columns in place instead of in a copy (the design cannot be fitted again).
 
     Returns
     -------
@@ -312,7 +321,7 @@ def fit_within(y: np.ndarray, X, series, dates, level_tol: float = 1e-9,
     # Weights constant within a series leave the within transformation unchanged; weighting the sums over rows
     # turns everything below (coefficients, scores, clustered meat) into its weighted version.
     w = np.ones(n) if weights is None else _series_weights(weights, s_codes, n_s)
-    within = _Within(design, s_codes, n_s)
+    within = _Within(design, s_codes, n_s, overwrite=overwrite_design and isinstance(X, Design))
     yw = demean(y[:, None], s_codes, n_s).ravel()
     names = design.names
     nonzero = dict(zip(names, design.nonzero))

@@ -57,33 +57,53 @@ def estimate_effects(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None
         ``effects`` (columns ``kind, group, name, estimate, ci_low, ci_high, unit, n, truth``),
         ``holiday_event_study``, ``temperature_curve``, ``precipitation_curve``, ``promo_by_store`` (one
         pooled lift per store) and ``promo_by_store_group`` (per group and store).
+
+    The groups are independent: :func:`group_effects` of each group's rows and :func:`combine_effects` of the
+    parts give the same frames (``jobs.effects_job`` runs the groups in a process pool that way).
     """
     if frame.empty:
         raise ValueError("no sales rows to estimate effects from")
     if group_col is not None and group_col not in frame:
         raise ValueError(f"group column {group_col!r} not in the frame")
     frame = sorted_panel(frame)
-    rows, studies, curves, by_store = [], [], [], []
-    for g, sub in panel_groups(frame, group_col):  # one group's rows at a time: no copy of every group at once
-        g = str(g)
-        hd = holiday_dummies(sub, events, freq)  # shared by this group's fits
-        fit, info = fit_log_sales(sub, freq, events, promo="binary", weather="linear", season_by=season_by,
-                                  post_promo=3 if freq == "D" else 0, holiday_design=hd)
-        rows += promotions.lift_rows(fit, info, g, level)
-        rows += holidays.headline_rows(fit, info, freq, g, level)
-        rows += weather.slope_rows(fit, g, level)
-        studies.append(holidays.event_study(fit, info, g, level))
-        if _has_intensity(sub):
-            ifit, iinfo = fit_log_sales(sub, freq, events, promo="intensity", weather="linear",
-                                        season_by=season_by, holiday_design=hd)
-            rows += [r for r in promotions.lift_rows(ifit, iinfo, g, level) if r["name"] == "promo_intensity"]
-        if detail:
-            per_store = "store_id" in sub and sub["store_id"].nunique() > 1 and usable(sub, "promo", 0.0)
-            dfit, dinfo = fit_log_sales(sub, freq, events, promo="by_store" if per_store else None,
-                                        weather="binned", season_by=season_by, holiday_design=hd)
-            curves.append(weather.response_curves(dfit, dinfo, g, level))
-            if per_store:
-                by_store.append(promotions.by_store(sub, freq, fit=dfit, level=level).assign(group=g))
+    parts = [group_effects(sub, str(g), freq, events, season_by, detail, level)  # one group's rows at a time
+             for g, sub in panel_groups(frame, group_col)]
+    return combine_effects(parts, group_col, level)
+
+
+def group_effects(sub: pd.DataFrame, group: str, freq: str, events: pd.DataFrame | None = None,
+                  season_by: str | None = None, detail: bool = True, level: float = 0.95) -> dict[str, list]:
+    """The estimates of one group (its rows sorted by ``series_id, ds``, fresh index) for :func:`combine_effects`:
+    ``{"rows": effect dicts, "studies", "curves", "by_store": frames}``. Arguments as :func:`estimate_effects`."""
+    out: dict[str, list] = {"rows": [], "studies": [], "curves": [], "by_store": []}
+    rows = out["rows"]
+    hd = holiday_dummies(sub, events, freq)  # shared by this group's fits
+    fit, info = fit_log_sales(sub, freq, events, promo="binary", weather="linear", season_by=season_by,
+                              post_promo=3 if freq == "D" else 0, holiday_design=hd)
+    rows += promotions.lift_rows(fit, info, group, level)
+    rows += holidays.headline_rows(fit, info, freq, group, level)
+    rows += weather.slope_rows(fit, group, level)
+    out["studies"].append(holidays.event_study(fit, info, group, level))
+    del fit
+    if _has_intensity(sub):
+        ifit, iinfo = fit_log_sales(sub, freq, events, promo="intensity", weather="linear",
+                                    season_by=season_by, holiday_design=hd)
+        rows += [r for r in promotions.lift_rows(ifit, iinfo, group, level) if r["name"] == "promo_intensity"]
+    if detail:
+        per_store = "store_id" in sub and sub["store_id"].nunique() > 1 and usable(sub, "promo", 0.0)
+        dfit, dinfo = fit_log_sales(sub, freq, events, promo="by_store" if per_store else None,
+                                    weather="binned", season_by=season_by, holiday_design=hd)
+        out["curves"].append(weather.response_curves(dfit, dinfo, group, level))
+        if per_store:
+            out["by_store"].append(promotions.by_store(sub, freq, fit=dfit, level=level).assign(group=group))
+    return out
+
+
+def combine_effects(parts: list[dict[str, list]], group_col: str | None,
+                    level: float = 0.95) -> dict[str, pd.DataFrame]:
+    """The frames of :func:`estimate_effects` from the :func:`group_effects` of every group, in group order."""
+    rows, studies, curves, by_store = ([x for p in parts for x in p[key]]
+                                       for key in ("rows", "studies", "curves", "by_store"))
     effects = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
     effects["_k"] = effects["kind"].map({k: i for i, k in enumerate(KIND_ORDER)})
     effects = effects.sort_values(["_k", "group", "name"], kind="stable").drop(columns="_k")

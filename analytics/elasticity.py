@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics._design import fit_log_sales, panel_groups
+from analytics._design import fit_log_sales, panel_groups, sorted_panel
 
 COLUMNS = ["group", "product_id", "estimate", "ci_low", "ci_high", "n", "n_price_changes", "price_levels",
            "ref_depth", "unit"]
@@ -34,9 +34,10 @@ MIN_ROWS = 100
 def _priced(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows with a finite positive price, sorted by series and date, with ``log_price``."""
     price = pd.to_numeric(frame["price"], errors="coerce")
-    out = frame.loc[np.isfinite(price) & (price > 0)].copy()
+    ok = (np.isfinite(price) & (price > 0)).to_numpy()
+    out = (frame if ok.all() else frame.loc[ok]).reset_index(drop=True)  # no copy of every row (copied on write)
     out["log_price"] = np.log(pd.to_numeric(out["price"]))
-    return out.sort_values(["series_id", "ds"], kind="stable").reset_index(drop=True)
+    return sorted_panel(out)  # sorted by series and date (stable); no copy when it already is
 
 
 def price_variation(frame: pd.DataFrame) -> tuple[int, int]:
@@ -83,12 +84,14 @@ def _fit_group(priced: pd.DataFrame, freq: str, events, by_product: bool, level:
     codes, labels = pd.factorize(priced["product_id"].astype(str)) if own else (np.full(len(priced), -1), [])
     code_of = {p: i for i, p in enumerate(labels)}
     lp = priced["log_price"].to_numpy()
-    cols = {f"log_price@{p}": np.where(codes == code_of[p], lp, 0.0) for p in own}
+    # a product's column is zero off its rows: sparse (a dense column per product: 105 MB on a large-demo category)
+    cols = {f"log_price@{p}": pd.arrays.SparseArray(np.where(codes == code_of[p], lp, 0.0), fill_value=0.0)
+            for p in own}
     rest = ~np.isin(codes, [code_of[p] for p in own])
     if rest.any():
         cols["log_price@" + ALL_PRODUCTS] = np.where(rest, lp, 0.0)
-    extra = pd.DataFrame(cols)
-    del cols  # the frame holds the only copy
+    extra = pd.DataFrame(cols, copy=False)  # the arrays themselves, not a consolidated copy of them
+    del cols
     fit, _ = fit_log_sales(priced, freq, events, promo=None, weather="linear", extra=extra)
     present = [c for c in extra.columns if fit.has(c)]
     if not present:
@@ -143,8 +146,22 @@ def price_elasticity(frame: pd.DataFrame, freq: str, events: pd.DataFrame | None
         return pd.DataFrame(columns=COLUMNS)
     rows = []
     for g, sub in panel_groups(frame, group_col):  # one group's rows at a time (no sorted copy of the panel)
-        rows += [{"group": str(g), **r} for r in _fit_group(_priced(sub), freq, events, by_product, level)]
+        rows += group_elasticity(sub, str(g), freq, events, by_product, level)
         del sub
+    return elasticity_frame(rows)
+
+
+def group_elasticity(sub: pd.DataFrame, group: str, freq: str, events: pd.DataFrame | None = None,
+                     by_product: bool = True, level: float = 0.95) -> list[dict]:
+    """The rows of :func:`price_elasticity` for one group's rows (no row when its price does not vary enough);
+    :func:`elasticity_frame` of every group's rows, in group order, is its frame."""
+    if "price" not in sub:
+        return []
+    return [{"group": group, **r} for r in _fit_group(_priced(sub), freq, events, by_product, level)]
+
+
+def elasticity_frame(rows: list[dict]) -> pd.DataFrame:
+    """The :func:`price_elasticity` frame of :func:`group_elasticity` rows."""
     out = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "unit"])
     out["unit"] = UNIT
     return out[COLUMNS]

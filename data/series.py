@@ -53,8 +53,7 @@ _LEVEL_FRAME = (select(_AGG.c.node_id.label("series_id"), *_agg_columns())
                 .order_by(_AGG.c.node_id, _AGG.c.date))
 _FACTS = (select(_SALES.c.store_id, _SALES.c.product_id, _SALES.c.date.label("ds"), _SALES.c.sales.label("y"),
                  _SALES.c.promo, _SALES.c.promo_intensity, _SALES.c.price, _SALES.c.is_open)
-          .where(_SALES.c.date.between(*_dates()))
-          .order_by(_SALES.c.store_id, _SALES.c.product_id, _SALES.c.date))
+          .order_by(_SALES.c.store_id, _SALES.c.product_id, _SALES.c.date))  # filters: _facts_statement
 # Store nodes are one primary-key range; the store id is the key after its prefix.
 _STORE_EXOG = (select(_AGG.c.node_id.label("store_id"), _AGG.c.date.label("ds"), _AGG.c.is_holiday, _AGG.c.temp_c,
                       _AGG.c.precip_mm)
@@ -85,12 +84,30 @@ def level_frame(level: str, start=None, end=None, url: str | None = None) -> pd.
     return read_frame(_LEVEL_FRAME, url, parse_dates=["ds"], params={"level": level, "start": lo, "end": hi})
 
 
-def bottom_frame(start=None, end=None, url: str | None = None) -> pd.DataFrame:
-    """Every store x product series in long format with store-level weather and holidays attached."""
+def _facts_statement(start, end, stores, products):
+    """The facts select of :func:`bottom_frame` with its parameters. Without dates it has no date predicate: SQLite
+    then reads the table in primary-key order, whereas ``date BETWEEN`` makes it take the date index and sort every
+    row in a temporary B-tree (the large demo's 3.3M rows: 13 CPU s instead of 3)."""
+    stmt, params = _FACTS, {}
+    if start is not None or end is not None:
+        stmt = _FACTS.where(_SALES.c.date.between(*_dates()))
+        params = dict(zip(("start", "end"), closed_range(start, end)))
+    if stores is not None:
+        stmt, params["stores"] = stmt.where(_SALES.c.store_id.in_(bindparam("stores", expanding=True))), list(stores)
+    if products is not None:
+        stmt = stmt.where(_SALES.c.product_id.in_(bindparam("products", expanding=True)))
+        params["products"] = list(products)
+    return stmt, params
+
+
+def bottom_frame(start=None, end=None, url: str | None = None, stores=None, products=None) -> pd.DataFrame:
+    """Every store x product series in long format with store-level weather and holidays attached (only the
+    ``stores`` and ``products`` given, when given)."""
     dates = dict(zip(("start", "end"), closed_range(start, end)))
     # Two key-ordered scans joined in pandas: the SQL join (an agg_sales lookup per fact row, and the series key
     # built per row in SQL) is several times slower.
-    facts = read_frame(_FACTS, url, params=dates, chunk_rows=FACT_CHUNK_ROWS)
+    stmt, params = _facts_statement(start, end, stores, products)
+    facts = read_frame(stmt, url, params=params, chunk_rows=FACT_CHUNK_ROWS)
     cols = ["series_id", "store_id", "product_id", "ds", "y", "promo", "promo_intensity", "price", "is_open",
             "is_holiday", "temp_c", "precip_mm"]
     if facts.empty:

@@ -356,7 +356,8 @@ def _exit_with_driver(pid: int, started: str | None, every_s: float = 1.0) -> No
 
 
 def map_series(fn: Callable, tasks: Iterable, jobs: int = 1, on_result: Callable | None = None,
-               chunksize: int | None = None, in_flight: int | None = None) -> list:
+               chunksize: int | None = None, in_flight: int | None = None,
+               preload: tuple[str, ...] = ("jobs.executor", "models.backtest", "models.registry")) -> list:
     """Apply ``fn`` to every task, in order, serially (``jobs <= 1``) or in a process pool of ``jobs`` workers.
 
     Parameters
@@ -376,6 +377,8 @@ def map_series(fn: Callable, tasks: Iterable, jobs: int = 1, on_result: Callable
         the whole list, for many tiny tasks.
     in_flight : int, optional
         With ``chunksize`` 1: tasks submitted and not yet finished (default ``jobs``: one per worker).
+    preload : tuple of str
+        Modules the forkserver imports once for all workers (default: the refresh's models).
 
     Returns
     -------
@@ -394,7 +397,7 @@ def map_series(fn: Callable, tasks: Iterable, jobs: int = 1, on_result: Callable
     # forkserver: workers start from a clean process, not a fork of one that may hold OpenMP threads
     # (LightGBM) or database connections.
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["jobs.executor", "models.backtest", "models.registry"])
+    ctx.set_forkserver_preload(list(preload))
     driver = (os.getpid(), _start_time(os.getpid()))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
                              initargs=(driver,)) as pool:

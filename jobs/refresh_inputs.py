@@ -231,7 +231,9 @@ def node_stores(bottom: pd.DataFrame, level: str) -> pd.DataFrame:
 def node_future(store_fut: pd.DataFrame, bottom: pd.DataFrame, level: str) -> pd.DataFrame:
     """``X_future`` for every node of ``level``: the mean over its stores (``is_holiday``: any)."""
     pairs = node_stores(bottom, level)
+    pairs = pairs.assign(series_id=pd.Categorical(pairs["series_id"]))  # groups by codes, ordered as the keys
     merged = pairs.merge(store_fut, on="store_id", how="inner")
-    return merged.groupby(["series_id", "ds"], as_index=False).agg(
+    out = merged.groupby(["series_id", "ds"], as_index=False, observed=True).agg(
         promo=("promo", "mean"), is_holiday=("is_holiday", "max"), temp_c=("temp_c", "mean"),
         precip_mm=("precip_mm", "mean"))
+    return out.assign(series_id=out["series_id"].astype(str))

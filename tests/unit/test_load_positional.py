@@ -76,3 +76,71 @@ def test_regularize_with_a_repeated_row_takes_the_join():
     df = pd.concat([df, df.iloc[[4]]], ignore_index=True)
     end = df["ds"].max()
     pd.testing.assert_frame_equal(regularize(df, "D", end), _regularize_ref(df, "D", end), check_exact=True)
+
+
+def _aggregate_ref(bplan, keys):
+    frame = bplan.assign(series_id=bplan["series_id"].map(keys))
+    return frame.groupby(["series_id", "ds"], as_index=False, sort=True).agg(
+        promo=("promo", "mean"), promo_intensity=("promo_intensity", "mean"), price=("price", "mean"),
+        is_open=("is_open", "mean"), event=("event", "max"))
+
+
+def _node_future_ref(store_fut, bottom, level):
+    from jobs.refresh_inputs import node_stores
+    merged = node_stores(bottom, level).merge(store_fut, on="store_id", how="inner")
+    return merged.groupby(["series_id", "ds"], as_index=False).agg(
+        promo=("promo", "mean"), is_holiday=("is_holiday", "max"), temp_c=("temp_c", "mean"),
+        precip_mm=("precip_mm", "mean"))
+
+
+def _classify_ref(frame):
+    from analytics.demand import ADI_CUT, CV2_CUT
+    y = frame["y"].to_numpy(dtype=float)
+    pos = y > 0
+    sizes = np.where(pos, y, np.nan)
+    g = pd.DataFrame({"n": np.ones(len(y)), "d": pos.astype(float), "s": sizes, "s2": sizes ** 2}).groupby(
+        frame["series_id"].astype(str).to_numpy(), sort=True)
+    tot = g.sum(min_count=1)
+    n, k = tot["n"].to_numpy(), tot["d"].to_numpy()
+    mean = tot["s"].to_numpy() / np.where(k > 0, k, np.nan)
+    var = (tot["s2"].to_numpy() - k * mean ** 2) / np.where(k > 1, k - 1, np.nan)
+    cv2 = np.where(k > 1, np.clip(var, 0, None) / mean ** 2, np.where(k == 1, 0.0, np.nan))
+    adi = np.divide(n, k, out=np.full(len(n), np.inf), where=k > 0)
+    cls = np.select([k == 0, (adi < ADI_CUT) & (cv2 < CV2_CUT), adi < ADI_CUT, cv2 < CV2_CUT],
+                    ["no_demand", "smooth", "erratic", "intermittent"], "lumpy")
+    return pd.DataFrame({"series_id": tot.index.to_numpy(), "n_periods": n.astype(int), "n_demands": k.astype(int),
+                         "zero_share": 1 - k / n, "adi": adi, "cv2": cv2, "demand_class": cls})
+
+
+def _bottom(n_stores=4, n_products=5):
+    stores_ = [str(s) for s in (3, 11, 2, 7)][:n_stores]
+    return pd.DataFrame([{"store_id": s, "product_id": str(p), "region": "N" if s in ("3", "2") else "S",
+                          "category": "c" + str(int(p) % 2)} for s in stores_ for p in (10, 2, 5, 33, 4)[:n_products]])
+
+
+def test_known_input_means_by_codes_equal_the_string_groupbys():
+    from analytics.demand import classify_demand
+    from jobs.plan_inputs import aggregate, bottom_keys
+    from jobs.refresh_inputs import node_future
+    rng = np.random.default_rng(7)
+    bottom = _bottom()
+    dates = pd.date_range("2024-03-01", periods=9)
+    keys = bottom_keys(bottom, ["store_category", "region", "product", "total"])
+    sid = keys["total"].index.to_numpy()
+    m = len(sid) * len(dates)
+    bplan = pd.DataFrame({"series_id": np.repeat(sid, len(dates)), "ds": np.tile(dates.to_numpy(), len(sid)),
+                          "promo": rng.integers(0, 2, m).astype(float), "promo_intensity": rng.random(m) / 3,
+                          "price": np.where(rng.random(m) < 0.1, np.nan, rng.uniform(1, 9, m)),
+                          "is_open": rng.integers(0, 2, m).astype(float), "event": rng.integers(0, 2, m) * 1.0})
+    for lv, k in keys.items():
+        pd.testing.assert_frame_equal(aggregate(bplan, k), _aggregate_ref(bplan, k), check_exact=True)
+    st = bottom["store_id"].unique()
+    sfut = pd.DataFrame({"store_id": np.repeat(st, len(dates)), "ds": np.tile(dates.to_numpy(), len(st)),
+                         "promo": rng.integers(0, 2, len(st) * len(dates)), "is_holiday": rng.integers(0, 2, len(st) * 9),
+                         "temp_c": rng.normal(12, 4, len(st) * 9), "precip_mm": rng.gamma(1, 2, len(st) * 9)})
+    for lv in ("store_product", "store", "region", "product", "category", "store_category", "total"):
+        pd.testing.assert_frame_equal(node_future(sfut, bottom, lv), _node_future_ref(sfut, bottom, lv),
+                                      check_exact=True)
+    hist = bplan.rename(columns={"promo": "y"}).sample(frac=1.0, random_state=1)
+    hist.loc[hist["series_id"] == sid[3], "y"] = 0.0  # a series without demand
+    pd.testing.assert_frame_equal(classify_demand(hist), _classify_ref(hist), check_exact=True)

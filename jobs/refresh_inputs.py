@@ -79,8 +79,8 @@ def _regularize_join(df: pd.DataFrame, grid: pd.DataFrame, values: list[str]) ->
 def _fill(out: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
     """Missing ``y`` as 0, the exogenous columns filled forward then backward within each series (``codes``)."""
     out["y"] = out["y"].fillna(0.0)
-    by_series = out[EXOG].groupby(codes, sort=False).ffill()
-    out[EXOG] = by_series.groupby(codes, sort=False).bfill()
+    for col in EXOG:  # one column at a time: a copy of one column, not of seven, at once
+        out[col] = out[col].groupby(codes, sort=False).ffill().groupby(codes, sort=False).bfill()
     out["is_open"] = out["is_open"].fillna(1.0)  # no open flag: open
     return out
 
@@ -93,7 +93,14 @@ def load_history(levels, freq: str, url: str | None = None) -> tuple[dict[str, p
     if not nonempty:
         raise ValueError("the store holds no sales: run `python cli.py demo` or `python cli.py ingest` first")
     end = max(nonempty)
-    return {lv: with_hierarchy(regularize(f, freq, end)) for lv, f in frames.items() if len(f)}, end
+    out = {}
+    for lv in list(frames):  # each level's raw rows are dropped once it is regular
+        raw = frames.pop(lv)
+        if len(raw):
+            out[lv] = regularize(raw, freq, end)
+            del raw
+            out[lv] = with_hierarchy(out[lv])
+    return out, end
 
 
 def with_hierarchy(df: pd.DataFrame) -> pd.DataFrame:

@@ -132,12 +132,13 @@ def test_known_input_means_by_codes_equal_the_string_groupbys():
                           "promo": rng.integers(0, 2, m).astype(float), "promo_intensity": rng.random(m) / 3,
                           "price": np.where(rng.random(m) < 0.1, np.nan, rng.uniform(1, 9, m)),
                           "is_open": rng.integers(0, 2, m).astype(float), "event": rng.integers(0, 2, m) * 1.0})
-    for lv, k in keys.items():
-        pd.testing.assert_frame_equal(aggregate(bplan, k), _aggregate_ref(bplan, k), check_exact=True)
+    for lv, node_of in keys.items():
+        pd.testing.assert_frame_equal(aggregate(bplan, node_of), _aggregate_ref(bplan, node_of), check_exact=True)
     st = bottom["store_id"].unique()
+    k = len(st) * len(dates)
     sfut = pd.DataFrame({"store_id": np.repeat(st, len(dates)), "ds": np.tile(dates.to_numpy(), len(st)),
-                         "promo": rng.integers(0, 2, len(st) * len(dates)), "is_holiday": rng.integers(0, 2, len(st) * 9),
-                         "temp_c": rng.normal(12, 4, len(st) * 9), "precip_mm": rng.gamma(1, 2, len(st) * 9)})
+                         "promo": rng.integers(0, 2, k), "is_holiday": rng.integers(0, 2, k),
+                         "temp_c": rng.normal(12, 4, k), "precip_mm": rng.gamma(1, 2, k)})
     for lv in ("store_product", "store", "region", "product", "category", "store_category", "total"):
         pd.testing.assert_frame_equal(node_future(sfut, bottom, lv), _node_future_ref(sfut, bottom, lv),
                                       check_exact=True)

@@ -96,6 +96,7 @@ def load_history(levels, freq: str, url: str | None = None) -> tuple[dict[str, p
     out = {}
     for lv in list(frames):  # each level's raw rows are dropped once it is regular
         raw = frames.pop(lv)
+        raw = raw[[c for c in KEEP if c in raw.columns]]  # the bottom facts' store and product ids freed now
         if len(raw):
             out[lv] = regularize(raw, freq, end)
             del raw

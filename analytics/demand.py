@@ -48,9 +48,11 @@ def classify_demand(frame: pd.DataFrame, adi_cut: float = ADI_CUT, cv2_cut: floa
     y = frame["y"].to_numpy(dtype=float)
     pos = y > 0
     sizes = np.where(pos, y, np.nan)
+    codes, ids = pd.factorize(frame["series_id"].astype(str), sort=True)  # no Python string per row
     g = pd.DataFrame({"n": np.ones(len(y)), "d": pos.astype(float), "s": sizes, "s2": sizes ** 2}).groupby(
-        frame["series_id"].astype(str).to_numpy(), sort=True)
-    tot = g.sum(min_count=1)
+        codes, sort=True)
+    tot = g.sum(min_count=1).drop(index=-1, errors="ignore")  # -1: a missing series id, left out
+    tot.index = np.asarray(ids, dtype=object)[tot.index.to_numpy()]
     n, k = tot["n"].to_numpy(), tot["d"].to_numpy()
     mean = tot["s"].to_numpy() / np.where(k > 0, k, np.nan)
     var = (tot["s2"].to_numpy() - k * mean ** 2) / np.where(k > 1, k - 1, np.nan)  # sample variance

@@ -36,8 +36,10 @@ PRICE_WINDOW_DAYS = 91
 def regular_price(bottom_hist: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
     """Per series (index ``series_id``) the median price on non-promotion days of the last 91 days up to
     ``origin``; a series with no such day keeps its last known price (NaN when it has none)."""
-    h = bottom_hist[(bottom_hist["ds"] <= origin)]
-    if "price" not in h or h["price"].isna().all():
+    if "price" not in bottom_hist:
+        return pd.Series(dtype=float)
+    h = bottom_hist.loc[bottom_hist["ds"] <= origin, ["series_id", "ds", "price", "promo"]]  # not every column
+    if h["price"].isna().all():
         return pd.Series(dtype=float)
     h = h.dropna(subset=["price"])
     recent = h[(h["ds"] > origin - pd.Timedelta(days=PRICE_WINDOW_DAYS)) & (h["promo"].fillna(0) == 0)]
@@ -68,7 +70,7 @@ def bottom_plan(dates: pd.DatetimeIndex, bottom_nodes: pd.DataFrame, plan: pd.Da
                         "ds": np.tile(dates.to_numpy(), len(b))})
     defaults = store_fut[["store_id", "ds", "promo", "promo_intensity", "is_open"]]
     out = out.merge(defaults, on=["store_id", "ds"], how="left")
-    out["price"] = out["series_id"].map(regular).astype(float)
+    out["price"] = np.repeat(pd.Series(sid).map(regular).astype(float).to_numpy(), len(dates))  # once a series
     out["event"] = 0.0
     if len(plan):
         p = plan.rename(columns={"date": "ds"}).astype({"store_id": str, "product_id": str})
@@ -85,10 +87,19 @@ def bottom_plan(dates: pd.DatetimeIndex, bottom_nodes: pd.DataFrame, plan: pd.Da
 
 def aggregate(bplan: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """The bottom plan of :func:`bottom_plan` for the nodes ``keys`` maps the bottom series to: means (any event)."""
-    frame = bplan.assign(series_id=bplan["series_id"].map(keys))
-    return frame.groupby(["series_id", "ds"], as_index=False, sort=True).agg(
+    codes, uniques = pd.factorize(bplan["series_id"])  # each bottom series mapped once, not each row
+    frame = bplan.assign(series_id=_categories(keys.reindex(uniques).to_numpy(), codes))
+    out = frame.groupby(["series_id", "ds"], as_index=False, sort=True, observed=True).agg(
         promo=("promo", "mean"), promo_intensity=("promo_intensity", "mean"), price=("price", "mean"),
         is_open=("is_open", "mean"), event=("event", "max"))
+    return out.assign(series_id=out["series_id"].astype(str))
+
+
+def _categories(values, codes: np.ndarray) -> pd.Categorical:
+    """``values[codes]`` as a categorical (sorted categories): grouping by it orders the groups as the strings
+    would, without hashing a string per row."""
+    node = pd.Categorical(values)
+    return pd.Categorical.from_codes(node.codes[codes], node.categories)
 
 
 def known_inputs(dates: pd.DatetimeIndex, levels, bottom_nodes: pd.DataFrame, bottom_hist: pd.DataFrame,
@@ -147,8 +158,7 @@ def history_plan_columns(frames: dict, bottom_nodes: pd.DataFrame, url: str | No
     for lv, frame in frames.items():
         if lv == BOTTOM_LEVEL:
             continue
-        node = pd.Categorical(keys[lv].reindex(uniques).to_numpy())
-        sub = small.assign(series_id=pd.Categorical.from_codes(node.codes[codes], node.categories))
+        sub = small.assign(series_id=_categories(keys[lv].reindex(uniques).to_numpy(), codes))
         means = sub.groupby(["series_id", "ds"], as_index=False, sort=False, observed=True)[
             ["promo_intensity", "price"]].mean()
         means["series_id"] = means["series_id"].astype(str)

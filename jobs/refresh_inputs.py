@@ -32,24 +32,55 @@ def regularize(df: pd.DataFrame, freq: str, end: pd.Timestamp) -> pd.DataFrame:
     """Each series on a regular grid from its first date to ``end`` (a shared last date).
 
     Missing ``y`` becomes 0 (no recorded sale means no sale, also after a series stops); exogenous gaps are
-    filled forward then backward within the series.
+    filled forward then backward within the series. Rows off the grid are dropped.
+
+    The rows are placed on the grid by position (a series' first grid row plus its steps from its first date),
+    the outcome of a left join of the grid with ``df`` on ``series_id, ds`` without hashing millions of keys;
+    ``df`` with a repeated ``series_id, ds`` takes that join (it repeats the grid row).
     """
     step = freq_step(freq)
-    df = df[[c for c in KEEP if c in df.columns]].copy()
-    for col in EXOG:
-        if col not in df:
-            df[col] = np.nan
-    df["series_id"] = df["series_id"].astype(str)
-    df["ds"] = pd.to_datetime(df["ds"])
-    start = df.groupby("series_id")["ds"].min()
+    df = df[[c for c in KEEP if c in df.columns]]
+    values = [c for c in df.columns if c not in ("series_id", "ds")] + [c for c in EXOG if c not in df]
+    sid = df["series_id"].astype(str)
+    ds = pd.to_datetime(df["ds"])
+    start = ds.groupby(sid).min()
     n = ((end - start) // step).astype(int) + 1
     grid = pd.DataFrame({"series_id": np.repeat(start.index.to_numpy(), n.to_numpy())})
     offsets = np.concatenate([np.arange(k) for k in n.to_numpy()]) if len(n) else np.array([], dtype=int)
     grid["ds"] = np.repeat(start.to_numpy(), n.to_numpy()) + offsets * step.to_timedelta64()
+    code = start.index.get_indexer(sid)
+    since = (ds.to_numpy() - start.to_numpy()[code]) if len(df) else np.array([], dtype="timedelta64[ns]")
+    steps, rest = np.divmod(since, step.to_timedelta64())
+    first_row = np.concatenate([[0], np.cumsum(n.to_numpy())[:-1]]) if len(n) else np.array([], dtype=int)
+    on_grid = (rest == np.timedelta64(0)) & (steps.astype(np.int64) < n.to_numpy()[code])
+    pos = first_row[code[on_grid]] + steps[on_grid].astype(np.int64)
+    hit = np.zeros(len(grid), dtype=bool)
+    hit[pos] = True
+    if int(hit.sum()) < len(pos):  # a repeated row
+        return _regularize_join(df, grid, values)
+    out = grid
+    for col in values:
+        col_values = np.full(len(grid), np.nan)
+        if col in df:
+            col_values[pos] = df[col].astype(float).to_numpy()[on_grid]
+        out[col] = col_values
+    return _fill(out, np.repeat(np.arange(len(n)), n.to_numpy()))
+
+
+def _regularize_join(df: pd.DataFrame, grid: pd.DataFrame, values: list[str]) -> pd.DataFrame:
+    """:func:`regularize` by a join of the grid with ``df`` (a ``series_id, ds`` repeated in ``df``)."""
+    df = df.assign(series_id=df["series_id"].astype(str), ds=pd.to_datetime(df["ds"]))
     out = grid.merge(df, on=["series_id", "ds"], how="left")
-    out["y"] = out["y"].astype(float).fillna(0.0)
-    out[EXOG] = out[EXOG].astype(float)
-    out[EXOG] = out.groupby("series_id", sort=False)[EXOG].transform(lambda s: s.ffill().bfill())
+    for col in values:
+        out[col] = out[col].astype(float) if col in out else np.nan
+    return _fill(out, pd.factorize(out["series_id"])[0])
+
+
+def _fill(out: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
+    """Missing ``y`` as 0, the exogenous columns filled forward then backward within each series (``codes``)."""
+    out["y"] = out["y"].fillna(0.0)
+    for col in EXOG:  # one column at a time: a copy of one column, not of seven, at once
+        out[col] = out[col].groupby(codes, sort=False).ffill().groupby(codes, sort=False).bfill()
     out["is_open"] = out["is_open"].fillna(1.0)  # no open flag: open
     return out
 
@@ -62,7 +93,15 @@ def load_history(levels, freq: str, url: str | None = None) -> tuple[dict[str, p
     if not nonempty:
         raise ValueError("the store holds no sales: run `python cli.py demo` or `python cli.py ingest` first")
     end = max(nonempty)
-    return {lv: with_hierarchy(regularize(f, freq, end)) for lv, f in frames.items() if len(f)}, end
+    out = {}
+    for lv in list(frames):  # each level's raw rows are dropped once it is regular
+        raw = frames.pop(lv)
+        raw = raw[[c for c in KEEP if c in raw.columns]]  # the bottom facts' store and product ids freed now
+        if len(raw):
+            out[lv] = regularize(raw, freq, end)
+            del raw
+            out[lv] = with_hierarchy(out[lv])
+    return out, end
 
 
 def with_hierarchy(df: pd.DataFrame) -> pd.DataFrame:
@@ -72,8 +111,10 @@ def with_hierarchy(df: pd.DataFrame) -> pd.DataFrame:
     e.g. ``product_id`` above the product level. The models get these columns instead of parsing keys: the
     global tree models use them as categorical features, ``seasonal_svd`` pools series by ``product_id``.
     """
-    parts = {sid: store.parse_node_id(sid) for sid in df["series_id"].unique()}
-    return df.assign(**{col: df["series_id"].map({sid: p.get(col) for sid, p in parts.items()})
+    codes, ids = pd.factorize(df["series_id"])  # parse each series once and spread its parts to its rows
+    ids = pd.Series(ids)
+    parts = [store.parse_node_id(sid) for sid in ids]
+    return df.assign(**{col: ids.map(dict(zip(ids, (p.get(col) for p in parts)))).iloc[codes].set_axis(df.index)
                         for col in HIERARCHY_COLS})
 
 
@@ -158,6 +199,9 @@ def store_future(stores_df: pd.DataFrame, dates: pd.DatetimeIndex, freq: str, co
     # weather: stored future values, else climatology
     wx = store.weather(url=url)
     wx["date"] = pd.to_datetime(wx["date"])
+    # Numbers even when a column holds no value at all (NULL everywhere reads as object): the nodes' means of an
+    # object column run in Python, minutes at 10M rows.
+    wx = wx.astype({"temp_c": float, "precip_mm": float})
     by_store = wx[wx["scope"] == "store"].rename(columns={"scope_id": "store_id"})
     by_region = wx[wx["scope"] == "region"].rename(columns={"scope_id": "region"})
     hist = st.merge(by_region[["region", "date", "temp_c", "precip_mm"]], on="region", how="inner")
@@ -195,7 +239,9 @@ def node_stores(bottom: pd.DataFrame, level: str) -> pd.DataFrame:
 def node_future(store_fut: pd.DataFrame, bottom: pd.DataFrame, level: str) -> pd.DataFrame:
     """``X_future`` for every node of ``level``: the mean over its stores (``is_holiday``: any)."""
     pairs = node_stores(bottom, level)
+    pairs = pairs.assign(series_id=pd.Categorical(pairs["series_id"]))  # groups by codes, ordered as the keys
     merged = pairs.merge(store_fut, on="store_id", how="inner")
-    return merged.groupby(["series_id", "ds"], as_index=False).agg(
+    out = merged.groupby(["series_id", "ds"], as_index=False, observed=True).agg(
         promo=("promo", "mean"), is_holiday=("is_holiday", "max"), temp_c=("temp_c", "mean"),
         precip_mm=("precip_mm", "mean"))
+    return out.assign(series_id=out["series_id"].astype(str))

@@ -21,6 +21,7 @@ from jobs import artifacts, selecting, sparse
 from jobs import plan_inputs as pi
 from jobs import refresh_inputs as ri
 from jobs.executor import map_series, run_task
+from jobs.memory import release_memory
 from jobs.params import RefreshParams
 from jobs.progress import Progress
 from jobs.tasks import build_all, global_tasks, local_tasks
@@ -83,6 +84,7 @@ def load(params: RefreshParams, prog: Progress, url: str | None) -> Inputs:
     """History per level on a regular grid and the exogenous values of the horizon per node."""
     prog.stage(0.01, "loading data")
     frames, end = ri.load_history(params.levels, params.freq, url)
+    release_memory()  # the fact rows' Python values are freed: hand their heap back before the map
     bottom_nodes = store.nodes(level=BOTTOM_LEVEL, url=url)
     frames = pi.history_plan_columns(frames, bottom_nodes, url)
     step, country = freq_step(params.freq), config.load().country
@@ -94,7 +96,9 @@ def load(params: RefreshParams, prog: Progress, url: str | None) -> Inputs:
         window = pd.date_range(first + step, end, freq=step)
         knowns = pi.known_inputs(window, list(frames), bottom_nodes, frames[BOTTOM_LEVEL], params.freq, country,
                                  url, stored_weather=False)
-    return Inputs(frames, futures, bottom_nodes, dates, knowns, sparse.classify(frames))
+    classes = sparse.classify(frames)
+    release_memory()
+    return Inputs(frames, futures, bottom_nodes, dates, knowns, classes)
 
 
 def plan_models(params: RefreshParams) -> ModelPlan:

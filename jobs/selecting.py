@@ -23,7 +23,7 @@ def combine(metrics, cands, backtests, params: RefreshParams, fallback, frames):
     for level, frame in frames.items():
         ids = frame["series_id"].unique()
         bt = backtests[backtests["series_id"].isin(ids)]
-        members, scores = combination.choose(bt, list(params.models), fallback, metric)
+        members, scores = combination.choose(bt[_scored_columns(bt, metric)], list(params.models), fallback, metric)
         name = combination.name_of(members)
         summary[level] = {"chosen": name, "scores": {r["model"]: (round(float(r["score"]), 5)
                           if np.isfinite(r["score"]) else None) for _, r in scores.iterrows()}}
@@ -41,6 +41,14 @@ def combine(metrics, cands, backtests, params: RefreshParams, fallback, frames):
     sel = _complete_selection(pd.DataFrame(sel_parts, columns=["series_id", "model", "metric", "score"]), cands,
                               metric, fallback)
     return metrics, cands, sel, summary
+
+
+def _scored_columns(bt: pd.DataFrame, metric: str) -> list[str]:
+    """The backtest columns a pooled ``metric`` reads: the keys, actuals and points, plus the interval bounds
+    for coverage and pinball. The choice averages every candidate set's rows, so fewer columns copy fewer bytes."""
+    if metric.startswith("coverage_") or metric == "pinball":
+        return list(bt.columns)
+    return [c for c in bt.columns if c in ("series_id", "ds", "fold", "model", "y", "yhat")]
 
 
 def chosen_residuals(parts: list, sel: pd.DataFrame) -> tuple[list, list[dict]]:

@@ -136,3 +136,30 @@ def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages(
         want_r = want[(want["series_id"] == r["series_id"]) & (want["model"] == r["model"])]["resid"]
         assert r["residuals"] == json.dumps([round(float(v), 4) for v in want_r])
     assert sorted(zip(diag["series_id"], diag["model"])) == sorted(zip(sel["series_id"], sel["model"]))
+
+
+@pytest.mark.parametrize("metric", ["wape", "rmse", "coverage_80", "pinball"])
+def test_combination_choice_on_the_scored_columns_equals_the_whole_frame(metric):
+    """The level's combination is chosen on the backtest columns its metric reads (keys, actuals, points; the
+    bounds only for coverage and pinball): the same choice and every candidate set's score as on all columns."""
+    from jobs import selecting
+    from models import combination
+    rng = np.random.default_rng(3)
+    rows = []
+    for sid in ("a", "b", "c"):
+        for fold in (0, 1):
+            ds = pd.date_range("2024-03-01", periods=4) + pd.Timedelta(days=7 * fold)
+            y = rng.gamma(2.0, 5.0, size=4)
+            for model, bias in (("naive", 2.0), ("ses", -1.0), ("lgbm", 0.5)):
+                yhat = y + bias + rng.normal(size=4)
+                rows.append(pd.DataFrame({"series_id": sid, "ds": ds, "fold": fold, "model": model, "y": y,
+                                          "yhat": yhat, "yhat_lo_80": yhat - 3, "yhat_hi_80": yhat + 3,
+                                          "yhat_lo_95": yhat - 5, "yhat_hi_95": yhat + 5}))
+    bt = pd.concat(rows, ignore_index=True)
+    cols = selecting._scored_columns(bt, metric)
+    assert ("yhat_lo_80" in cols) == (metric in ("coverage_80", "pinball"))
+    whole = combination.choose(bt, ["naive", "ses", "lgbm"], "naive", metric)
+    scored = combination.choose(bt[cols], ["naive", "ses", "lgbm"], "naive", metric)
+    assert whole[0] == scored[0]
+    pd.testing.assert_frame_equal(whole[1], scored[1])
+    assert np.isfinite(whole[1]["score"].astype(float)).all()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from pathlib import Path
 
 import joblib
@@ -29,7 +30,7 @@ def run_dir(run_id: str) -> Path:
 
 
 def save_run(run_id: str, params: dict, selections: pd.DataFrame, metrics: pd.DataFrame | None = None,
-             model_params: dict | None = None, models: dict | None = None) -> Path:
+             model_params: dict | None = None, models: dict | None = None, saved=()) -> Path:
     """Write a run's manifest, selections and fitted model objects; returns the directory.
 
     Parameters
@@ -45,14 +46,12 @@ def save_run(run_id: str, params: dict, selections: pd.DataFrame, metrics: pd.Da
         Hyperparameter overrides used (e.g. tuned LightGBM parameters).
     models : dict, optional
         ``{artifact name: fitted model}``; each is written with joblib (compressed) as ``<name>.joblib``.
+    saved : iterable of str, optional
+        File names of models already written by :func:`save_model` (listed in the manifest).
     """
     out = run_dir(run_id)
     out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for name, obj in (models or {}).items():
-        fname = _SAFE.sub("_", name) + ".joblib"
-        joblib.dump(obj, out / fname, compress=3)
-        files.append(fname)
+    files = list(saved) + [save_model(run_id, name, obj) for name, obj in (models or {}).items()]
     csv_safe(selections).to_csv(out / "selections.csv", index=False)
     manifest = {"run_id": run_id, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "code_version": code_version(), "params": params, "model_params": model_params or {},
@@ -60,6 +59,21 @@ def save_run(run_id: str, params: dict, selections: pd.DataFrame, metrics: pd.Da
                 "n_backtest_rows": 0 if metrics is None else int(len(metrics)), "files": sorted(files)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return out
+
+
+def save_model(run_id: str, name: str, obj) -> str:
+    """Write one fitted model object of a run as ``<name>.joblib`` (compressed); returns the file name. The
+    refresh writes each global model as it arrives, so the driver need not hold them all until the end."""
+    out = run_dir(run_id)
+    out.mkdir(parents=True, exist_ok=True)
+    fname = _SAFE.sub("_", name) + ".joblib"
+    joblib.dump(obj, out / fname, compress=3)
+    return fname
+
+
+def discard_run(run_id: str) -> None:
+    """Remove the artifact directory of a run that failed or was cancelled (models written while it ran)."""
+    shutil.rmtree(run_dir(run_id), ignore_errors=True)
 
 
 def load_manifest(run_id: str) -> dict:

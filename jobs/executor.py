@@ -72,6 +72,7 @@ class SeriesResult:
     models: dict = field(default_factory=dict)  # {model name: fitted model} when task.keep_models
     backtests: pd.DataFrame = field(default_factory=pd.DataFrame)  # out-of-sample fold forecasts (BACKTEST_COLS)
     importance: pd.DataFrame = field(default_factory=pd.DataFrame)  # global tree models: models.explain.IMPORTANCE_COLS
+    is_global: bool = False  # from a global-model task (its ``models`` are artifacts named by model and group)
 
 
 def _horizon(name: str, h: int) -> dict:
@@ -281,7 +282,8 @@ def run_global(task: GlobalTask) -> SeriesResult:
         diags.append({"series_id": sid, "model": task.name, **residual_diagnostics(g["resid"].to_numpy())})
     return SeriesResult(ids, metrics, fc, pd.concat(resids, ignore_index=True) if resids else
                         pd.DataFrame(columns=["series_id", "ds", "model", "resid"]), diags, [],
-                        _kept(task, model), backtests=backtests, importance=_importance_frame(task, imp))
+                        _kept(task, model), backtests=backtests, importance=_importance_frame(task, imp),
+                        is_global=True)
 
 
 def _kept(task: GlobalTask, model) -> dict:

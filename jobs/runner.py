@@ -15,7 +15,7 @@ import uuid
 import config
 from data import store
 from domain import BOTTOM_LEVEL
-from jobs import sparse, stages, tracking
+from jobs import artifacts, sparse, stages, tracking
 from jobs.lock import ABANDONED, RefreshLock
 from jobs.params import RefreshParams
 from jobs.progress import Progress
@@ -140,11 +140,13 @@ def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, l
     try:
         summary = _run_stages(run_id, params, jobs, prog, url)
     except KeyboardInterrupt:
+        artifacts.discard_run(run_id)  # the models written while it ran
         store.mark_failed(run_id, "interrupted (Ctrl-C)", status="cancelled",
                           duration_s=time.perf_counter() - t0, url=url)
         raise
     except Exception as exc:  # noqa: BLE001 - any failure must mark the run and keep the old one current
         err = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc().splitlines(True)[-12:])
+        artifacts.discard_run(run_id)
         store.mark_failed(run_id, err, status="failed", duration_s=time.perf_counter() - t0, url=url)
         return {"run_id": run_id, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
                 "data_hash": dhash, "duration_s": round(time.perf_counter() - t0, 2), **stored_params}
@@ -176,17 +178,21 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
         model_params, trials = stages.tune(params, inputs, plan, prog)
         timings["tune_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    fitted = stages.backtest_and_fit(params, inputs, plan, model_params, jobs, prog)
+    fitted = stages.backtest_and_fit(params, inputs, plan, model_params, jobs, prog, run_id)
     timings["models_s"] = time.perf_counter() - t
     t = time.perf_counter()
     prog.stage(0.9, "selecting and reconciling")
     chosen = stages.select(params, inputs, fitted, plan.fallback)
+    fitted = stages.consumed(fitted)  # the candidates' forecasts, metrics and residuals can be freed
     final, hier = stages.reconcile(params, inputs, chosen)
+    metrics = metric_summary(chosen.metrics, fitted.backtests, hier.bottom,
+                             chosen.combos.get(BOTTOM_LEVEL, {}).get("chosen"))
+    fitted = stages.consumed(fitted, backtests=True)
     timings["reconcile_s"] = time.perf_counter() - t
     t = time.perf_counter()
     prog.stage(0.95, "writing the run")
     n_rows, artifact_dir = stages.write(run_id, params, chosen, final, hier, trials, model_params, fitted.saved, url,
-                                         fitted.importance)
+                                         fitted.importance, fitted.saved_files)
     sparse.save_tables(sparse.demand_tables(inputs.frames, params.freq, url), url)  # Explore's demand classes
     timings["write_s"] = time.perf_counter() - t
 
@@ -194,8 +200,7 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
     n_agg = sum(len(f["series_id"].unique()) for lv, f in frames.items() if lv != BOTTOM_LEVEL)
     return {"n_series": int(len(hier.nodes)), "n_bottom": len(hier.bottom), "n_aggregate": int(n_agg),
             "n_modelled": int(sel["series_id"].nunique()),
-            "metrics": metric_summary(chosen.metrics, fitted.backtests, hier.bottom,
-                                      chosen.combos.get(BOTTOM_LEVEL, {}).get("chosen")),
+            "metrics": metrics,
             "selected": {k: int(v) for k, v in sel["model"].value_counts().sort_index().items()},
             "combinations": chosen.combos,
             "errors": {"count": len(fitted.errors), "first": fitted.errors[:5]},

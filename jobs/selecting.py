@@ -1,6 +1,7 @@
 """How a refresh chooses each series' forecast: per-level combinations or per-series best models, with fallbacks."""
 from __future__ import annotations
 
+import json
 import numpy as np
 import pandas as pd
 
@@ -22,7 +23,7 @@ def combine(metrics, cands, backtests, params: RefreshParams, fallback, frames):
     for level, frame in frames.items():
         ids = frame["series_id"].unique()
         bt = backtests[backtests["series_id"].isin(ids)]
-        members, scores = combination.choose(bt, list(params.models), fallback, metric)
+        members, scores = combination.choose(bt[_scored_columns(bt, metric)], list(params.models), fallback, metric)
         name = combination.name_of(members)
         summary[level] = {"chosen": name, "scores": {r["model"]: (round(float(r["score"]), 5)
                           if np.isfinite(r["score"]) else None) for _, r in scores.iterrows()}}
@@ -42,27 +43,68 @@ def combine(metrics, cands, backtests, params: RefreshParams, fallback, frames):
     return metrics, cands, sel, summary
 
 
-def combination_residuals(resid_parts, sel) -> tuple[pd.DataFrame, list[dict]]:
-    """In-sample residuals and diagnostics of the chosen combinations (for the dashboard and MinT).
+def _scored_columns(bt: pd.DataFrame, metric: str) -> list[str]:
+    """The backtest columns a pooled ``metric`` reads: the keys, actuals and points, plus the interval bounds
+    for coverage and pinball. The choice averages every candidate set's rows, so fewer columns copy fewer bytes."""
+    if metric.startswith("coverage_") or metric == "pinball":
+        return list(bt.columns)
+    return [c for c in bt.columns if c in ("series_id", "ds", "fold", "model", "y", "yhat")]
 
-    The residual of an average of fits is the average of the members' residuals, taken on the dates where
-    every member has one.
+
+def chosen_residuals(parts: list, sel: pd.DataFrame) -> tuple[list, list[dict]]:
+    """The in-sample residuals of each series' selected model (for the dashboard and MinT) and the
+    diagnostics of the selected combinations: ``([frame], diag rows)`` (``[]`` without residuals).
+
+    ``parts`` are the candidates' residuals held compact (:func:`union_residuals`). A single model's rows are
+    taken as the model returned them; the residual of a combination (an average of fits) is the average of its
+    members' residuals, on the dates where every member has one. Only the selected rows are built, so the
+    candidates' residuals can be freed after the selection.
     """
-    empty = pd.DataFrame(columns=["series_id", "ds", "model", "resid"])
-    combos = sel[sel["model"].str.contains(combination.SEP, regex=False)]
-    if combos.empty or not resid_parts:
-        return empty, []
-    resid = pd.concat(resid_parts, ignore_index=True)
-    parts, diags = [], []
-    for name, chosen in combos.groupby("model"):
+    empty = pd.DataFrame(columns=RESID_COLS)
+    if not parts:
+        return [], []
+    resid = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    pairs = sel[["series_id", "model"]].astype({"series_id": str, "model": str})
+    is_combo = pairs["model"].str.contains(combination.SEP, regex=False)
+    out = [_rows_of(resid, pairs[~is_combo])]
+    diags = []
+    for name, chosen in pairs[is_combo].groupby("model", sort=True):
         members = combination.members_of(name)
-        part = resid[resid["series_id"].isin(chosen["series_id"]) & resid["model"].isin(members)]
-        complete = part.groupby(["series_id", "ds"])["model"].transform("nunique") == len(members)
-        avg = part[complete].groupby(["series_id", "ds"], as_index=False)["resid"].mean().assign(model=name)
-        parts.append(avg)
+        part = resid[_isin(resid["series_id"], chosen["series_id"]) & _isin(resid["model"], members)]
+        keys = [part["series_id"], part["ds"]]
+        complete = part.groupby(keys, observed=True)["model"].transform("nunique") == len(members)
+        part = part[complete]
+        avg = part.groupby([part["series_id"], part["ds"]], as_index=False, observed=True)["resid"].mean()
+        avg = avg.assign(series_id=avg["series_id"].astype(str), model=name)[RESID_COLS]
+        out.append(avg)
         for sid, g in avg.groupby("series_id", sort=True):
             diags.append({"series_id": sid, "model": name, **residual_diagnostics(g["resid"].to_numpy())})
-    return (pd.concat(parts, ignore_index=True) if parts else empty), diags
+    out = [p.astype({"series_id": str, "model": str}) for p in out if len(p)]
+    return (out or [empty]), diags
+
+
+def _isin(col: pd.Series, values) -> np.ndarray:
+    """``col.isin(values)`` for a categorical or plain column (categorical: on the codes)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        wanted = pd.Index(col.cat.categories).isin(list(values))
+        codes = col.cat.codes.to_numpy()
+        return (codes >= 0) & wanted[np.maximum(codes, 0)]
+    return col.isin(list(values)).to_numpy()
+
+
+def _rows_of(resid: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``resid`` whose ``(series_id, model)`` is one of ``pairs``, in ``resid``'s order."""
+    if isinstance(resid["series_id"].dtype, pd.CategoricalDtype) and isinstance(resid["model"].dtype,
+                                                                                 pd.CategoricalDtype):
+        sids, models = resid["series_id"].cat, resid["model"].cat
+        n_models = max(1, len(models.categories))
+        s = pd.Index(sids.categories).get_indexer(pairs["series_id"])
+        m = pd.Index(models.categories).get_indexer(pairs["model"])
+        ok = (s >= 0) & (m >= 0)
+        key = sids.codes.to_numpy().astype(np.int64) * n_models + models.codes.to_numpy()
+        return resid[np.isin(key, s[ok].astype(np.int64) * n_models + m[ok])]
+    keyed = pd.MultiIndex.from_frame(resid[["series_id", "model"]].astype(str))
+    return resid[keyed.isin(pd.MultiIndex.from_frame(pairs))]
 
 
 def add_ensemble(metrics, cands, metric, frames):
@@ -103,14 +145,19 @@ def _complete_selection(sel, cands, metric, fallback) -> pd.DataFrame:
 
 
 def diagnostics_frame(diag_rows, resid_parts, sel) -> pd.DataFrame:
-    """Diagnostics of each series' chosen model, with its residuals (for the histogram)."""
+    """Diagnostics of each series' chosen model, with its residuals (for the histogram) as JSON text.
+
+    ``resid_parts`` holds the selected models' residuals only (:func:`chosen_residuals`). Each series' list is
+    rounded and written out as JSON here, one series at a time, rather than held as Python floats.
+    """
     cols = ["series_id", "model", "ljung_box_p", "bias", "resid_std", "acf", "residuals"]
     if not diag_rows:
         return pd.DataFrame(columns=cols)
     d = pd.DataFrame(diag_rows).merge(sel[["series_id", "model"]], on=["series_id", "model"])
     if resid_parts:
-        r = pd.concat(resid_parts, ignore_index=True).merge(sel[["series_id", "model"]], on=["series_id", "model"])
-        lists = r.groupby(["series_id", "model"])["resid"].agg(lambda s: [round(float(v), 4) for v in s])
+        r = pd.concat(resid_parts, ignore_index=True)
+        lists = r.groupby(["series_id", "model"])["resid"].agg(
+            lambda s: json.dumps([round(float(v), 4) for v in s]))
         d = d.merge(lists.rename("residuals").reset_index(), on=["series_id", "model"], how="left")
     else:
         d["residuals"] = None
@@ -138,31 +185,3 @@ def union_residuals(parts: list) -> list:
                           "ds": pd.concat([p["ds"] for p in parts], ignore_index=True),
                           "model": union_categoricals([p["model"] for p in parts]),
                           "resid": np.concatenate([p["resid"].to_numpy(dtype=float) for p in parts])})]
-
-
-def expand_residuals(parts: list, sel: pd.DataFrame | None = None, extra_models=()) -> list:
-    """The residual rows a selection can use, with plain string columns again (as the models returned them).
-
-    ``sel`` given: only each series' selected model and, for a combination, its members, plus every row of
-    the models ``extra_models`` (the intermittent candidates the sparse series choose among later); else all.
-    """
-    out = []
-    for part in parts:
-        if sel is not None and isinstance(part["series_id"].dtype, pd.CategoricalDtype) \
-                and isinstance(part["model"].dtype, pd.CategoricalDtype):
-            part = part[_wanted(part, sel) | part["model"].isin(list(extra_models)).to_numpy()]
-        out.append(part.astype({"series_id": "str", "model": "str"}).reset_index(drop=True))
-    return out
-
-
-def _wanted(part: pd.DataFrame, sel: pd.DataFrame) -> np.ndarray:
-    """Rows of ``part`` (categorical keys) whose (series, model) is selected or a member of the selected."""
-    pairs = sel[["series_id", "model"]].assign(model=sel["model"].astype(str).map(combination.members_of))
-    pairs = pairs.explode("model")
-    sids, models = part["series_id"].cat, part["model"].cat
-    n_models = max(1, len(models.categories))
-    s = pd.Index(sids.categories).get_indexer(pairs["series_id"].astype(str))
-    m = pd.Index(models.categories).get_indexer(pairs["model"].astype(str))
-    ok = (s >= 0) & (m >= 0)
-    key = sids.codes.to_numpy().astype(np.int64) * n_models + models.codes.to_numpy()
-    return np.isin(key, s[ok].astype(np.int64) * n_models + m[ok])

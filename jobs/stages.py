@@ -8,6 +8,7 @@ best local models), and shipping every frame to the workers twice would cost mor
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -65,6 +66,7 @@ class Fitted:
     backtests: pd.DataFrame | None
     saved: dict = field(default_factory=dict)  # {artifact name: fitted model (or list of them)}
     importance: pd.DataFrame | None = None  # gain and last-fold permutation importance (models.explain)
+    saved_files: tuple = ()  # artifact files of the models already written as they arrived (artifacts.save_model)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Chosen:
     sel: pd.DataFrame
     chosen: pd.DataFrame   # the chosen model's forecast of every series
     combos: dict
-    resid_parts: list
+    resid_parts: list      # the in-sample residuals of each series' chosen model (selecting.chosen_residuals)
     diag_rows: list
 
 
@@ -145,8 +147,13 @@ def _map(params: RefreshParams, tasks, jobs: int, on_result) -> list:
 
 
 def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, model_params: dict, jobs: int,
-                     prog: Progress) -> Fitted:
-    """Backtest every candidate and fit the final models, as one map over batches (``jobs`` processes)."""
+                     prog: Progress, run_id: str | None = None) -> Fitted:
+    """Backtest every candidate and fit the final models, as one map over batches (``jobs`` processes).
+
+    With ``run_id``, each global model (and its group's forecast inputs) is written to the run's artifacts as
+    its task's result arrives and dropped from memory (``Fitted.saved_files``); without, all are kept in
+    ``Fitted.saved``.
+    """
     frames, futures = inputs.frames, inputs.futures
     # Global-model groups first: they are the longest tasks, so the pool starts them while batches fill in.
     knowns = inputs.knowns
@@ -160,8 +167,20 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     n_work = sum(len(r.series_ids) for r in refs)
     prog.stage(0.05, f"backtesting and fitting: {len(refs)} tasks, {n_work} series-models")
     prog.start_map(n_work, "backtests and fits")
+    # {artifact name: (rank, file)}. A group's forecast inputs come with each of its models: the regular models'
+    # are the group's and all the same; the intermittent models' (rank 0) are only its sparse series, and are
+    # kept only when no regular model of the group has its own (as the tasks' order made it before).
+    written: dict = {}
+    extra = set(sparse.sparse_models(params))
+
     def arrived(r):  # held until the selection: the residuals of every candidate, kept compact
         r.residuals = selecting.compact_residuals(r.residuals)
+        if run_id is not None and r.is_global and r.models:  # on disk now, not held until the write
+            rank = 0 if any(k.split("__", 1)[0] in extra for k in r.models if not k.startswith("future__")) else 1
+            for name, obj in r.models.items():
+                if name not in written or rank > written[name][0]:
+                    written[name] = (rank, artifacts.save_model(run_id, name, obj))
+            r.models = {}
         prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids))
 
     results = _map(params, build_all(refs), jobs, arrived)
@@ -185,7 +204,8 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
                   resid_parts=selecting.union_residuals([r.residuals for r in results if not r.residuals.empty]),
                   diag_rows=[d for r in results for d in r.diagnostics], errors=errors,
                   backtests=pd.concat(bt_parts, ignore_index=True) if bt_parts else None, saved=saved,
-                  importance=pd.concat(imp_parts, ignore_index=True) if imp_parts else None)
+                  importance=pd.concat(imp_parts, ignore_index=True) if imp_parts else None,
+                  saved_files=tuple(f for _, f in written.values()))
 
 
 def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str) -> Chosen:
@@ -197,15 +217,10 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
         metrics = metrics.merge(cands[["series_id", "model"]].drop_duplicates(), on=["series_id", "model"])
     (metrics, cands, backtests), (x_metrics, x_cands) = sparse.split(metrics, cands, fitted.backtests, params)
     combos: dict = {}
-    resid_parts, diag_rows = fitted.resid_parts, fitted.diag_rows
     if params.combining and not metrics.empty and backtests is not None:
         metrics, cands, sel, combos = selecting.combine(metrics, cands, backtests, params, fallback,
                                                         inputs.frames)
-        resid_parts = selecting.expand_residuals(resid_parts, sel, sparse.sparse_models(params))
-        combo_resid, combo_diag = selecting.combination_residuals(resid_parts, sel)
-        resid_parts, diag_rows = resid_parts + [combo_resid], diag_rows + combo_diag
     else:
-        resid_parts = selecting.expand_residuals(resid_parts)
         if params.ensemble and not metrics.empty:
             metrics, cands = selecting.add_ensemble(metrics, cands, params.metric, inputs.frames)
         sel = selecting.select_per_series(metrics, cands, params.metric, fallback)
@@ -215,7 +230,17 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
         sel = sparse.choose(sel, metrics, cands, inputs.classes, fallback, sparse.sparse_models(params),
                             regular_choice_only=params.combining)
     chosen = cands.merge(sel[["series_id", "model"]], on=["series_id", "model"], how="inner")
+    resid_parts, combo_diag = selecting.chosen_residuals(fitted.resid_parts, sel)
+    diag_rows = fitted.diag_rows + combo_diag
     return Chosen(metrics, cands, sel, chosen, combos, resid_parts, diag_rows)
+
+
+def consumed(fitted: Fitted, backtests: bool = False) -> Fitted:
+    """``fitted`` without what :func:`select` consumed (every candidate's forecasts, metrics, residuals and
+    diagnostics) and, with ``backtests``, without the backtest forecasts too: the caller drops its reference to
+    the old record so that these, the largest frames of a run, are freed before the reconciliation and writing."""
+    return dataclasses.replace(fitted, metric_parts=[], fc_parts=[], resid_parts=[], diag_rows=[],
+                               backtests=None if backtests else fitted.backtests)
 
 
 def reconcile(params: RefreshParams, inputs: Inputs, chosen: Chosen) -> tuple[pd.DataFrame, Hierarchy]:
@@ -223,8 +248,7 @@ def reconcile(params: RefreshParams, inputs: Inputs, chosen: Chosen) -> tuple[pd
     hier = build_hierarchy(inputs.bottom_nodes, key=store.node_id)
     residuals = None
     if params.reconcile == "mint_shrink":
-        residuals = pd.concat(chosen.resid_parts, ignore_index=True).merge(chosen.sel[["series_id", "model"]],
-                                                                          on=["series_id", "model"])
+        residuals = pd.concat(chosen.resid_parts, ignore_index=True) if chosen.resid_parts else None
     final = reconcile_forecasts(chosen.chosen, hier, params.reconcile, residuals=residuals)
     gap = coherence_error(final, hier)
     scale = max(float(final["yhat"].abs().max()), 1.0)
@@ -235,7 +259,7 @@ def reconcile(params: RefreshParams, inputs: Inputs, chosen: Chosen) -> tuple[pd
 
 def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFrame, hier: Hierarchy,
           trials: pd.DataFrame | None, model_params: dict, saved: dict, url: str | None,
-          importance: pd.DataFrame | None = None) -> tuple[int, str]:
+          importance: pd.DataFrame | None = None, saved_files=()) -> tuple[int, str]:
     """Write the run's rows (not yet current) and its model artifacts; returns the forecast row count and dir.
 
     Stored forecasts (``forecasts.model``): ``final`` for every node; for aggregate nodes also every
@@ -243,30 +267,54 @@ def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFram
     feature importance is saved as the frame ``Frames.FEATURE_IMPORTANCE`` with the run id as its level.
     """
     bottom_ids = set(hier.bottom)
-    stored = pd.concat([final.assign(model="final"),
-                        chosen.cands[~chosen.cands["series_id"].isin(bottom_ids)],
-                        chosen.chosen[chosen.chosen["series_id"].isin(bottom_ids)]], ignore_index=True)
-    stored = stored.drop_duplicates(["series_id", "model", "ds"])
-    _check_finite(stored)
+    parts = _stored_parts([final.assign(model="final"), chosen.cands[~chosen.cands["series_id"].isin(bottom_ids)],
+                           chosen.chosen[chosen.chosen["series_id"].isin(bottom_ids)]])
+    _check_finite(parts)
     diag = selecting.diagnostics_frame(chosen.diag_rows, chosen.resid_parts, chosen.sel)
     with store.session_scope(url=url) as s:
-        store.write_run_results(s, run_id, forecasts=stored, metrics=chosen.metrics, selections=chosen.sel,
-                                diagnostics=diag, trials=trials)
+        for part in parts:  # in slices: the rows are turned into Python values one slice at a time
+            for start in range(0, len(part), WRITE_ROWS):
+                store.write_run_results(s, run_id, forecasts=part.iloc[start:start + WRITE_ROWS])
+        store.write_run_results(s, run_id, metrics=chosen.metrics, selections=chosen.sel, diagnostics=diag,
+                                trials=trials)
         if importance is not None and not importance.empty:
             store.save_frame(s, Frames.FEATURE_IMPORTANCE, run_id, importance)
-    artifact_dir = artifacts.save_run(run_id, params.to_dict(), chosen.sel, chosen.metrics, model_params, saved)
-    return int(len(stored)), str(artifact_dir)
+    artifact_dir = artifacts.save_run(run_id, params.to_dict(), chosen.sel, chosen.metrics, model_params, saved,
+                                      saved=saved_files)
+    return sum(len(p) for p in parts), str(artifact_dir)
 
 
-def _check_finite(stored: pd.DataFrame) -> None:
+WRITE_ROWS = 200_000  # forecast rows per write_run_results call
+
+
+def _stored_parts(parts: list) -> list:
+    """The stored forecasts as parts without repeated ``(series_id, model, ds)`` rows, each with every part's
+    columns (a column a part lacks is NaN there, as in their concatenation). The parts' keys are disjoint (the
+    ``final`` model, the aggregate nodes' candidates, the bottom series' choices), so no part is concatenated
+    with another and each is written and checked on its own."""
+    cols = list(dict.fromkeys(c for p in parts for c in p.columns))
+    out = []
+    for part in parts:
+        part = part if list(part.columns) == cols else part.reindex(columns=cols)
+        dup = part.duplicated(["series_id", "model", "ds"])
+        out.append(part[~dup.to_numpy()] if dup.any() else part)
+    return out
+
+
+def _check_finite(parts: list) -> None:
     """Raise (so the run fails and the previous one stays current) when any forecast value is NaN or infinite."""
-    values = stored[[c for c in stored.columns if c.startswith("yhat")]].to_numpy(dtype=float)
-    bad = ~np.isfinite(values).all(axis=1)
-    if bad.any():
-        rows = stored[bad].sort_values("model", key=lambda m: m == "final", kind="stable")  # a base model first
+    bad_rows = []
+    for stored in parts:
+        values = stored[[c for c in stored.columns if c.startswith("yhat")]].to_numpy(dtype=float)
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            bad_rows.append(stored[bad])
+    if bad_rows:
+        rows = pd.concat(bad_rows, ignore_index=True)
+        rows = rows.sort_values("model", key=lambda m: m == "final", kind="stable")  # a base model first
         sid, model = rows["series_id"].iloc[0], rows["model"].iloc[0]
         raise ValueError(f"non-finite forecast (NaN or inf) for series {sid!r}, model {model!r} "
-                         f"({int(bad.sum())} rows, {rows['series_id'].nunique()} series): the run is not published")
+                         f"({len(rows)} rows, {rows['series_id'].nunique()} series): the run is not published")
 
 
 def publish(run_id: str, summary: dict, duration: float, url: str | None) -> int:

@@ -101,18 +101,65 @@ def test_a_global_model_per_series_group(hand_db, monkeypatch):
         assert explain_job.explain(ids[-1], run_id=rid)["group"] == name
 
 
-def test_compact_residuals_expand_to_the_rows_a_selection_uses():
-    """Residuals held compact (categorical keys) and expanded after the selection equal the plain concatenation
-    filtered to each series' chosen model, its combination's members and the extra models, in the same order."""
+def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages():
+    """The selected models' residuals built from the compact candidates' residuals equal a direct computation on
+    the plain concatenation: each series' chosen model's rows, in the same order, and for a combination the mean
+    of its members' residuals on the dates every member has (a ragged member drops its missing date); the
+    combination's diagnostics and the stored residual lists (JSON text) match too."""
+    import json
+
     from jobs import selecting
+    from models.diagnostics import residual_diagnostics
     rng = np.random.default_rng(0)
-    parts = [pd.DataFrame({"series_id": sid, "ds": pd.date_range("2024-01-01", periods=5), "model": m,
-                           "resid": rng.normal(size=5)})
-             for sid in ("a", "b", "c") for m in ("naive", "ses", "lgbm", "croston")]
-    sel = pd.DataFrame({"series_id": ["a", "b", "c"], "model": ["lgbm+ses", "naive", "ses"]})
-    got = selecting.expand_residuals(selecting.union_residuals(parts), sel, ["croston"])[0]
+    parts = [pd.DataFrame({"series_id": sid, "ds": pd.date_range("2024-01-01", periods=6), "model": m,
+                           "resid": rng.normal(size=6)})
+             for sid in ("a", "b", "c", "d") for m in ("naive", "ses", "lgbm", "croston")]
+    parts[1] = parts[1].iloc[1:]  # ("a", "ses") lacks the first date
+    sel = pd.DataFrame({"series_id": ["a", "b", "c", "d"], "model": ["lgbm+ses", "naive", "croston", "lgbm+ses"]})
+    got, diags = selecting.chosen_residuals(selecting.union_residuals(parts), sel)
+    got = pd.concat(got, ignore_index=True)
     plain = pd.concat(parts, ignore_index=True)
-    keep = {("a", "lgbm"), ("a", "ses"), ("b", "naive"), ("c", "ses")}
-    want = plain[[(s, m) in keep or m == "croston" for s, m in zip(plain["series_id"], plain["model"])]]
-    pd.testing.assert_frame_equal(got, want.reset_index(drop=True))
-    pd.testing.assert_frame_equal(selecting.expand_residuals(selecting.union_residuals(parts))[0], plain)
+    single = plain[[(s, m) in {("b", "naive"), ("c", "croston")} for s, m in zip(plain["series_id"], plain["model"])]]
+    combo = plain[plain["series_id"].isin(["a", "d"]) & plain["model"].isin(["lgbm", "ses"])]
+    both = combo.groupby(["series_id", "ds"])["model"].transform("nunique") == 2
+    avg = combo[both].groupby(["series_id", "ds"], as_index=False)["resid"].mean().assign(model="lgbm+ses")
+    want = pd.concat([single, avg[["series_id", "ds", "model", "resid"]]], ignore_index=True)
+    pd.testing.assert_frame_equal(got, want)
+    assert len(avg[avg["series_id"] == "a"]) == 5 and len(avg[avg["series_id"] == "d"]) == 6
+    assert [d["series_id"] for d in diags] == ["a", "d"]
+    for d in diags:
+        expect = residual_diagnostics(avg.loc[avg["series_id"] == d["series_id"], "resid"].to_numpy())
+        assert d["model"] == "lgbm+ses" and d["bias"] == expect["bias"] and d["acf"] == expect["acf"]
+    rows = [{"series_id": s, "model": m, "bias": 0.0} for s in "abcd" for m in ("naive", "croston", "lgbm+ses")]
+    diag = selecting.diagnostics_frame(rows, [got], sel)
+    for _, r in diag.iterrows():
+        want_r = want[(want["series_id"] == r["series_id"]) & (want["model"] == r["model"])]["resid"]
+        assert r["residuals"] == json.dumps([round(float(v), 4) for v in want_r])
+    assert sorted(zip(diag["series_id"], diag["model"])) == sorted(zip(sel["series_id"], sel["model"]))
+
+
+@pytest.mark.parametrize("metric", ["wape", "rmse", "coverage_80", "pinball"])
+def test_combination_choice_on_the_scored_columns_equals_the_whole_frame(metric):
+    """The level's combination is chosen on the backtest columns its metric reads (keys, actuals, points; the
+    bounds only for coverage and pinball): the same choice and every candidate set's score as on all columns."""
+    from jobs import selecting
+    from models import combination
+    rng = np.random.default_rng(3)
+    rows = []
+    for sid in ("a", "b", "c"):
+        for fold in (0, 1):
+            ds = pd.date_range("2024-03-01", periods=4) + pd.Timedelta(days=7 * fold)
+            y = rng.gamma(2.0, 5.0, size=4)
+            for model, bias in (("naive", 2.0), ("ses", -1.0), ("lgbm", 0.5)):
+                yhat = y + bias + rng.normal(size=4)
+                rows.append(pd.DataFrame({"series_id": sid, "ds": ds, "fold": fold, "model": model, "y": y,
+                                          "yhat": yhat, "yhat_lo_80": yhat - 3, "yhat_hi_80": yhat + 3,
+                                          "yhat_lo_95": yhat - 5, "yhat_hi_95": yhat + 5}))
+    bt = pd.concat(rows, ignore_index=True)
+    cols = selecting._scored_columns(bt, metric)
+    assert ("yhat_lo_80" in cols) == (metric in ("coverage_80", "pinball"))
+    whole = combination.choose(bt, ["naive", "ses", "lgbm"], "naive", metric)
+    scored = combination.choose(bt[cols], ["naive", "ses", "lgbm"], "naive", metric)
+    assert whole[0] == scored[0]
+    pd.testing.assert_frame_equal(whole[1], scored[1])
+    assert np.isfinite(whole[1]["score"].astype(float)).all()

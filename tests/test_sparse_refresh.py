@@ -91,3 +91,31 @@ def test_margin_from_inventory_unit_costs_rolls_up(sparse_db):
     assert product.loc["product=1", "margin"] == pytest.approx(revenue[p1].sum() * 0.6)
     assert product.drop(index="product=1")["margin"].isna().all()
     assert tables["store"]["margin"].isna().all()  # a store sells products without a cost
+
+
+def test_models_written_as_they_arrive_equal_those_held(sparse_db, tmp_path, monkeypatch):
+    """With a run id the model map writes each global model (and each group's forecast inputs) to the run's
+    artifacts as its result arrives: the same files and objects as the models held in memory without one, and
+    a group's inputs are its regular models' (all its series), not the intermittent models' (sparse series)."""
+    import pickle
+
+    from data import store
+    from jobs import artifacts, stages
+    from jobs.params import RefreshParams
+    url, _ = sparse_db
+    monkeypatch.setenv("SALES_MODELS_DIR", str(tmp_path / "models"))
+    params = RefreshParams.from_cli(store.frequency(url), horizon=7, models="seasonal_naive", folds=1,
+                                    levels="store")
+    inputs = stages.load(params, stages.Progress("t", url, False), url)
+    plan = stages.plan_models(params)
+    held = stages.backtest_and_fit(params, inputs, plan, plan.model_params, 1, stages.Progress("t", url, False))
+    streamed = stages.backtest_and_fit(params, inputs, plan, plan.model_params, 1, stages.Progress("t", url, False),
+                                       run_id="streamed")
+    assert any(k.startswith("croston_sba__") for k in held.saved)  # the panel has sparse series
+    assert sorted(streamed.saved_files) == sorted(f"{k}.joblib" for k in held.saved)
+    assert streamed.saved == {}
+    for name, obj in held.saved.items():  # each file equals the held object written the same way
+        held_file = artifacts.run_dir("held") / artifacts.save_model("held", name, obj)
+        assert (artifacts.run_dir("streamed") / f"{name}.joblib").read_bytes() == held_file.read_bytes(), name
+    future = artifacts.load_model("streamed", f"future__{BOTTOM_LEVEL}")
+    assert set(future["series_id"]) == set(inputs.futures[BOTTOM_LEVEL]["series_id"])

@@ -320,14 +320,21 @@ def _init_worker(driver: tuple[int, str | None] | None = None) -> None:
         threading.Thread(target=_exit_with_driver, args=driver, name="driver-watchdog", daemon=True).start()
 
 
-def _start_time(pid: int) -> str | None:
-    """A process's start time (``/proc/<pid>/stat``, Linux), to tell it from a later process given the same pid;
-    ``None`` where there is no /proc."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first, start time at 19); ``None`` when
+    it cannot be read (no such process, or no /proc)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
+            return f.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (Linux), to tell it from a later process given the same pid; ``None`` where there
+    is no /proc."""
+    stat = _proc_stat(pid)
+    return stat[19] if stat else None
 
 
 def _driver_alive(pid: int, started: str | None) -> bool:
@@ -340,12 +347,8 @@ def _driver_alive(pid: int, started: str | None) -> bool:
             return False
         except PermissionError:
             return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] not in ("Z", "X") and fields[19] == started
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] not in ("Z", "X") and stat[19] == started
 
 
 def _exit_with_driver(pid: int, started: str | None, every_s: float = 1.0) -> None:

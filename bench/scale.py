@@ -18,7 +18,9 @@ Peak RSS is the largest sum of the resident sets of the step's process and all i
 pool's workers; for Spark the JVM and its Python workers), sampled every 0.2 s with psutil. Prints
 ``{"rows", "series", "import_s", "import_rows_per_s", "refresh_s", "refresh_peak_rss_mb", "effects_s",
 "dashboard_p95_ms", "engine"}`` (``series``: store x product series; the refresh also models every aggregate
-node); ``--detail`` adds each step's summary.
+node) and two more refresh figures: ``refresh_peak_pss_mb`` (the largest sum of proportional set sizes, which
+counts a page the processes share once, not once per process) and ``refresh_peak_driver_rss_mb`` (the refresh's
+own process); ``--detail`` adds each step's summary.
 """
 from __future__ import annotations
 
@@ -120,26 +122,37 @@ def generate(path: Path, stores: int, products: int, days: int, seed: int = 42, 
     return n_written
 
 
-def _tree_rss(proc) -> int:
-    """Resident bytes of ``proc`` and every descendant (0 for those that ended meanwhile)."""
+def _tree_memory(proc, with_pss: bool) -> dict[str, int]:
+    """Resident bytes of ``proc`` and every descendant (0 for those that ended meanwhile): ``rss`` (their sum),
+    ``driver_rss`` (``proc``'s own) and, ``with_pss``, ``pss`` (the sum of proportional set sizes)."""
     import psutil
-    total = 0
+    out = {"rss": 0, "driver_rss": 0, "pss": 0}
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return out
     for p in procs:
         try:
-            total += p.memory_info().rss
-        except psutil.Error:
+            rss = p.memory_info().rss
+            out["rss"] += rss
+            out["driver_rss"] += rss if p.pid == proc.pid else 0
+            out["pss"] += p.memory_full_info().pss if with_pss else 0
+        except (psutil.Error, AttributeError):  # ended meanwhile, or no PSS on this platform
             pass
-    return total
+    return out
 
 
-def run_step(cmd: list[str], env: dict) -> tuple[float, int, str]:
-    """Run one command; returns (wall seconds, peak RSS of its process tree in bytes, stdout). Raises on failure.
+PSS_EVERY_S = 1.0  # PSS reads each process's smaps: sampled less often than RSS
 
-    Each finished step is logged to stderr (seconds, peak RSS, load average), so a long run reports as it goes."""
+
+def run_step(cmd: list[str], env: dict) -> tuple[float, dict[str, int], str]:
+    """Run one command; returns (wall seconds, peak memory of its process tree in bytes, stdout). Raises on failure.
+
+    The peaks are ``rss`` (the largest sum of the tree's resident sets, sampled every 0.2 s), ``driver_rss`` (the
+    command's own process) and ``pss`` (the largest sum of proportional set sizes, every second). The RSS sum
+    counts each page the processes share (the pool workers' libraries, pages a fork has not copied) once per
+    process; PSS divides a shared page among its sharers, so the PSS sum is the tree's real footprint.
+    Each finished step is logged to stderr (seconds, peaks, load average), so a long run reports as it goes."""
     import resource
 
     import psutil
@@ -147,9 +160,11 @@ def run_step(cmd: list[str], env: dict) -> tuple[float, int, str]:
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
-        ps, peak = psutil.Process(proc.pid), 0
+        ps, peak, last_pss = psutil.Process(proc.pid), {"rss": 0, "driver_rss": 0, "pss": 0}, 0.0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(ps))
+            with_pss = time.perf_counter() - last_pss >= PSS_EVERY_S
+            last_pss = time.perf_counter() if with_pss else last_pss
+            peak = {k: max(v, peak[k]) for k, v in _tree_memory(ps, with_pss).items()}
             time.sleep(0.2)
         seconds = time.perf_counter() - t0
         out.seek(0), err.seek(0)
@@ -158,7 +173,8 @@ def run_step(cmd: list[str], env: dict) -> tuple[float, int, str]:
         raise RuntimeError(f"{' '.join(cmd[1:4])} failed (exit {proc.returncode}): {stderr.strip()[-2000:]}")
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU of the step's reaped process tree: load-independent
     cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
-    print(f"scale: {' '.join(cmd[1:3])}: {seconds:.1f} s, {cpu:.1f} CPU s, peak RSS {peak / 2**20:.0f} MB, load "
+    print(f"scale: {' '.join(cmd[1:3])}: {seconds:.1f} s, {cpu:.1f} CPU s, peak RSS {peak['rss'] / 2**20:.0f} MB "
+          f"(driver {peak['driver_rss'] / 2**20:.0f} MB, PSS {peak['pss'] / 2**20:.0f} MB), load "
           f"{os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     return seconds, peak, stdout
 
@@ -167,8 +183,9 @@ def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 2)
 
 
-def _mb(rss: int | None) -> float | None:
-    return None if rss is None else round(rss / 2**20, 1)
+def _mb(peak: dict | None, key: str = "rss") -> float | None:
+    """A step's peak (:func:`run_step`) in MB, None for a step not run or without that figure (PSS off Linux)."""
+    return round(peak[key] / 2**20, 1) if peak and peak.get(key) else None
 
 
 def _json_tail(stdout: str) -> dict:
@@ -235,11 +252,14 @@ def run(rows: int, engine: str = "local", spark_master: str | None = None, workd
     result = {"rows": n_rows, "series": n_stores * n_products, "import_s": _round(import_s),
               "import_rows_per_s": round(n_rows / import_s) if import_s else None, "refresh_s": _round(refresh_s),
               "refresh_peak_rss_mb": _mb(refresh_rss), "effects_s": _round(effects_s),
-              "dashboard_p95_ms": dashboard.get("p95_ms"), "engine": engine}
+              "dashboard_p95_ms": dashboard.get("p95_ms"), "engine": engine,
+              "refresh_peak_pss_mb": _mb(refresh_rss, "pss"),
+              "refresh_peak_driver_rss_mb": _mb(refresh_rss, "driver_rss")}
     if detail:
         result["detail"] = {"stores": n_stores, "products": n_products, "days": n_days,
                             "generate_s": round(gen_s, 2), "import_peak_rss_mb": _mb(import_rss),
-                            "effects_peak_rss_mb": _mb(effects_rss), "steps": list(steps),
+                            "effects_peak_rss_mb": _mb(effects_rss), "effects_peak_pss_mb": _mb(effects_rss, "pss"),
+                            "steps": list(steps),
                             "import": {k: imported.get(k) for k in ("rows", "series", "seconds")},
                             "refresh": {k: refreshed.get(k) for k in ("n_series", "timings", "selected")},
                             "dashboard": {k: dashboard.get(k) for k in ("requests", "p50_ms", "p95_ms", "max_ms")},

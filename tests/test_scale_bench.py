@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = {"rows", "series", "import_s", "import_rows_per_s", "refresh_s", "refresh_peak_rss_mb", "effects_s",
-          "dashboard_p95_ms", "engine"}
+          "dashboard_p95_ms", "engine", "refresh_peak_pss_mb", "refresh_peak_driver_rss_mb"}
 
 
 def _bench():
@@ -61,6 +61,10 @@ def test_tiny_run_prints_every_field(tmp_path, capsys):
         assert result[key] > 0, key
     # the refresh's peak covers the pool's workers too: above one bare interpreter with pandas
     assert result["refresh_peak_rss_mb"] > 100
+    # PSS counts the pages the tree's processes share once: at most their RSS sum (5% for the few ms between the
+    # two reads of a sample, while a process grows), and the driver is part of the RSS sum
+    assert 0 < result["refresh_peak_pss_mb"] <= 1.05 * result["refresh_peak_rss_mb"]
+    assert 50 < result["refresh_peak_driver_rss_mb"] <= result["refresh_peak_rss_mb"]
     # a later run in the same --dir can replay one step on the database the first run left there
     code = bench.main(["--rows", "600", "--steps", "dashboard", "--requests", "1", "--pages", "/runs",
                        "--dir", str(tmp_path), "--json"])

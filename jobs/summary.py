@@ -30,7 +30,7 @@ def metric_summary(metrics: pd.DataFrame, backtests: pd.DataFrame | None = None,
         return out
     # Pooled block by block of bottom series (combination.pooled_scores): the bottom backtests are millions of rows.
     blocks = combination.SeriesBlocks(backtests, bottom_ids)
-    have = combination._models_in(backtests, blocks.mask)
+    have = combination.models_in(backtests, blocks.mask)
     sets = [(m,) for m in out if m in have]
     if bottom_choice and combination.SEP in bottom_choice:
         sets.append(tuple(combination.members_of(bottom_choice)))

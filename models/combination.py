@@ -173,15 +173,24 @@ class SeriesBlocks:
             ids = col.cat.categories[np.unique(col.cat.codes[col.cat.codes >= 0])] if cat else col.unique()
         self.ids = np.sort(pd.Index(list(ids), dtype=object).astype(str).unique().to_numpy(dtype=object))
         self.size = max(int(size or BLOCK_SERIES), 1)
-        index = pd.Index(self.ids)
-        if cat:
-            rank = index.get_indexer(col.cat.categories.astype(str)).astype(np.int32)
-            codes = col.cat.codes.to_numpy()
-            self.block = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1).astype(np.int32)
-        else:
-            self.block = index.get_indexer(col.astype(str) if col.dtype != object else col).astype(np.int32)
-        np.floor_divide(self.block, self.size, out=self.block, where=self.block >= 0)
         self.n_blocks = -(-len(self.ids) // self.size)
+        self.block = self._block_of_rows(col, pd.Index(self.ids))
+
+    def _block_of_rows(self, col: pd.Series, index: pd.Index) -> np.ndarray:
+        """Each row's block (-1: a series not in ``ids``), a small integer a row: no row-sized transients but
+        the result (a categorical column: one gather of its codes; text: looked up a slice at a time)."""
+        dtype = np.int16 if self.n_blocks < 2 ** 15 - 1 else np.int32
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            rank = index.get_indexer(col.cat.categories.astype(str))
+            of_cat = np.append(np.where(rank >= 0, rank // self.size, -1), -1).astype(dtype)  # code -1: last
+            return of_cat[col.cat.codes.to_numpy()]
+        out = np.empty(len(col), dtype=dtype)
+        step = 1 << 20
+        for start in range(0, len(col), step):
+            part = col.iloc[start:start + step]
+            rank = index.get_indexer(part.astype(str) if part.dtype != object else part)
+            out[start:start + step] = np.where(rank >= 0, rank // self.size, -1)
+        return out
 
     @property
     def mask(self) -> np.ndarray:
@@ -190,8 +199,11 @@ class SeriesBlocks:
 
     def rows(self, b: int, columns=None) -> pd.DataFrame:
         """Block ``b``'s rows (``columns`` of them), in the frame's order, series and model as text."""
-        part = self.frame.iloc[np.flatnonzero(self.block == b)]
-        part = part[list(columns)] if columns is not None else part
+        rows = np.flatnonzero(self.block == b)
+        if columns is None:
+            part = self.frame.iloc[rows]
+        else:  # copy only the columns asked for
+            part = self.frame.iloc[rows, self.frame.columns.get_indexer(list(columns))]
         cats = {c: str for c in ("series_id", "model") if c in part.columns
                 and isinstance(part[c].dtype, pd.CategoricalDtype)}
         return part.astype(cats) if cats else part
@@ -203,7 +215,7 @@ class SeriesBlocks:
                 yield part
 
 
-def _models_in(frame: pd.DataFrame, mask: np.ndarray) -> set:
+def models_in(frame: pd.DataFrame, mask: np.ndarray) -> set:
     """The models of ``frame``'s rows ``mask`` (a categorical column: on the codes)."""
     col = frame["model"]
     if isinstance(col.dtype, pd.CategoricalDtype):
@@ -242,7 +254,7 @@ def choose(bt: pd.DataFrame, models, fallback: str | None, metric: str = "wape",
         to the smaller set, then the alphabetically first.
     """
     blocks = SeriesBlocks(bt, ids, block)
-    have = _models_in(bt, blocks.mask)
+    have = models_in(bt, blocks.mask)
     present = [m for m in models if m in have]
     if not present:
         return ((fallback,) if fallback else tuple(models[:1])), pd.DataFrame(columns=["model", "score", "n"])

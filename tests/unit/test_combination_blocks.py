@@ -135,3 +135,21 @@ def test_blocked_combination_metrics_and_average_equal_the_whole_level(block):
     fc = bt.drop(columns="fold").drop_duplicates(["series_id", "ds", "model"])
     want_fc = combination.average(fc, members, "lgbm+seasonal_ses")
     pd.testing.assert_frame_equal(combination.average_blocks(fc, members, "lgbm+seasonal_ses", block=block), want_fc)
+
+
+def test_metric_summary_pools_compact_backtests_block_by_block_as_before():
+    from jobs.summary import metric_summary
+    bt = _backtests()
+    bottom = sorted(bt["series_id"].unique())[2:]
+    metrics = bt.groupby(["series_id", "model", "fold"], as_index=False)["y"].mean().assign(
+        wape=0.5, mase=1.0, rmse=2.0, smape=0.3, coverage_80=0.8, coverage_95=0.9).drop(columns="y")
+    choice = "lgbm+seasonal_ses"
+    metrics = pd.concat([metrics, metrics[metrics["model"] == "lgbm"].assign(model=choice)], ignore_index=True)
+    got = metric_summary(metrics, bt.astype({"series_id": "category", "model": "category"}), bottom, choice)
+    part = bt[bt["series_id"].isin(bottom)]
+    want = {m: combination.pooled_score(g, "wape") for m, g in part.groupby("model")}
+    want[choice] = combination.pooled_score(combination.average(part, choice.split("+"),
+                                                                keys=("series_id", "fold", "ds")), "wape")
+    assert set(got) == {*MODELS, choice}
+    for m in [*MODELS, choice]:
+        assert got[m]["wape"] == round(want[m], 4)

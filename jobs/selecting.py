@@ -21,19 +21,20 @@ def combine(metrics, cands, backtests, params: RefreshParams, fallback, frames):
     m = DEFAULT_SEASON[params.freq]
     sel_parts, met_parts, fc_parts, summary = [], [metrics], [cands], {}
     for level, frame in frames.items():
+        # The level's rows are taken block by block of series (combination.SeriesBlocks), never copied whole.
         ids = frame["series_id"].unique()
-        bt = backtests[backtests["series_id"].isin(ids)]
-        members, scores = combination.choose(bt[_scored_columns(bt, metric)], list(params.models), fallback, metric)
+        members, scores = combination.choose(backtests, list(params.models), fallback, metric, ids=ids,
+                                             columns=_scored_columns(backtests, metric))
         name = combination.name_of(members)
         summary[level] = {"chosen": name, "scores": {r["model"]: (round(float(r["score"]), 5)
                           if np.isfinite(r["score"]) else None) for _, r in scores.iterrows()}}
-        level_fc = cands[cands["series_id"].isin(ids)]
         if len(members) > 1:
-            fc_parts.append(combination.average(level_fc, members, name))
-            met_parts.append(combination.combination_metrics(bt, members, frame, m))
+            fc_parts.append(combination.average_blocks(cands, members, name, ids=ids))
+            met_parts.append(combination.combination_metrics(backtests, members, frame, m, ids=ids))
         scored = met_parts[-1] if len(members) > 1 else metrics
         per_series = scored[scored["model"] == name].groupby("series_id")[metric].mean()
-        got = sorted(set(level_fc.loc[level_fc["model"].isin(members), "series_id"]))
+        in_level = _isin(cands["series_id"], ids) & _isin(cands["model"], members)
+        got = sorted(set(cands.loc[in_level, "series_id"].astype(str)))
         sel_parts += [{"series_id": sid, "model": name, "metric": metric, "score": float(per_series.get(sid, np.nan))}
                       for sid in got]  # the others get the fallback in _complete_selection
     metrics = pd.concat([p for p in met_parts if len(p)], ignore_index=True)
@@ -169,7 +170,8 @@ RESID_COLS = ["series_id", "ds", "model", "resid"]
 
 def compact_residuals(resid: pd.DataFrame) -> pd.DataFrame:
     """``resid`` with categorical ``series_id`` and ``model`` (a few bytes a row instead of two strings): the
-    refresh holds every candidate's in-sample residuals until the selection, millions of rows at scale."""
+    refresh holds every candidate's in-sample residuals and backtest forecasts until the selection, millions of
+    rows at scale."""
     if resid.empty:
         return resid
     return resid.astype({"series_id": "category", "model": "category"})
@@ -185,3 +187,19 @@ def union_residuals(parts: list) -> list:
                           "ds": pd.concat([p["ds"] for p in parts], ignore_index=True),
                           "model": union_categoricals([p["model"] for p in parts]),
                           "resid": np.concatenate([p["resid"].to_numpy(dtype=float) for p in parts])})]
+
+
+def union_compact(parts: list) -> pd.DataFrame | None:
+    """The parts (e.g. every task's backtest forecasts) as one frame with categorical ``series_id`` and
+    ``model`` (:func:`compact_residuals`; the categories united, not cast back to text as ``pd.concat`` would),
+    in the parts' order; None without rows."""
+    from pandas.api.types import union_categoricals
+    parts = [compact_residuals(p) for p in parts if len(p)]
+    if not parts:
+        return None
+    cols = list(parts[0].columns)
+    if any(list(p.columns) != cols for p in parts):  # differing columns: pandas aligns them, then compact
+        return compact_residuals(pd.concat(parts, ignore_index=True))
+    cats = ("series_id", "model")
+    return pd.DataFrame({c: union_categoricals([p[c] for p in parts]) if c in cats
+                         else pd.concat([p[c] for p in parts], ignore_index=True) for c in cols})

@@ -60,7 +60,8 @@ def split(metrics: pd.DataFrame, cands: pd.DataFrame, backtests: pd.DataFrame | 
     intermittent models ``(metrics, cands)``."""
     names = sparse_models(params)
     m_extra, c_extra = metrics["model"].isin(names), cands["model"].isin(names)
-    bt = backtests if backtests is None else backtests[~backtests["model"].isin(names)]
+    extra = None if backtests is None else backtests["model"].isin(names).to_numpy()
+    bt = backtests if extra is None or not extra.any() else backtests[~extra]  # no copy without extra rows
     return (metrics[~m_extra], cands[~c_extra], bt), (metrics[m_extra], cands[c_extra])
 
 

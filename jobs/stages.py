@@ -173,8 +173,9 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     written: dict = {}
     extra = set(sparse.sparse_models(params))
 
-    def arrived(r):  # held until the selection: the residuals of every candidate, kept compact
+    def arrived(r):  # held until the selection: the residuals and backtests of every candidate, kept compact
         r.residuals = selecting.compact_residuals(r.residuals)
+        r.backtests = selecting.compact_residuals(r.backtests)
         if run_id is not None and r.is_global and r.models:  # on disk now, not held until the write
             rank = 0 if any(k.split("__", 1)[0] in extra for k in r.models if not k.startswith("future__")) else 1
             for name, obj in r.models.items():
@@ -203,7 +204,7 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
     return Fitted(metric_parts=[r.metrics for r in results if not r.metrics.empty], fc_parts=fc_parts,
                   resid_parts=selecting.union_residuals([r.residuals for r in results if not r.residuals.empty]),
                   diag_rows=[d for r in results for d in r.diagnostics], errors=errors,
-                  backtests=pd.concat(bt_parts, ignore_index=True) if bt_parts else None, saved=saved,
+                  backtests=selecting.union_compact(bt_parts), saved=saved,
                   importance=pd.concat(imp_parts, ignore_index=True) if imp_parts else None,
                   saved_files=tuple(f for _, f in written.values()))
 

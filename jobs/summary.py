@@ -28,12 +28,14 @@ def metric_summary(metrics: pd.DataFrame, backtests: pd.DataFrame | None = None,
            for m, row in agg.iterrows()}
     if backtests is None or backtests.empty or "wape" not in cols:
         return out
-    bt = backtests[backtests["series_id"].isin(set(bottom_ids))]
-    pooled = {m: combination.pooled_score(g, "wape") for m, g in bt.groupby("model")}
+    # Pooled block by block of bottom series (combination.pooled_scores): the bottom backtests are millions of rows.
+    blocks = combination.SeriesBlocks(backtests, bottom_ids)
+    have = combination.models_in(backtests, blocks.mask)
+    sets = [(m,) for m in out if m in have]
     if bottom_choice and combination.SEP in bottom_choice:
-        members = combination.members_of(bottom_choice)
-        pooled[bottom_choice] = combination.pooled_score(
-            combination.average(bt, members, keys=("series_id", "fold", "ds")), "wape")
+        sets.append(tuple(combination.members_of(bottom_choice)))
+    scores = combination.pooled_scores(backtests, sets, "wape", ids=blocks.ids) if sets else {}
+    pooled = {combination.name_of(s): v for s, v in scores.items()}
     for m in out:
         value = pooled.get(m)
         out[m]["wape"] = None if value is None or not np.isfinite(value) else round(float(value), 4)

@@ -272,9 +272,8 @@ def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFram
     _check_finite(parts)
     diag = selecting.diagnostics_frame(chosen.diag_rows, chosen.resid_parts, chosen.sel)
     with store.session_scope(url=url) as s:
-        for part in parts:  # in slices: the rows are turned into Python values one slice at a time
-            for start in range(0, len(part), WRITE_ROWS):
-                store.write_run_results(s, run_id, forecasts=part.iloc[start:start + WRITE_ROWS])
+        for part in parts:  # written in slices by write_run_results: never one concatenated frame
+            store.write_run_results(s, run_id, forecasts=part)
         store.write_run_results(s, run_id, metrics=chosen.metrics, selections=chosen.sel, diagnostics=diag,
                                 trials=trials)
         if importance is not None and not importance.empty:
@@ -282,9 +281,6 @@ def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFram
     artifact_dir = artifacts.save_run(run_id, params.to_dict(), chosen.sel, chosen.metrics, model_params, saved,
                                       saved=saved_files)
     return sum(len(p) for p in parts), str(artifact_dir)
-
-
-WRITE_ROWS = 200_000  # forecast rows per write_run_results call
 
 
 def _stored_parts(parts: list) -> list:

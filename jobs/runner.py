@@ -16,7 +16,7 @@ import config
 from data import store
 from domain import BOTTOM_LEVEL
 from jobs import artifacts, sparse, stages, tracking
-from jobs.lock import ABANDONED, RefreshLock
+from jobs.lock import RefreshLock, abandon_runs
 from jobs.params import RefreshParams
 from jobs.progress import Progress
 from jobs.summary import SUMMARY_METRICS, format_summary, metric_summary
@@ -121,8 +121,9 @@ def new_run_id() -> str:
 
 def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, lock: RefreshLock, t0: float,
                 url: str | None, run_id: str | None = None) -> dict:
-    """Under the lock: mark abandoned runs, skip an unchanged refresh, else run the stages and publish."""
-    store.abandon_running_runs(ABANDONED, url=url)
+    """Under the lock: mark abandoned runs (their artifacts removed), skip an unchanged refresh, else run the
+    stages and publish."""
+    abandon_runs(url)
     stored_params = params.to_dict()
     dhash = store.data_hash(url)
     cur = store.current_run(url)

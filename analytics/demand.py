@@ -27,7 +27,22 @@ SPARSE_CLASSES = ("intermittent", "lumpy")
 CLASS_COLUMNS = ["series_id", "n_periods", "n_demands", "zero_share", "adi", "cv2", "demand_class"]
 
 
-def classify_demand(frame: pd.DataFrame, adi_cut: float = ADI_CUT, cv2_cut: float = CV2_CUT) -> pd.DataFrame:
+def series_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, ids)``: each row's series as an integer code into the sorted series ids (-1: a missing id). The
+    per-series sums group on the codes: the ids as Python strings per row would cost more than the panel itself,
+    and the codes' sorted order is the ids' own, so the groups come out in the same order."""
+    codes, ids = pd.factorize(frame["series_id"].astype(str), sort=True)
+    return codes, np.asarray(ids, dtype=object)
+
+
+def _rows(codes: np.ndarray):
+    """The rows that belong to a series (an id not missing): every row (no copy) when none is missing."""
+    have = codes >= 0
+    return slice(None) if have.all() else have
+
+
+def classify_demand(frame: pd.DataFrame, adi_cut: float = ADI_CUT, cv2_cut: float = CV2_CUT,
+                    codes: tuple | None = None) -> pd.DataFrame:
     """The Syntetos-Boylan class of every series of a long frame.
 
     Parameters
@@ -36,6 +51,8 @@ def classify_demand(frame: pd.DataFrame, adi_cut: float = ADI_CUT, cv2_cut: floa
         ``series_id, y`` (one row per series and period, zeros included; order does not matter).
     adi_cut, cv2_cut : float
         The cut-offs (default 1.32 and 0.49).
+    codes : tuple, optional
+        ``frame``'s :func:`series_codes`, when the caller has them already.
 
     Returns
     -------
@@ -48,11 +65,11 @@ def classify_demand(frame: pd.DataFrame, adi_cut: float = ADI_CUT, cv2_cut: floa
     y = frame["y"].to_numpy(dtype=float)
     pos = y > 0
     sizes = np.where(pos, y, np.nan)
-    codes, ids = pd.factorize(frame["series_id"].astype(str), sort=True)  # no Python string per row
+    codes, ids = series_codes(frame) if codes is None else codes  # no Python string per row
     g = pd.DataFrame({"n": np.ones(len(y)), "d": pos.astype(float), "s": sizes, "s2": sizes ** 2}).groupby(
         codes, sort=True)
     tot = g.sum(min_count=1).drop(index=-1, errors="ignore")  # -1: a missing series id, left out
-    tot.index = np.asarray(ids, dtype=object)[tot.index.to_numpy()]
+    tot.index = ids[tot.index.to_numpy()]
     n, k = tot["n"].to_numpy(), tot["d"].to_numpy()
     mean = tot["s"].to_numpy() / np.where(k > 0, k, np.nan)
     var = (tot["s2"].to_numpy() - k * mean ** 2) / np.where(k > 1, k - 1, np.nan)  # sample variance
@@ -69,26 +86,28 @@ def sparse_ids(classes: pd.DataFrame) -> list[str]:
     return sorted(classes.loc[classes["demand_class"].isin(SPARSE_CLASSES), "series_id"])
 
 
-def series_margin(frame: pd.DataFrame, unit_cost: pd.Series | None) -> pd.DataFrame:
-    """Revenue and gross margin per series: ``series_id, revenue, margin``.
+def series_margin(frame: pd.DataFrame, unit_cost: pd.Series | None, codes: tuple | None = None) -> pd.DataFrame:
+    """Revenue and gross margin per series: ``series_id, revenue, margin`` (sorted by ``series_id``).
 
     Margin is revenue minus cost of the units sold, units being revenue / price: defined only for a series with a
     unit cost (``unit_cost``, indexed by series_id) and a positive price on every day with sales; NaN otherwise.
+    ``codes``: ``frame``'s :func:`series_codes`, when the caller has them already.
     """
-    d = frame[["series_id", "y"]].assign(series_id=frame["series_id"].astype(str))
-    revenue = d.groupby("series_id", sort=True)["y"].sum()
-    margin = pd.Series(np.nan, index=revenue.index)
+    codes, ids = series_codes(frame) if codes is None else codes
+    have = _rows(codes)
+    revenue = pd.Series(frame["y"].to_numpy()[have]).groupby(codes[have], sort=True).sum()
+    margin = np.full(len(revenue), np.nan)
     if unit_cost is not None and "price" in frame.columns:
-        price = pd.to_numeric(frame["price"], errors="coerce").to_numpy(dtype=float)
-        cost = d["series_id"].map(unit_cost).to_numpy(dtype=float)
-        sold = d["y"].to_numpy(dtype=float) != 0
-        units = np.divide(d["y"].to_numpy(dtype=float), price, out=np.full(len(d), np.nan), where=price > 0)
-        row_margin = np.where(sold, d["y"].to_numpy(dtype=float) - cost * units, 0.0)
-        margin = pd.Series(row_margin, index=d.index).groupby(d["series_id"], sort=True).sum(min_count=1)
-        complete = pd.Series(np.isfinite(row_margin), index=d.index).groupby(d["series_id"], sort=True).all()
-        margin = margin.where(complete)
-    return pd.DataFrame({"series_id": revenue.index, "revenue": revenue.to_numpy(),
-                         "margin": margin.reindex(revenue.index).to_numpy(dtype=float)})
+        price = pd.to_numeric(frame["price"], errors="coerce").to_numpy(dtype=float)[have]
+        cost = unit_cost.reindex(ids).to_numpy(dtype=float)[codes[have]]  # each series' cost, spread to its rows
+        y = frame["y"].to_numpy(dtype=float)[have]
+        units = np.divide(y, price, out=np.full(len(y), np.nan), where=price > 0)
+        row_margin = np.where(y != 0, y - cost * units, 0.0)
+        per_series = pd.DataFrame({"m": row_margin, "ok": np.isfinite(row_margin)}).groupby(codes[have], sort=True)
+        sums, complete = per_series["m"].sum(min_count=1), per_series["ok"].all()
+        margin = sums.where(complete).reindex(revenue.index).to_numpy(dtype=float)
+    return pd.DataFrame({"series_id": ids[revenue.index.to_numpy()], "revenue": revenue.to_numpy(),
+                         "margin": margin})
 
 
 def rollup_margin(members: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
@@ -123,18 +142,24 @@ def rollup_margin(members: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["series_id", "margin"])
 
 
-def abc_xyz(frame: pd.DataFrame) -> pd.DataFrame:
+def abc_xyz(frame: pd.DataFrame, codes: tuple | None = None) -> pd.DataFrame:
     """ABC and XYZ classes per series with the rules of :func:`analytics.summaries.node_summary` (same cut-offs:
     A/B/C at 80%/95% of cumulative revenue, X/Y/Z at monthly CV 0.5/1.0), vectorised (no per-series apply):
-    ``series_id, revenue_share, abc, monthly_cv, xyz``."""
-    d = frame[["series_id", "ds", "y"]]
-    sid = d["series_id"].astype(str).to_numpy()
-    ds = pd.to_datetime(d["ds"])
-    month = (ds.dt.year * 12 + ds.dt.month).to_numpy()
-    monthly = d["y"].groupby([sid, month], sort=False).sum()
+    ``series_id, revenue_share, abc, monthly_cv, xyz``. ``codes``: ``frame``'s :func:`series_codes`, when the
+    caller has them already."""
+    codes, ids = series_codes(frame) if codes is None else codes
+    have = _rows(codes)
+    sid = codes[have]
+    ds = pd.DatetimeIndex(frame["ds"].to_numpy()[have])
+    month = ds.year.to_numpy() * 12 + ds.month.to_numpy()
+    del ds
+    y = pd.Series(frame["y"].to_numpy()[have])
+    monthly = y.groupby([sid, month], sort=False).sum()
+    del month
     mg = monthly.groupby(level=0, sort=True)
-    total = d["y"].groupby(sid, sort=True).sum()
+    total = y.groupby(sid, sort=True).sum()
     out = pd.DataFrame({"total": total, "monthly_cv": mg.std(ddof=1) / mg.mean().where(mg.mean() != 0)})
+    out.index = ids[out.index.to_numpy()]
     out = out.sort_values("total", ascending=False, kind="mergesort")
     positive = out["total"].clip(lower=0)
     out["revenue_share"] = positive / positive.sum() if positive.sum() > 0 else np.nan
@@ -145,8 +170,12 @@ def abc_xyz(frame: pd.DataFrame) -> pd.DataFrame:
     return out.rename_axis("series_id").reset_index()[["series_id", "revenue_share", "abc", "monthly_cv", "xyz"]]
 
 
-def demand_table(frame: pd.DataFrame, freq: str = "D", unit_cost: pd.Series | None = None) -> pd.DataFrame:
+def demand_table(frame: pd.DataFrame, freq: str = "D", unit_cost: pd.Series | None = None,
+                 classes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per series: the demand class, ABC/XYZ (:func:`abc_xyz`), revenue and margin.
+
+    ``classes``: :func:`classify_demand` of ``frame`` when the caller has it already (the refresh classifies at
+    its load).
 
     Returns
     -------
@@ -154,9 +183,11 @@ def demand_table(frame: pd.DataFrame, freq: str = "D", unit_cost: pd.Series | No
         :data:`CLASS_COLUMNS` + ``revenue, revenue_share, abc, monthly_cv, xyz, margin``, sorted by revenue,
         largest first.
     """
-    classes = classify_demand(frame)
-    money = series_margin(frame, unit_cost)
-    out = classes.merge(money, on="series_id").merge(abc_xyz(frame), on="series_id", how="left")
+    codes = series_codes(frame)  # once for the three per-series passes
+    if classes is None:
+        classes = classify_demand(frame, codes=codes)
+    money = series_margin(frame, unit_cost, codes=codes)
+    out = classes.merge(money, on="series_id").merge(abc_xyz(frame, codes=codes), on="series_id", how="left")
     return out.sort_values(["revenue", "series_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
 
 

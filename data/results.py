@@ -30,6 +30,11 @@ _NODE_FORECAST = (select(*[_FORECASTS.c[c] for c in FORECAST_COLS])
                   .order_by(_FORECASTS.c.ds))
 
 
+# Rows per statement batch of :func:`write_run_results`: each slice is copied (with its run id), turned into JSON
+# and Python values and written before the next, so a write never holds a whole run's frame in those forms.
+WRITE_ROWS = 200_000
+
+
 def write_run_results(session: Session, run_id: str, forecasts: pd.DataFrame | None = None,
                       metrics: pd.DataFrame | None = None, selections: pd.DataFrame | None = None,
                       diagnostics: pd.DataFrame | None = None, trials: pd.DataFrame | None = None) -> dict:
@@ -38,24 +43,32 @@ def write_run_results(session: Session, run_id: str, forecasts: pd.DataFrame | N
     ``forecasts`` needs ``series_id, model, ds, yhat`` and the interval columns; ``metrics`` ``series_id,
     model, fold`` and metric columns; ``selections`` ``series_id, model, metric, score``; ``diagnostics``
     ``series_id, model, ljung_box_p, bias, resid_std, acf, residuals`` (lists are stored as JSON);
-    ``trials`` ``trial, params, score``.
+    ``trials`` ``trial, params, score``. Every frame is written in slices of :data:`WRITE_ROWS` rows, in order
+    (a key repeated across slices keeps its last row, as within one upsert), so the memory of a write is
+    bounded whatever its size and back end.
     """
     written = {}
     frames = (("forecasts", schema.Forecast, forecasts), ("backtest_metrics", schema.BacktestMetric, metrics),
               ("selections", schema.Selection, selections), ("diagnostics", schema.Diagnostic, diagnostics),
               ("tuning_trials", schema.TuningTrial, trials))
     for name, table, df in frames:
+        written[name] = 0
         if df is None or df.empty:
-            written[name] = 0
             continue
-        frame = df.assign(run_id=run_id)
-        for col in ("acf", "residuals", "params"):
-            if col in frame and frame[col].map(lambda v: not isinstance(v, str) and v is not None).any():
-                frame[col] = frame[col].map(lambda v: v if isinstance(v, str) or v is None
-                                            else json.dumps(list(v) if not isinstance(v, dict) else v,
-                                                            default=float))
-        written[name] = upsert_frame(session, table, frame)
+        for start in range(0, len(df), WRITE_ROWS):
+            written[name] += upsert_frame(session, table, _stored_slice(df.iloc[start:start + WRITE_ROWS], run_id))
     return written
+
+
+def _stored_slice(part: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    """Rows of a run's frame as stored: with ``run_id`` and the list or dict columns (``acf, residuals,
+    params``) as JSON text."""
+    frame = part.assign(run_id=run_id)
+    for col in ("acf", "residuals", "params"):
+        if col in frame and frame[col].map(lambda v: not isinstance(v, str) and v is not None).any():
+            frame[col] = frame[col].map(lambda v: v if isinstance(v, str) or v is None
+                                        else json.dumps(list(v) if not isinstance(v, dict) else v, default=float))
+    return frame
 
 
 def forecast(series_id: str, run_id: str | None = None, model: str = "final", url: str | None = None) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import time
 import uuid
 
 from data import store
+from jobs import artifacts
 
 LOCK_NAME = "refresh"
 LOCK_STALE_S = 900.0     # a refresh heartbeats at least every stage; 15 min of silence means its holder died
@@ -104,6 +105,17 @@ def reap_dead_refresh(url: str | None = None, name: str = LOCK_NAME) -> list[str
     if not lock.acquire():
         return []
     try:
-        return store.abandon_running_runs(ABANDONED, url=url)
+        return abandon_runs(url)
     finally:
         lock.release()
+
+
+def abandon_runs(url: str | None = None) -> list[str]:
+    """Mark every run left ``running`` as failed (:data:`ABANDONED`) and remove its artifact directory; returns
+    their ids. Call only while holding the refresh lock. A refresh killed outright (SIGKILL, out of memory) never
+    reaches its own clean-up (:func:`jobs.artifacts.discard_run`), and the models it had written as they
+    arrived (hundreds of MB on a large store) would stay on disk, listed by no run."""
+    ids = store.abandon_running_runs(ABANDONED, url=url)
+    for run_id in ids:
+        artifacts.discard_run(run_id)
+    return ids

@@ -118,6 +118,16 @@ def with_hierarchy(df: pd.DataFrame) -> pd.DataFrame:
                         for col in HIERARCHY_COLS})
 
 
+def hierarchy_of(ids) -> pd.DataFrame:
+    """``series_id`` and the hierarchy columns (``domain.HIERARCHY_COLS``) of each key of ``ids``, in their order:
+    the values :func:`with_hierarchy` gives each series' rows (None where the key lacks a part), one row per
+    series, for a stage that needs them per node rather than per row."""
+    ids = pd.Series(list(ids))
+    parts = [store.parse_node_id(sid) for sid in ids]
+    return pd.DataFrame({"series_id": ids, **{col: ids.map(dict(zip(ids, (p.get(col) for p in parts))))
+                                              for col in HIERARCHY_COLS}})
+
+
 def _holiday_dates(events: pd.DataFrame, future: pd.DatetimeIndex, country: str) -> pd.DataFrame:
     """Holiday dates with their scope (``scope, scope_id, date``): the calendar, extended by the package."""
     ev = events[events["kind"].isin(["holiday", "closure"])][["scope", "scope_id", "date"]].copy()

@@ -16,7 +16,8 @@ import config
 from data import store
 from domain import BOTTOM_LEVEL
 from jobs import artifacts, sparse, stages, tracking
-from jobs.lock import ABANDONED, RefreshLock
+from jobs.lock import RefreshLock, abandon_runs
+from jobs.memory import release_memory
 from jobs.params import RefreshParams
 from jobs.progress import Progress
 from jobs.summary import SUMMARY_METRICS, format_summary, metric_summary
@@ -121,8 +122,9 @@ def new_run_id() -> str:
 
 def _run_locked(params: RefreshParams, jobs: int, progress: bool, force: bool, lock: RefreshLock, t0: float,
                 url: str | None, run_id: str | None = None) -> dict:
-    """Under the lock: mark abandoned runs, skip an unchanged refresh, else run the stages and publish."""
-    store.abandon_running_runs(ABANDONED, url=url)
+    """Under the lock: mark abandoned runs (their artifacts removed), skip an unchanged refresh, else run the
+    stages and publish."""
+    abandon_runs(url)
     stored_params = params.to_dict()
     dhash = store.data_hash(url)
     cur = store.current_run(url)
@@ -179,6 +181,8 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
         timings["tune_s"] = time.perf_counter() - t
     t = time.perf_counter()
     fitted = stages.backtest_and_fit(params, inputs, plan, model_params, jobs, prog, run_id)
+    inputs = stages.after_map(inputs)  # the panel's model inputs freed: the tasks have all run
+    release_memory()
     timings["models_s"] = time.perf_counter() - t
     t = time.perf_counter()
     prog.stage(0.9, "selecting and reconciling")
@@ -193,7 +197,8 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
     prog.stage(0.95, "writing the run")
     n_rows, artifact_dir = stages.write(run_id, params, chosen, final, hier, trials, model_params, fitted.saved, url,
                                          fitted.importance, fitted.saved_files)
-    sparse.save_tables(sparse.demand_tables(inputs.frames, params.freq, url), url)  # Explore's demand classes
+    # Explore's demand classes, from the history kept after the map and the classes of the load
+    sparse.save_tables(sparse.demand_tables(inputs.frames, params.freq, url, inputs.classes), url)
     timings["write_s"] = time.perf_counter() - t
 
     frames, sel, dates = inputs.frames, chosen.sel, inputs.dates

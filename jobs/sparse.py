@@ -25,7 +25,8 @@ import pandas as pd
 
 from analytics import demand
 from data import store
-from domain import BOTTOM_LEVEL, Frames, HIERARCHY_COLS
+from domain import BOTTOM_LEVEL, Frames
+from jobs.refresh_inputs import hierarchy_of
 from jobs.tasks import global_tasks
 from models.selection import SPARSE_METRIC, select_sparse
 
@@ -84,7 +85,8 @@ def choose(sel: pd.DataFrame, metrics: pd.DataFrame, cands: pd.DataFrame, classe
 
 
 def unit_costs(bottom: pd.DataFrame, url: str | None) -> pd.Series | None:
-    """Unit cost per bottom series_id from the inventory inputs (only where one is set), or None without any."""
+    """Unit cost per bottom series_id from the inventory inputs (only where one is set), or None without any;
+    ``bottom``: ``series_id, store_id, product_id`` of the bottom series (rows or one per series)."""
     costs = store.inventory_params(url=url)
     if costs.empty or costs["unit_cost"].isna().all():
         return None
@@ -94,22 +96,33 @@ def unit_costs(bottom: pd.DataFrame, url: str | None) -> pd.Series | None:
     return got.set_index("series_id")["unit_cost"]
 
 
-def demand_tables(frames: dict, freq: str, url: str | None = None) -> dict[str, pd.DataFrame]:
+def demand_tables(frames: dict, freq: str, url: str | None = None,
+                  classes: dict | None = None) -> dict[str, pd.DataFrame]:
     """``{level: table}``: every series' demand class, ABC/XYZ, revenue and margin
     (:func:`analytics.demand.demand_table`); aggregate nodes' margin is the sum of their bottom series' (NaN when
-    one of them has none)."""
+    one of them has none).
+
+    The frames need ``series_id, ds, y`` and, for the margins, the bottom level's ``price``: each node's
+    hierarchy is read from its key, as :func:`jobs.refresh_inputs.with_hierarchy` gives the frames theirs.
+    ``classes``: ``{level: classify_demand}`` of these frames when the caller has them (the refresh's load),
+    used instead of classifying again. The levels are tabled one at a time on integer series codes.
+    """
+    classes = classes or {}
+    tables = {lv: demand.demand_table(f, freq, classes=classes.get(lv)) for lv, f in frames.items()}
     bottom = frames.get(BOTTOM_LEVEL)
-    costs = unit_costs(bottom, url) if bottom is not None else None
-    tables = {lv: demand.demand_table(f, freq) for lv, f in frames.items()}
-    if bottom is None or costs is None:
+    if bottom is None:
+        return tables
+    members = hierarchy_of(pd.unique(bottom["series_id"]))  # the bottom series in the frame's order
+    costs = unit_costs(members, url)
+    if costs is None:
         return tables
     margin = demand.series_margin(bottom, costs)
     tables[BOTTOM_LEVEL] = tables[BOTTOM_LEVEL].drop(columns="margin").merge(
         margin[["series_id", "margin"]], on="series_id", how="left")
-    members = bottom.drop_duplicates("series_id")[["series_id", *HIERARCHY_COLS]].merge(margin, on="series_id")
+    members = members.merge(margin, on="series_id")
     for lv, f in frames.items():
         if lv != BOTTOM_LEVEL:
-            keys = f.drop_duplicates("series_id")[["series_id", *HIERARCHY_COLS]]
+            keys = hierarchy_of(pd.unique(f["series_id"]))
             tables[lv] = tables[lv].drop(columns="margin").merge(demand.rollup_margin(members, keys),
                                                                  on="series_id", how="left")
     return tables

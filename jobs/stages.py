@@ -209,6 +209,23 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
                   saved_files=tuple(f for _, f in written.values()))
 
 
+# The history columns the stages after the model map read: the selection's pooled scores and MASE scales
+# (``series_id, ds, y``) and the demand tables (those, and the bottom level's ``price`` for the margins).
+AFTER_MAP_COLS = ("series_id", "ds", "y")
+
+
+def after_map(inputs: Inputs) -> Inputs:
+    """``inputs`` reduced to what the stages after the model map read: each level's :data:`AFTER_MAP_COLS` (and
+    the bottom level's ``price``), no future or as-known inputs. The exogenous and hierarchy columns were the
+    models' (the tasks are built and run by now) and are most of the panel's bytes; the caller drops its old
+    record so that they are freed before the selection, which copies the history per fold."""
+    frames = {}
+    for lv, f in inputs.frames.items():
+        keep = [c for c in (*AFTER_MAP_COLS, *(("price",) if lv == BOTTOM_LEVEL else ())) if c in f.columns]
+        frames[lv] = f[keep].copy()  # a copy: a column selection alone is a view that keeps every block alive
+    return dataclasses.replace(inputs, frames=frames, futures={}, knowns=None)
+
+
 def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str) -> Chosen:
     """Each series' forecast: its level's best combination, or its own best model (``params.selection``)."""
     metrics = pd.concat(fitted.metric_parts, ignore_index=True) if fitted.metric_parts else pd.DataFrame(
@@ -273,9 +290,8 @@ def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFram
     _check_finite(parts)
     diag = selecting.diagnostics_frame(chosen.diag_rows, chosen.resid_parts, chosen.sel)
     with store.session_scope(url=url) as s:
-        for part in parts:  # in slices: the rows are turned into Python values one slice at a time
-            for start in range(0, len(part), WRITE_ROWS):
-                store.write_run_results(s, run_id, forecasts=part.iloc[start:start + WRITE_ROWS])
+        for part in parts:  # written in slices by write_run_results: never one concatenated frame
+            store.write_run_results(s, run_id, forecasts=part)
         store.write_run_results(s, run_id, metrics=chosen.metrics, selections=chosen.sel, diagnostics=diag,
                                 trials=trials)
         if importance is not None and not importance.empty:
@@ -283,9 +299,6 @@ def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFram
     artifact_dir = artifacts.save_run(run_id, params.to_dict(), chosen.sel, chosen.metrics, model_params, saved,
                                       saved=saved_files)
     return sum(len(p) for p in parts), str(artifact_dir)
-
-
-WRITE_ROWS = 200_000  # forecast rows per write_run_results call
 
 
 def _stored_parts(parts: list) -> list:

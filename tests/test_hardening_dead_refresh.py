@@ -15,7 +15,7 @@ import pytest
 import callbacks.overview as overview_cb
 import callbacks.runs as runs_cb
 from data import store
-from jobs import lock
+from jobs import artifacts, lock
 
 
 def _dead_pid() -> int:
@@ -62,6 +62,15 @@ def test_a_zombie_holder_counts_as_dead(tmp_db):
         assert lock.reap_dead_refresh(url=tmp_db) == ["r-killed"]
     finally:
         child.wait()
+
+
+def test_reaping_a_dead_refresh_removes_its_artifacts(tmp_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("SALES_MODELS_DIR", str(tmp_path / "models"))
+    _running_run_held_by(f"{socket.gethostname()}:{_dead_pid()}:abcd1234", tmp_db)
+    artifacts.save_model("r-killed", "lgbm__store_product", {"fitted": 1})
+    artifacts.save_model("r-ok", "lgbm__store_product", {"fitted": 0})
+    assert lock.reap_dead_refresh(url=tmp_db) == ["r-killed"]
+    assert not artifacts.run_dir("r-killed").exists() and artifacts.run_dir("r-ok").exists()
 
 
 def test_overview_alert_shows_the_dead_refresh_as_failed(small_demo_db):

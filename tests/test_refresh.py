@@ -9,7 +9,7 @@ import pytest
 
 from data import schema, store
 from domain import ALL
-from jobs import runner, stages
+from jobs import artifacts, runner, stages
 
 FAST_LGBM = {"lgbm": {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 5}}
 
@@ -119,6 +119,18 @@ def test_ols_and_mint_refresh_publish_coherent_forecasts(hand_db, method):
     base = store.forecast("store=1/product=a", model="seasonal_naive")
     final = store.forecast("store=1/product=a")
     np.testing.assert_allclose(base["yhat"], final["yhat"], rtol=1e-9)
+
+
+def test_the_next_refresh_removes_the_artifacts_of_a_killed_run(hand_db):
+    store.create_run("r-killed", {}, "h", "test", url=hand_db)  # left running by a refresh killed with SIGKILL
+    artifacts.save_model("r-killed", "lgbm__store_product", {"fitted": 1})  # written as its task arrived
+    assert artifacts.run_dir("r-killed").exists()
+    summary = runner.refresh(models="seasonal_naive", horizon=7, folds=1, jobs=1, progress=False)
+    assert summary["status"] == "success", summary
+    killed = store.run_info("r-killed")
+    assert killed["status"] == "failed" and killed["error"].startswith("abandoned")
+    assert not artifacts.run_dir("r-killed").exists()
+    assert (artifacts.run_dir(summary["run_id"]) / "manifest.json").exists()
 
 
 @pytest.mark.backends("sqlite", "postgresql")

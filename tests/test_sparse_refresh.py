@@ -119,3 +119,82 @@ def test_models_written_as_they_arrive_equal_those_held(sparse_db, tmp_path, mon
         assert (artifacts.run_dir("streamed") / f"{name}.joblib").read_bytes() == held_file.read_bytes(), name
     future = artifacts.load_model("streamed", f"future__{BOTTOM_LEVEL}")
     assert set(future["series_id"]) == set(inputs.futures[BOTTOM_LEVEL]["series_id"])
+
+
+def _old_demand_table(frame, unit_cost=None):
+    """Oracle: analytics.demand.demand_table before it grouped on series codes (Python strings per row)."""
+    d = frame[["series_id", "y"]].assign(series_id=frame["series_id"].astype(str))
+    revenue = d.groupby("series_id", sort=True)["y"].sum()
+    margin = pd.Series(np.nan, index=revenue.index)
+    if unit_cost is not None and "price" in frame.columns:
+        price = pd.to_numeric(frame["price"], errors="coerce").to_numpy(dtype=float)
+        cost = d["series_id"].map(unit_cost).to_numpy(dtype=float)
+        sold = d["y"].to_numpy(dtype=float) != 0
+        units = np.divide(d["y"].to_numpy(dtype=float), price, out=np.full(len(d), np.nan), where=price > 0)
+        row_margin = np.where(sold, d["y"].to_numpy(dtype=float) - cost * units, 0.0)
+        margin = pd.Series(row_margin, index=d.index).groupby(d["series_id"], sort=True).sum(min_count=1)
+        complete = pd.Series(np.isfinite(row_margin), index=d.index).groupby(d["series_id"], sort=True).all()
+        margin = margin.where(complete)
+    money = pd.DataFrame({"series_id": revenue.index, "revenue": revenue.to_numpy(),
+                          "margin": margin.reindex(revenue.index).to_numpy(dtype=float)})
+    sid = frame["series_id"].astype(str).to_numpy()
+    ds = pd.to_datetime(frame["ds"])
+    month = (ds.dt.year * 12 + ds.dt.month).to_numpy()
+    monthly = frame["y"].groupby([sid, month], sort=False).sum()
+    mg = monthly.groupby(level=0, sort=True)
+    total = frame["y"].groupby(sid, sort=True).sum()
+    out = pd.DataFrame({"total": total, "monthly_cv": mg.std(ddof=1) / mg.mean().where(mg.mean() != 0)})
+    out = out.sort_values("total", ascending=False, kind="mergesort")
+    positive = out["total"].clip(lower=0)
+    out["revenue_share"] = positive / positive.sum() if positive.sum() > 0 else np.nan
+    cum = out["revenue_share"].cumsum() - out["revenue_share"]
+    out["abc"] = np.select([cum < 0.8, cum < 0.95], ["A", "B"], "C")
+    cv = out["monthly_cv"]
+    out["xyz"] = np.select([cv < 0.5, cv < 1.0, cv.notna()], ["X", "Y", "Z"], "")
+    abc = out.rename_axis("series_id").reset_index()[["series_id", "revenue_share", "abc", "monthly_cv", "xyz"]]
+    table = demand.classify_demand(frame).merge(money, on="series_id").merge(abc, on="series_id", how="left")
+    return table.sort_values(["revenue", "series_id"], ascending=[False, True], kind="mergesort").reset_index(
+        drop=True), money
+
+
+def _old_demand_tables(frames, url):
+    """Oracle: jobs.sparse.demand_tables before the refresh slimmed its frames (hierarchy columns per row)."""
+    from domain import HIERARCHY_COLS
+    from jobs import sparse
+    bottom = frames[BOTTOM_LEVEL]
+    costs = sparse.unit_costs(bottom, url)
+    tables = {lv: _old_demand_table(f)[0] for lv, f in frames.items()}
+    margin = _old_demand_table(bottom, costs)[1]
+    tables[BOTTOM_LEVEL] = tables[BOTTOM_LEVEL].drop(columns="margin").merge(
+        margin[["series_id", "margin"]], on="series_id", how="left")
+    members = bottom.drop_duplicates("series_id")[["series_id", *HIERARCHY_COLS]].merge(margin, on="series_id")
+    for lv, f in frames.items():
+        if lv != BOTTOM_LEVEL:
+            keys = f.drop_duplicates("series_id")[["series_id", *HIERARCHY_COLS]]
+            tables[lv] = tables[lv].drop(columns="margin").merge(demand.rollup_margin(members, keys),
+                                                                 on="series_id", how="left")
+    return tables
+
+
+def test_demand_tables_from_the_slimmed_history_equal_those_of_the_whole_panel(sparse_db):
+    """The refresh tables the demand classes from the history it keeps after the model map (``series_id, ds,
+    y`` and the bottom price: stages.after_map) with the load's classes: the tables of the whole panel, exactly."""
+    from data import store
+    from jobs import sparse, stages
+    from jobs.refresh_inputs import load_history
+    url, _ = sparse_db
+    store.upsert_inventory_params("*", "1", {"unit_cost": 2.0}, url=url)  # margins on product 1
+    frames, _ = load_history(store.LEVELS, "D", url)
+    want = _old_demand_tables(frames, url)
+    inputs = stages.after_map(stages.Inputs(frames, {}, None, None, None, sparse.classify(frames)))
+    assert {tuple(f.columns) for lv, f in inputs.frames.items() if lv != BOTTOM_LEVEL} == {("series_id", "ds", "y")}
+    assert list(inputs.frames[BOTTOM_LEVEL].columns) == ["series_id", "ds", "y", "price"]
+    got = sparse.demand_tables(inputs.frames, "D", url, inputs.classes)
+    assert set(got) == set(want) == set(store.LEVELS)
+    for lv in want:
+        pd.testing.assert_frame_equal(got[lv], want[lv], check_exact=True, obj=lv)
+    assert got[BOTTOM_LEVEL]["margin"].notna().any() and got["product"]["margin"].notna().any()
+    assert set(got[BOTTOM_LEVEL]["demand_class"]) & {"intermittent", "lumpy"}
+    # and without the load's classes, the same
+    pd.testing.assert_frame_equal(sparse.demand_tables(inputs.frames, "D", url)["store"], want["store"],
+                                  check_exact=True)

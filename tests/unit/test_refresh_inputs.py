@@ -23,3 +23,12 @@ def test_with_hierarchy_names_the_members_of_each_key():
     assert out["category"].iloc[3] == "x" and out["region"].iloc[4] == "N"
     assert out["category"].drop(index=3).isna().all() and out["region"].iloc[:4].isna().all()
     assert np.array_equal(out["series_id"], df["series_id"])
+
+
+def test_hierarchy_of_gives_each_series_what_with_hierarchy_gives_its_rows():
+    from jobs.refresh_inputs import hierarchy_of
+    df = pd.DataFrame({"series_id": ["store=1/product=7", "store=1/product=7", "product=7", "total", "region=N",
+                                     "store=2/category=x", "product=7"]})
+    want = with_hierarchy(df).drop_duplicates("series_id").reset_index(drop=True)
+    got = hierarchy_of(pd.unique(df["series_id"]))
+    pd.testing.assert_frame_equal(got, want[got.columns], check_exact=True)

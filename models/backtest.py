@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from domain import EXOG_COLS, FORECAST_COLS, OPTIONAL_EXOG, freq_step
+from models.base import sort_by_series
 from models.metrics import METRIC_KEYS, mase_scales, metrics_by_series
 from models.registry import accepts, make_model
 
@@ -119,10 +120,10 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
     missing = [c for c in ("series_id", "ds", "y") if c not in df.columns]
     if missing:
         raise ValueError(f"rolling_origin: the frame lacks column(s) {missing}")
-    data = df.copy()
+    data = df.copy(deep=False)  # copy-on-write: ``df`` is never changed, and not copied whole
     data["series_id"] = data["series_id"].astype(str)
     data["ds"] = pd.to_datetime(data["ds"])
-    data = data.sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
+    data = sort_by_series(data)
     if data.empty:
         return _empty_metrics(), _empty_fcst()
     delta = freq_step(freq)

@@ -54,6 +54,8 @@ class BaseForecaster(BaseEstimator):
     name: str = "base"
     uses_exog: bool = False
     is_global: bool = False
+    # fitted_values() recomputes the in-sample fits when fitted_values_ is None (else they are made by fit)
+    fitted_on_demand: bool = False
     horizon_aware: bool = False  # True when hyperparameter ``horizon`` must cover the forecast horizon
 
     def __init__(self, freq: str = "D", season_length: int | None = None):

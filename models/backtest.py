@@ -133,6 +133,7 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         params["horizon"] = h
     metric_rows, fcst_parts = [], []
     wanted = None if only_folds is None else set(only_folds)
+    last = folds if wanted is None else max(wanted, default=0)
     for fold, cutoff in enumerate(fold_cutoffs(data["ds"].max(), freq, h, folds, step), start=1):
         if wanted is not None and fold not in wanted:
             continue
@@ -143,9 +144,12 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         active = [s for s in n_test.index[n_test == h] if s in at_cutoff]
         if not active:
             continue
-        # The model gets copies: rows up to the cutoff, and the horizon's exogenous values without y.
-        train = data[(data["ds"] <= cutoff) & data["series_id"].isin(active)].copy()
+        # The model gets copies (copy-on-write): rows up to the cutoff, and the horizon's exogenous values
+        # without y.
+        train = data[(data["ds"] <= cutoff) & data["series_id"].isin(active)]
         test = window[window["series_id"].isin(active)]
+        if fold == last:  # no later fold reads it: a sorted copy of a large frame is not held through the fit
+            del data, window
         model = make_model(model_name, freq, **params)
         inputs = _fold_inputs(test, known_future, exog)
         X_future = inputs if model.uses_exog else None

@@ -96,3 +96,14 @@ def test_no_feature_frame_is_alive_while_lightgbm_trains(monkeypatch):
     monkeypatch.setattr(LGBMForecaster, "_train", spy)
     _fitted()
     assert alive == [0, 0]  # the final fit and the calibration fit
+
+
+def test_a_final_fit_ships_no_in_sample_fits_and_makes_the_same_ones_on_demand():
+    df, fut = _panel()
+    res = run_global(GlobalTask(name="lgbm", group="g", frame=df, future=fut, freq="D", h=H, folds=2, part=0,
+                                params={"horizon": H, "n_estimators": 5, "num_threads": 1}))
+    model = res.models["lgbm__g"]
+    assert model.fitted_values_ is None  # not pickled to the driver nor saved
+    fv = model.fitted_values().dropna(subset=["yhat"])
+    again = fv.groupby("series_id", sort=True).tail(730)
+    np.testing.assert_array_equal((again["y"] - again["yhat"]).to_numpy(), res.residuals["resid"].to_numpy())

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from domain import EXOG_COLS, FORECAST_COLS, OPTIONAL_EXOG, freq_step
+from models.base import sort_by_series
 from models.metrics import METRIC_KEYS, mase_scales, metrics_by_series
 from models.registry import accepts, make_model
 
@@ -119,10 +120,10 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
     missing = [c for c in ("series_id", "ds", "y") if c not in df.columns]
     if missing:
         raise ValueError(f"rolling_origin: the frame lacks column(s) {missing}")
-    data = df.copy()
+    data = df.copy(deep=False)  # copy-on-write: ``df`` is never changed, and not copied whole
     data["series_id"] = data["series_id"].astype(str)
     data["ds"] = pd.to_datetime(data["ds"])
-    data = data.sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
+    data = sort_by_series(data)
     if data.empty:
         return _empty_metrics(), _empty_fcst()
     delta = freq_step(freq)
@@ -132,6 +133,7 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         params["horizon"] = h
     metric_rows, fcst_parts = [], []
     wanted = None if only_folds is None else set(only_folds)
+    last = folds if wanted is None else max(wanted, default=0)
     for fold, cutoff in enumerate(fold_cutoffs(data["ds"].max(), freq, h, folds, step), start=1):
         if wanted is not None and fold not in wanted:
             continue
@@ -142,9 +144,12 @@ def rolling_origin(df: pd.DataFrame, model_name: str, freq: str, h: int, folds: 
         active = [s for s in n_test.index[n_test == h] if s in at_cutoff]
         if not active:
             continue
-        # The model gets copies: rows up to the cutoff, and the horizon's exogenous values without y.
-        train = data[(data["ds"] <= cutoff) & data["series_id"].isin(active)].copy()
+        # The model gets copies (copy-on-write): rows up to the cutoff, and the horizon's exogenous values
+        # without y.
+        train = data[(data["ds"] <= cutoff) & data["series_id"].isin(active)]
         test = window[window["series_id"].isin(active)]
+        if fold == last:  # no later fold reads it: a sorted copy of a large frame is not held through the fit
+            del data, window
         model = make_model(model_name, freq, **params)
         inputs = _fold_inputs(test, known_future, exog)
         X_future = inputs if model.uses_exog else None

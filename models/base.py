@@ -24,6 +24,14 @@ def future_dates(last: pd.Timestamp, h: int, freq: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([last + step * (k + 1) for k in range(h)])
 
 
+def sort_by_series(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` sorted by ``series_id, ds`` (stable) with a fresh index; a frame already in that order (as the
+    refresh's frames are) is not sorted, which would copy it whole for the same rows."""
+    if pd.MultiIndex.from_arrays([df["series_id"], df["ds"]]).is_monotonic_increasing:
+        return df.reset_index(drop=True)
+    return df.sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
+
+
 class BaseForecaster(BaseEstimator):
     """Base class of every model: subclasses set ``name``, ``uses_exog``, ``is_global`` and write ``_fit``/``_predict``.
 
@@ -46,6 +54,8 @@ class BaseForecaster(BaseEstimator):
     name: str = "base"
     uses_exog: bool = False
     is_global: bool = False
+    # fitted_values() recomputes the in-sample fits when fitted_values_ is None (else they are made by fit)
+    fitted_on_demand: bool = False
     horizon_aware: bool = False  # True when hyperparameter ``horizon`` must cover the forecast horizon
 
     def __init__(self, freq: str = "D", season_length: int | None = None):
@@ -70,7 +80,7 @@ class BaseForecaster(BaseEstimator):
         if df.empty:
             raise ValueError(f"{self.name}: the training frame is empty")
         freq_step(self.freq)
-        out = df.copy()
+        out = df.copy(deep=False)  # copy-on-write: the caller's frame is never changed, nor copied whole
         out["series_id"] = out["series_id"].astype(str)
         if not pd.api.types.is_datetime64_any_dtype(out["ds"]):
             raise ValueError(f"{self.name}: column ds must be datetime64 (use pd.to_datetime), got {out['ds'].dtype}")
@@ -85,7 +95,7 @@ class BaseForecaster(BaseEstimator):
                              "fill gaps first (one row per series and date)")
         if out.duplicated(["series_id", "ds"]).any():
             raise ValueError(f"{self.name}: duplicate (series_id, ds) rows; aggregate them first")
-        out = out.sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
+        out = sort_by_series(out)
         if self.uses_exog:
             out = self._fill_exog(out)
         return out

@@ -140,7 +140,7 @@ def calendar_event_features(ds: pd.Series, freq: str) -> dict[str, np.ndarray]:
 
 
 def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.Series,
-                   hierarchy: pd.DataFrame | None = None) -> pd.DataFrame:
+                   hierarchy: pd.DataFrame | None = None, rows: np.ndarray | None = None) -> pd.DataFrame:
     """The feature matrix for every row of ``df`` (history rows and future rows with ``y`` NaN).
 
     Parameters
@@ -157,12 +157,20 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
         Per-series scale (index series_id); y is divided by it so one model fits big and small series.
     hierarchy : DataFrame, optional
         Each series' members (index series_id, from :func:`hierarchy_codes`), one categorical feature each.
+    rows : ndarray, optional
+        Only these rows (a boolean mask or positions) of the result: each feature is still computed over all
+        of ``df`` (lags and rolling windows read the earlier rows) and cut as it is made, so a forecast that
+        needs a few rows past a long history never holds the whole history's matrix. The values are those of
+        the same rows of the full matrix (categoricals keep the categories of all rows).
 
     Returns
     -------
     DataFrame
-        Numeric and categorical features, same index as ``df``.
+        Numeric and categorical features, same index as ``df`` (``rows``: those rows of it).
     """
+    def cut(values):
+        return values if rows is None else values[rows]
+
     sid = df["series_id"].to_numpy()
     starts_mask = np.r_[True, sid[1:] != sid[:-1]]
     starts = np.maximum.accumulate(np.where(starts_mask, np.arange(len(df)), 0))
@@ -172,9 +180,9 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
     feats = {}
     lags = lag_set(horizon, m, freq)
     for lag in lags:
-        feats[f"lag_{lag}"] = g.shift(lag).to_numpy()
+        feats[f"lag_{lag}"] = cut(g.shift(lag).to_numpy())
     seasonal = [lag for lag in lags if lag % m == 0 and lag < 4 * m + horizon][:3]
-    if seasonal:
+    if seasonal:  # row by row: the same on the cut rows
         stack = np.column_stack([feats[f"lag_{s}"] for s in seasonal])
         cnt = np.isfinite(stack).sum(axis=1)
         feats["seasonal_mean"] = np.where(cnt > 0, np.nansum(stack, axis=1) / np.maximum(cnt, 1), np.nan)
@@ -182,34 +190,37 @@ def build_features(df: pd.DataFrame, horizon: int, m: int, freq: str, scale: pd.
     if promo_col is not None and seasonal:  # was each seasonal lag a promotion day? (planned inputs, no y)
         pg = pd.Series(df[promo_col].to_numpy(dtype=float), index=df.index).groupby(sid, sort=False)
         for lag in seasonal:
-            feats[f"promo_lag_{lag}"] = pg.shift(lag).to_numpy()
+            feats[f"promo_lag_{lag}"] = cut(pg.shift(lag).to_numpy())
     base = g.shift(horizon).to_numpy()
     for w in ROLL_WINDOWS.get(freq, (m,)):
         mean, std = _group_rolling(base, starts, w)
-        feats[f"roll_mean_{w}"] = mean
+        feats[f"roll_mean_{w}"] = cut(mean)
         if w == ROLL_WINDOWS.get(freq, (m,))[1]:
-            feats[f"roll_std_{w}"] = std
+            feats[f"roll_std_{w}"] = cut(std)
+    del base
     ds = df["ds"]
-    feats["week_of_year"] = ds.dt.isocalendar().week.to_numpy(dtype=float)
-    feats["month"] = ds.dt.month.to_numpy(dtype=float)
-    feats["day_of_year"] = ds.dt.dayofyear.to_numpy(dtype=float)
+    feats["week_of_year"] = cut(ds.dt.isocalendar().week.to_numpy(dtype=float))
+    feats["month"] = cut(ds.dt.month.to_numpy(dtype=float))
+    feats["day_of_year"] = cut(ds.dt.dayofyear.to_numpy(dtype=float))
     if freq == "D":
-        feats["dow"] = ds.dt.dayofweek.to_numpy(dtype=float)
-        feats["day_of_month"] = ds.dt.day.to_numpy(dtype=float)
+        feats["dow"] = cut(ds.dt.dayofweek.to_numpy(dtype=float))
+        feats["day_of_month"] = cut(ds.dt.day.to_numpy(dtype=float))
     for col in ("promo", "promo_intensity", "is_open", "is_holiday", "temp_c", "precip_mm"):
         if col in df.columns:
-            feats[col] = df[col].to_numpy(dtype=float)
+            feats[col] = cut(df[col].to_numpy(dtype=float, copy=True))  # owned: the frame below shares it
     if "price" in df.columns:
-        feats["price_ratio"] = price_ratio(df)
+        feats["price_ratio"] = cut(price_ratio(df))
     if "is_holiday" in df.columns:
         flag = df["is_holiday"].fillna(0).to_numpy() > 0
         cap = HOLIDAY_DISTANCE_CAP.get(freq, HOLIDAY_DISTANCE_CAP["W"])
-        feats["steps_to_holiday"] = _steps_to_event(flag, np.flatnonzero(starts_mask), True, cap)
-        feats["steps_since_holiday"] = _steps_to_event(flag, np.flatnonzero(starts_mask), False, cap)
-    feats.update(calendar_event_features(ds, freq))
-    feats["log_scale"] = np.log1p(np.abs(sc))
-    out = pd.DataFrame(feats, index=df.index)
+        feats["steps_to_holiday"] = cut(_steps_to_event(flag, np.flatnonzero(starts_mask), True, cap))
+        feats["steps_since_holiday"] = cut(_steps_to_event(flag, np.flatnonzero(starts_mask), False, cap))
+    feats.update({k: cut(v) for k, v in calendar_event_features(ds, freq).items()})
+    feats["log_scale"] = cut(np.log1p(np.abs(sc)))
+    # copy=False: the columns are this function's own arrays; a copy into one block would double the matrix
+    out = pd.DataFrame(feats, index=cut(df.index), copy=False)
+    del feats
     codes = series_codes(df["series_id"], hierarchy)
     for c in codes.columns:
-        out[c] = codes[c].astype("category")
+        out[c] = codes[c].astype("category") if rows is None else codes[c].astype("category").array[rows]
     return out

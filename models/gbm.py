@@ -20,6 +20,9 @@ from models.base import DEFAULT_HORIZON, BaseForecaster, exog_columns
 from models.features import build_features, hierarchy_codes
 from models.intervals import nest_intervals, tail
 
+# Rows per prediction call of the in-sample fits: a block's design (about 50 float columns) is some 25 MB.
+PREDICT_BLOCK = 65_536
+
 
 def shared_params(values: dict) -> dict:
     """The :class:`GlobalTreeForecaster` hyperparameters among ``values`` (a subclass's ``locals()`` in its
@@ -36,6 +39,7 @@ class GlobalTreeForecaster(BaseForecaster):
 
     uses_exog = True
     is_global = True
+    fitted_on_demand = True
     horizon_aware = True
 
     def __init__(self, freq: str = "D", season_length: int | None = None, horizon: int | None = None,
@@ -58,11 +62,19 @@ class GlobalTreeForecaster(BaseForecaster):
         """The largest horizon the model is fitted for (``horizon``, default six weeks)."""
         return int(self.horizon) if self.horizon else DEFAULT_HORIZON.get(self.freq, 6)
 
-    def _features(self, df: pd.DataFrame) -> pd.DataFrame:
-        X = build_features(df, self.horizon_steps, self.m, self.freq, self.scale_, self.hierarchy_)
+    def _features(self, df: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """The model's feature frame of ``df`` (``rows``: only those rows, see :func:`build_features`)."""
+        X = build_features(df, self.horizon_steps, self.m, self.freq, self.scale_, self.hierarchy_, rows=rows)
         for c, cats in self.categories_.items():
             X[c] = pd.Categorical(X[c].astype(str), categories=cats)
         return X[self.feature_names_]
+
+    def _design(self, X: pd.DataFrame, rows: np.ndarray | None = None):
+        """What ``_train`` and ``_raw_predict`` take for the rows ``rows`` (a boolean mask or positions; None:
+        all) of the feature frame ``X``: here the rows as a frame; a subclass may build a leaner matrix."""
+        if rows is None:
+            return X
+        return X.iloc[np.flatnonzero(rows) if rows.dtype == bool else rows]
 
     def _fit(self, df: pd.DataFrame) -> None:
         H = self.horizon_steps
@@ -83,8 +95,14 @@ class GlobalTreeForecaster(BaseForecaster):
         # Weighting rows by the series scale makes the squared error on scaled targets track errors in
         # sales units (what WAPE/WMAE score), instead of letting tiny, noisy series dominate.
         self.weights_ = sc / np.mean(sc) if self.weight_by_scale else np.ones(len(sc))
-        self.spread_, self.calibration_z_ = self._calibrate(X, target, usable)
-        self.model_ = self._train(X[usable], target[usable], self.weights_[usable])
+        # Only the usable rows are ever trained on or scored: their design is made once and the whole feature
+        # frame freed before the fits, so a worker holds one copy of the features, not three. The final model
+        # is fitted first: the calibration fit (an independent model) may then reuse the design's memory.
+        design = self._design(X, usable)
+        del X
+        y, w = target[usable], self.weights_[usable]
+        self.model_ = self._train(design, y, w)
+        self.spread_, self.calibration_z_ = self._calibrate(design, y, w, usable)
         self.fitted_values_ = None  # computed on first use: backtest folds never need them
 
     def fitted_values(self) -> pd.DataFrame:
@@ -94,26 +112,37 @@ class GlobalTreeForecaster(BaseForecaster):
             usable = X[f"lag_{self.horizon_steps}"].notna().to_numpy()
             sc = self.history_["series_id"].map(self.scale_).to_numpy()
             fitted = np.full(len(X), np.nan)
-            fitted[usable] = self._raw_predict(self.model_, X[usable]) * sc[usable]
+            fitted[usable] = self._predict_rows(self.model_, X, np.flatnonzero(usable)) * sc[usable]
             self.fitted_values_ = self.history_[["series_id", "ds", "y"]].assign(yhat=fitted)
         return super().fitted_values()
 
-    def _calibrate(self, X: pd.DataFrame, target: np.ndarray, usable: np.ndarray):
-        """Split-conformal spread per series and the standardised calibration residuals."""
+    def _predict_rows(self, model, X: pd.DataFrame, rows: np.ndarray, block: int = PREDICT_BLOCK) -> np.ndarray:
+        """``_raw_predict`` of the rows at positions ``rows`` of ``X``, ``block`` rows at a time: a tree model
+        predicts each row on its own, so the result is the same, and only one block's design exists at once."""
+        parts = [self._raw_predict(model, self._design(X, rows[i:i + block])) for i in range(0, len(rows), block)]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def _keep_rows(self, design, keep: np.ndarray):
+        """The rows ``keep`` (a mask) of ``design``, which is not used afterwards (a subclass may reuse it)."""
+        return design[keep]
+
+    def _calibrate(self, design, target: np.ndarray, weights: np.ndarray, usable: np.ndarray):
+        """Split-conformal spread per series and the standardised calibration residuals (``design``, ``target``
+        and ``weights``: the usable rows of the history, ``usable`` their mask). ``design`` is consumed: it
+        may hold other rows afterwards."""
         H = self.horizon_steps
         hist = self.history_
         last = hist["series_id"].map(self.last_ds_)
-        cal = (hist["ds"] > last - freq_step(self.freq) * H).to_numpy()
-        train = usable & ~cal
-        test = usable & cal
-        if self.conformal and train.sum() >= self.min_calibration_train and test.sum() >= self.min_calibration_test:
-            model = self._train(X[train], target[train], self.weights_[train])
-            resid = target[test] - self._raw_predict(model, X[test])
-            sids = hist["series_id"].to_numpy()[test]
+        cal = (hist["ds"] > last - freq_step(self.freq) * H).to_numpy()[usable]
+        sids = hist["series_id"].to_numpy()[usable]
+        if self.conformal and (~cal).sum() >= self.min_calibration_train and cal.sum() >= self.min_calibration_test:
+            test = design[cal]
+            model = self._train(self._keep_rows(design, ~cal), target[~cal], weights[~cal])
+            resid = target[cal] - self._raw_predict(model, test)
+            sids = sids[cal]
         else:  # no room for a calibration window: in-sample residuals (too narrow; documented)
-            model = self._train(X[usable], target[usable], self.weights_[usable])
-            resid = target[usable] - self._raw_predict(model, X[usable])
-            sids = hist["series_id"].to_numpy()[usable]
+            model = self._train(design, target, weights)
+            resid = target - self._raw_predict(model, design)
         r = pd.DataFrame({"sid": sids, "r2": resid ** 2})
         pooled = float(np.mean(r["r2"])) if len(r) else 1.0
         agg = r.groupby("sid")["r2"].agg(["sum", "count"])
@@ -134,7 +163,7 @@ class GlobalTreeForecaster(BaseForecaster):
         comb = pd.concat([hist, fut[[c for c in self.history_.columns if c in fut.columns or c == "y"]]],
                          ignore_index=True).sort_values(["series_id", "ds"], kind="mergesort").reset_index(drop=True)
         is_future = comb["y"].isna().to_numpy() & (comb["ds"] > comb["series_id"].map(self.last_ds_)).to_numpy()
-        X = self._features(comb)[is_future].reset_index(drop=True)
+        X = self._features(comb, rows=is_future).reset_index(drop=True)  # only the rows it predicts
         return comb.loc[is_future, ["series_id", "ds"]].reset_index(drop=True), X
 
     def _predict(self, h: int, X_future: pd.DataFrame | None, levels: tuple[int, ...]) -> pd.DataFrame:
@@ -227,7 +256,35 @@ class LGBMForecaster(GlobalTreeForecaster):
         self.max_cat_to_onehot = max_cat_to_onehot
         self.cat_smooth = cat_smooth
 
-    def _train(self, X: pd.DataFrame, y: np.ndarray, w: np.ndarray):
+    def _design(self, X: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+        """The rows ``rows`` (mask or positions; None: all) of ``X`` as the float64 matrix LightGBM reads from a
+        frame (categoricals as their codes, missing as NaN), filled column by column: LightGBM would otherwise
+        convert a frame of the rows (itself a copy) into one more matrix, holding three copies at once."""
+        idx = None if rows is None else (np.flatnonzero(rows) if rows.dtype == bool else rows)
+        # Row-major, so that a leading block of rows is itself a matrix LightGBM reads in place (_keep_rows).
+        out = np.empty((len(X) if idx is None else len(idx), len(self.feature_names_)), dtype=np.float64)
+        for j, c in enumerate(self.feature_names_):
+            col = X[c]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                if list(col.cat.categories) != self.categories_[c]:
+                    col = col.cat.set_categories(self.categories_[c])
+                values = col.cat.codes.to_numpy().astype(np.float64)
+                values[values < 0] = np.nan
+            else:
+                values = col.to_numpy(dtype=np.float64)
+            out[:, j] = values if idx is None else values[idx]
+        return out
+
+    def _keep_rows(self, design: np.ndarray, keep: np.ndarray, block: int = PREDICT_BLOCK) -> np.ndarray:
+        """The rows ``keep`` of ``design`` moved to its front, block by block, and returned as a view: no second
+        matrix. Safe in place: the k-th kept row comes from row ``>= k``, so no row is overwritten before it
+        is moved."""
+        idx = np.flatnonzero(keep)
+        for i in range(0, len(idx), block):
+            design[i:i + len(idx[i:i + block])] = design[idx[i:i + block]]
+        return design[:len(idx)]
+
+    def _train(self, X: np.ndarray, y: np.ndarray, w: np.ndarray):
         import lightgbm as lgb
         params = {"objective": self.objective, "learning_rate": self.learning_rate,
                   "num_leaves": int(self.num_leaves), "min_child_samples": int(self.min_child_samples),
@@ -237,15 +294,25 @@ class LGBMForecaster(GlobalTreeForecaster):
                   "deterministic": True, "force_row_wise": True, "verbosity": -1,
                   "max_cat_to_onehot": self.max_cat_to_onehot, "cat_smooth": self.cat_smooth,
                   "max_bin": int(self.max_bin or 255)}
-        data = lgb.Dataset(X, label=y, weight=w, categorical_feature=list(self.categories_), free_raw_data=True)
-        return lgb.train(params, data, num_boost_round=int(self.n_estimators))
+        names = self.feature_names_
+        data = lgb.Dataset(self._as_design(X), label=y, weight=w, feature_name=names,
+                           categorical_feature=[names.index(c) for c in self.categories_], free_raw_data=True)
+        booster = lgb.train(params, data, num_boost_round=int(self.n_estimators))
+        # As trained from a frame: the categories of each categorical column, so the booster maps a frame's
+        # categories to the same codes (and its saved text is unchanged).
+        booster.pandas_categorical = [list(self.categories_[c]) for c in names if c in self.categories_]
+        return booster
 
-    def _raw_predict(self, model, X: pd.DataFrame) -> np.ndarray:
-        return model.predict(X, num_threads=int(self.num_threads))
+    def _as_design(self, X) -> np.ndarray:
+        """``X`` as the design matrix: a feature frame (e.g. from :mod:`models.explain`) is converted."""
+        return self._design(X) if isinstance(X, pd.DataFrame) else X
 
-    def _raw_contributions(self, model, X: pd.DataFrame) -> np.ndarray:
+    def _raw_predict(self, model, X) -> np.ndarray:
+        return model.predict(self._as_design(X), num_threads=int(self.num_threads))
+
+    def _raw_contributions(self, model, X) -> np.ndarray:
         """TreeSHAP values (LightGBM's ``pred_contrib``): one column per feature, the base value last."""
-        return model.predict(X, num_threads=int(self.num_threads), pred_contrib=True)
+        return model.predict(self._as_design(X), num_threads=int(self.num_threads), pred_contrib=True)
 
     def _gain_importance(self, model) -> pd.Series:
         """Total split gain per feature."""

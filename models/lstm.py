@@ -79,6 +79,7 @@ class LSTMForecaster(BaseForecaster):
     name = "lstm"
     uses_exog = True
     is_global = True
+    fitted_on_demand = True
     horizon_aware = True
 
     def __init__(self, freq: str = "D", season_length: int | None = None, horizon: int | None = None,

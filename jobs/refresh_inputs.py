@@ -112,10 +112,8 @@ def with_hierarchy(df: pd.DataFrame) -> pd.DataFrame:
     global tree models use them as categorical features, ``seasonal_svd`` pools series by ``product_id``.
     """
     codes, ids = pd.factorize(df["series_id"])  # parse each series once and spread its parts to its rows
-    ids = pd.Series(ids)
-    parts = [store.parse_node_id(sid) for sid in ids]
-    return df.assign(**{col: ids.map(dict(zip(ids, (p.get(col) for p in parts)))).iloc[codes].set_axis(df.index)
-                        for col in HIERARCHY_COLS})
+    per_series = hierarchy_of(ids)
+    return df.assign(**{col: per_series[col].iloc[codes].set_axis(df.index) for col in HIERARCHY_COLS})
 
 
 def hierarchy_of(ids) -> pd.DataFrame:

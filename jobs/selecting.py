@@ -33,7 +33,7 @@ def combine(metrics, cands, backtests, params: RefreshParams, fallback, frames):
             met_parts.append(combination.combination_metrics(backtests, members, frame, m, ids=ids))
         scored = met_parts[-1] if len(members) > 1 else metrics
         per_series = scored[scored["model"] == name].groupby("series_id")[metric].mean()
-        in_level = _isin(cands["series_id"], ids) & _isin(cands["model"], members)
+        in_level = combination.isin(cands["series_id"], ids) & combination.isin(cands["model"], members)
         got = sorted(set(cands.loc[in_level, "series_id"].astype(str)))
         sel_parts += [{"series_id": sid, "model": name, "metric": metric, "score": float(per_series.get(sid, np.nan))}
                       for sid in got]  # the others get the fallback in _complete_selection
@@ -71,7 +71,8 @@ def chosen_residuals(parts: list, sel: pd.DataFrame) -> tuple[list, list[dict]]:
     diags = []
     for name, chosen in pairs[is_combo].groupby("model", sort=True):
         members = combination.members_of(name)
-        part = resid[_isin(resid["series_id"], chosen["series_id"]) & _isin(resid["model"], members)]
+        in_combo = combination.isin(resid["series_id"], chosen["series_id"]) & combination.isin(resid["model"], members)
+        part = resid[in_combo]
         keys = [part["series_id"], part["ds"]]
         complete = part.groupby(keys, observed=True)["model"].transform("nunique") == len(members)
         part = part[complete]
@@ -82,15 +83,6 @@ def chosen_residuals(parts: list, sel: pd.DataFrame) -> tuple[list, list[dict]]:
             diags.append({"series_id": sid, "model": name, **residual_diagnostics(g["resid"].to_numpy())})
     out = [p.astype({"series_id": str, "model": str}) for p in out if len(p)]
     return (out or [empty]), diags
-
-
-def _isin(col: pd.Series, values) -> np.ndarray:
-    """``col.isin(values)`` for a categorical or plain column (categorical: on the codes)."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        wanted = pd.Index(col.cat.categories).isin(list(values))
-        codes = col.cat.codes.to_numpy()
-        return (codes >= 0) & wanted[np.maximum(codes, 0)]
-    return col.isin(list(values)).to_numpy()
 
 
 def _rows_of(resid: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -179,14 +171,8 @@ def compact_residuals(resid: pd.DataFrame) -> pd.DataFrame:
 
 def union_residuals(parts: list) -> list:
     """The residual parts as one compact frame (``[frame]``; ``[]`` without residuals), in the parts' order."""
-    from pandas.api.types import union_categoricals
-    parts = [compact_residuals(p) for p in parts if len(p)]
-    if not parts:
-        return []
-    return [pd.DataFrame({"series_id": union_categoricals([p["series_id"] for p in parts]),
-                          "ds": pd.concat([p["ds"] for p in parts], ignore_index=True),
-                          "model": union_categoricals([p["model"] for p in parts]),
-                          "resid": np.concatenate([p["resid"].to_numpy(dtype=float) for p in parts])})]
+    whole = union_compact([p[RESID_COLS] for p in parts if len(p)])
+    return [] if whole is None else [whole.astype({"resid": float})]
 
 
 def union_compact(parts: list) -> pd.DataFrame | None:

@@ -320,7 +320,7 @@ def combination_metrics(bt: pd.DataFrame, members, history: pd.DataFrame, season
     """
     cols = ["series_id", "model", "fold", *METRIC_KEYS]
     blocks = SeriesBlocks(bt, ids, block)
-    starts = _fold_starts(bt, blocks.mask & _isin(bt["model"], members))
+    starts = _fold_starts(bt, blocks.mask & isin(bt["model"], members))
     past = SeriesBlocks(history, blocks.ids, blocks.size)
     parts: dict = {}
     for b in range(blocks.n_blocks):
@@ -335,7 +335,7 @@ def combination_metrics(bt: pd.DataFrame, members, history: pd.DataFrame, season
     return pd.concat(ordered, ignore_index=True)[cols] if ordered else pd.DataFrame(columns=cols)
 
 
-def _isin(col: pd.Series, values) -> np.ndarray:
+def isin(col: pd.Series, values) -> np.ndarray:
     """``col.isin(values)`` as an array (a categorical column: on its codes, without a copy of the values)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         wanted = pd.Index(col.cat.categories.astype(str)).isin(list(values))

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from jobs.memory import release_memory, return_large_frees
+from jobs.spill import resolve
 from models.backtest import backtest_series, rolling_origin, zero_closed
 from models.diagnostics import residual_diagnostics
 from models.explain import IMPORTANCE_COLS, gain_importance, is_explainable, permutation_importance
@@ -297,7 +298,9 @@ def _kept(task: GlobalTask, model) -> dict:
 
 
 def run_task(task) -> SeriesResult:
-    """Dispatch one task of the refresh map (a batch of local series or a global-model group)."""
+    """Dispatch one task of the refresh map (a batch of local series or a global-model group), its frames read
+    first when the driver wrote them to disk (:mod:`jobs.spill`)."""
+    task = resolve(task)
     return run_global(task) if isinstance(task, GlobalTask) else run_series(task)
 
 

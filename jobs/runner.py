@@ -20,6 +20,7 @@ from jobs.lock import RefreshLock, abandon_runs
 from jobs.memory import release_memory
 from jobs.params import RefreshParams
 from jobs.progress import Progress
+from jobs.spill import Spill
 from jobs.summary import SUMMARY_METRICS, format_summary, metric_summary
 from jobs.version import code_version
 
@@ -180,9 +181,18 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
         model_params, trials = stages.tune(params, inputs, plan, prog)
         timings["tune_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    fitted = stages.backtest_and_fit(params, inputs, plan, model_params, jobs, prog, run_id)
-    inputs = stages.after_map(inputs)  # the panel's model inputs freed: the tasks have all run
-    release_memory()
+    # The map's inputs on disk while it runs (in the run's artifact directory, removed after the map): each task's
+    # frames, read by the worker that runs it, and the history the stages after the map read. The driver drops
+    # the panel meanwhile: its memory is then the results only.
+    with Spill(artifacts.run_dir(run_id)) as spill:
+        work = stages.cut_tasks(params, inputs, plan, model_params, jobs, spill, prog)
+        inputs, history = stages.set_aside(inputs, spill)
+        release_memory()
+        timings["cut_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        fitted = stages.backtest_and_fit(params, work, jobs, prog, run_id)
+        del work
+        inputs = stages.taken_back(inputs, history)
     timings["models_s"] = time.perf_counter() - t
     t = time.perf_counter()
     prog.stage(0.9, "selecting and reconciling")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import config
+from jobs.spill import FRAME_FIELDS, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER_MEMORY = "4g"  # JVM heap of a driver started here (spark-submit sets its own with --driver-memory)
@@ -110,9 +111,6 @@ def parallelism(master: str | None = None) -> int:
     return max(1, int(spark.sparkContext.defaultParallelism))
 
 
-FRAME_FIELDS = ("frame", "future", "known")
-
-
 def _share_frames(tasks: list) -> tuple[list, dict]:
     """Tasks with every frame that several of them carry replaced by a key, and ``{key: frame}`` to broadcast.
 
@@ -172,7 +170,9 @@ def map_tasks(tasks: Iterable, master: str | None = None, on_result: Callable | 
     list
         One :class:`jobs.executor.SeriesResult` per task, in task order.
     """
-    tasks = list(tasks)
+    cache: dict = {}  # frames the driver wrote to its disk are read here: executors may run on other machines
+    tasks = [resolve(task, cache) for task in tasks]
+    del cache
     spark, _ = session(master)
     try:
         if not tasks:

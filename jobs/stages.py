@@ -25,7 +25,9 @@ from jobs.executor import map_series, run_task
 from jobs.memory import release_memory
 from jobs.params import RefreshParams
 from jobs.progress import Progress
-from jobs.tasks import build_all, global_tasks, local_tasks
+from jobs.spill import OnDisk, Spill
+from jobs.spill import read as read_spilled
+from jobs.tasks import global_tasks, local_tasks
 from models import registry, tuning
 from models.backtest import fold_cutoffs
 from models.reconcile import Hierarchy, build_hierarchy, coherence_error
@@ -138,34 +140,56 @@ def tune(params: RefreshParams, inputs: Inputs, plan: ModelPlan, prog: Progress)
 
 
 def _map(params: RefreshParams, tasks, jobs: int, on_result) -> list:
-    """``run_task`` over the tasks on ``params.engine``: the process pool (tasks built as workers free up), or
-    a Spark job (same results)."""
+    """``run_task`` over the tasks on ``params.engine``: the process pool (one task per worker in flight), or a
+    Spark job (same results)."""
     if params.engine == "spark":
         from jobs import spark_engine
         return spark_engine.map_tasks(list(tasks), params.spark_master, on_result=on_result)
     return map_series(run_task, tasks, jobs=jobs, chunksize=1, on_result=on_result)
 
 
-def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, model_params: dict, jobs: int,
-                     prog: Progress, run_id: str | None = None) -> Fitted:
-    """Backtest every candidate and fit the final models, as one map over batches (``jobs`` processes).
+@dataclass(frozen=True)
+class MapWork:
+    """The model map's tasks (``cut_tasks``), their frames on disk (:mod:`jobs.spill`), and per task the artifact
+    group of its local models (None for a global model's task, whose results name their own)."""
+
+    tasks: list
+    series_ids: list       # per task, the series it covers
+    local_groups: list     # per task: "store_product", "aggregates" or None
+
+
+def cut_tasks(params: RefreshParams, inputs: Inputs, plan: ModelPlan, model_params: dict, jobs: int,
+              spill: Spill, prog: Progress | None = None) -> MapWork:
+    """Every task of the model map, with its frames cut from the panel and written to ``spill``: done before the
+    map, so that the caller can drop the panel while the map runs (a worker reads its task's frames).
+
+    The order: the intermittent models' tasks, then the global models' (the longest tasks: the pool starts them
+    while the local batches fill in), then the local batches.
+    """
+    frames, futures, knowns = inputs.frames, inputs.futures, inputs.knowns
+    if params.engine == "spark":  # batches sized for the cluster's task slots, not this machine's cores
+        from jobs import spark_engine
+        jobs = spark_engine.parallelism(params.spark_master)
+    refs = sparse.tasks(inputs, params, model_params)
+    refs += global_tasks(frames, futures, params, plan.glob, model_params, knowns)
+    refs += local_tasks(frames, futures, params, plan.local, model_params, jobs, knowns) if plan.local else []
+    if prog is not None:
+        prog.stage(0.04, f"cutting the model map's inputs: {len(refs)} tasks")
+    bottom = set(frames[BOTTOM_LEVEL]["series_id"].unique()) if BOTTOM_LEVEL in frames else set()
+    groups = [None if r.is_global else "store_product" if r.series_ids[0] in bottom else "aggregates" for r in refs]
+    return MapWork([spill.task(ref.build()) for ref in refs], [r.series_ids for r in refs], groups)
+
+
+def backtest_and_fit(params: RefreshParams, work: MapWork, jobs: int, prog: Progress,
+                     run_id: str | None = None) -> Fitted:
+    """Backtest every candidate and fit the final models: the map of ``work``'s tasks (``jobs`` processes).
 
     With ``run_id``, each global model (and its group's forecast inputs) is written to the run's artifacts as
     its task's result arrives and dropped from memory (``Fitted.saved_files``); without, all are kept in
     ``Fitted.saved``.
     """
-    frames, futures = inputs.frames, inputs.futures
-    # Global-model groups first: they are the longest tasks, so the pool starts them while batches fill in.
-    knowns = inputs.knowns
-    if params.engine == "spark":  # batches sized for the cluster's task slots, not this machine's cores
-        from jobs import spark_engine
-        jobs = spark_engine.parallelism(params.spark_master)
-    # The intermittent models' tasks come first: their (sparse-only) inputs are then overwritten by the full ones.
-    refs = sparse.tasks(inputs, params, model_params)
-    refs += global_tasks(frames, futures, params, plan.glob, model_params, knowns)
-    refs += local_tasks(frames, futures, params, plan.local, model_params, jobs, knowns) if plan.local else []
-    n_work = sum(len(r.series_ids) for r in refs)
-    prog.stage(0.05, f"backtesting and fitting: {len(refs)} tasks, {n_work} series-models")
+    n_work = sum(len(ids) for ids in work.series_ids)
+    prog.stage(0.05, f"backtesting and fitting: {len(work.tasks)} tasks, {n_work} series-models")
     prog.start_map(n_work, "backtests and fits")
     # {artifact name: (rank, file)}. A group's forecast inputs come with each of its models: the regular models'
     # are the group's and all the same; the intermittent models' (rank 0) are only its sparse series, and are
@@ -184,17 +208,15 @@ def backtest_and_fit(params: RefreshParams, inputs: Inputs, plan: ModelPlan, mod
             r.models = {}
         prog.tick(0.05, 0.9, "backtests and fits", len(r.series_ids))
 
-    results = _map(params, build_all(refs), jobs, arrived)
+    results = _map(params, work.tasks, jobs, arrived)
     prog.close()
 
     errors = [e for r in results for e in r.errors]
-    level_of = {sid: lv for lv, f in frames.items() for sid in f["series_id"].unique()}
     saved: dict = {}
-    for ref, r in zip(refs, results):
-        if ref.is_global:
+    for group, r in zip(work.local_groups, results):
+        if group is None:
             saved.update(r.models)
         elif r.models:
-            group = "store_product" if level_of[r.series_ids[0]] == BOTTOM_LEVEL else "aggregates"
             saved.setdefault(f"local__{group}", []).append(r.models)
     fc_parts = [r.forecasts for r in results if not r.forecasts.empty]
     if not fc_parts:
@@ -216,14 +238,25 @@ AFTER_MAP_COLS = ("series_id", "ds", "y")
 
 def after_map(inputs: Inputs) -> Inputs:
     """``inputs`` reduced to what the stages after the model map read: each level's :data:`AFTER_MAP_COLS` (and
-    the bottom level's ``price``), no future or as-known inputs. The exogenous and hierarchy columns were the
-    models' (the tasks are built and run by now) and are most of the panel's bytes; the caller drops its old
-    record so that they are freed before the selection, which copies the history per fold."""
+    the bottom level's ``price``), no future or as-known inputs. The exogenous and hierarchy columns are the
+    models' (their tasks carry them) and most of the panel's bytes."""
     frames = {}
     for lv, f in inputs.frames.items():
         keep = [c for c in (*AFTER_MAP_COLS, *(("price",) if lv == BOTTOM_LEVEL else ())) if c in f.columns]
         frames[lv] = f[keep].copy()  # a copy: a column selection alone is a view that keeps every block alive
     return dataclasses.replace(inputs, frames=frames, futures={}, knowns=None)
+
+
+def set_aside(inputs: Inputs, spill: Spill) -> tuple[Inputs, OnDisk]:
+    """``inputs`` without any frame, and the handle of its history as :func:`after_map` keeps it, written to
+    ``spill``: after :func:`cut_tasks` the map needs no frame in the driver, and the caller drops its old record
+    so that the panel is freed before the map (:func:`taken_back` reads the history again after it)."""
+    return dataclasses.replace(inputs, frames={}, futures={}, knowns=None), spill.put(after_map(inputs).frames)
+
+
+def taken_back(inputs: Inputs, history: OnDisk) -> Inputs:
+    """``inputs`` with the history :func:`set_aside` wrote read back."""
+    return dataclasses.replace(inputs, frames=read_spilled(history))
 
 
 def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str) -> Chosen:

@@ -12,6 +12,7 @@ from jobs import artifacts, explain_job, stages, tasks
 from jobs import executor
 from jobs.executor import GlobalTask, map_series, run_global
 from jobs.params import RefreshParams
+from jobs.spill import Spill
 from tests.test_refresh import FAST_LGBM, make_store
 
 
@@ -70,14 +71,16 @@ def test_the_map_keeps_one_task_per_worker_in_flight():
     assert map_series(abs, iter([-1, -2]), jobs=1) == [1, 2]
 
 
-def test_a_global_model_per_series_group(hand_db, monkeypatch):
+def test_a_global_model_per_series_group(hand_db, monkeypatch, tmp_path):
     """With SALES_GLOBAL_GROUP_ROWS below the bottom level's rows, lgbm is trained per group of series: every
     series still gets its forecast and backtest, each group's forecasts equal a direct fit on its series, and
     explanations and the saved models find a node's group."""
     monkeypatch.setenv("SALES_GLOBAL_GROUP_ROWS", "300")  # 9 series x 90 days: 3 groups
     params, inputs = _inputs(hand_db)
     plan = stages.plan_models(params)
-    fitted = stages.backtest_and_fit(params, inputs, plan, plan.model_params, 1, stages.Progress("t", hand_db, False))
+    with Spill(tmp_path) as spill:
+        work = stages.cut_tasks(params, inputs, plan, plan.model_params, 1, spill)
+        fitted = stages.backtest_and_fit(params, work, 1, stages.Progress("t", hand_db, False))
     fc = pd.concat(fitted.fc_parts, ignore_index=True)
     bottom = inputs.frames[BOTTOM_LEVEL]
     groups = tasks.split_groups(bottom, 300)

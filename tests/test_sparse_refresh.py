@@ -102,15 +102,17 @@ def test_models_written_as_they_arrive_equal_those_held(sparse_db, tmp_path, mon
     from data import store
     from jobs import artifacts, stages
     from jobs.params import RefreshParams
+    from jobs.spill import Spill
     url, _ = sparse_db
     monkeypatch.setenv("SALES_MODELS_DIR", str(tmp_path / "models"))
     params = RefreshParams.from_cli(store.frequency(url), horizon=7, models="seasonal_naive", folds=1,
                                     levels="store")
     inputs = stages.load(params, stages.Progress("t", url, False), url)
     plan = stages.plan_models(params)
-    held = stages.backtest_and_fit(params, inputs, plan, plan.model_params, 1, stages.Progress("t", url, False))
-    streamed = stages.backtest_and_fit(params, inputs, plan, plan.model_params, 1, stages.Progress("t", url, False),
-                                       run_id="streamed")
+    with Spill(tmp_path) as spill:
+        work = stages.cut_tasks(params, inputs, plan, plan.model_params, 1, spill)
+        held = stages.backtest_and_fit(params, work, 1, stages.Progress("t", url, False))
+        streamed = stages.backtest_and_fit(params, work, 1, stages.Progress("t", url, False), run_id="streamed")
     assert any(k.startswith("croston_sba__") for k in held.saved)  # the panel has sparse series
     assert sorted(streamed.saved_files) == sorted(f"{k}.joblib" for k in held.saved)
     assert streamed.saved == {}

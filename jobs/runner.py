@@ -181,9 +181,9 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
         model_params, trials = stages.tune(params, inputs, plan, prog)
         timings["tune_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    # The map's inputs on disk while it runs (in the run's artifact directory, removed after the map): each task's
-    # frames, read by the worker that runs it, and the history the stages after the map read. The driver drops
-    # the panel meanwhile: its memory is then the results only.
+    # The map's inputs on disk while it runs (in the run's artifact directory, removed after the selection): each
+    # task's frames, read by the worker that runs it, and the history the stages after the map read. The driver
+    # drops the panel meanwhile; it holds the results, and the candidates' residuals go to disk until the selection.
     with Spill(artifacts.run_dir(run_id)) as spill:
         work = stages.cut_tasks(params, inputs, plan, model_params, jobs, spill, prog)
         inputs, history = stages.set_aside(inputs, spill)
@@ -193,10 +193,10 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
         fitted = stages.backtest_and_fit(params, work, jobs, prog, run_id)
         del work
         inputs = stages.taken_back(inputs, history)
-    timings["models_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    prog.stage(0.9, "selecting and reconciling")
-    chosen = stages.select(params, inputs, fitted, plan.fallback)
+        timings["models_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        prog.stage(0.9, "selecting and reconciling")
+        chosen = stages.select(params, inputs, fitted, plan.fallback)  # reads the chosen models' residuals
     fitted = stages.consumed(fitted)  # the candidates' forecasts, metrics and residuals can be freed
     final, hier = stages.reconcile(params, inputs, chosen)
     metrics = metric_summary(chosen.metrics, fitted.backtests, hier.bottom,

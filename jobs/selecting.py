@@ -7,6 +7,8 @@ import pandas as pd
 
 from domain import DEFAULT_SEASON
 from jobs.params import RefreshParams
+from jobs.spill import OnDisk
+from jobs.spill import read as read_spilled
 from models import combination
 from models import selection as model_selection
 from models.diagnostics import residual_diagnostics
@@ -56,17 +58,25 @@ def chosen_residuals(parts: list, sel: pd.DataFrame) -> tuple[list, list[dict]]:
     """The in-sample residuals of each series' selected model (for the dashboard and MinT) and the
     diagnostics of the selected combinations: ``([frame], diag rows)`` (``[]`` without residuals).
 
-    ``parts`` are the candidates' residuals held compact (:func:`union_residuals`). A single model's rows are
-    taken as the model returned them; the residual of a combination (an average of fits) is the average of its
-    members' residuals, on the dates where every member has one. Only the selected rows are built, so the
-    candidates' residuals can be freed after the selection.
+    ``parts`` are the candidates' residuals held compact (:func:`compact_residuals`), as frames or written to disk
+    (:class:`jobs.spill.OnDisk`: the refresh does not hold every candidate's residuals through its map); each part
+    is read in turn and only the rows of the selected models (and of the selected combinations' members) are kept.
+    A single model's rows are taken as the model returned them; the residual of a combination (an average of fits)
+    is the average of its members' residuals, on the dates where every member has one.
     """
     empty = pd.DataFrame(columns=RESID_COLS)
     if not parts:
         return [], []
-    resid = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     pairs = sel[["series_id", "model"]].astype({"series_id": str, "model": str})
     is_combo = pairs["model"].str.contains(combination.SEP, regex=False)
+    needed = pd.concat([pairs[~is_combo], *(chosen.assign(model=member) for name, chosen in
+                                            pairs[is_combo].groupby("model", sort=True)
+                                            for member in combination.members_of(name))], ignore_index=True)
+    resid = union_compact([_rows_of(read_spilled(p) if isinstance(p, OnDisk) else p, needed)[RESID_COLS]
+                           for p in parts])
+    if resid is None:
+        return [empty], []
+    resid = resid.astype({"resid": float})
     out = [_rows_of(resid, pairs[~is_combo])]
     diags = []
     for name, chosen in pairs[is_combo].groupby("model", sort=True):
@@ -167,12 +177,6 @@ def compact_residuals(resid: pd.DataFrame) -> pd.DataFrame:
     if resid.empty:
         return resid
     return resid.astype({"series_id": "category", "model": "category"})
-
-
-def union_residuals(parts: list) -> list:
-    """The residual parts as one compact frame (``[frame]``; ``[]`` without residuals), in the parts' order."""
-    whole = union_compact([p[RESID_COLS] for p in parts if len(p)])
-    return [] if whole is None else [whole.astype({"resid": float})]
 
 
 def union_compact(parts: list) -> pd.DataFrame | None:

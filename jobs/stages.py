@@ -62,7 +62,7 @@ class Fitted:
 
     metric_parts: list
     fc_parts: list
-    resid_parts: list
+    resid_parts: list      # each task's residuals (compact) on disk: jobs.spill.OnDisk handles
     diag_rows: list
     errors: list
     backtests: pd.DataFrame | None
@@ -156,6 +156,7 @@ class MapWork:
     tasks: list
     series_ids: list       # per task, the series it covers
     local_groups: list     # per task: "store_product", "aggregates" or None
+    spill: Spill           # where the frames are, and where the map's residuals go until the selection
 
 
 def cut_tasks(params: RefreshParams, inputs: Inputs, plan: ModelPlan, model_params: dict, jobs: int,
@@ -177,7 +178,7 @@ def cut_tasks(params: RefreshParams, inputs: Inputs, plan: ModelPlan, model_para
         prog.stage(0.04, f"cutting the model map's inputs: {len(refs)} tasks")
     bottom = set(frames[BOTTOM_LEVEL]["series_id"].unique()) if BOTTOM_LEVEL in frames else set()
     groups = [None if r.is_global else "store_product" if r.series_ids[0] in bottom else "aggregates" for r in refs]
-    return MapWork([spill.task(ref.build()) for ref in refs], [r.series_ids for r in refs], groups)
+    return MapWork([spill.task(ref.build()) for ref in refs], [r.series_ids for r in refs], groups, spill)
 
 
 def backtest_and_fit(params: RefreshParams, work: MapWork, jobs: int, prog: Progress,
@@ -197,8 +198,8 @@ def backtest_and_fit(params: RefreshParams, work: MapWork, jobs: int, prog: Prog
     written: dict = {}
     extra = set(sparse.sparse_models(params))
 
-    def arrived(r):  # held until the selection: the residuals and backtests of every candidate, kept compact
-        r.residuals = selecting.compact_residuals(r.residuals)
+    def arrived(r):  # every candidate's backtests held compact until the selection, its residuals on disk
+        r.residuals = work.spill.put(selecting.compact_residuals(r.residuals)) if len(r.residuals) else None
         r.backtests = selecting.compact_residuals(r.backtests)
         if run_id is not None and r.is_global and r.models:  # on disk now, not held until the write
             rank = 0 if any(k.split("__", 1)[0] in extra for k in r.models if not k.startswith("future__")) else 1
@@ -224,7 +225,7 @@ def backtest_and_fit(params: RefreshParams, work: MapWork, jobs: int, prog: Prog
     bt_parts = [r.backtests for r in results if len(r.backtests)]
     imp_parts = [r.importance for r in results if len(r.importance)]
     return Fitted(metric_parts=[r.metrics for r in results if not r.metrics.empty], fc_parts=fc_parts,
-                  resid_parts=selecting.union_residuals([r.residuals for r in results if not r.residuals.empty]),
+                  resid_parts=[r.residuals for r in results if r.residuals is not None],
                   diag_rows=[d for r in results for d in r.diagnostics], errors=errors,
                   backtests=selecting.union_compact(bt_parts), saved=saved,
                   importance=pd.concat(imp_parts, ignore_index=True) if imp_parts else None,

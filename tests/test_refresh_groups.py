@@ -104,7 +104,7 @@ def test_a_global_model_per_series_group(hand_db, monkeypatch, tmp_path):
         assert explain_job.explain(ids[-1], run_id=rid)["group"] == name
 
 
-def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages():
+def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages(tmp_path):
     """The selected models' residuals built from the compact candidates' residuals equal a direct computation on
     the plain concatenation: each series' chosen model's rows, in the same order, and for a combination the mean
     of its members' residuals on the dates every member has (a ragged member drops its missing date); the
@@ -119,8 +119,16 @@ def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages(
              for sid in ("a", "b", "c", "d") for m in ("naive", "ses", "lgbm", "croston")]
     parts[1] = parts[1].iloc[1:]  # ("a", "ses") lacks the first date
     sel = pd.DataFrame({"series_id": ["a", "b", "c", "d"], "model": ["lgbm+ses", "naive", "croston", "lgbm+ses"]})
-    got, diags = selecting.chosen_residuals(selecting.union_residuals(parts), sel)
+    compact = [selecting.compact_residuals(p) for p in parts]  # as the refresh holds each task's residuals
+    got, diags = selecting.chosen_residuals(compact, sel)
     got = pd.concat(got, ignore_index=True)
+    with Spill(tmp_path) as spill:  # the same, read from disk one part at a time
+        on_disk, disk_diags = selecting.chosen_residuals([spill.put(p) for p in compact], sel)
+    pd.testing.assert_frame_equal(pd.concat(on_disk, ignore_index=True), got)
+    assert disk_diags == diags
+    whole, whole_diags = selecting.chosen_residuals([selecting.union_compact(compact)], sel)  # the whole at once
+    pd.testing.assert_frame_equal(pd.concat(whole, ignore_index=True), got)
+    assert whole_diags == diags
     plain = pd.concat(parts, ignore_index=True)
     single = plain[[(s, m) in {("b", "naive"), ("c", "croston")} for s, m in zip(plain["series_id"], plain["model"])]]
     combo = plain[plain["series_id"].isin(["a", "d"]) & plain["model"].isin(["lgbm", "ses"])]

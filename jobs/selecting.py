@@ -17,8 +17,9 @@ from models.diagnostics import residual_diagnostics
 def combine(metrics, cands, backtests, params: RefreshParams, fallback, frames):
     """Per level, the best equal-weight combination of the candidates on pooled backtest error; every series
     of the level gets it (series without all members' forecasts average the members they have, and a
-    series with none of them gets the fallback). Returns metrics and candidates with the combinations
-    added, the selection and ``{level: {"chosen", "scores"}}`` for the run summary."""
+    series with none of them gets the fallback). Returns the metrics with the combinations' added, the
+    forecasts as parts (``cands``, then each combination's: the caller concatenates them once, with any
+    others), the selection and ``{level: {"chosen", "scores"}}`` for the run summary."""
     metric = params.metric
     m = DEFAULT_SEASON[params.freq]
     sel_parts, met_parts, fc_parts, summary = [], [metrics], [cands], {}
@@ -40,10 +41,10 @@ def combine(metrics, cands, backtests, params: RefreshParams, fallback, frames):
         sel_parts += [{"series_id": sid, "model": name, "metric": metric, "score": float(per_series.get(sid, np.nan))}
                       for sid in got]  # the others get the fallback in _complete_selection
     metrics = pd.concat([p for p in met_parts if len(p)], ignore_index=True)
-    cands = pd.concat(fc_parts, ignore_index=True)
-    sel = _complete_selection(pd.DataFrame(sel_parts, columns=["series_id", "model", "metric", "score"]), cands,
+    keys = pd.concat([p[["series_id", "model"]] for p in fc_parts], ignore_index=True)
+    sel = _complete_selection(pd.DataFrame(sel_parts, columns=["series_id", "model", "metric", "score"]), keys,
                               metric, fallback)
-    return metrics, cands, sel, summary
+    return metrics, fc_parts, sel, summary
 
 
 def _scored_columns(bt: pd.DataFrame, metric: str) -> list[str]:

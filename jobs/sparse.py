@@ -21,6 +21,7 @@ How the candidates are chosen per series (the design):
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analytics import demand
@@ -60,10 +61,23 @@ def split(metrics: pd.DataFrame, cands: pd.DataFrame, backtests: pd.DataFrame | 
     """``(regular, extra)``: the rows of the regular candidates ``(metrics, cands, backtests)`` and those of the
     intermittent models ``(metrics, cands)``."""
     names = sparse_models(params)
-    m_extra, c_extra = metrics["model"].isin(names), cands["model"].isin(names)
-    extra = None if backtests is None else backtests["model"].isin(names).to_numpy()
-    bt = backtests if extra is None or not extra.any() else backtests[~extra]  # no copy without extra rows
-    return (metrics[~m_extra], cands[~c_extra], bt), (metrics[m_extra], cands[c_extra])
+    m_extra, c_extra = metrics["model"].isin(names).to_numpy(), cands["model"].isin(names).to_numpy()
+    bt = None if backtests is None else _without(backtests, backtests["model"].isin(names).to_numpy())
+    return (metrics[~m_extra], _without(cands, c_extra), bt), (metrics[m_extra], _without(cands, ~c_extra))
+
+
+def _without(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """``frame[~rows]``, as a view (no copy) when ``rows`` are none, or a block at the start or at the end of
+    ``frame``: the intermittent models' tasks run first, so their forecasts and backtests are the first rows of
+    the map's (millions of rows at scale, copied once less)."""
+    n = int(rows.sum())
+    if n == 0:
+        return frame
+    if rows[:n].all():
+        return frame.iloc[n:]
+    if rows[len(rows) - n:].all():
+        return frame.iloc[:len(rows) - n]
+    return frame[~rows]
 
 
 def choose(sel: pd.DataFrame, metrics: pd.DataFrame, cands: pd.DataFrame, classes: dict, fallback: str,

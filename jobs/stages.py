@@ -28,7 +28,7 @@ from jobs.progress import Progress
 from jobs.spill import OnDisk, Spill
 from jobs.spill import read as read_spilled
 from jobs.tasks import global_tasks, local_tasks
-from models import registry, tuning
+from models import combination, registry, tuning
 from models.backtest import fold_cutoffs
 from models.reconcile import Hierarchy, build_hierarchy, coherence_error
 from models.reconcile import reconcile as reconcile_forecasts
@@ -61,7 +61,7 @@ class Fitted:
     """Everything the model map returned (``backtest_and_fit``)."""
 
     metric_parts: list
-    fc_parts: list
+    fc_parts: list         # every candidate's forecasts, one frame (in the tasks' order)
     resid_parts: list      # each task's residuals (compact) on disk: jobs.spill.OnDisk handles
     diag_rows: list
     errors: list
@@ -76,7 +76,7 @@ class Chosen:
     """The selection (``select``): metrics and candidates (with any combinations) and each series' choice."""
 
     metrics: pd.DataFrame
-    cands: pd.DataFrame
+    stored_cands: pd.DataFrame  # the aggregate nodes' candidates (with combinations): stored besides the choice
     sel: pd.DataFrame
     chosen: pd.DataFrame   # the chosen model's forecast of every series
     combos: dict
@@ -222,6 +222,7 @@ def backtest_and_fit(params: RefreshParams, work: MapWork, jobs: int, prog: Prog
     fc_parts = [r.forecasts for r in results if not r.forecasts.empty]
     if not fc_parts:
         raise ValueError("every model failed on every series: " + "; ".join(errors[:3]))
+    fc_parts = [pd.concat(fc_parts, ignore_index=True)]  # one frame while the results' parts are freed
     bt_parts = [r.backtests for r in results if len(r.backtests)]
     imp_parts = [r.importance for r in results if len(r.importance)]
     return Fitted(metric_parts=[r.metrics for r in results if not r.metrics.empty], fc_parts=fc_parts,
@@ -264,27 +265,35 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
     """Each series' forecast: its level's best combination, or its own best model (``params.selection``)."""
     metrics = pd.concat(fitted.metric_parts, ignore_index=True) if fitted.metric_parts else pd.DataFrame(
         columns=["series_id", "model", "fold", params.metric])
-    cands = pd.concat(fitted.fc_parts, ignore_index=True)
+    cands = pd.concat(fitted.fc_parts, ignore_index=True)  # one frame: no copy
     if not metrics.empty:  # a model whose final fit failed cannot be chosen, whatever its backtest said
         metrics = metrics.merge(cands[["series_id", "model"]].drop_duplicates(), on=["series_id", "model"])
-    (metrics, cands, backtests), (x_metrics, x_cands) = sparse.split(metrics, cands, fitted.backtests, params)
+    (metrics, regular, backtests), (x_metrics, x_cands) = sparse.split(metrics, cands, fitted.backtests, params)
     combos: dict = {}
     if params.combining and not metrics.empty and backtests is not None:
-        metrics, cands, sel, combos = selecting.combine(metrics, cands, backtests, params, fallback,
-                                                        inputs.frames)
+        metrics, fc_parts, sel, combos = selecting.combine(metrics, regular, backtests, params, fallback,
+                                                           inputs.frames)
     else:
         if params.ensemble and not metrics.empty:
-            metrics, cands = selecting.add_ensemble(metrics, cands, params.metric, inputs.frames)
-        sel = selecting.select_per_series(metrics, cands, params.metric, fallback)
-    if len(x_cands):  # the sparse series: every candidate, intermittent models included, by RMSSE
+            metrics, regular = selecting.add_ensemble(metrics, regular, params.metric, inputs.frames)
+        fc_parts = [regular]
+        sel = selecting.select_per_series(metrics, regular, params.metric, fallback)
+    # The candidates, the combinations' forecasts and the intermittent models' as one frame, made once: the
+    # regular and intermittent rows are views of the map's forecasts where they are blocks of it (sparse.split).
+    has_extra = len(x_cands) > 0
+    cands = pd.concat([*fc_parts, *([x_cands] if has_extra else [])], ignore_index=True)
+    del regular, fc_parts, x_cands, backtests
+    if has_extra:  # the sparse series: every candidate, intermittent models included, by RMSSE
         metrics = pd.concat([metrics, x_metrics], ignore_index=True)
-        cands = pd.concat([cands, x_cands], ignore_index=True)
         sel = sparse.choose(sel, metrics, cands, inputs.classes, fallback, sparse.sparse_models(params),
                             regular_choice_only=params.combining)
     chosen = cands.merge(sel[["series_id", "model"]], on=["series_id", "model"], how="inner")
+    bottom = inputs.frames[BOTTOM_LEVEL]["series_id"].unique() if BOTTOM_LEVEL in inputs.frames else []
+    stored_cands = cands[~combination.isin(cands["series_id"], bottom)]
+    del cands  # the bottom series' candidates are not stored: only their choice (``chosen``)
     resid_parts, combo_diag = selecting.chosen_residuals(fitted.resid_parts, sel)
     diag_rows = fitted.diag_rows + combo_diag
-    return Chosen(metrics, cands, sel, chosen, combos, resid_parts, diag_rows)
+    return Chosen(metrics, stored_cands, sel, chosen, combos, resid_parts, diag_rows)
 
 
 def consumed(fitted: Fitted, backtests: bool = False) -> Fitted:
@@ -319,7 +328,7 @@ def write(run_id: str, params: RefreshParams, chosen: Chosen, final: pd.DataFram
     feature importance is saved as the frame ``Frames.FEATURE_IMPORTANCE`` with the run id as its level.
     """
     bottom_ids = set(hier.bottom)
-    parts = _stored_parts([final.assign(model="final"), chosen.cands[~chosen.cands["series_id"].isin(bottom_ids)],
+    parts = _stored_parts([final.assign(model="final"), chosen.stored_cands,
                            chosen.chosen[chosen.chosen["series_id"].isin(bottom_ids)]])
     _check_finite(parts)
     diag = selecting.diagnostics_frame(chosen.diag_rows, chosen.resid_parts, chosen.sel)

@@ -192,16 +192,19 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
         t = time.perf_counter()
         fitted = stages.backtest_and_fit(params, work, jobs, prog, run_id)
         del work
+        release_memory()  # the results' parts and pickles, freed once they were joined
         inputs = stages.taken_back(inputs, history)
         timings["models_s"] = time.perf_counter() - t
         t = time.perf_counter()
         prog.stage(0.9, "selecting and reconciling")
         chosen = stages.select(params, inputs, fitted, plan.fallback)  # reads the chosen models' residuals
     fitted = stages.consumed(fitted)  # the candidates' forecasts, metrics and residuals can be freed
+    release_memory()
     final, hier = stages.reconcile(params, inputs, chosen)
     metrics = metric_summary(chosen.metrics, fitted.backtests, hier.bottom,
                              chosen.combos.get(BOTTOM_LEVEL, {}).get("chosen"))
     fitted = stages.consumed(fitted, backtests=True)
+    release_memory()
     timings["reconcile_s"] = time.perf_counter() - t
     t = time.perf_counter()
     prog.stage(0.95, "writing the run")

@@ -309,7 +309,8 @@ def reconcile(params: RefreshParams, inputs: Inputs, chosen: Chosen) -> tuple[pd
     hier = build_hierarchy(inputs.bottom_nodes, key=store.node_id)
     residuals = None
     if params.reconcile == "mint_shrink":
-        residuals = pd.concat(chosen.resid_parts, ignore_index=True) if chosen.resid_parts else None
+        residuals = pd.concat([p.astype({"series_id": str, "model": str}) for p in chosen.resid_parts],
+                              ignore_index=True) if chosen.resid_parts else None
     final = reconcile_forecasts(chosen.chosen, hier, params.reconcile, residuals=residuals)
     gap = coherence_error(final, hier)
     scale = max(float(final["yhat"].abs().max()), 1.0)

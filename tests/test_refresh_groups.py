@@ -120,14 +120,18 @@ def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages(
     parts[1] = parts[1].iloc[1:]  # ("a", "ses") lacks the first date
     sel = pd.DataFrame({"series_id": ["a", "b", "c", "d"], "model": ["lgbm+ses", "naive", "croston", "lgbm+ses"]})
     compact = [selecting.compact_residuals(p) for p in parts]  # as the refresh holds each task's residuals
-    got, diags = selecting.chosen_residuals(compact, sel)
-    got = pd.concat(got, ignore_index=True)
+    got_parts, diags = selecting.chosen_residuals(compact, sel)
+    assert all(isinstance(p[c].dtype, pd.CategoricalDtype) for p in got_parts for c in ("series_id", "model"))
+
+    def as_text(parts):
+        return pd.concat([p.astype({"series_id": str, "model": str}) for p in parts], ignore_index=True)
+    got = as_text(got_parts)
     with Spill(tmp_path) as spill:  # the same, read from disk one part at a time
         on_disk, disk_diags = selecting.chosen_residuals([spill.put(p) for p in compact], sel)
-    pd.testing.assert_frame_equal(pd.concat(on_disk, ignore_index=True), got)
+    pd.testing.assert_frame_equal(as_text(on_disk), got)
     assert disk_diags == diags
     whole, whole_diags = selecting.chosen_residuals([selecting.union_compact(compact)], sel)  # the whole at once
-    pd.testing.assert_frame_equal(pd.concat(whole, ignore_index=True), got)
+    pd.testing.assert_frame_equal(as_text(whole), got)
     assert whole_diags == diags
     plain = pd.concat(parts, ignore_index=True)
     single = plain[[(s, m) in {("b", "naive"), ("c", "croston")} for s, m in zip(plain["series_id"], plain["model"])]]
@@ -142,7 +146,8 @@ def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages(
         expect = residual_diagnostics(avg.loc[avg["series_id"] == d["series_id"], "resid"].to_numpy())
         assert d["model"] == "lgbm+ses" and d["bias"] == expect["bias"] and d["acf"] == expect["acf"]
     rows = [{"series_id": s, "model": m, "bias": 0.0} for s in "abcd" for m in ("naive", "croston", "lgbm+ses")]
-    diag = selecting.diagnostics_frame(rows, [got], sel)
+    diag = selecting.diagnostics_frame(rows, got_parts, sel)
+    pd.testing.assert_frame_equal(diag, selecting.diagnostics_frame(rows, [got], sel))  # compact parts or text
     for _, r in diag.iterrows():
         want_r = want[(want["series_id"] == r["series_id"]) & (want["model"] == r["model"])]["resid"]
         assert r["residuals"] == json.dumps([round(float(v), 4) for v in want_r])

@@ -82,17 +82,31 @@ def chosen_residuals(parts: list, sel: pd.DataFrame) -> tuple[list, list[dict]]:
     out = [_rows_of(resid, pairs[~is_combo])]
     diags = []
     for name, chosen in pairs[is_combo].groupby("model", sort=True):
-        members = combination.members_of(name)
-        in_combo = combination.isin(resid["series_id"], chosen["series_id"]) & combination.isin(resid["model"], members)
-        part = resid[in_combo]
-        keys = [part["series_id"], part["ds"]]
-        complete = part.groupby(keys, observed=True)["model"].transform("nunique") == len(members)
-        part = part[complete]
-        avg = part.groupby([part["series_id"], part["ds"]], as_index=False, observed=True)["resid"].mean()
-        avg = avg.assign(model=pd.Categorical.from_codes(np.zeros(len(avg), dtype=np.int8), [name]))[RESID_COLS]
-        out.append(avg)
-        diags += _diagnostics_by_series(avg, name)
+        avg = _combination_residuals(resid, name, chosen["series_id"])
+        if avg is not None:
+            out.append(avg)
+            diags += _diagnostics_by_series(avg, name)
     return ([p for p in out if len(p)] or [empty]), diags
+
+
+def _combination_residuals(resid: pd.DataFrame, name: str, ids) -> pd.DataFrame | None:
+    """The residuals of combination ``name`` for the series ``ids``: its members' mean on each (series, date) where
+    every member has one, compact (None without any). Computed a block of series at a time
+    (:class:`models.combination.SeriesBlocks`): the copies and group keys are a block's, not every chosen series'
+    (millions of rows at scale). Rows come by block of series (blocks in text order), then date."""
+    members = combination.members_of(name)
+    blocks = combination.SeriesBlocks(resid, ids)
+    parts = []
+    of_members = combination.isin(resid["model"], members)
+    for b in range(blocks.n_blocks):
+        part = resid.iloc[np.flatnonzero((blocks.block == b) & of_members)]  # keys kept categorical: no text per row
+        keys = [part["series_id"], part["ds"]]
+        complete = part.groupby(keys, observed=True)["model"].transform("nunique").to_numpy() == len(members)
+        part = part[complete]
+        if len(part):
+            avg = part.groupby(["series_id", "ds"], as_index=False, observed=True)["resid"].mean()
+            parts.append(avg.assign(model=name)[RESID_COLS])
+    return union_compact(parts)
 
 
 def _diagnostics_by_series(avg: pd.DataFrame, name: str) -> list[dict]:

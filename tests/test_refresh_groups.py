@@ -104,7 +104,7 @@ def test_a_global_model_per_series_group(hand_db, monkeypatch, tmp_path):
         assert explain_job.explain(ids[-1], run_id=rid)["group"] == name
 
 
-def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages(tmp_path):
+def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages(tmp_path, monkeypatch):
     """The selected models' residuals built from the compact candidates' residuals equal a direct computation on
     the plain concatenation: each series' chosen model's rows, in the same order, and for a combination the mean
     of its members' residuals on the dates every member has (a ragged member drops its missing date); the
@@ -112,6 +112,7 @@ def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages(
     import json
 
     from jobs import selecting
+    from models import combination
     from models.diagnostics import residual_diagnostics
     rng = np.random.default_rng(0)
     parts = [pd.DataFrame({"series_id": sid, "ds": pd.date_range("2024-01-01", periods=6), "model": m,
@@ -133,6 +134,10 @@ def test_compact_residuals_give_the_chosen_models_rows_and_combination_averages(
     whole, whole_diags = selecting.chosen_residuals([selecting.union_compact(compact)], sel)  # the whole at once
     pd.testing.assert_frame_equal(as_text(whole), got)
     assert whole_diags == diags
+    monkeypatch.setattr(combination, "BLOCK_SERIES", 1)  # a combination's series a block each: the same rows
+    blocked, blocked_diags = selecting.chosen_residuals(compact, sel)
+    pd.testing.assert_frame_equal(as_text(blocked), got)
+    assert blocked_diags == diags
     plain = pd.concat(parts, ignore_index=True)
     single = plain[[(s, m) in {("b", "naive"), ("c", "croston")} for s, m in zip(plain["series_id"], plain["model"])]]
     combo = plain[plain["series_id"].isin(["a", "d"]) & plain["model"].isin(["lgbm", "ses"])]

@@ -1,6 +1,7 @@
 """The named stages of a refresh, composed in order by :func:`jobs.runner.refresh`.
 
-``load`` -> (``tune``) -> ``backtest_and_fit`` -> ``select`` -> ``reconcile`` -> ``write`` -> ``publish``.
+``load`` -> (``tune``) -> ``cut_tasks`` and ``set_aside`` (the map's inputs to disk, :mod:`jobs.spill`; the panel
+dropped) -> ``backtest_and_fit`` -> ``taken_back`` -> ``select`` -> ``reconcile`` -> ``write`` -> ``publish``.
 Each stage is a function of the :class:`~jobs.params.RefreshParams` and the previous stages' outputs (small
 frozen records) and reports through the run's :class:`~jobs.progress.Progress`. Backtests and final fits
 share one map over the same tasks: a series' final fit depends on its own backtest ranking (the ``n_final``

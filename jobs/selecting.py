@@ -111,12 +111,10 @@ def _combination_residuals(resid: pd.DataFrame, name: str, ids) -> pd.DataFrame 
 
 def _diagnostics_by_series(avg: pd.DataFrame, name: str) -> list[dict]:
     """Residual diagnostics of each series of ``avg`` (categorical ``series_id``), in the series' text order."""
-    sids = avg["series_id"].astype("category").cat
-    rows = pd.Series(np.arange(len(avg))).groupby(sids.codes.to_numpy(), sort=False).indices
+    rows = avg.groupby("series_id", observed=True, sort=False).indices  # on the codes: no text per row
     resid = avg["resid"].to_numpy()
-    names = sids.categories.astype(str)
-    return [{"series_id": names[code], "model": name, **residual_diagnostics(resid[rows[code]])}
-            for code in sorted(rows, key=lambda c: names[c])]
+    return [{"series_id": str(sid), "model": name, **residual_diagnostics(resid[rows[sid]])}
+            for sid in sorted(rows, key=str)]
 
 
 def _rows_of(resid: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:

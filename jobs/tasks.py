@@ -1,9 +1,9 @@
 """The work list of a refresh's model map: batches of local series and per-fold tasks of the global models.
 
 The list is made of :class:`TaskRef` records (which series a task covers, whether it is a global model's, and how
-to build it) so that the frames a task carries are cut only when the task is about to run: a map that keeps a
-few tasks in flight (:func:`jobs.executor.map_series`) then holds a few slices of the panel, not a second copy of
-it. A task's frame is the rows of its series in the level frame's order, exactly what ``frame[isin(ids)]`` gives.
+to build it) so that a task's frames are cut one task at a time: the refresh builds each task and writes it to disk
+(:func:`jobs.stages.cut_tasks`, :mod:`jobs.spill`) before the next, so it never holds a second copy of the panel.
+A task's frame is the rows of its series in the level frame's order, exactly what ``frame[isin(ids)]`` gives.
 
 A global model is trained per group of at most ``SALES_GLOBAL_GROUP_ROWS`` history rows (whole series,
 consecutive in key order, so a group is a block of stores): one model over a 10-million-row panel would need its
@@ -33,11 +33,6 @@ class TaskRef:
     series_ids: tuple[str, ...]
     is_global: bool
     build: Callable[[], object]
-
-
-def build_all(refs: list[TaskRef]):
-    """The tasks of ``refs``, built one at a time as the consumer asks for them."""
-    return (ref.build() for ref in refs)
 
 
 def _batches(ids: list[str], jobs: int, max_size: int = 40) -> list[list[str]]:
@@ -152,8 +147,8 @@ def global_tasks(frames, futures, params: RefreshParams, glob, model_params, kno
 
 
 class _SharedCut:
-    """A group's frames, cut once and shared by the group's tasks (so Spark broadcasts them once), and released
-    by this record when its last task is built (in-flight tasks keep them as long as they run)."""
+    """A group's frames, cut once and shared by the group's tasks (so they are written to disk once, and Spark
+    broadcasts them once), and released by this record when its last task is built."""
 
     def __init__(self, rows, whole, ids, uses: int):
         self.rows, self.whole, self.ids, self.left, self.frames = rows, whole, ids, uses, None

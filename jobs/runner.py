@@ -183,7 +183,8 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
     t = time.perf_counter()
     # The map's inputs on disk while it runs (in the run's artifact directory, removed after the selection): each
     # task's frames, read by the worker that runs it, and the history the stages after the map read. The driver
-    # drops the panel meanwhile; it holds the results, and the candidates' residuals go to disk until the selection.
+    # drops the panel meanwhile; it holds the forecasts, and the candidates' backtests and residuals go to disk as
+    # they arrive (the backtests are read back as one frame after the map, the residuals after the selection).
     with Spill(artifacts.run_dir(run_id)) as spill:
         work = stages.cut_tasks(params, inputs, plan, model_params, jobs, spill, prog)
         inputs, history = stages.set_aside(inputs, spill)
@@ -197,14 +198,16 @@ def _run_stages(run_id: str, params: RefreshParams, jobs: int, prog: Progress, u
         timings["models_s"] = time.perf_counter() - t
         t = time.perf_counter()
         prog.stage(0.9, "selecting and reconciling")
-        chosen = stages.select(params, inputs, fitted, plan.fallback)  # reads the chosen models' residuals
-    fitted = stages.consumed(fitted)  # the candidates' forecasts, metrics and residuals can be freed
+        chosen = stages.select(params, inputs, fitted, plan.fallback)
+        hier = stages.hierarchy(inputs)
+        metrics = metric_summary(chosen.metrics, fitted.backtests, hier.bottom,
+                                 chosen.combos.get(BOTTOM_LEVEL, {}).get("chosen"))
+        fitted = stages.consumed(fitted)  # the candidates' forecasts, metrics and backtests can be freed
+        release_memory()
+        chosen = stages.with_residuals(chosen, fitted)  # reads the chosen models' residuals
+    fitted = stages.consumed(fitted, residuals=True)
     release_memory()
-    final, hier = stages.reconcile(params, inputs, chosen)
-    metrics = metric_summary(chosen.metrics, fitted.backtests, hier.bottom,
-                             chosen.combos.get(BOTTOM_LEVEL, {}).get("chosen"))
-    fitted = stages.consumed(fitted, backtests=True)
-    release_memory()
+    final = stages.reconcile(params, chosen, hier)
     timings["reconcile_s"] = time.perf_counter() - t
     t = time.perf_counter()
     prog.stage(0.95, "writing the run")

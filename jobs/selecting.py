@@ -209,16 +209,61 @@ def compact_residuals(resid: pd.DataFrame) -> pd.DataFrame:
 
 
 def union_compact(parts: list) -> pd.DataFrame | None:
-    """The parts (e.g. every task's backtest forecasts) as one frame with categorical ``series_id`` and
-    ``model`` (:func:`compact_residuals`; the categories united, not cast back to text as ``pd.concat`` would),
-    in the parts' order; None without rows."""
-    from pandas.api.types import union_categoricals
-    parts = [compact_residuals(p) for p in parts if len(p)]
-    if not parts:
-        return None
-    cols = list(parts[0].columns)
-    if any(list(p.columns) != cols for p in parts):  # differing columns: pandas aligns them, then compact
-        return compact_residuals(pd.concat(parts, ignore_index=True))
+    """The parts (frames, or :class:`jobs.spill.OnDisk` handles of frames: e.g. every task's backtest forecasts)
+    as one frame with categorical ``series_id`` and ``model`` (:func:`compact_residuals`; the categories united in
+    order of appearance, as ``union_categoricals`` unites them, not cast back to text as ``pd.concat`` would), in
+    the parts' order; None without rows.
+
+    Each column is allocated once at its full length and filled a part at a time, and the frame takes the columns
+    without copying them: the result plus one part at a time, where a concatenation held the parts, each column
+    concatenated and the frame's consolidated copy of them (4.2 GB for 1.1 GB of backtests at 10M rows). Parts on
+    disk are read twice (their lengths and categories, then their values) and never held together.
+    """
+    def load(part):
+        return compact_residuals(read_spilled(part) if isinstance(part, OnDisk) else part)
+
     cats = ("series_id", "model")
-    return pd.DataFrame({c: union_categoricals([p[c] for p in parts]) if c in cats
-                         else pd.concat([p[c] for p in parts], ignore_index=True) for c in cols})
+    n_rows, cols, dtypes, seen = 0, None, {}, {c: {} for c in cats}
+    for part in parts:
+        frame = load(part)
+        if not len(frame):
+            continue
+        if cols is None:
+            cols, dtypes = list(frame.columns), dict(frame.dtypes)
+        elif list(frame.columns) != cols or any(
+                frame[c].dtype != t for c, t in dtypes.items() if c not in cats):  # pandas aligns or upcasts them
+            return compact_residuals(pd.concat([f for f in map(load, parts) if len(f)], ignore_index=True))
+        n_rows += len(frame)
+        for c in cats:
+            if c in frame.columns:
+                seen[c].update(dict.fromkeys(frame[c].cat.categories))
+    if cols is None:
+        return None
+    categories = {c: pd.Index(list(seen[c]), dtype=dtypes[c].categories.dtype) for c in cats if c in cols}
+    out = {c: np.empty(n_rows, dtype=_codes_dtype(len(categories[c])) if c in categories else dtypes[c])
+           for c in cols}
+    at = 0
+    for part in parts:
+        frame = load(part)
+        n = len(frame)
+        if not n:
+            continue
+        for c in cols:
+            if c in categories:
+                codes = frame[c].cat.codes.to_numpy()
+                to_union = categories[c].get_indexer(frame[c].cat.categories)
+                out[c][at:at + n] = np.where(codes >= 0, to_union[np.maximum(codes, 0)], -1)
+            else:
+                out[c][at:at + n] = frame[c].to_numpy()
+        at += n
+    columns = {c: pd.Categorical.from_codes(out[c], dtype=pd.CategoricalDtype(categories[c]), validate=False)
+               if c in categories else out[c] for c in cols}
+    return pd.DataFrame(columns, columns=cols, copy=False)
+
+
+def _codes_dtype(n_categories: int):
+    """The integer type pandas gives the codes of ``n_categories`` categories (int8 up to 127, int16...)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(dtype).max:
+            return dtype
+    return np.int64

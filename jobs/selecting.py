@@ -74,12 +74,12 @@ def chosen_residuals(parts: list, sel: pd.DataFrame) -> tuple[list, list[dict]]:
     needed = pd.concat([pairs[~is_combo], *(chosen.assign(model=member) for name, chosen in
                                             pairs[is_combo].groupby("model", sort=True)
                                             for member in combination.members_of(name))], ignore_index=True)
-    resid = union_compact([_rows_of(read_spilled(p) if isinstance(p, OnDisk) else p, needed)[RESID_COLS]
+    resid = union_compact([_picked(read_spilled(p) if isinstance(p, OnDisk) else p, needed)[RESID_COLS]
                            for p in parts])
     if resid is None:
         return [empty], []
     resid = resid.astype({"resid": float})
-    out = [_rows_of(resid, pairs[~is_combo])]
+    out = [_picked(resid, pairs[~is_combo])]
     diags = []
     for name, chosen in pairs[is_combo].groupby("model", sort=True):
         avg = _combination_residuals(resid, name, chosen["series_id"])
@@ -117,19 +117,29 @@ def _diagnostics_by_series(avg: pd.DataFrame, name: str) -> list[dict]:
             for sid in sorted(rows, key=str)]
 
 
-def _rows_of(resid: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``resid`` whose ``(series_id, model)`` is one of ``pairs``, in ``resid``'s order."""
-    if isinstance(resid["series_id"].dtype, pd.CategoricalDtype) and isinstance(resid["model"].dtype,
-                                                                                 pd.CategoricalDtype):
-        sids, models = resid["series_id"].cat, resid["model"].cat
+def _picked(frame: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s rows of the ``pairs`` (:func:`rows_of`)."""
+    return frame[rows_of(frame, pairs)]
+
+
+def rows_of(frame: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    """The rows of ``frame`` whose ``(series_id, model)`` is one of ``pairs``, as a mask (``frame[mask]``: the
+    rows of an inner merge on the pairs when they are unique, in ``frame``'s order). Categorical columns are matched
+    on their codes; text columns one model of ``pairs`` at a time on boolean masks, never by factorizing the text
+    keys of every row (a merge on them took +1.1 GB for the 6M candidate rows of 10M fact rows)."""
+    if isinstance(frame["series_id"].dtype, pd.CategoricalDtype) and isinstance(frame["model"].dtype,
+                                                                                pd.CategoricalDtype):
+        sids, models = frame["series_id"].cat, frame["model"].cat
         n_models = max(1, len(models.categories))
         s = pd.Index(sids.categories).get_indexer(pairs["series_id"])
         m = pd.Index(models.categories).get_indexer(pairs["model"])
         ok = (s >= 0) & (m >= 0)
         key = sids.codes.to_numpy().astype(np.int64) * n_models + models.codes.to_numpy()
-        return resid[np.isin(key, s[ok].astype(np.int64) * n_models + m[ok])]
-    keyed = pd.MultiIndex.from_frame(resid[["series_id", "model"]].astype(str))
-    return resid[keyed.isin(pd.MultiIndex.from_frame(pairs))]
+        return np.isin(key, s[ok].astype(np.int64) * n_models + m[ok])
+    rows = np.zeros(len(frame), dtype=bool)
+    for model, ids in pairs.groupby("model", sort=True, observed=True)["series_id"]:
+        rows |= (frame["model"] == model).to_numpy(dtype=bool) & combination.isin(frame["series_id"], ids)
+    return rows
 
 
 def add_ensemble(metrics, cands, metric, frames):

@@ -81,8 +81,8 @@ class Chosen:
     sel: pd.DataFrame
     chosen: pd.DataFrame   # the chosen model's forecast of every series
     combos: dict
-    resid_parts: list      # the in-sample residuals of each series' chosen model (selecting.chosen_residuals)
-    diag_rows: list
+    resid_parts: list      # the in-sample residuals of each series' chosen model (``with_residuals``; [] before)
+    diag_rows: list        # the candidates' and chosen combinations' diagnostics (``with_residuals``; [] before)
 
 
 def load(params: RefreshParams, prog: Progress, url: str | None) -> Inputs:
@@ -288,22 +288,11 @@ def select(params: RefreshParams, inputs: Inputs, fitted: Fitted, fallback: str)
         metrics = pd.concat([metrics, x_metrics], ignore_index=True)
         sel = sparse.choose(sel, metrics, cands, inputs.classes, fallback, sparse.sparse_models(params),
                             regular_choice_only=params.combining)
-    chosen = cands[_chosen_rows(cands, sel)].reset_index(drop=True)
+    chosen = cands[selecting.rows_of(cands, sel)].reset_index(drop=True)  # no merge on the text keys
     bottom = inputs.frames[BOTTOM_LEVEL]["series_id"].unique() if BOTTOM_LEVEL in inputs.frames else []
     stored_cands = cands[~combination.isin(cands["series_id"], bottom)]
     del cands  # the bottom series' candidates are not stored: only their choice (``chosen``)
     return Chosen(metrics, stored_cands, sel, chosen, combos, resid_parts=[], diag_rows=[])
-
-
-def _chosen_rows(cands: pd.DataFrame, sel: pd.DataFrame) -> np.ndarray:
-    """The rows of ``cands`` whose ``(series_id, model)`` is a series' choice in ``sel`` (one per series): the
-    rows of an inner merge on the pairs, in ``cands``' order, found one chosen model at a time on boolean masks. A
-    merge factorized the text keys of every candidate's rows (+1.1 GB for 6M rows at 10M)."""
-    rows = np.zeros(len(cands), dtype=bool)
-    models = cands["model"]
-    for model, ids in sel.groupby("model", sort=True)["series_id"]:
-        rows |= (models == model).to_numpy(dtype=bool) & combination.isin(cands["series_id"], ids)
-    return rows
 
 
 def with_residuals(chosen: Chosen, fitted: Fitted) -> Chosen:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from jobs import selecting, stages
+from jobs import selecting
 from jobs.spill import Spill
 
 
@@ -53,7 +53,7 @@ def test_union_of_nothing_and_of_differing_columns():
     pd.testing.assert_frame_equal(got, expected)
 
 
-def test_chosen_rows_are_the_inner_merge_in_the_candidates_order():
+def test_rows_of_the_chosen_pairs_are_the_inner_merge_in_the_candidates_order():
     rng = np.random.default_rng(3)
     ids = [f"s{k}" for k in range(30)]
     cands = pd.DataFrame([(s, m, d) for m in ("lgbm", "seasonal_ses", "lgbm+seasonal_ses") for s in ids
@@ -62,6 +62,8 @@ def test_chosen_rows_are_the_inner_merge_in_the_candidates_order():
     sel = pd.DataFrame({"series_id": ids, "model": rng.choice(["lgbm", "seasonal_ses", "lgbm+seasonal_ses", "tsb"],
                                                                len(ids))})
     merged = cands.merge(sel, on=["series_id", "model"], how="inner")
-    got = cands[stages._chosen_rows(cands, sel)].reset_index(drop=True)
+    got = cands[selecting.rows_of(cands, sel)].reset_index(drop=True)
     pd.testing.assert_frame_equal(got, merged)
+    on_codes = selecting.rows_of(selecting.compact_residuals(cands), sel)  # categorical keys: matched on the codes
+    np.testing.assert_array_equal(on_codes, selecting.rows_of(cands, sel))
     assert set(got["model"]) <= set(sel["model"]) and len(got) > 0
